@@ -1,0 +1,1 @@
+"""The engine: catalog, scanning, embedding, index, search. No Qt here (a test enforces it)."""

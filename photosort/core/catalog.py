@@ -1,0 +1,319 @@
+"""The SQLite catalog: the single source of truth for photos, vectors and (later) tags.
+
+One ``Catalog`` owns one connection. Writers are serialised by a lock and by short
+``BEGIN IMMEDIATE`` transactions; readers see a consistent snapshot thanks to WAL.
+Schema changes are named migrations recorded in the ``migrations`` table, and the
+database is backed up with SQLite's backup API before any migration runs on a
+non-empty catalog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from photosort.core import backup
+
+
+class CatalogError(Exception):
+    """A catalog problem the user can act on (busy, corrupt, read-only)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run DDL statements inside the caller's transaction (``executescript`` would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _initial_schema(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE roots (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            added_at TEXT NOT NULL
+        );
+        CREATE TABLE photos (
+            id INTEGER PRIMARY KEY,
+            root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+            path TEXT NOT NULL UNIQUE,
+            folder TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            content_hash TEXT,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'ok', 'failed')),
+            error TEXT,
+            width INTEGER,
+            height INTEGER,
+            taken_at TEXT,
+            camera TEXT,
+            gps_lat REAL,
+            gps_lon REAL,
+            added_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX photos_root ON photos(root_id);
+        CREATE INDEX photos_folder ON photos(folder);
+        CREATE INDEX photos_hash ON photos(content_hash);
+        CREATE INDEX photos_status ON photos(status);
+        CREATE INDEX photos_taken ON photos(taken_at);
+        CREATE TABLE embeddings (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL
+        );
+        CREATE INDEX embeddings_model ON embeddings(model);
+        """
+    )
+
+
+#: Every schema change ever made, in order. Never edit or reorder an entry; append.
+MIGRATIONS: list[Migration] = [Migration("0001_initial", _initial_schema)]
+
+
+def register_migration(migration: Migration) -> None:
+    """Let a feature module (tagging, ...) append its own named migration."""
+    if any(m.name == migration.name for m in MIGRATIONS):
+        return
+    MIGRATIONS.append(migration)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class PhotoRow:
+    id: int
+    root_id: int
+    path: str
+    folder: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    status: str
+    error: str | None
+    taken_at: str | None = None
+
+
+class Catalog:
+    """The catalog database of one library."""
+
+    FILENAME = "catalog.sqlite"
+
+    def __init__(self, path: Path, backup_dir: Path | None = None, busy_timeout_s: float = 10.0):
+        self.path = Path(path)
+        self.backup_dir = backup_dir
+        self._lock = threading.RLock()
+        try:
+            self.conn = sqlite3.connect(
+                self.path,
+                timeout=busy_timeout_s,
+                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+                check_same_thread=False,
+            )
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.db = sqlite_utils.Database(self.conn)
+            self._migrate()
+        except sqlite3.OperationalError as exc:
+            raise CatalogError(_explain(exc, self.path)) from exc
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"catalog {self.path} is damaged: {exc}") from exc
+
+    # -- transactions -------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction; rolled back as a whole on any error."""
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise CatalogError(_explain(exc, self.path)) from exc
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    self.conn.execute("ROLLBACK")
+                    raise CatalogError(_explain(exc, self.path)) from exc
+
+    def query(self, sql: str, params: Iterable | dict = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cur = self.conn.execute(sql, params)
+            cur.row_factory = sqlite3.Row
+            return cur.fetchall()
+
+    def scalar(self, sql: str, params: Iterable | dict = ()):
+        with self._lock:
+            row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    # -- migrations ---------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self._lock:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+            )
+            done = {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
+            todo = [m for m in MIGRATIONS if m.name not in done]
+            if not todo:
+                return
+            if done and self.backup_dir is not None:
+                backup.backup_database(self.conn, self.backup_dir, reason=f"before-{todo[0].name}")
+            for migration in todo:
+                with self.transaction() as conn:
+                    migration.apply(conn)
+                    conn.execute(
+                        "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                        (migration.name, now_iso()),
+                    )
+
+    def applied_migrations(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT name FROM migrations ORDER BY rowid")]
+
+    # -- meta ---------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        return default if value is None else value
+
+    def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
+        sql = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?"
+        if conn is not None:
+            conn.execute(sql, (key, value, value))
+        else:
+            with self.transaction() as c:
+                c.execute(sql, (key, value, value))
+
+    def vectors_version(self) -> int:
+        """A counter bumped by every change to the stored vectors; the index cache records it."""
+        return int(self.get_meta("vectors_version", "0") or 0)
+
+    def bump_vectors_version(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('vectors_version', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # -- roots --------------------------------------------------------------------
+    def add_root(self, path: str) -> int:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO roots (path, added_at) VALUES (?, ?)", (path, now_iso())
+            )
+            return conn.execute("SELECT id FROM roots WHERE path = ?", (path,)).fetchone()[0]
+
+    def roots(self) -> list[sqlite3.Row]:
+        return self.query(
+            "SELECT r.id, r.path, r.added_at, COUNT(p.id) AS photos FROM roots r "
+            "LEFT JOIN photos p ON p.root_id = r.id GROUP BY r.id ORDER BY r.path"
+        )
+
+    def root_id(self, path: str) -> int | None:
+        return self.scalar("SELECT id FROM roots WHERE path = ?", (path,))
+
+    def remove_root(self, root_id: int) -> list[int]:
+        """Forget a root and its photos; returns the removed photo ids (for the index)."""
+        with self.transaction() as conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM photos WHERE root_id = ?", (root_id,))]
+            conn.execute("DELETE FROM roots WHERE id = ?", (root_id,))
+            self.bump_vectors_version(conn)
+        return ids
+
+    # -- photos -------------------------------------------------------------------
+    def photos_in_root(self, root_id: int) -> dict[str, PhotoRow]:
+        rows = self.query(
+            "SELECT id, root_id, path, folder, size, mtime_ns, content_hash, status, error "
+            "FROM photos WHERE root_id = ?",
+            (root_id,),
+        )
+        return {r["path"]: PhotoRow(**dict(r)) for r in rows}
+
+    def photo_by_path(self, path: str) -> PhotoRow | None:
+        rows = self.query(
+            "SELECT id, root_id, path, folder, size, mtime_ns, content_hash, status, error, "
+            "taken_at FROM photos WHERE path = ?",
+            (path,),
+        )
+        return PhotoRow(**dict(rows[0])) if rows else None
+
+    def photos_needing_embedding(self, model: str, root_ids: Iterable[int] | None = None):
+        """Pending photos, and embedded ones whose vector came from another model."""
+        sql = (
+            "SELECT p.id, p.path, p.size, p.mtime_ns FROM photos p "
+            "LEFT JOIN embeddings e ON e.photo_id = p.id "
+            "WHERE (p.status = 'pending' OR (p.status = 'ok' AND "
+            "(e.model IS NULL OR e.model != ?)))"
+        )
+        params: list = [model]
+        if root_ids is not None:
+            ids = list(root_ids)
+            sql += f" AND p.root_id IN ({','.join('?' * len(ids))})"
+            params += ids
+        return self.query(sql + " ORDER BY p.path", params)
+
+    # -- vectors ------------------------------------------------------------------
+    def vectors(self, model: str, batch: int = 50_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Stored vectors of one model, in batches of (ids, float32 matrix)."""
+        last = -1
+        while True:
+            rows = self.query(
+                "SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id > ? "
+                "ORDER BY photo_id LIMIT ?",
+                (model, last, batch),
+            )
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            yield ids, mat.reshape(len(rows), -1)
+            last = int(ids[-1])
+
+    def vector_of(self, photo_id: int, model: str) -> np.ndarray | None:
+        blob = self.scalar(
+            "SELECT vector FROM embeddings WHERE photo_id = ? AND model = ?", (photo_id, model)
+        )
+        return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+    def count_vectors(self, model: str) -> int:
+        return int(self.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,)))
+
+
+def _explain(exc: sqlite3.OperationalError, path: Path) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"library is busy: another photosort process is writing to {path.parent}"
+    if "readonly" in text or "read-only" in text:
+        return f"library folder is read-only: {path.parent}"
+    if "unable to open" in text:
+        return f"cannot open catalog {path}: {text}"
+    if "disk" in text and "full" in text:
+        return f"disk full while writing the catalog {path}"
+    return f"catalog error in {path}: {text}"

@@ -1,0 +1,210 @@
+"""CLIP embeddings with open_clip: model choice, device choice, safe weight loading."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
+LOCAL_PREFIX = "local-dir:"
+DEVICES = ("auto", "cpu", "mps", "cuda")
+
+
+class ModelError(Exception):
+    """The model cannot be loaded; the message is one line a user can act on."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the user asked for: ``NAME:PRETRAINED`` or ``local-dir:PATH``."""
+
+    name: str
+    pretrained: str | None = None
+    local_dir: Path | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        text = text.strip()
+        if text.startswith(LOCAL_PREFIX):
+            folder = Path(text[len(LOCAL_PREFIX) :]).expanduser()
+            if not str(folder):
+                raise ModelError("local-dir: needs a folder, e.g. local-dir:~/models/my-clip")
+            return cls(name=text, local_dir=folder.resolve())
+        name, sep, pretrained = text.partition(":")
+        if not name or not sep or not pretrained:
+            raise ModelError(
+                f"model {text!r} is not NAME:PRETRAINED (e.g. {DEFAULT_MODEL}) "
+                "or local-dir:PATH"
+            )
+        return cls(name=name, pretrained=pretrained)
+
+    def __str__(self) -> str:
+        if self.local_dir is not None:
+            return f"{LOCAL_PREFIX}{self.local_dir}"
+        return f"{self.name}:{self.pretrained}"
+
+
+def model_cache_dir() -> Path:
+    """Where downloaded weights live (platform user cache)."""
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("PHOTOSORT_MODEL_CACHE") or user_cache_dir("photosort")) / "models"
+
+
+def resolve_device(preference: str = "auto") -> str:
+    """Pick a torch device; ``auto`` prefers CUDA, then a working MPS, then the CPU."""
+    import torch
+
+    preference = (preference or "auto").lower()
+    if preference not in DEVICES:
+        raise ModelError(f"unknown device {preference!r}: choose one of {', '.join(DEVICES)}")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise ModelError("device cuda asked for, but no CUDA GPU is available to torch")
+    if preference == "mps" and not _mps_works():
+        raise ModelError("device mps asked for, but Apple MPS is not available to torch")
+    if preference != "auto":
+        return preference
+    if torch.cuda.is_available():
+        return "cuda"
+    if _mps_works():
+        return "mps"
+    return "cpu"
+
+
+def _mps_works() -> bool:
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    if backend is None or not backend.is_available():
+        return False
+    try:  # is_available() can be true where kernels still fail; probe a real op
+        return bool((torch.ones(2, device="mps") * 2).sum().item() == 4)
+    except Exception:
+        return False
+
+
+class Embedder:
+    """A loaded CLIP model: images and texts to L2-normalised float32 vectors."""
+
+    def __init__(self, spec: ModelSpec, device: str = "auto", threads: int | None = None):
+        import open_clip
+        import torch
+
+        self.spec = spec
+        self.device = resolve_device(device)
+        if threads:
+            torch.set_num_threads(threads)
+        self._lock = threading.Lock()
+        try:
+            if spec.local_dir is not None:
+                model, _, preprocess = _load_local(spec.local_dir)
+                tokenizer = open_clip.get_tokenizer(f"{LOCAL_PREFIX}{spec.local_dir}")
+            else:
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    spec.name, pretrained=spec.pretrained, cache_dir=str(model_cache_dir())
+                )
+                tokenizer = open_clip.get_tokenizer(spec.name)
+        except ModelError:
+            raise
+        except Exception as exc:  # network, corrupt file, unknown name: one clear line
+            raise ModelError(_explain_load_failure(spec, exc)) from exc
+        model.eval()
+        self.model = model.to(self.device)
+        self.preprocess = preprocess
+        self.tokenizer = tokenizer
+        self.image_size = _input_size(model)
+        with torch.inference_mode():
+            probe = self.model.encode_text(self.tokenizer(["a photo"]).to(self.device))
+        self.dim = int(probe.shape[-1])
+        self.logit_scale = float(self.model.logit_scale.exp().item())
+        self.model_id = self._model_id()
+
+    def _model_id(self) -> str:
+        """Stable id of the weights: vectors from different ids are never mixed."""
+        if self.spec.local_dir is None:
+            return str(self.spec)
+        config = json.loads((self.spec.local_dir / "open_clip_config.json").read_text())
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+        weights = _weights_file(self.spec.local_dir)
+        if weights is not None:
+            with open(weights, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+        return f"local:{self.spec.local_dir.name}:{digest.hexdigest()[:16]}"
+
+    def encode_images(self, batch) -> np.ndarray:
+        """Encode a batch tensor (N, 3, H, W) of preprocessed images."""
+        import torch
+
+        with self._lock, torch.inference_mode():
+            feats = self.model.encode_image(batch.to(self.device))
+            return _normalise(feats.float().cpu().numpy())
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        with self._lock, torch.inference_mode():
+            tokens = self.tokenizer(list(texts)).to(self.device)
+            feats = self.model.encode_text(tokens)
+            return _normalise(feats.float().cpu().numpy())
+
+    def encode_pil(self, images: list) -> np.ndarray:
+        import torch
+
+        return self.encode_images(torch.stack([self.preprocess(im) for im in images]))
+
+
+def _normalise(mat: np.ndarray) -> np.ndarray:
+    mat = np.ascontiguousarray(mat, dtype=np.float32)
+    norms = np.linalg.norm(mat, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return mat / norms
+
+
+def _weights_file(folder: Path) -> Path | None:
+    for name in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _load_local(folder: Path):
+    import open_clip
+
+    if not folder.is_dir():
+        raise ModelError(f"model folder not found: {folder}")
+    if not (folder / "open_clip_config.json").is_file():
+        raise ModelError(f"model folder {folder} has no open_clip_config.json")
+    if _weights_file(folder) is None:
+        raise ModelError(
+            f"model folder {folder} has no weights "
+            "(open_clip_model.safetensors or open_clip_pytorch_model.bin)"
+        )
+    try:
+        return open_clip.create_model_and_transforms(f"{LOCAL_PREFIX}{folder}", weights_only=True)
+    except Exception as exc:
+        raise ModelError(f"cannot load model from {folder}: {_one_line(exc)}") from exc
+
+
+def _input_size(model) -> int:
+    size = getattr(getattr(model, "visual", None), "image_size", 224)
+    return int(size[0] if isinstance(size, tuple | list) else size)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _explain_load_failure(spec: ModelSpec, exc: BaseException) -> str:
+    return (
+        f"cannot load model {spec}: {_one_line(exc)}. Weights are downloaded on first use "
+        f"into {model_cache_dir()}; connect to the internet once, or use "
+        "--model local-dir:PATH with an open_clip folder (open_clip_config.json + weights)"
+    )

@@ -1,0 +1,196 @@
+"""Background embedding: decode ahead in a thread pool while the model works, commit in batches.
+
+Decoding and preprocessing (Pillow and torchvision release the GIL) run in a small pool
+that stays a bounded number of batches ahead of the model, so the model never waits
+for JPEG decoding and memory never holds more than a few batches. Each batch is
+committed in its own transaction, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photosort.core.catalog import Catalog, now_iso
+from photosort.core.imaging import DecodeError, decode_photo
+from photosort.core.index import VectorIndex
+from photosort.core.progress import RateMeter
+from photosort.core.scanner import content_hash
+
+
+@dataclass(frozen=True)
+class EmbedJob:
+    photo_id: int
+    path: str
+
+
+@dataclass
+class Prepared:
+    """A photo made ready for the model by a worker thread (or the reason it could not be)."""
+
+    job: EmbedJob
+    tensor: object | None = None
+    meta: object | None = None
+    content_hash: str | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class EmbedStats:
+    embedded: int = 0
+    failed: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+
+def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:
+    """Read, hash, decode and preprocess one photo. Never raises: errors become data."""
+    try:
+        with open(job.path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            data = fh.read()
+    except OSError as exc:
+        return Prepared(job, error=f"cannot read file: {exc.strerror or exc}")
+    out = Prepared(job, content_hash=content_hash(data), size=st.st_size, mtime_ns=st.st_mtime_ns)
+    try:
+        decoded = decode_photo(data, min_side=min_side)
+        out.tensor = preprocess(decoded.image)
+        out.meta = decoded.meta
+    except DecodeError as exc:
+        out.error = str(exc)
+    except Exception as exc:  # a preprocess bug must not stop the scan
+        out.error = f"cannot prepare image: {exc}"
+    return out
+
+
+def embed_photos(
+    catalog: Catalog,
+    embedder,
+    index: VectorIndex,
+    jobs: Sequence[EmbedJob],
+    on_progress=None,
+    should_cancel: Callable[[], bool] | None = None,
+    batch_size: int = 32,
+    workers: int | None = None,
+    lookahead_batches: int = 2,
+) -> EmbedStats:
+    """Embed ``jobs`` and store their vectors; returns counts, stops early on cancel."""
+    import torch
+
+    stats = EmbedStats()
+    meter = RateMeter("embedding", len(jobs), on_progress)
+    meter.report(0)
+    cancel = should_cancel or (lambda: False)
+    workers = workers or max(2, min(4, os.cpu_count() or 2))
+    limit = batch_size * (lookahead_batches + 1)
+    pending_jobs = iter(jobs)
+    inflight: deque[Future] = deque()
+    batch: list[Prepared] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        ok = [p for p in batch if p.error is None]
+        vectors = (
+            embedder.encode_images(torch.stack([p.tensor for p in ok]))
+            if ok
+            else np.empty((0, embedder.dim), np.float32)
+        )
+        _store_batch(catalog, embedder.model_id, ok, vectors, [p for p in batch if p.error])
+        index.add(np.array([p.job.photo_id for p in ok], dtype=np.int64), vectors)
+        index.remove(p.job.photo_id for p in batch if p.error)
+        stats.embedded += len(ok)
+        for p in batch:
+            if p.error:
+                stats.failed += 1
+                stats.failures.append((p.job.path, p.error))
+        done = stats.embedded + stats.failed
+        meter.report(done, batch[-1].job.path)
+        batch.clear()
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photosort-decode") as pool:
+
+        def top_up() -> None:
+            while len(inflight) < limit:
+                job = next(pending_jobs, None)
+                if job is None:
+                    return
+                inflight.append(
+                    pool.submit(prepare, job, embedder.preprocess, embedder.image_size)
+                )
+
+        top_up()
+        while inflight:
+            if cancel():
+                stats.cancelled = True
+                break
+            batch.append(inflight.popleft().result())
+            top_up()
+            if len(batch) >= batch_size:
+                flush()
+        for fut in inflight:
+            fut.cancel()
+        # Work already decoded is not thrown away, even on cancel.
+        if stats.cancelled:
+            batch.extend(f.result() for f in inflight if f.done() and not f.cancelled())
+        flush()
+    return stats
+
+
+def _store_batch(
+    catalog: Catalog,
+    model_id: str,
+    ok: Iterable[Prepared],
+    vectors: np.ndarray,
+    failed: Iterable[Prepared],
+) -> None:
+    stamp = now_iso()
+    with catalog.transaction() as conn:
+        for prepared, vector in zip(ok, vectors, strict=True):
+            meta = prepared.meta
+            conn.execute(
+                "UPDATE photos SET status = 'ok', error = NULL, content_hash = ?, size = ?, "
+                "mtime_ns = ?, width = ?, height = ?, taken_at = ?, camera = ?, gps_lat = ?, "
+                "gps_lon = ?, updated_at = ? WHERE id = ?",
+                (
+                    prepared.content_hash,
+                    prepared.size,
+                    prepared.mtime_ns,
+                    meta.width,
+                    meta.height,
+                    meta.taken_at,
+                    meta.camera,
+                    meta.gps_lat,
+                    meta.gps_lon,
+                    stamp,
+                    prepared.job.photo_id,
+                ),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) "
+                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
+                (prepared.job.photo_id, model_id, vector.tobytes(), prepared.job.photo_id),
+            )
+        for prepared in failed:
+            conn.execute(
+                "UPDATE photos SET status = 'failed', error = ?, content_hash = "
+                "COALESCE(?, content_hash), size = COALESCE(?, size), "
+                "mtime_ns = COALESCE(?, mtime_ns), updated_at = ? WHERE id = ?",
+                (
+                    prepared.error,
+                    prepared.content_hash,
+                    prepared.size,
+                    prepared.mtime_ns,
+                    stamp,
+                    prepared.job.photo_id,
+                ),
+            )
+            conn.execute("DELETE FROM embeddings WHERE photo_id = ?", (prepared.job.photo_id,))
+        catalog.bump_vectors_version(conn)

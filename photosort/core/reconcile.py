@@ -1,0 +1,174 @@
+"""Bring the catalog in line with what is on disk, without opening unchanged files.
+
+A file is unchanged when its size and mtime match the catalog. A new path whose
+content hash equals that of a vanished photo is a move: the row (and its vector and
+tags) follows the file. Vanished photos are forgotten only when their root is
+really there: a missing or empty (unmounted) root, or a folder that could not be
+read, keeps its rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from photosort.core.catalog import Catalog, PhotoRow, now_iso
+from photosort.core.progress import Progress, ProgressCallback
+from photosort.core.scanner import FoundFile, WalkIssue, hash_file, walk_photos
+
+
+@dataclass
+class ReconcileResult:
+    new: int = 0
+    updated: int = 0
+    moved: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    removed_ids: list[int] = field(default_factory=list)
+    issues: list[WalkIssue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _RootWalk:
+    root_id: int
+    root: str
+    known: dict[str, PhotoRow]
+    found: list[FoundFile]
+    skipped: bool = False
+    unreadable: list[str] = field(default_factory=list)
+
+
+def reconcile(
+    catalog: Catalog,
+    roots: Sequence[tuple[int, str]],
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> ReconcileResult:
+    """Walk ``roots`` (id, path) and record new, changed, moved and removed files."""
+    result = ReconcileResult()
+    walks = [_walk_root(catalog, rid, path, result, on_progress, should_cancel) for rid, path in roots]
+    if should_cancel and should_cancel():
+        return result  # a partial walk must not be mistaken for deletions
+
+    new_files: list[tuple[_RootWalk, FoundFile]] = []
+    changed: list[tuple[int, FoundFile]] = []
+    vanished: list[PhotoRow] = []
+    for walk in walks:
+        if walk.skipped:
+            continue
+        seen: set[str] = set()
+        for found in walk.found:
+            seen.add(found.path)
+            row = walk.known.get(found.path)
+            if row is None:
+                new_files.append((walk, found))
+            elif (row.size, row.mtime_ns) != (found.size, found.mtime_ns):
+                changed.append((row.id, found))
+            else:
+                result.unchanged += 1
+        for path, row in walk.known.items():
+            if path not in seen and not _under_any(path, walk.unreadable):
+                vanished.append(row)
+
+    moves = _match_moves(new_files, vanished)
+    stamp = now_iso()
+    with catalog.transaction() as conn:
+        for row_id, found in changed:
+            conn.execute(
+                "UPDATE photos SET size = ?, mtime_ns = ?, status = 'pending', error = NULL, "
+                "updated_at = ? WHERE id = ?",
+                (found.size, found.mtime_ns, stamp, row_id),
+            )
+        for (walk, found), row in moves:
+            conn.execute(
+                "UPDATE photos SET path = ?, folder = ?, root_id = ?, size = ?, mtime_ns = ?, "
+                "updated_at = ? WHERE id = ?",
+                (found.path, os.path.dirname(found.path), walk.root_id, found.size,
+                 found.mtime_ns, stamp, row.id),
+            )
+        moved_ids = {row.id for _, row in moves}
+        moved_paths = {found.path for (_, found), _ in moves}
+        for walk, found in new_files:
+            if found.path in moved_paths:
+                continue
+            conn.execute(
+                "INSERT INTO photos (root_id, path, folder, size, mtime_ns, status, added_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (walk.root_id, found.path, os.path.dirname(found.path), found.size,
+                 found.mtime_ns, stamp, stamp),
+            )
+            result.new += 1
+        gone = [row.id for row in vanished if row.id not in moved_ids]
+        conn.executemany("DELETE FROM photos WHERE id = ?", [(i,) for i in gone])
+        if gone or changed:
+            catalog.bump_vectors_version(conn)
+    result.updated = len(changed)
+    result.moved = len(moves)
+    result.removed = len(gone)
+    result.removed_ids = gone
+    return result
+
+
+def _walk_root(
+    catalog: Catalog,
+    root_id: int,
+    root: str,
+    result: ReconcileResult,
+    on_progress: ProgressCallback | None,
+    should_cancel: Callable[[], bool] | None,
+) -> _RootWalk:
+    walk = _RootWalk(root_id, root, catalog.photos_in_root(root_id), [])
+    if not os.path.isdir(root):
+        walk.skipped = True
+        result.warnings.append(
+            f"root {root} is missing or not mounted: kept its {len(walk.known)} photos"
+        )
+        return walk
+
+    def note(issue: WalkIssue) -> None:
+        result.issues.append(issue)
+        if os.path.isdir(issue.path):
+            walk.unreadable.append(issue.path)
+
+    for found in walk_photos(root, on_issue=note, should_cancel=should_cancel):
+        walk.found.append(found)
+        if on_progress and len(walk.found) % 500 == 0:
+            on_progress(Progress("walking", len(walk.found), 0, found.path))
+    if not walk.found and walk.known:
+        walk.skipped = True
+        result.warnings.append(
+            f"root {root} is empty (unmounted drive?): kept its {len(walk.known)} photos"
+        )
+    return walk
+
+
+def _match_moves(
+    new_files: list[tuple[_RootWalk, FoundFile]], vanished: list[PhotoRow]
+) -> list[tuple[tuple[_RootWalk, FoundFile], PhotoRow]]:
+    """Pair new paths with vanished rows of the same size and content hash."""
+    by_size: dict[int, list[PhotoRow]] = defaultdict(list)
+    for row in vanished:
+        if row.content_hash:
+            by_size[row.size].append(row)
+    moves = []
+    for item in new_files:
+        candidates = by_size.get(item[1].size)
+        if not candidates:
+            continue
+        try:
+            digest = hash_file(item[1].path)
+        except OSError:
+            continue
+        for row in candidates:
+            if row.content_hash == digest:
+                candidates.remove(row)
+                moves.append((item, row))
+                break
+    return moves
+
+
+def _under_any(path: str, folders: list[str]) -> bool:
+    return any(path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)

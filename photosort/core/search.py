@@ -1,0 +1,198 @@
+"""Free-text, image and weighted queries over the vector index, with catalog filters."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photosort.core.catalog import Catalog
+from photosort.core.index import VectorIndex
+
+
+class SearchError(Exception):
+    """A query that cannot run (bad image, empty query); one line for the user."""
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    weight: float = 1.0
+
+    @classmethod
+    def parse(cls, raw: str) -> Term:
+        """``"beach"`` or ``"beach:2.5"``: a trailing ``:number`` is the weight."""
+        text, sep, weight = raw.rpartition(":")
+        if sep and text.strip():
+            try:
+                return cls(text.strip(), float(weight))
+            except ValueError:
+                pass
+        return cls(raw.strip())
+
+
+@dataclass
+class SearchQuery:
+    text: str | None = None
+    image: str | None = None
+    also: list[Term] = field(default_factory=list)
+    exclude: list[Term] = field(default_factory=list)
+    root: str | None = None
+    folder: str | None = None
+    date_from: str | None = None  # ISO date or datetime, inclusive
+    date_to: str | None = None  # ISO date or datetime, inclusive
+    tags: list[str] = field(default_factory=list)
+    not_tags: list[str] = field(default_factory=list)
+    top: int = 20
+
+    @property
+    def has_semantic_part(self) -> bool:
+        return bool(self.text or self.image or self.also or self.exclude)
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(
+            self.root or self.folder or self.date_from or self.date_to or self.tags
+            or self.not_tags
+        )
+
+
+@dataclass
+class SearchResult:
+    photo_id: int
+    path: str
+    score: float
+    taken_at: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+#: Extra SQL filters contributed by feature modules (tags, ...): query -> (clauses, params).
+FilterHook = Callable[[SearchQuery], tuple[list[str], list]]
+_FILTER_HOOKS: list[FilterHook] = []
+#: Fills result details contributed by feature modules (e.g. tags of each result).
+ResultHook = Callable[[Catalog, list[SearchResult]], None]
+_RESULT_HOOKS: list[ResultHook] = []
+
+
+def register_filter(hook: FilterHook) -> None:
+    if hook not in _FILTER_HOOKS:
+        _FILTER_HOOKS.append(hook)
+
+
+def register_result_hook(hook: ResultHook) -> None:
+    if hook not in _RESULT_HOOKS:
+        _RESULT_HOOKS.append(hook)
+
+
+def filter_clauses(query: SearchQuery) -> tuple[list[str], list]:
+    """SQL conditions on ``photos p`` for the query's filters."""
+    clauses: list[str] = []
+    params: list = []
+    for prefix in (query.root, query.folder):  # a root is a folder too: same prefix test
+        if prefix:
+            folder = os.path.abspath(os.path.expanduser(prefix)).rstrip(os.sep)
+            clauses.append("(p.folder = ? OR substr(p.folder, 1, ?) = ?)")
+            params += [folder, len(folder) + 1, folder + os.sep]
+    if query.date_from:
+        clauses.append("p.taken_at >= ?")
+        params.append(query.date_from)
+    if query.date_to:
+        upper = query.date_to if "T" in query.date_to else query.date_to + "T99"
+        clauses.append("p.taken_at <= ?")
+        params.append(upper)
+    for hook in _FILTER_HOOKS:
+        more, more_params = hook(query)
+        clauses += more
+        params += more_params
+    return clauses, params
+
+
+class Searcher:
+    """Runs queries; the model is asked for only when a query has text or a new image."""
+
+    def __init__(self, catalog: Catalog, index: VectorIndex, embedder_factory: Callable):
+        self.catalog = catalog
+        self.index = index
+        self._embedder = embedder_factory
+
+    def query_vector(self, query: SearchQuery) -> tuple[np.ndarray, int | None]:
+        """The combined query vector, and the catalog id of the query image if it has one."""
+        parts: list[tuple[np.ndarray, float]] = []
+        own_id = None
+        texts = ([Term(query.text)] if query.text else []) + list(query.also)
+        texts += [Term(t.text, -abs(t.weight)) for t in query.exclude]
+        if texts:
+            vecs = self._embedder().encode_texts([t.text for t in texts])
+            parts += [(v, t.weight) for v, t in zip(vecs, texts, strict=True)]
+        if query.image:
+            vec, own_id = self._image_vector(query.image)
+            parts.append((vec, 1.0))
+        if not parts or all(w <= 0 for _, w in parts):
+            raise SearchError("nothing to search for: give a text, --image or a positive term")
+        combined = np.sum([v * w for v, w in parts], axis=0).astype(np.float32)
+        norm = float(np.linalg.norm(combined))
+        if norm == 0:
+            raise SearchError("the query terms cancel each other out")
+        return combined / norm, own_id
+
+    def _image_vector(self, image: str) -> tuple[np.ndarray, int | None]:
+        path = os.path.abspath(os.path.expanduser(image))
+        embedder = self._embedder()
+        row = self.catalog.photo_by_path(path)
+        if row is not None:
+            stored = self.catalog.vector_of(row.id, embedder.model_id)
+            if stored is not None:
+                return stored, row.id
+        from photosort.core.imaging import DecodeError, decode_photo
+
+        try:
+            decoded = decode_photo(path, min_side=embedder.image_size)
+        except DecodeError as exc:
+            raise SearchError(f"cannot use {image} as a query: {exc}") from exc
+        return embedder.encode_pil([decoded.image])[0], row.id if row else None
+
+    def search(self, query: SearchQuery) -> list[SearchResult]:
+        clauses, params = filter_clauses(query)
+        allowed = None
+        if clauses:
+            rows = self.catalog.query(
+                "SELECT p.id FROM photos p WHERE " + " AND ".join(clauses), params
+            )
+            allowed = np.array([r[0] for r in rows], dtype=np.int64)
+        if not query.has_semantic_part:
+            return self._listing(clauses, params, query.top)
+        vector, own_id = self.query_vector(query)
+        if own_id is not None and allowed is not None:
+            allowed = allowed[allowed != own_id]
+        ids, scores = self.index.search(vector, query.top + (own_id is not None), allowed)
+        hits = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i != own_id]
+        return self._results(hits[: query.top])
+
+    def _listing(self, clauses: list[str], params: list, top: int) -> list[SearchResult]:
+        where = (" AND " + " AND ".join(clauses)) if clauses else ""
+        rows = self.catalog.query(
+            "SELECT p.id FROM photos p WHERE p.status = 'ok'" + where
+            + " ORDER BY p.taken_at DESC, p.path LIMIT ?",
+            [*params, top],
+        )
+        return self._results([(r[0], 0.0) for r in rows])
+
+    def _results(self, hits: list[tuple[int, float]]) -> list[SearchResult]:
+        if not hits:
+            return []
+        ids = [h[0] for h in hits]
+        rows = self.catalog.query(
+            f"SELECT id, path, taken_at FROM photos WHERE id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        by_id = {r["id"]: r for r in rows}
+        results = [
+            SearchResult(pid, by_id[pid]["path"], score, by_id[pid]["taken_at"])
+            for pid, score in hits
+            if pid in by_id
+        ]
+        for hook in _RESULT_HOOKS:
+            hook(self.catalog, results)
+        return results
