@@ -257,6 +257,33 @@ class Library:
     def search(self, query: SearchQuery) -> list[SearchResult]:
         return self.searcher().search(query)
 
+    def browse(self, query: SearchQuery | None = None) -> list[int]:
+        """Ids of every photo matching the query's filters, newest first (the GUI's grid)."""
+        from photosort.core.search import filter_clauses
+
+        clauses, params = filter_clauses(query or SearchQuery())
+        where = (" AND " + " AND ".join(clauses)) if clauses else ""
+        rows = self.catalog.query(
+            "SELECT p.id FROM photos p WHERE p.status != 'failed'" + where
+            + " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path",
+            params,
+        )
+        return [r[0] for r in rows]
+
+    def photo_details(self, photo_ids: Iterable[int]) -> dict[int, dict]:
+        """Catalog rows (path, size, date, camera, GPS, status, error) by id."""
+        ids = list(photo_ids)
+        out: dict[int, dict] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            rows = self.catalog.query(
+                "SELECT id, path, folder, size, width, height, taken_at, camera, gps_lat, "
+                f"gps_lon, status, error FROM photos WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({r["id"]: dict(r) for r in rows})
+        return out
+
     # -- status -------------------------------------------------------------------------
     def status(self) -> LibraryStatus:
         model_id = self.model_id
