@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ class VectorIndex:
         self.dim = dim
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self.dirty = False
+        # The GUI searches while a scan adds vectors: FAISS is not safe for that unguarded.
+        self._lock = threading.RLock()
 
     @property
     def count(self) -> int:
@@ -50,15 +53,17 @@ class VectorIndex:
         if len(ids) == 0:
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        self.remove(ids)
-        self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
-        self.dirty = True
+        with self._lock:
+            self.remove(ids)
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+            self.dirty = True
 
     def remove(self, ids: Iterable[int]) -> None:
         arr = np.ascontiguousarray(np.fromiter(ids, dtype=np.int64))
-        if len(arr) and self.count:
-            removed = self._index.remove_ids(faiss.IDSelectorBatch(arr))
-            self.dirty = self.dirty or removed > 0
+        with self._lock:
+            if len(arr) and self.count:
+                removed = self._index.remove_ids(faiss.IDSelectorBatch(arr))
+                self.dirty = self.dirty or removed > 0
 
     def contains(self, photo_id: int) -> bool:
         try:
@@ -81,7 +86,8 @@ class VectorIndex:
                 sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed_ids, dtype=np.int64))
             )
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        scores, ids = self._index.search(q, min(k, self.count), params=params)
+        with self._lock:
+            scores, ids = self._index.search(q, min(k, self.count), params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
@@ -89,7 +95,8 @@ class VectorIndex:
     def save(self, folder: Path, meta: IndexMeta) -> None:
         """Write index then sidecar, each via temp file + rename, so a crash leaves old or new."""
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(folder / INDEX_FILENAME, lambda p: faiss.write_index(self._index, p))
+        with self._lock:
+            _atomic_write(folder / INDEX_FILENAME, lambda p: faiss.write_index(self._index, p))
         _atomic_write(
             folder / META_FILENAME,
             lambda p: Path(p).write_text(json.dumps(meta.__dict__)),
