@@ -6,6 +6,7 @@ Tests run offline: the model is the small CLIP the repo trained itself
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from pathlib import Path
@@ -21,7 +22,9 @@ os.environ.pop("PHOTOSORT_MODEL", None)
 os.environ.pop("PHOTOSORT_DEVICE", None)
 
 REPO = Path(__file__).resolve().parent
-TINY_CLIP = Path(os.environ.get("PHOTOSORT_TEST_MODEL_DIR") or REPO / "tests" / "fixtures" / "tiny_clip")
+TINY_CLIP = Path(
+    os.environ.get("PHOTOSORT_TEST_MODEL_DIR") or REPO / "tests" / "fixtures" / "tiny_clip"
+)
 
 
 @pytest.fixture(scope="session")
@@ -57,10 +60,8 @@ def make_library(tmp_path: Path, tiny_model: str):
 
     yield factory
     for lib in opened:
-        try:
+        with contextlib.suppress(Exception):
             lib.close()
-        except Exception:
-            pass
 
 
 def draw_photo(path: Path, seed: int, size: tuple[int, int] = (160, 120), **save) -> Path:

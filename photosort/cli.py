@@ -7,7 +7,9 @@ that the GUI would also need.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -50,6 +52,13 @@ def _common_options() -> argparse.ArgumentParser:
         "model, or ViT-B-32:laion2b_s34b_b79k)",
     )
     common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show detailed log messages",
+    )
+    common.add_argument(
         "--device",
         choices=DEVICES,
         default=argparse.SUPPRESS,
@@ -86,9 +95,21 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _configure_logging(verbose: bool) -> None:
+    """Show photosort's own warnings; third-party chatter (open_clip, hub) only with -v."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("photosort: %(levelname)s: %(message)s"))
+    if not verbose:
+        handler.addFilter(logging.Filter("photosort"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_logging(getattr(args, "verbose", False))
     run = getattr(args, "run", None)
     if run is None:
         from photosort.gui_launch import launch_gui
@@ -155,23 +176,23 @@ def run_cancellable(job: Callable[[CancelToken], object]):
         token.set()
         print("\nstopping after the current batch… (Ctrl-C again to abort)", file=sys.stderr)
 
-    try:
+    with contextlib.suppress(ValueError):  # not the main thread: no Ctrl-C handling
         signal.signal(signal.SIGINT, on_interrupt)
-    except ValueError:  # not the main thread
-        pass
     try:
         return job(token)
     finally:
-        try:
+        with contextlib.suppress(ValueError):
             signal.signal(signal.SIGINT, previous)
-        except ValueError:
-            pass
 
 
 # -- commands --------------------------------------------------------------------------------
 def _scan_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH", help="folders to add and index "
-                   "(default: every root of the library)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="folders to add and index (default: every root of the library)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--batch-size", type=int, default=32, help="photos per model batch")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -258,18 +279,42 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("query", nargs="*", help='free text, e.g. "dog in the snow"')
     p.add_argument("--image", metavar="PATH", help="find photos like this one")
-    p.add_argument("--and", dest="also", action="append", default=[], metavar="TEXT[:W]",
-                   help="another positive term, optionally weighted (repeatable)")
-    p.add_argument("--not", dest="exclude", action="append", default=[], metavar="TEXT[:W]",
-                   help="push results away from this (repeatable)")
+    p.add_argument(
+        "--and",
+        dest="also",
+        action="append",
+        default=[],
+        metavar="TEXT[:W]",
+        help="another positive term, optionally weighted (repeatable)",
+    )
+    p.add_argument(
+        "--not",
+        dest="exclude",
+        action="append",
+        default=[],
+        metavar="TEXT[:W]",
+        help="push results away from this (repeatable)",
+    )
     p.add_argument("--root", help="only photos under this root")
     p.add_argument("--folder", help="only photos under this folder")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="taken on or after (ISO)")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="taken on or before (ISO)")
-    p.add_argument("--tag", dest="tags", action="append", default=[], metavar="TAG",
-                   help="only photos with this tag (repeatable)")
-    p.add_argument("--not-tag", dest="not_tags", action="append", default=[], metavar="TAG",
-                   help="leave out photos with this tag (repeatable)")
+    p.add_argument(
+        "--tag",
+        dest="tags",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="only photos with this tag (repeatable)",
+    )
+    p.add_argument(
+        "--not-tag",
+        dest="not_tags",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="leave out photos with this tag (repeatable)",
+    )
     p.add_argument("--top", type=int, default=20, help="number of results (default 20)")
     p.add_argument("--json", action="store_true")
 
@@ -296,10 +341,20 @@ def cmd_search(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         results = lib.search(query)
     if args.json:
-        print(json.dumps([
-            {"path": r.path, "score": round(r.score, 4), "taken_at": r.taken_at, "tags": r.tags}
-            for r in results
-        ], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "path": r.path,
+                        "score": round(r.score, 4),
+                        "taken_at": r.taken_at,
+                        "tags": r.tags,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not results:
         print("no matching photos", file=sys.stderr)

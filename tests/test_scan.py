@@ -20,8 +20,11 @@ from photosort.core.search import SearchQuery
 def _exif(date: str, orientation: int = 1) -> bytes:
     return piexif.dump(
         {
-            "0th": {piexif.ImageIFD.Orientation: orientation, piexif.ImageIFD.Make: b"Canon",
-                    piexif.ImageIFD.Model: b"Canon EOS 5D"},
+            "0th": {
+                piexif.ImageIFD.Orientation: orientation,
+                piexif.ImageIFD.Make: b"Canon",
+                piexif.ImageIFD.Model: b"Canon EOS 5D",
+            },
             "Exif": {piexif.ExifIFD.DateTimeOriginal: date.encode()},
         }
     )
@@ -31,12 +34,15 @@ def _bomb_png(path: Path, side: int = 100_000) -> None:
     """A tiny PNG whose header declares side x side pixels."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -60,8 +66,7 @@ def mixed_tree(tmp_path: Path) -> dict:
     big = root / "big" / "12mp.jpg"
     big.parent.mkdir()
     rng = np.random.default_rng(7)
-    arr = (np.linspace(0, 255, 4000, dtype=np.float32)[None, :, None].repeat(3000, 0)
-           .repeat(3, 2))
+    arr = np.linspace(0, 255, 4000, dtype=np.float32)[None, :, None].repeat(3000, 0).repeat(3, 2)
     arr[:100, :100] += rng.normal(0, 5, (100, 100, 3))
     Image.fromarray(arr.clip(0, 255).astype(np.uint8)).save(big, quality=85)
     good.append(big)
@@ -102,7 +107,11 @@ def test_scan_counts_and_failure_reasons(make_library, mixed_tree):
 
     status = lib.status()
     assert (status.photos, status.embedded, status.failed, status.pending) == (
-        n_good + n_bad, n_good, n_bad, 0)
+        n_good + n_bad,
+        n_good,
+        n_bad,
+        0,
+    )
     assert lib.index.count == n_good
 
 
@@ -207,8 +216,9 @@ def test_cancel_then_rescan_holds_every_photo_once(make_library, tmp_path):
     def cancel_after_first_batch() -> bool:
         return any(p.phase == "embedding" and p.done > 0 for p in reports)
 
-    first = lib.scan([root], on_progress=reports.append, should_cancel=cancel_after_first_batch,
-                     batch_size=8)
+    first = lib.scan(
+        [root], on_progress=reports.append, should_cancel=cancel_after_first_batch, batch_size=8
+    )
     assert first.cancelled
     assert 0 < first.embedded < 70
     lib.close()
@@ -238,8 +248,9 @@ def test_index_is_rebuilt_from_the_catalog(make_library, photo_tree, damage):
     elif damage == "corrupt":
         (folder / INDEX_FILENAME).write_bytes(b"garbage" * 100)
     else:
-        (folder / META_FILENAME).write_text((folder / META_FILENAME).read_text()
-                                            .replace('"version": ', '"version": 1000'))
+        (folder / META_FILENAME).write_text(
+            (folder / META_FILENAME).read_text().replace('"version": ', '"version": 1000')
+        )
     lib = make_library()
     assert lib.index.count == 12
     assert _top_paths(lib, "a red ball") == before
@@ -305,13 +316,28 @@ def other_model(tmp_path_factory) -> str:
     from safetensors.torch import save_file
 
     folder = tmp_path_factory.mktemp("other_model")
-    cfg = {"embed_dim": 48, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32,
-                                           "patch_size": 16, "head_width": 16},
-           "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 16, "heads": 1,
-                        "layers": 1}}
+    cfg = {
+        "embed_dim": 48,
+        "vision_cfg": {
+            "image_size": 32,
+            "layers": 1,
+            "width": 32,
+            "patch_size": 16,
+            "head_width": 16,
+        },
+        "text_cfg": {
+            "context_length": 16,
+            "vocab_size": 49408,
+            "width": 16,
+            "heads": 1,
+            "layers": 1,
+        },
+    }
     torch.manual_seed(1)
     model = open_clip.CLIP(**cfg)
     (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg}))
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
-              str(folder / "open_clip_model.safetensors"))
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()},
+        str(folder / "open_clip_model.safetensors"),
+    )
     return f"local-dir:{folder}"

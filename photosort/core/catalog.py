@@ -81,7 +81,7 @@ def _initial_schema(conn: sqlite3.Connection) -> None:
             vector BLOB NOT NULL
         );
         CREATE INDEX embeddings_model ON embeddings(model);
-        """
+        """,
     )
 
 
@@ -242,7 +242,9 @@ class Catalog:
     def remove_root(self, root_id: int) -> list[int]:
         """Forget a root and its photos; returns the removed photo ids (for the index)."""
         with self.transaction() as conn:
-            ids = [r[0] for r in conn.execute("SELECT id FROM photos WHERE root_id = ?", (root_id,))]
+            ids = [
+                r[0] for r in conn.execute("SELECT id FROM photos WHERE root_id = ?", (root_id,))
+            ]
             conn.execute("DELETE FROM roots WHERE id = ?", (root_id,))
             self.bump_vectors_version(conn)
         return ids

@@ -39,8 +39,7 @@ class ModelSpec:
         name, sep, pretrained = text.partition(":")
         if not name or not sep or not pretrained:
             raise ModelError(
-                f"model {text!r} is not NAME:PRETRAINED (e.g. {DEFAULT_MODEL}) "
-                "or local-dir:PATH"
+                f"model {text!r} is not NAME:PRETRAINED (e.g. {DEFAULT_MODEL}) or local-dir:PATH"
             )
         return cls(name=name, pretrained=pretrained)
 
@@ -106,6 +105,7 @@ class Embedder:
                 model, _, preprocess = _load_local(spec.local_dir)
                 tokenizer = open_clip.get_tokenizer(f"{LOCAL_PREFIX}{spec.local_dir}")
             else:
+                _go_offline_unless_hub_reachable()
                 model, _, preprocess = open_clip.create_model_and_transforms(
                     spec.name, pretrained=spec.pretrained, cache_dir=str(model_cache_dir())
                 )
@@ -160,6 +160,20 @@ class Embedder:
         return self.encode_images(torch.stack([self.preprocess(im) for im in images]))
 
 
+def _go_offline_unless_hub_reachable(host: str = "huggingface.co", timeout_s: float = 3.0) -> None:
+    """Without a network, use cached weights at once instead of minutes of download retries."""
+    import socket
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+    except OSError:
+        constants.HF_HUB_OFFLINE = True
+
+
 def _normalise(mat: np.ndarray) -> np.ndarray:
     mat = np.ascontiguousarray(mat, dtype=np.float32)
     norms = np.linalg.norm(mat, axis=1, keepdims=True)
@@ -203,8 +217,14 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _explain_load_failure(spec: ModelSpec, exc: BaseException) -> str:
+    text = str(exc)
+    offline_signs = ("local cache", "connect", "Connection", "offline", "resolve", "Network")
+    if any(sign in text for sign in offline_signs):
+        reason = "the weights are not in the cache and could not be downloaded"
+    else:
+        reason = _one_line(exc)[:160]
     return (
-        f"cannot load model {spec}: {_one_line(exc)}. Weights are downloaded on first use "
+        f"cannot load model {spec}: {reason}. Weights are downloaded on first use "
         f"into {model_cache_dir()}; connect to the internet once, or use "
         "--model local-dir:PATH with an open_clip folder (open_clip_config.json + weights)"
     )

@@ -21,7 +21,7 @@ from photosort.core.pipeline import EmbedJob, embed_photos
 from photosort.core.progress import ProgressCallback
 from photosort.core.reconcile import reconcile
 from photosort.core.scanner import WalkIssue
-from photosort.core.search import SearchQuery, SearchResult, Searcher
+from photosort.core.search import Searcher, SearchQuery, SearchResult
 
 
 class LibraryError(Exception):
@@ -179,7 +179,9 @@ class Library:
                 if r[1].startswith(prefix)
             ]
             for nested_id in nested:
-                conn.execute("UPDATE photos SET root_id = ? WHERE root_id = ?", (root_id, nested_id))
+                conn.execute(
+                    "UPDATE photos SET root_id = ? WHERE root_id = ?", (root_id, nested_id)
+                )
                 conn.execute("DELETE FROM roots WHERE id = ?", (nested_id,))
 
     def remove_root(self, path: str | os.PathLike) -> int:
@@ -264,7 +266,8 @@ class Library:
         clauses, params = filter_clauses(query or SearchQuery())
         where = (" AND " + " AND ".join(clauses)) if clauses else ""
         rows = self.catalog.query(
-            "SELECT p.id FROM photos p WHERE p.status != 'failed'" + where
+            "SELECT p.id FROM photos p WHERE p.status != 'failed'"
+            + where
             + " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path",
             params,
         )
@@ -288,8 +291,7 @@ class Library:
     def status(self) -> LibraryStatus:
         model_id = self.model_id
         counts = self.catalog.query(
-            "SELECT COUNT(*) AS photos, "
-            "SUM(status = 'failed') AS failed FROM photos"
+            "SELECT COUNT(*) AS photos, SUM(status = 'failed') AS failed FROM photos"
         )[0]
         return LibraryStatus(
             library=str(self.folder),

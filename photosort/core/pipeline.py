@@ -122,9 +122,7 @@ def embed_photos(
                 job = next(pending_jobs, None)
                 if job is None:
                     return
-                inflight.append(
-                    pool.submit(prepare, job, embedder.preprocess, embedder.image_size)
-                )
+                inflight.append(pool.submit(prepare, job, embedder.preprocess, embedder.image_size))
 
         top_up()
         while inflight:

@@ -49,7 +49,9 @@ def reconcile(
 ) -> ReconcileResult:
     """Walk ``roots`` (id, path) and record new, changed, moved and removed files."""
     result = ReconcileResult()
-    walks = [_walk_root(catalog, rid, path, result, on_progress, should_cancel) for rid, path in roots]
+    walks = [
+        _walk_root(catalog, rid, path, result, on_progress, should_cancel) for rid, path in roots
+    ]
     if should_cancel and should_cancel():
         return result  # a partial walk must not be mistaken for deletions
 
@@ -86,8 +88,15 @@ def reconcile(
             conn.execute(
                 "UPDATE photos SET path = ?, folder = ?, root_id = ?, size = ?, mtime_ns = ?, "
                 "updated_at = ? WHERE id = ?",
-                (found.path, os.path.dirname(found.path), walk.root_id, found.size,
-                 found.mtime_ns, stamp, row.id),
+                (
+                    found.path,
+                    os.path.dirname(found.path),
+                    walk.root_id,
+                    found.size,
+                    found.mtime_ns,
+                    stamp,
+                    row.id,
+                ),
             )
         moved_ids = {row.id for _, row in moves}
         moved_paths = {found.path for (_, found), _ in moves}
@@ -97,8 +106,15 @@ def reconcile(
             conn.execute(
                 "INSERT INTO photos (root_id, path, folder, size, mtime_ns, status, added_at, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (walk.root_id, found.path, os.path.dirname(found.path), found.size,
-                 found.mtime_ns, stamp, stamp),
+                (
+                    walk.root_id,
+                    found.path,
+                    os.path.dirname(found.path),
+                    found.size,
+                    found.mtime_ns,
+                    stamp,
+                    stamp,
+                ),
             )
             result.new += 1
         gone = [row.id for row in vanished if row.id not in moved_ids]

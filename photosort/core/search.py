@@ -54,8 +54,7 @@ class SearchQuery:
     @property
     def has_filters(self) -> bool:
         return bool(
-            self.root or self.folder or self.date_from or self.date_to or self.tags
-            or self.not_tags
+            self.root or self.folder or self.date_from or self.date_to or self.tags or self.not_tags
         )
 
 
@@ -173,7 +172,8 @@ class Searcher:
     def _listing(self, clauses: list[str], params: list, top: int) -> list[SearchResult]:
         where = (" AND " + " AND ".join(clauses)) if clauses else ""
         rows = self.catalog.query(
-            "SELECT p.id FROM photos p WHERE p.status = 'ok'" + where
+            "SELECT p.id FROM photos p WHERE p.status = 'ok'"
+            + where
             + " ORDER BY p.taken_at DESC, p.path LIMIT ?",
             [*params, top],
         )
