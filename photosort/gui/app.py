@@ -1,0 +1,67 @@
+"""Start the desktop app: QApplication, settings, the Library, the main window."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from photosort.core.catalog import CatalogError
+from photosort.core.embedder import ModelError
+from photosort.core.library import Library, LibraryError
+from photosort.gui.resources import resource_path
+
+
+def application() -> QApplication:
+    """The QApplication (created once), named so QSettings has a home."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("photosort")
+    app.setApplicationName("photosort")
+    app.setApplicationDisplayName("photosort")
+    app.setDesktopFileName("photosort")
+    style = resource_path("style.qss")
+    if style is not None:
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app  # type: ignore[return-value]
+
+
+def open_library(
+    library: str | None, model: str | None, device: str | None, settings: QSettings
+) -> Library:
+    """Command-line choices win, then Preferences (QSettings), then the Library's defaults."""
+    folder = library or settings.value("library") or None
+    model = model or settings.value("model") or None
+    device = device or settings.value("device") or None
+    return Library(folder, model=model, device=device)
+
+
+def run_app(library: str | None = None, model: str | None = None,
+            device: str | None = None) -> int:
+    app = application()
+    from photosort.gui.main_window import MainWindow, app_icon
+    from photosort.gui.model_setup import ModelSetupDialog, weights_cached
+
+    app.setWindowIcon(app_icon())
+    settings = QSettings()
+    try:
+        lib = open_library(library, model, device, settings)
+    except (LibraryError, CatalogError, ModelError) as exc:
+        QMessageBox.critical(None, "photosort cannot open the library", str(exc))
+        return 2
+    window = MainWindow(lib, settings)
+    window.show()
+
+    def first_run() -> None:
+        if not lib.roots():
+            window.status_note.setText("Start with File → Add folder… to index your photos.")
+        if lib.catalog.get_meta("model_id") is None and not weights_cached(lib.model_spec):
+            dialog = ModelSetupDialog(lib.model_spec, None, window, library=lib)
+            if dialog.exec() and dialog.chosen_model:
+                window.change_model(dialog.chosen_model, lib.device)
+
+    QTimer.singleShot(0, first_run)
+    try:
+        return app.exec()
+    finally:
+        window.library.close()

@@ -1,0 +1,196 @@
+"""The thumbnail grid: a QListView in icon mode over a model that holds only photo ids.
+
+Nothing per photo is created up front: the model keeps ids (and scores for a search), the
+delegate paints a cached thumbnail or a placeholder, and asking for a row's decoration is
+what schedules its thumbnail, so only painted rows cost anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from photosort.gui.thumbnails import ThumbnailLoader
+
+PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class PhotoGridModel(QAbstractListModel):
+    """Photo ids in display order, with optional search scores."""
+
+    def __init__(self, thumbnails: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.thumbnails = thumbnails
+        self._ids: list[int] = []
+        self._scores: list[float] | None = None
+        self._row_of: dict[int, int] = {}
+        self._labels: dict[int, str] = {}
+        thumbnails.ready.connect(self._thumbnail_ready)
+
+    def set_photos(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> None:
+        self.beginResetModel()
+        self._ids = list(ids)
+        self._scores = list(scores) if scores is not None else None
+        self._row_of = {pid: row for row, pid in enumerate(self._ids)}
+        self.endResetModel()
+        self.thumbnails.forget_pending()
+
+    def set_labels(self, labels: dict[int, str]) -> None:
+        """Short captions (file names) for rows; filled lazily by the window."""
+        self._labels.update(labels)
+
+    @property
+    def ids(self) -> list[int]:
+        return self._ids
+
+    @property
+    def has_scores(self) -> bool:
+        return self._scores is not None
+
+    def score(self, row: int) -> float | None:
+        return self._scores[row] if self._scores is not None else None
+
+    def row_of(self, photo_id: int) -> int | None:
+        return self._row_of.get(photo_id)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0):
+        if not index.isValid():
+            return None
+        photo_id = self._ids[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbnails.get(photo_id) or self.thumbnails.placeholder
+        if role == PHOTO_ID_ROLE:
+            return photo_id
+        if role == SCORE_ROLE:
+            return self.score(index.row())
+        if role == Qt.ItemDataRole.DisplayRole:
+            score = self.score(index.row())
+            return f"{score:.3f}" if score is not None else self._labels.get(photo_id, "")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._labels.get(photo_id)
+        return None
+
+    def _thumbnail_ready(self, photo_id: int) -> None:
+        row = self._row_of.get(photo_id)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """Fixed-size cell: thumbnail centred, caption (score or name) underneath."""
+
+    def __init__(self, thumb_size: int, parent=None):
+        super().__init__(parent)
+        self.thumb_size = thumb_size
+        self.cell = QSize(thumb_size + 16, thumb_size * 3 // 4 + 34)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: N802
+        return self.cell
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        painter.save()
+        rect: QRect = option.rect
+        palette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.color(QPalette.ColorRole.Highlight))
+            painter.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 6, 6)
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(255, 255, 255, 18))
+            painter.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 6, 6)
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        image_area = QRect(rect.x() + 8, rect.y() + 6, self.thumb_size, self.thumb_size * 3 // 4)
+        if pixmap is not None and not pixmap.isNull():
+            scaled = pixmap.size().scaled(image_area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(image_area.center())
+            painter.drawPixmap(target, pixmap)
+        caption = index.data(Qt.ItemDataRole.DisplayRole)
+        if caption:
+            font = QFont(option.font)
+            if index.data(SCORE_ROLE) is not None:
+                font.setBold(True)
+            painter.setFont(font)
+            role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+            painter.setPen(palette.color(role))
+            text_rect = QRect(rect.x() + 4, image_area.bottom() + 4, rect.width() - 8, 20)
+            text = painter.fontMetrics().elidedText(
+                caption, Qt.TextElideMode.ElideMiddle, text_rect.width()
+            )
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+
+class PhotoGrid(QListView):
+    """Icon-mode list tuned for very long lists: uniform sizes, batched layout, static items."""
+
+    photo_activated = Signal(int)  # double-click / Enter: open the large preview
+
+    def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.photo_model = PhotoGridModel(thumbnails, self)
+        self.setModel(self.photo_model)
+        self.setItemDelegate(ThumbnailDelegate(thumbnails.size, self))
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(2000)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setSpacing(2)
+        self.setWrapping(True)
+        self.setMouseTracking(True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.activated.connect(lambda index: self.photo_activated.emit(index.data(PHOTO_ID_ROLE)))
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())
+        ids = self.photo_model.ids
+        return [ids[r] for r in rows]
+
+    def current_id(self) -> int | None:
+        index = self.currentIndex()
+        return index.data(PHOTO_ID_ROLE) if index.isValid() else None
+
+    def select_ids(self, photo_ids: Sequence[int]) -> None:
+        selection = self.selectionModel()
+        selection.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select
+        first = None
+        for photo_id in photo_ids:
+            row = self.photo_model.row_of(photo_id)
+            if row is not None:
+                index = self.photo_model.index(row)
+                selection.select(index, flags)
+                first = first or index
+        if first is not None:
+            selection.setCurrentIndex(first, QItemSelectionModel.SelectionFlag.NoUpdate)

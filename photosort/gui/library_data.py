@@ -1,0 +1,56 @@
+"""Reads the window needs, shaped for widgets; called in worker threads, returns plain data.
+
+Each function takes the ``Library`` and returns dataclasses, so the widgets never query
+the catalog themselves and these reads never run on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from photosort.core.library import Library
+from photosort.gui.sidebar import SidebarData
+
+
+def has_tagging(library: Library) -> bool:
+    """True once the core's tagging API is present (categories, tags, export)."""
+    return hasattr(library, "photo_tags") and hasattr(library, "categories")
+
+
+def load_sidebar(library: Library) -> SidebarData:
+    rows = library.catalog.query(
+        "SELECT folder, COUNT(*) AS n FROM photos WHERE status != 'failed' GROUP BY folder"
+    )
+    folders = {r["folder"]: r["n"] for r in rows}
+    failed = library.catalog.scalar("SELECT COUNT(*) FROM photos WHERE status = 'failed'") or 0
+    data = SidebarData(
+        total=sum(folders.values()),
+        failed=failed,
+        roots=[r["path"] for r in library.roots()],
+        folders=folders,
+    )
+    if has_tagging(library):
+        data.categories = library.categories()
+        data.tag_counts = library.tag_counts()
+    return data
+
+
+@dataclass
+class PhotoInfo:
+    """What the details panel shows for the selection."""
+
+    ids: list[int]
+    details: dict[int, dict] = field(default_factory=dict)
+    tags: dict[int, list] = field(default_factory=dict)  # id -> core PhotoTag list
+
+
+def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
+    info = PhotoInfo(list(photo_ids))
+    info.details = library.photo_details(photo_ids)
+    if has_tagging(library):
+        info.tags = library.photo_tags(photo_ids)
+    return info
+
+
+def photo_paths(library: Library, photo_ids: list[int]) -> dict[int, str]:
+    return {pid: row["path"] for pid, row in library.photo_details(photo_ids).items()}

@@ -1,0 +1,580 @@
+"""The main window: search bar, sidebar filters, thumbnail grid, details panel, menus.
+
+This is where the widgets are wired to the ``Library``: every read that can take time runs
+through ``tasks.run_task`` and lands back here; writes that the user makes by clicking
+(tags) are short and go through the undo stack.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QToolBar,
+    QWidget,
+)
+
+from photosort.core.embedder import ModelError
+from photosort.core.library import Library, LibraryError, ScanSummary
+from photosort.core.search import SearchError, SearchQuery
+from photosort.gui import library_data, tasks
+from photosort.gui.activity import ActivityWidget
+from photosort.gui.details import DetailsPanel, pil_to_qimage
+from photosort.gui.grid import PhotoGrid
+from photosort.gui.search_bar import SearchBar
+from photosort.gui.sidebar import KIND_ROLE, Sidebar
+from photosort.gui.tag_commands import TagCommand
+from photosort.gui.thumbnails import ThumbnailLoader
+
+SEARCH_TOP = 500  # results shown for a search; browsing shows everything
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, library: Library, settings: QSettings | None = None):
+        super().__init__()
+        self.library = library
+        self.settings = settings or QSettings()
+        self.setWindowTitle("photosort")
+        self.undo_stack = QUndoStack(self)
+        self.bulk_task: tasks.Task | None = None
+        self.last_summary: ScanSummary | None = None
+        self._query_generation = 0
+        self._info_generation = 0
+        self.loading = False  # a browse/search is running (tests wait on it)
+
+        self.thumbnails = ThumbnailLoader(
+            library.folder / "thumbs", partial(library_data.photo_paths, library), size=160,
+            parent=self,
+        )
+        self.search_bar = SearchBar()
+        self.sidebar = Sidebar()
+        self.grid = PhotoGrid(self.thumbnails)
+        self.details = DetailsPanel()
+        self.activity = ActivityWidget()
+        self.library_label = QLabel()
+        self.errors_button = QPushButton()
+        self.errors_button.setFlat(True)
+        self.errors_button.setVisible(False)
+        self.errors_button.clicked.connect(self.show_errors)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self.grid)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([240, 760, 300])
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        self.setCentralWidget(splitter)
+
+        toolbar = QToolBar("Search")
+        toolbar.setObjectName("search-toolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(self.search_bar)
+        self.addToolBar(toolbar)
+        self.status_note = QLabel()
+        self.statusBar().addWidget(self.library_label)
+        self.statusBar().addWidget(self.status_note, 1)
+        self.statusBar().addPermanentWidget(self.errors_button)
+        self.statusBar().addPermanentWidget(self.activity)
+
+        self._build_menus()
+        self.search_bar.changed.connect(self.refresh_grid)
+        self.sidebar.filters_changed.connect(self.refresh_grid)
+        self.sidebar.itemClicked.connect(self._sidebar_clicked)
+        self.sidebar.tag_context.connect(self._sidebar_tag_menu)
+        self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.grid.photo_activated.connect(self.open_preview)
+        self.grid.customContextMenuRequested.connect(self._grid_menu)
+        self.details.tag_requested.connect(self.apply_tags)
+        self.details.find_similar.connect(self.find_similar)
+        self.activity.cancel_requested.connect(self.cancel_bulk)
+        self._selection_timer = QTimer(self)
+        self._selection_timer.setSingleShot(True)
+        self._selection_timer.setInterval(60)
+        self._selection_timer.timeout.connect(self._load_selection)
+
+        self._restore_geometry()
+        self.refresh_all()
+
+    # -- menus ----------------------------------------------------------------------------
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Add folder…", self.add_folder, QKeySequence.StandardKey.Open,
+                     "Add a photo folder to the library and index it")
+        self.rescan_action = self._action(file_menu, "&Rescan", self.rescan, "F5",
+                                          "Look for new, changed and removed photos")
+        self.export_action = self._action(file_menu, "&Export…", self.open_export, "Ctrl+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "Files that could not be read…", self.show_errors)
+        self._action(file_menu, "&Preferences…", self.open_preferences,
+                     QKeySequence.StandardKey.Preferences)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        edit.addAction(undo)
+        edit.addAction(redo)
+        edit.addSeparator()
+        self._action(edit, "Select &all", self.grid.selectAll, QKeySequence.StandardKey.SelectAll)
+        self._action(edit, "&Find similar", self._find_similar_selected, "Ctrl+F",
+                     "Search for photos that look like the selected one")
+        self._action(edit, "Search", self.search_bar.edit.setFocus, "Ctrl+K")
+        self._action(edit, "Back to &browsing", self.back_to_browsing, "Escape")
+
+        tags = bar.addMenu("&Tags")
+        self._action(tags, "&Add tag to selection…", self.prompt_add_tag, "T")
+        self._action(tags, "&Remove tag from selection…", self.prompt_remove_tag, "Shift+T")
+        self.quick_menu = tags.addMenu("Quick tags")
+        tags.addSeparator()
+        self._action(tags, "&Categories…", self.open_category_editor, "Ctrl+Shift+C")
+        self.retag_action = self._action(tags, "Re-&tag all photos", self.retag,
+                                         tip="Apply the categories to every photo")
+
+        view = bar.addMenu("&View")
+        self._action(view, "&Clear filters", self.sidebar.clear_filters, "Ctrl+Shift+A")
+        self._action(view, "&Refresh", self.refresh_all, "Ctrl+R")
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About photosort", self.about)
+
+    def _fill_quick_tags(self) -> None:
+        """Ctrl+1..9 apply the first nine tags (labels, then manual tags) to the selection."""
+        self.quick_menu.clear()
+        names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))[:9]
+        for k, name in enumerate(names, start=1):
+            self._action(self.quick_menu, f"Toggle “{name}”", partial(self.toggle_tag, name),
+                         f"Ctrl+{k}")
+        self.quick_menu.setEnabled(bool(names))
+
+    # -- refreshing -----------------------------------------------------------------------
+    def refresh_all(self) -> None:
+        self.refresh_sidebar()
+        self.refresh_grid()
+
+    def refresh_sidebar(self) -> None:
+        tasks.run_task(partial(library_data.load_sidebar, self.library), self._sidebar_loaded,
+                       self._show_error)
+
+    def _sidebar_loaded(self, data) -> None:
+        self.sidebar.populate(data)
+        self.details.set_known_tags(self.sidebar.label_tags + self.sidebar.manual_tags)
+        self._fill_quick_tags()
+        self.library_label.setText(
+            f"{data.total} photos · {self.library.model_spec.name.split('/')[-1]}"
+        )
+        self.errors_button.setText(f"⚠ {data.failed} unreadable")
+        self.errors_button.setVisible(data.failed > 0)
+
+    def current_query(self) -> SearchQuery:
+        filters = self.sidebar.filters
+        return SearchQuery(
+            text=self.search_bar.text or None,
+            image=self.search_bar.image,
+            folder=filters.folder,
+            tags=list(filters.tags),
+            top=SEARCH_TOP,
+        )
+
+    def refresh_grid(self) -> None:
+        """Browse (no search) or search, with the sidebar filters; late answers are dropped."""
+        self._query_generation += 1
+        generation = self._query_generation
+        query = self.current_query()
+        self.loading = True
+        if query.has_semantic_part:
+            job = partial(self._run_search, query)
+        else:
+            job = partial(self._run_browse, query)
+        tasks.run_task(job, partial(self._grid_loaded, generation),
+                       partial(self._grid_failed, generation))
+
+    def _run_search(self, query: SearchQuery):
+        results = self.library.search(query)
+        ids = [r.photo_id for r in results]
+        return ids, [r.score for r in results], {r.photo_id: os.path.basename(r.path)
+                                                 for r in results}
+
+    def _run_browse(self, query: SearchQuery):
+        ids = self.library.browse(query)
+        names = {}
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start:start + 5000]
+            names.update({pid: os.path.basename(p) for pid, p in
+                          library_data.photo_paths(self.library, chunk).items()})
+        return ids, None, names
+
+    def _grid_loaded(self, generation: int, answer) -> None:
+        if generation != self._query_generation:
+            return
+        ids, scores, names = answer
+        keep = self.grid.selected_ids()
+        self.grid.photo_model.set_labels(names)
+        self.grid.photo_model.set_photos(ids, scores)
+        self.grid.select_ids(keep)
+        self.loading = False
+        what = "results" if scores is not None else "photos"
+        self.status_note.setText(f"{len(ids)} {what}" + (
+            " (filtered)" if self.sidebar.filters.active else ""))
+
+    def _grid_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._query_generation:
+            return
+        self.loading = False
+        self.grid.photo_model.set_photos([], None)
+        if isinstance(exc, ModelError):
+            self.model_problem(str(exc))
+        elif isinstance(exc, SearchError | LibraryError):
+            self.status_note.setText(str(exc))
+        else:
+            self._show_error(exc)
+
+    # -- selection and details ----------------------------------------------------------------
+    def _selection_changed(self, *_args) -> None:
+        self._selection_timer.start()
+
+    def _load_selection(self) -> None:
+        ids = self.grid.selected_ids()
+        self._info_generation += 1
+        generation = self._info_generation
+        if not ids:
+            self.details.show_info(None)
+            return
+        tasks.run_task(partial(library_data.load_photo_info, self.library, ids[:5000]),
+                       partial(self._info_loaded, generation), self._show_error)
+        if len(ids) == 1:
+            self._load_preview(ids[0], 640, self.details.show_preview)
+
+    def _info_loaded(self, generation: int, info) -> None:
+        if generation == self._info_generation:
+            self.details.show_info(info)
+
+    def _load_preview(self, photo_id: int, size: int, deliver) -> None:
+        def job():
+            from photosort.core.imaging import DecodeError, load_thumbnail
+
+            paths = library_data.photo_paths(self.library, [photo_id])
+            try:
+                return pil_to_qimage(load_thumbnail(paths[photo_id], size))
+            except (DecodeError, KeyError):
+                return None
+
+        tasks.run_task(job, lambda image: deliver(photo_id, image), self._show_error)
+
+    def open_preview(self, photo_id: int) -> None:
+        from photosort.gui.preview_dialog import PreviewDialog
+
+        dialog = PreviewDialog(self)
+        dialog.show()
+        self._load_preview(photo_id, 1600, dialog.show_image)
+
+    # -- search ---------------------------------------------------------------------------
+    def find_similar(self, photo_id: int) -> None:
+        paths = library_data.photo_paths(self.library, [photo_id])
+        if photo_id in paths:
+            self.search_bar.set_image(paths[photo_id])
+
+    def _find_similar_selected(self) -> None:
+        photo_id = self.grid.current_id()
+        if photo_id is not None:
+            self.find_similar(photo_id)
+
+    def back_to_browsing(self) -> None:
+        self.search_bar.clear()
+
+    # -- tagging --------------------------------------------------------------------------
+    def apply_tags(self, photo_ids: list[int], add: list[str], remove: list[str]) -> None:
+        """Tag or untag photos as one undoable step."""
+        if not photo_ids or not (add or remove):
+            return
+        if not library_data.has_tagging(self.library):
+            self.status_note.setText("Tagging is not available in this version of the core.")
+            return
+        try:
+            command = TagCommand(self.library, photo_ids, add, remove, self._tags_changed)
+            self.undo_stack.push(command)
+        except Exception as exc:  # noqa: BLE001 - a bad tag name: tell the user
+            QMessageBox.warning(self, "Cannot tag", str(exc))
+
+    def _tags_changed(self, _photo_ids: list[int]) -> None:
+        self.refresh_sidebar()
+        self._load_selection()
+        if self.sidebar.filters.tags:
+            self.refresh_grid()
+
+    def toggle_tag(self, name: str) -> None:
+        """Quick tag: add it to the selection, or remove it if every selected photo has it."""
+        ids = self.grid.selected_ids()
+        if not ids:
+            return
+        tags = self.library.photo_tags(ids)
+        everywhere = all(any(t.name == name and t.state == "on" for t in tags.get(pid, []))
+                         for pid in ids)
+        self.apply_tags(ids, [] if everywhere else [name], [name] if everywhere else [])
+
+    def prompt_add_tag(self) -> None:
+        ids = self.grid.selected_ids()
+        if not ids:
+            self.status_note.setText("Select photos first.")
+            return
+        names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))
+        name, ok = QInputDialog.getItem(self, "Add tag", f"Tag for {len(ids)} photo(s):",
+                                        names, 0, True)
+        if ok and name.strip():
+            self.apply_tags(ids, [name.strip()], [])
+
+    def prompt_remove_tag(self) -> None:
+        ids = self.grid.selected_ids()
+        if not ids:
+            return
+        names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))
+        name, ok = QInputDialog.getItem(self, "Remove tag",
+                                        f"Remove from {len(ids)} photo(s):", names, 0, False)
+        if ok and name:
+            self.apply_tags(ids, [], [name])
+
+    def _tag_menu(self, menu: QMenu, ids: list[int]) -> None:
+        names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))
+        add = menu.addMenu("Add tag")
+        remove = menu.addMenu("Remove tag")
+        for name in names:
+            add.addAction(name, partial(self.apply_tags, ids, [name], []))
+            remove.addAction(name, partial(self.apply_tags, ids, [], [name]))
+        add.addSeparator()
+        add.addAction("New tag…", self.prompt_add_tag)
+        enabled = library_data.has_tagging(self.library)
+        add.setEnabled(enabled)
+        remove.setEnabled(enabled and bool(names))
+
+    def _grid_menu(self, pos) -> None:
+        ids = self.grid.selected_ids()
+        if not ids:
+            return
+        menu = QMenu(self)
+        self._tag_menu(menu, ids)
+        menu.addSeparator()
+        similar = menu.addAction("Find similar", self._find_similar_selected)
+        similar.setEnabled(len(ids) == 1)
+        menu.addAction("Open preview", lambda: self.open_preview(ids[0]))
+        menu.exec(self.grid.viewport().mapToGlobal(pos))
+
+    def _sidebar_tag_menu(self, name: str, global_pos) -> None:
+        ids = self.grid.selected_ids()
+        menu = QMenu(self)
+        menu.addAction(f"Add “{name}” to selection", partial(self.apply_tags, ids, [name], []))
+        menu.addAction(f"Remove “{name}” from selection",
+                       partial(self.apply_tags, ids, [], [name]))
+        for action in menu.actions():
+            action.setEnabled(bool(ids))
+        menu.exec(global_pos)
+
+    def _sidebar_clicked(self, item, _column) -> None:
+        if item.data(0, KIND_ROLE) == "failed":
+            self.show_errors()
+
+    # -- long jobs ------------------------------------------------------------------------
+    def _start_bulk(self, title: str, func, on_done) -> bool:
+        if self.bulk_task is not None:
+            QMessageBox.information(self, "Busy", "Another job is running; wait or cancel it.")
+            return False
+        self.activity.start(title)
+
+        def done(result) -> None:
+            self.bulk_task = None
+            self.activity.finish()
+            on_done(result)
+
+        def failed(exc: BaseException) -> None:
+            self.bulk_task = None
+            self.activity.finish()
+            if isinstance(exc, ModelError):
+                self.model_problem(str(exc))
+            else:
+                self._show_error(exc)
+            self.refresh_all()
+
+        self.bulk_task = tasks.run_task(func, done, failed, self.activity.update_progress,
+                                        pool_name="bulk", with_progress=True)
+        return True
+
+    def cancel_bulk(self) -> None:
+        if self.bulk_task is not None:
+            self.bulk_task.cancel()
+
+    def add_folder(self, folder: str | None = None) -> None:
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
+        if folder:
+            self.scan([folder])
+
+    def rescan(self) -> None:
+        self.scan(None)
+
+    def scan(self, paths: list[str] | None) -> bool:
+        """Index in the background; the grid refreshes when it is done."""
+        return self._start_bulk("Scanning", partial(self.library.scan, paths), self._scan_done)
+
+    def _scan_done(self, summary: ScanSummary) -> None:
+        self.last_summary = summary
+        self.thumbnails.invalidate()
+        self.status_note.setText(("Scan " if not summary.cancelled else "Scan stopped: ")
+                                 + summary.line())
+        self.refresh_all()
+
+    def retag(self) -> None:
+        if not library_data.has_tagging(self.library):
+            return
+        self._start_bulk("Tagging", self.library.autotag, self._retag_done)
+
+    def _retag_done(self, summary) -> None:
+        line = summary.line() if hasattr(summary, "line") else str(summary)
+        self.status_note.setText(f"Tagging done: {line}")
+        self.refresh_all()
+        self._load_selection()
+
+    # -- dialogs --------------------------------------------------------------------------
+    def show_errors(self) -> None:
+        from photosort.gui.errors_dialog import ErrorsDialog
+
+        ErrorsDialog(self.library.failures(), self).exec()
+
+    def open_category_editor(self) -> None:
+        if not library_data.has_tagging(self.library):
+            QMessageBox.information(self, "Categories", "Categories are not available yet.")
+            return
+        from photosort.gui.category_editor import CategoryEditor
+
+        editor = CategoryEditor(self.library, self)
+        editor.exec()
+        if editor.changed:
+            self.refresh_all()
+            if self.library.status().embedded and QMessageBox.question(
+                self, "Re-tag?", "Categories changed. Re-tag all photos now?"
+            ) == QMessageBox.StandardButton.Yes:
+                self.retag()
+
+    def open_export(self) -> None:
+        if not library_data.has_tagging(self.library):
+            QMessageBox.information(self, "Export", "Export is not available yet.")
+            return
+        from photosort.gui.export_dialog import ExportDialog
+
+        ExportDialog(self.library, list(self.sidebar.filters.tags), self).exec()
+
+    def open_preferences(self) -> None:
+        from photosort.gui.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(str(self.library.model_spec), self.library.device, self)
+        if dialog.exec():
+            self.change_model(dialog.model(), dialog.device())
+
+    def change_model(self, model: str, device: str) -> None:
+        """Save the choice and reopen the library with it (vectors of the old model stay)."""
+        if model == str(self.library.model_spec) and device == self.library.device:
+            return
+        if self.bulk_task is not None:
+            QMessageBox.information(self, "Busy", "Wait for the running job before switching.")
+            return
+        self.settings.setValue("model", model)
+        self.settings.setValue("device", device)
+        try:
+            new = Library(self.library.folder, model=model, device=device)
+        except Exception as exc:  # noqa: BLE001
+            QMessageBox.warning(self, "Cannot switch model", str(exc))
+            return
+        tasks.wait_for_all(10000)
+        self.library.close()
+        self.library = new
+        self.thumbnails.resolve = partial(library_data.photo_paths, new)
+        self.undo_stack.clear()
+        self.refresh_all()
+        if QMessageBox.question(self, "Index with the new model?",
+                                "Photos need vectors from the new model. Rescan now?"
+                                ) == QMessageBox.StandardButton.Yes:
+            self.rescan()
+
+    def model_problem(self, message: str) -> None:
+        from photosort.gui.model_setup import ModelSetupDialog
+
+        dialog = ModelSetupDialog(self.library.model_spec, message, self)
+        if dialog.exec() and dialog.chosen_model:
+            self.change_model(dialog.chosen_model, self.library.device)
+
+    def about(self) -> None:
+        from photosort import __version__
+
+        QMessageBox.about(self, "About photosort",
+                          f"<b>photosort {__version__}</b><p>Local photo search and tagging "
+                          "with CLIP.</p><p>Library: " + str(self.library.folder) + "</p>")
+
+    def _show_error(self, exc: BaseException) -> None:
+        if isinstance(exc, ModelError):
+            self.model_problem(str(exc))
+            return
+        text = str(exc) or type(exc).__name__
+        self.status_note.setText("Error: " + text.splitlines()[0][:200])
+        tasks._report_unhandled(exc)
+
+    # -- window state ---------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1300, 820)
+        splitter = self.settings.value("window/splitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.bulk_task is not None:
+            self.bulk_task.cancel()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.sync()
+        self.thumbnails.stop()
+        tasks.wait_for_all(60000)
+        tasks.abandon_all()
+        super().closeEvent(event)
+
+
+def app_icon() -> QIcon:
+    from photosort.gui.resources import icon_path
+
+    icon = QIcon()
+    for size in (16, 32, 48, 64, 128, 256):
+        path = icon_path(f"photosort-{size}.png")
+        if path is not None:
+            icon.addFile(str(path))
+    svg = icon_path("photosort.svg")
+    if svg is not None:
+        icon.addFile(str(svg))
+    return icon
+
+
+__all__ = ["MainWindow", "app_icon", "QWidget"]
