@@ -16,12 +16,17 @@ from collections.abc import Callable, Sequence
 
 from photosort import __version__
 from photosort.core.catalog import CatalogError
+from photosort.core.categories import Category, CategoryError, Label
 from photosort.core.embedder import DEVICES, ModelError
+from photosort.core.export import LAYOUTS, MODES, ExportError, ExportRequest
 from photosort.core.library import Library, LibraryError
 from photosort.core.progress import CancelToken, Progress
 from photosort.core.search import SearchError, SearchQuery, Term
+from photosort.core.xmp import XmpError
 
-USER_ERRORS = (LibraryError, CatalogError, ModelError, SearchError)
+USER_ERRORS = (
+    LibraryError, CatalogError, ModelError, SearchError, CategoryError, ExportError, XmpError
+)
 
 #: Subcommand registry: name -> (configure parser, run). Feature modules add theirs.
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable]] = {}
@@ -359,8 +364,228 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not results:
         print("no matching photos", file=sys.stderr)
     for r in results:
-        print(f"{r.score:6.3f}  {r.path}")
+        print(f"{r.score:6.3f}  {r.path}" + (f"  [{', '.join(r.tags)}]" if r.tags else ""))
     return 0
+
+
+# -- categories, tags, export (issue 4) -------------------------------------------------------
+def _categories_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["list", "add", "remove", "import", "export"])
+    p.add_argument("name", nargs="?", metavar="NAME|FILE",
+                   help="category name (add, remove) or TOML file (import, export; - = stdout)")
+    p.add_argument("--label", action="append", default=[], metavar="NAME[=PROMPT|PROMPT...]",
+                   help="a label to add or update, optionally with its prompts (repeatable)")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--exclusive", dest="kind", action="store_const", const="exclusive",
+                      help="at most one label per photo (e.g. time of day)")
+    kind.add_argument("--free", dest="kind", action="store_const", const="free",
+                      help="every label is an independent tag (the default)")
+    p.add_argument("--threshold", type=float, help="probability a label needs (0..1]")
+    p.add_argument("--replace", action="store_true",
+                   help="import: drop categories that the file does not define")
+    p.add_argument("--json", action="store_true")
+
+
+def _parse_label(text: str) -> Label:
+    name, sep, prompts = text.partition("=")
+    return Label(name.strip(), [q.strip() for q in prompts.split("|") if q.strip()] if sep else [])
+
+
+@command("categories", _categories_options, "list, add, remove, import or export categories")
+def cmd_categories(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        if args.action == "list":
+            cats = lib.categories()
+            if args.json:
+                print(json.dumps([_category_dict(c) for c in cats], indent=2, ensure_ascii=False))
+                return 0
+            for c in cats:
+                print(f"{c.name} ({c.kind}, threshold {c.threshold:g})")
+                for label in c.labels:
+                    extra = "" if label.threshold is None else f" [threshold {label.threshold:g}]"
+                    print(f"  {label.name}{extra}: {' | '.join(label.prompt_texts())}")
+            return 0
+        if not args.name:
+            raise LibraryError(f"categories {args.action} needs a "
+                               f"{'file' if args.action in ('import', 'export') else 'name'}")
+        if args.action == "remove":
+            lib.remove_category(args.name)
+            print(f"removed category {args.name!r} (manual tags kept)")
+        elif args.action == "import":
+            cats = lib.import_categories(args.name, replace=args.replace)
+            print(f"imported {len(cats)} categories from {args.name}")
+        elif args.action == "export":
+            if args.name == "-":
+                from photosort.core.categories import to_toml
+
+                sys.stdout.write(to_toml(lib.categories()))
+            else:
+                lib.export_categories(args.name)
+                print(f"wrote {args.name}")
+        else:
+            existing = {c.name: c for c in lib.categories()}
+            cat = existing.get(args.name) or Category(args.name, args.kind or "free")
+            if args.kind:
+                cat.kind = args.kind
+            if args.threshold is not None:
+                cat.threshold = args.threshold
+            for raw in args.label:
+                label = _parse_label(raw)
+                cat.labels = [x for x in cat.labels if x.name != label.name] + [label]
+            summary = lib.save_category(cat)
+            if args.json:
+                print(json.dumps(summary.as_dict(), indent=2))
+            else:
+                print(f"saved category {cat.name!r}; {summary.line()}")
+    return 0
+
+
+def _category_dict(c: Category) -> dict:
+    return {
+        "name": c.name,
+        "kind": c.kind,
+        "threshold": c.threshold,
+        "labels": [{"name": x.name, "prompts": x.prompts, "threshold": x.threshold}
+                   for x in c.labels],
+    }
+
+
+def _json_progress_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@command("autotag", _json_progress_options, "re-tag every photo from its stored vector")
+def cmd_autotag(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        summary = run_cancellable(lambda token: lib.autotag(should_cancel=token))
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print(summary.line())
+        for name, n in summary.uncertain.items():
+            print(f"  {name}: {n} uncertain")
+    return 1 if summary.cancelled else 0
+
+
+def _tag_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="photos, or folders of photos")
+    p.add_argument("--add", action="append", default=[], metavar="TAG", help="(repeatable)")
+    p.add_argument("--remove", action="append", default=[], metavar="TAG",
+                   help="remove or reject a tag; survives re-tagging (repeatable)")
+    p.add_argument("--clear", action="append", default=[], metavar="TAG",
+                   help="forget the manual decision; the auto tagger decides again")
+    p.add_argument("--json", action="store_true", help="print the photos' tags as JSON")
+
+
+@command("tag", _tag_options, "add or remove tags by hand on photos")
+def cmd_tag(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        ids, unknown = lib.photo_ids_for_paths(args.paths)
+        for path in unknown:
+            print(f"photosort: not in the library: {path}", file=sys.stderr)
+        if not ids:
+            raise LibraryError("none of the given paths is a photo of this library")
+        if args.clear:
+            lib.clear_manual(ids, args.clear)
+        if args.add or args.remove:
+            lib.tag_photos(ids, add=args.add, remove=args.remove)
+        tags = lib.photo_tags(ids)
+        paths = {pid: d["path"] for pid, d in lib.photo_details(ids).items()}
+    if args.json:
+        print(json.dumps({paths[pid]: [t.__dict__ for t in tags[pid]] for pid in ids},
+                         indent=2, ensure_ascii=False))
+    else:
+        for pid in ids:
+            shown = [t.name if t.state == "on" else f"-{t.name}" for t in tags[pid]]
+            print(f"{paths[pid]}: {', '.join(shown) or '(no tags)'}")
+    return 1 if unknown else 0
+
+
+def _tags_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true")
+
+
+@command("tags", _tags_options, "count photos per tag")
+def cmd_tags(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        counts = lib.tag_counts()
+    if args.json:
+        print(json.dumps([c.as_dict() for c in counts], indent=2, ensure_ascii=False))
+        return 0
+    current = object()
+    for c in counts:
+        if c.category != current:
+            current = c.category
+            print(c.category or "(other tags)")
+        print(f"  {c.count:7d}  {c.name}")
+    return 0
+
+
+def _export_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tag", dest="tags", action="append", default=[], required=True,
+                   metavar="TAG", help="export photos with this tag (repeatable)")
+    p.add_argument("--to", dest="dest", required=True, metavar="DIR", help="destination folder")
+    p.add_argument("--mode", choices=MODES, default="copy")
+    p.add_argument("--layout", choices=LAYOUTS, default="by-tag",
+                   help="one folder per tag (default) or everything in DIR")
+    p.add_argument("--dry-run", action="store_true", help="show what would happen, write nothing")
+    p.add_argument("--xmp", action="store_true", help="write an XMP sidecar next to each file")
+    _json_progress_options(p)
+
+
+@command("export", _export_options, "copy, link or move tagged photos into folders")
+def cmd_export(args: argparse.Namespace) -> int:
+    request = ExportRequest(args.tags, args.dest, args.mode, args.layout, args.dry_run, args.xmp)
+    with open_library(args) as lib:
+        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
+        try:
+            summary = run_cancellable(lambda token: lib.export(request, bar, token))
+        finally:
+            bar.close()
+    for warning in summary.warnings:
+        print(f"photosort: warning: {warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        if args.dry_run:
+            for item in summary.items:
+                print(f"{item.source} -> {item.destination}")
+        for item in summary.items:
+            if item.status == "failed":
+                print(f"failed: {item.source}: {item.error}", file=sys.stderr)
+        print(summary.line())
+    return 1 if summary.cancelled or summary.failed else 0
+
+
+def _xmp_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="photos or folders (default: every tagged photo)")
+    _json_progress_options(p)
+
+
+@command("xmp", _xmp_options, "write XMP sidecars with the tags next to the original photos")
+def cmd_xmp(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        ids = None
+        if args.paths:
+            ids, unknown = lib.photo_ids_for_paths(args.paths)
+            for path in unknown:
+                print(f"photosort: not in the library: {path}", file=sys.stderr)
+        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
+        try:
+            summary = run_cancellable(
+                lambda token: lib.write_xmp_sidecars(ids, on_progress=bar, should_cancel=token)
+            )
+        finally:
+            bar.close()
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        for path, reason in summary.failures:
+            print(f"failed: {path}: {reason}", file=sys.stderr)
+        print(summary.line())
+    return 1 if summary.cancelled or summary.failures else 0
 
 
 def _gui_options(p: argparse.ArgumentParser) -> None:

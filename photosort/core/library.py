@@ -12,13 +12,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from filelock import FileLock, Timeout
 
+from photosort.core import categories as category_store
+from photosort.core import export as exporter
 from photosort.core import index as vector_index
-from photosort.core.catalog import Catalog
-from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelSpec
+from photosort.core import (
+    tagging,  # registers the 0002_tags migration before any Catalog opens
+    xmp,
+)
+from photosort.core.catalog import Catalog, CatalogError
+from photosort.core.categories import Category, CategoryError
+from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec
 from photosort.core.pipeline import EmbedJob, embed_photos
-from photosort.core.progress import ProgressCallback
+from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
 from photosort.core.scanner import WalkIssue
 from photosort.core.search import Searcher, SearchQuery, SearchResult
@@ -109,6 +117,7 @@ class Library:
         self._embedder: Embedder | None = None
         self._index: vector_index.VectorIndex | None = None
         self._load_lock = threading.Lock()
+        self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
         self._scan_lock = FileLock(str(self.folder / "scan.lock"))
 
     # -- lazily loaded parts --------------------------------------------------------
@@ -217,7 +226,9 @@ class Library:
                 f"library is busy: another photosort process is scanning {self.folder}"
             ) from exc
         try:
-            return self._scan_locked(roots, on_progress, should_cancel, batch_size)
+            summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
+            self._autotag_after_scan(summary)
+            return summary
         finally:
             self._scan_lock.release()
 
@@ -310,6 +321,7 @@ class Library:
         return [{"path": r["path"], "reason": r["error"]} for r in rows]
 
     def close(self) -> None:
+        self._matrix_cache = None
         self.save_index()
         self.catalog.close()
 
@@ -318,3 +330,247 @@ class Library:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    # =========================================================================================
+    # Categories, auto-tagging, manual tags, export and XMP (issue 4).
+    # The logic lives in core/categories.py, core/tagging.py, core/export.py and core/xmp.py;
+    # these methods only wire it to this library's catalog, vectors and model.
+    # =========================================================================================
+    # -- vectors and model constants, cached -----------------------------------------------
+    def _vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """All stored vectors of the current model as (ids, N x D matrix), loaded once and
+        reloaded only when the catalog's vectors_version or the model changes."""
+        key = (self.model_id, self.catalog.vectors_version())
+        cached = self._matrix_cache
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        ids_parts, mat_parts = [], []
+        for ids, mat in self.catalog.vectors(key[0]):
+            ids_parts.append(ids)
+            mat_parts.append(mat)
+        if ids_parts:
+            ids = np.concatenate(ids_parts)
+            matrix = np.ascontiguousarray(np.concatenate(mat_parts), dtype=np.float32)
+        else:
+            ids = np.empty(0, np.int64)
+            matrix = np.empty((0, self._dim()), np.float32)
+        self._matrix_cache = (key, ids, matrix)
+        return ids, matrix
+
+    def _logit_scale(self) -> float:
+        """The model's exp(logit_scale), remembered in the catalog so re-tagging needs no model."""
+        key = f"logit_scale:{self.model_id}"
+        stored = self.catalog.get_meta(key)
+        if stored is not None:
+            return float(stored)
+        scale = float(self.embedder.logit_scale)
+        self.catalog.set_meta(key, repr(scale))
+        return scale
+
+    def _text_vectors(self, cats: list[Category]) -> dict[str, np.ndarray]:
+        return tagging.text_vectors(
+            self.catalog,
+            self.model_id,
+            tagging.Tagger.prompts_needed(cats),
+            lambda texts: self.embedder.encode_texts(texts),
+        )
+
+    # -- categories -------------------------------------------------------------------------
+    def categories(self) -> list[Category]:
+        return category_store.load(self.catalog)
+
+    def save_category(self, category: Category, old_name: str | None = None
+                      ) -> tagging.AutotagSummary:
+        """Create or update (rename via ``old_name``) a category, then re-tag it."""
+        with self.catalog.transaction() as conn:
+            category_store.store(conn, category, old_name)
+        saved = next(c for c in self.categories() if c.name == category.name.strip())
+        return self._autotag([saved])
+
+    def remove_category(self, name: str) -> None:
+        """Forget a category; its auto tags go with it, manual tags (keyed by name) stay."""
+        with self.catalog.transaction() as conn:
+            category_store.delete(conn, name)
+
+    def import_categories(self, path: str | os.PathLike, replace: bool = False
+                          ) -> list[Category]:
+        """Add categories from TOML (same names are updated); ``replace`` drops the others."""
+        incoming = category_store.read_toml_file(path)
+        names = {c.name for c in incoming}
+        with self.catalog.transaction() as conn:
+            if replace:
+                for old in category_store.load(conn):
+                    if old.name not in names:
+                        category_store.delete(conn, old.name)
+            else:  # drop labels that move into an imported category from the one they leave
+                for old in category_store.load(conn):
+                    if old.name in names:
+                        continue
+                    moving = {lab.name for c in incoming for lab in c.labels}
+                    if any(lab.name in moving for lab in old.labels):
+                        raise CategoryError(
+                            f"{path}: a label of {old.name!r} is also in the imported file; "
+                            "remove it there first or import with replace"
+                        )
+            for category in incoming:
+                category_store.store(conn, category)
+        self._autotag(incoming)
+        return incoming
+
+    def export_categories(self, path: str | os.PathLike) -> None:
+        text = category_store.to_toml(self.categories())
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise LibraryError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+    # -- auto tags --------------------------------------------------------------------------
+    def autotag(
+        self,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> tagging.AutotagSummary:
+        """Re-tag every photo with a vector of the current model for every category."""
+        return self._autotag(self.categories(), on_progress, should_cancel)
+
+    def _autotag(self, cats: list[Category], on_progress=None, should_cancel=None
+                 ) -> tagging.AutotagSummary:
+        if not cats:
+            return tagging.AutotagSummary()
+        ids, matrix = self._vector_matrix()
+        vectors = self._text_vectors(cats)
+        return tagging.run_autotag(
+            self.catalog, cats, ids, matrix, vectors, self._logit_scale(), on_progress,
+            should_cancel,
+        )
+
+    def _autotag_after_scan(self, summary: ScanSummary) -> None:
+        """New photos get their tags at the end of a scan; a failure here is a warning."""
+        try:
+            if summary.embedded or summary.removed or summary.updated:
+                self.autotag()
+        except (CategoryError, CatalogError, ModelError) as exc:
+            summary.warnings.append(f"auto-tagging failed: {exc}")
+
+    def preview_label(self, category: Category, label_name: str) -> tagging.LabelPreview:
+        """What ``label_name`` of the (unsaved) ``category`` would tag, for the editor."""
+        category = category_store.validate(category)
+        ids, matrix = self._vector_matrix()
+        tagger = tagging.Tagger([category], self._text_vectors([category]), self._logit_scale())
+        return tagging.preview(tagger, ids, matrix, label_name.strip())
+
+    # -- manual tags ------------------------------------------------------------------------
+    def tag_photos(self, photo_ids: Iterable[int], add: Iterable[str] = (),
+                   remove: Iterable[str] = ()) -> None:
+        """Manual decisions: they win over the tagger and survive re-tagging and moves."""
+        tagging.set_manual(self.catalog, photo_ids, add, remove)
+
+    def clear_manual(self, photo_ids: Iterable[int], tags: Iterable[str]) -> None:
+        tagging.clear_manual(self.catalog, list(photo_ids), list(tags))
+
+    def photo_tags(self, photo_ids: Iterable[int], include_rejected: bool = True
+                   ) -> dict[int, list[tagging.PhotoTag]]:
+        return tagging.photo_tags(self.catalog, photo_ids, include_rejected)
+
+    def tag_counts(self) -> list[tagging.TagCount]:
+        return tagging.tag_counts(self.catalog, self.model_id)
+
+    def photos_with_tag(self, tag: str) -> list[int]:
+        return tagging.photos_with_tag(self.catalog, tag)
+
+    def photo_ids_for_paths(self, paths: Iterable[str | os.PathLike]
+                            ) -> tuple[list[int], list[str]]:
+        """Catalog ids of files (or of every photo under folders); and the unknown paths."""
+        ids: list[int] = []
+        unknown: list[str] = []
+        for raw in paths:
+            path = os.path.abspath(os.path.expanduser(os.fspath(raw)))
+            row = self.catalog.photo_by_path(path)
+            if row is not None:
+                ids.append(row.id)
+                continue
+            folder = path.rstrip(os.sep)
+            rows = self.catalog.query(
+                "SELECT id FROM photos WHERE folder = ? OR substr(folder, 1, ?) = ?",
+                (folder, len(folder) + 1, folder + os.sep),
+            )
+            if rows:
+                ids += [r[0] for r in rows]
+            else:
+                unknown.append(os.fspath(raw))
+        return list(dict.fromkeys(ids)), unknown
+
+    # -- export and sidecars ---------------------------------------------------------------
+    def export(
+        self,
+        request: exporter.ExportRequest,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> exporter.ExportSummary:
+        """Copy, link or move photos with the requested tags into folders under request.dest."""
+        exporter.check_request(request)
+        sources = exporter.sources_for(self.catalog, request.tags, request.photo_ids)
+
+        def tags_of(photo_id: int) -> list[xmp.SidecarTag]:
+            tags = self.photo_tags([photo_id], include_rejected=False)[photo_id]
+            return [xmp.SidecarTag(t.name, t.category) for t in tags]
+
+        summary = exporter.run(
+            self.catalog, request, sources, tags_of, lambda folder: self.add_root(folder)[0],
+            on_progress, should_cancel,
+        )
+        dest = os.path.realpath(summary.dest)
+        for root in self.catalog.roots():
+            real_root = os.path.realpath(root["path"])
+            if request.mode != "move" and os.path.commonpath([dest, real_root]) == real_root:
+                summary.warnings.append(
+                    f"{summary.dest} is inside the library folder {root['path']}: "
+                    "the next scan will add the exported files as photos too"
+                )
+        return summary
+
+    def write_xmp_sidecars(
+        self,
+        photo_ids: Iterable[int] | None = None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> xmp.XmpSummary:
+        """Write ``photo.ext.xmp`` with the tags next to originals (only when asked).
+
+        Without ``photo_ids``: every photo that has a tag. A photo without tags gets a
+        sidecar only to refresh one photosort wrote before. Originals are never touched.
+        """
+        if photo_ids is None:
+            ids = [r[0] for r in self.catalog.query(
+                "SELECT DISTINCT photo_id FROM effective_tags ORDER BY photo_id")]
+        else:
+            ids = list(dict.fromkeys(int(i) for i in photo_ids))
+        details = self.photo_details(ids)
+        tags = self.photo_tags(ids, include_rejected=False)
+        summary = xmp.XmpSummary()
+        meter = RateMeter("writing XMP", len(ids), on_progress)
+        meter.report(0)
+        for n, pid in enumerate(ids, 1):
+            if should_cancel and should_cancel():
+                summary.cancelled = True
+                break
+            if pid not in details:
+                continue
+            path = details[pid]["path"]
+            have = [xmp.SidecarTag(t.name, t.category) for t in tags.get(pid, [])]
+            if not have and not xmp.written_by_us(xmp.sidecar_path(path)):
+                continue
+            try:
+                target, outcome = xmp.write_sidecar(path, have)
+            except OSError as exc:
+                summary.failures.append((path, exc.strerror or str(exc)))
+                continue
+            if outcome == "written":
+                summary.written += 1
+            elif outcome == "updated":
+                summary.updated += 1
+            else:
+                summary.unchanged_foreign.append(str(target))
+            meter.report(n, path)
+        return summary
+

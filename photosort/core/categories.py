@@ -1,0 +1,283 @@
+"""Categories: named groups of labels the user defines in words, stored in the catalog.
+
+A category is *exclusive* (each photo gets at most one of its labels, e.g. time of
+day) or *free* (each label is an independent yes/no tag, e.g. "dog", "beach"). A
+label is a tag name plus one or more prompts; a prompt may contain ``{label}``. Tag
+names are unique across all categories, so a tag name alone says where it belongs.
+
+Definitions travel as TOML (``[[category]]`` with ``[[category.label]]`` tables), the
+same format as the defaults shipped in ``resources/categories.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources as importlib_resources
+from pathlib import Path
+
+KINDS = ("exclusive", "free")
+DEFAULT_THRESHOLD = 0.5
+#: Prompts used for a label that names none: the CLIP paper's plainest templates.
+DEFAULT_TEMPLATES = ("a photo of {label}", "a picture of {label}")
+DEFAULTS_FILE = "categories.toml"
+FORMAT_VERSION = 1
+
+
+class CategoryError(ValueError):
+    """A category definition that cannot be used; the message says what to fix."""
+
+
+@dataclass
+class Label:
+    name: str
+    prompts: list[str] = field(default_factory=list)
+    threshold: float | None = None  # None: the category's threshold
+
+    def prompt_texts(self) -> list[str]:
+        """The prompts with ``{label}`` filled in (default templates when none are given)."""
+        templates = self.prompts or list(DEFAULT_TEMPLATES)
+        return [t.replace("{label}", self.name) for t in templates]
+
+
+@dataclass
+class Category:
+    name: str
+    kind: str = "free"
+    threshold: float = DEFAULT_THRESHOLD
+    labels: list[Label] = field(default_factory=list)
+
+    def label(self, name: str) -> Label:
+        for label in self.labels:
+            if label.name == name:
+                return label
+        raise CategoryError(f"category {self.name!r} has no label {name!r}")
+
+    def threshold_of(self, label: Label) -> float:
+        return self.threshold if label.threshold is None else label.threshold
+
+
+def clean_tag(name: str) -> str:
+    """A tag name as stored: trimmed, no control characters; raises when nothing is left."""
+    text = unicodedata.normalize("NFC", str(name)).strip()
+    if not text:
+        raise CategoryError("a tag name cannot be empty")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise CategoryError(f"tag name {text!r} contains control characters")
+    return text
+
+
+def validate(category: Category) -> Category:
+    """A cleaned copy of ``category``, or CategoryError saying what is wrong."""
+    name = clean_tag(category.name)
+    if category.kind not in KINDS:
+        raise CategoryError(f"category {name!r}: kind must be 'exclusive' or 'free'")
+    threshold = _threshold(category.threshold, name)
+    labels: list[Label] = []
+    seen: set[str] = set()
+    for label in category.labels:
+        label_name = clean_tag(label.name)
+        if label_name in seen:
+            raise CategoryError(f"category {name!r} names label {label_name!r} twice")
+        seen.add(label_name)
+        prompts = [str(p).strip() for p in label.prompts if str(p).strip()]
+        label_threshold = (
+            None if label.threshold is None else _threshold(label.threshold, label_name)
+        )
+        labels.append(Label(label_name, prompts, label_threshold))
+    if not labels:
+        raise CategoryError(f"category {name!r} needs at least one label")
+    if category.kind == "exclusive" and len(labels) < 2:
+        raise CategoryError(f"exclusive category {name!r} needs at least two labels")
+    return Category(name, category.kind, threshold, labels)
+
+
+def _threshold(value, owner: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise CategoryError(f"{owner!r}: threshold {value!r} is not a number") from exc
+    if not 0.0 < number <= 1.0:
+        raise CategoryError(f"{owner!r}: threshold must be above 0 and at most 1, not {number}")
+    return number
+
+
+# -- TOML ----------------------------------------------------------------------------------
+def from_toml(text: str, source: str = "categories") -> list[Category]:
+    """Parse the TOML format; every problem names the file and the category."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CategoryError(f"{source} is not valid TOML: {exc}") from exc
+    raw = data.get("category", [])
+    if not isinstance(raw, list):
+        raise CategoryError(f"{source}: 'category' must be an array of tables ([[category]])")
+    out: list[Category] = []
+    for entry in raw:
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise CategoryError(f"{source}: every [[category]] needs a name")
+        labels = []
+        for item in entry.get("label", []):
+            if not isinstance(item, dict) or "name" not in item:
+                raise CategoryError(f"{source}: a label of {entry['name']!r} has no name")
+            prompts = item.get("prompts", [])
+            if isinstance(prompts, str):
+                prompts = [prompts]
+            labels.append(Label(item["name"], list(prompts), item.get("threshold")))
+        out.append(
+            validate(
+                Category(
+                    entry["name"],
+                    entry.get("kind", "free"),
+                    entry.get("threshold", DEFAULT_THRESHOLD),
+                    labels,
+                )
+            )
+        )
+    names = [c.name for c in out]
+    if len(set(names)) != len(names):
+        raise CategoryError(f"{source} defines a category twice")
+    check_unique_tags(out)
+    return out
+
+
+def to_toml(categories: list[Category]) -> str:
+    import tomli_w
+
+    doc = {"version": FORMAT_VERSION, "category": []}
+    for cat in categories:
+        labels = []
+        for label in cat.labels:
+            item: dict = {"name": label.name, "prompts": list(label.prompts)}
+            if label.threshold is not None:
+                item["threshold"] = label.threshold
+            labels.append(item)
+        doc["category"].append(
+            {"name": cat.name, "kind": cat.kind, "threshold": cat.threshold, "label": labels}
+        )
+    return tomli_w.dumps(doc)
+
+
+def read_toml_file(path: str | os.PathLike) -> list[Category]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CategoryError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return from_toml(text, str(path))
+
+
+def check_unique_tags(categories: list[Category]) -> None:
+    """A tag name must say which category it belongs to: no label in two categories."""
+    owner: dict[str, str] = {}
+    for cat in categories:
+        for label in cat.labels:
+            if label.name in owner and owner[label.name] != cat.name:
+                raise CategoryError(
+                    f"label {label.name!r} is in both {owner[label.name]!r} and {cat.name!r}; "
+                    "tag names must be unique"
+                )
+            owner[label.name] = cat.name
+
+
+def default_categories() -> list[Category]:
+    """The shipped defaults (package data in a wheel, ``resources/`` in a checkout)."""
+    return from_toml(_defaults_text(), DEFAULTS_FILE)
+
+
+def _defaults_text() -> str:
+    # A wheel carries photosort/resources/ (a symlink to ../resources in the repo, which
+    # setuptools copies); a checkout without symlink support falls back to the repo folder.
+    packaged = importlib_resources.files("photosort").joinpath("resources", DEFAULTS_FILE)
+    try:
+        return packaged.read_text(encoding="utf-8")
+    except (OSError, NotADirectoryError):
+        repo = Path(__file__).resolve().parents[2] / "resources" / DEFAULTS_FILE
+        return repo.read_text(encoding="utf-8")
+
+
+# -- catalog storage -------------------------------------------------------------------------
+def load(source) -> list[Category]:
+    """All categories in their display order, from a Catalog or a connection."""
+
+    def rows_of(sql: str) -> list:
+        if hasattr(source, "query"):
+            return source.query(sql)
+        return source.execute(sql).fetchall()
+
+    cats = rows_of("SELECT id, name, kind, threshold FROM categories ORDER BY position, id")
+    rows = rows_of("SELECT category_id, name, prompts, threshold FROM labels ORDER BY position, id")
+    labels: dict[int, list[Label]] = {}
+    for cat_id, name, prompts, threshold in rows:
+        labels.setdefault(cat_id, []).append(Label(name, json.loads(prompts), threshold))
+    return [Category(name, kind, thr, labels.get(cid, [])) for cid, name, kind, thr in cats]
+
+
+def store(conn: sqlite3.Connection, category: Category, old_name: str | None = None) -> int:
+    """Create or update a category inside the caller's transaction; returns its id.
+
+    Labels that keep their name keep their row (and so their auto tags until re-tagged);
+    labels no longer listed are deleted with their auto tags. Manual tags are keyed by
+    name and are never touched here.
+    """
+    category = validate(category)
+    key = old_name if old_name is not None else category.name
+    row = conn.execute("SELECT id FROM categories WHERE name = ?", (key,)).fetchone()
+    if old_name is not None and row is None:
+        raise CategoryError(f"no category named {old_name!r}")
+    if category.name != key and conn.execute(
+        "SELECT 1 FROM categories WHERE name = ?", (category.name,)
+    ).fetchone():
+        raise CategoryError(f"a category named {category.name!r} already exists")
+    cat_id = row[0] if row else None
+    for label in category.labels:
+        other = conn.execute(
+            "SELECT c.name FROM labels l JOIN categories c ON c.id = l.category_id "
+            "WHERE l.name = ? AND c.id IS NOT ?",
+            (label.name, cat_id),
+        ).fetchone()
+        if other:
+            raise CategoryError(
+                f"tag {label.name!r} already belongs to category {other[0]!r}; "
+                "tag names must be unique"
+            )
+    if cat_id is None:
+        position = conn.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM categories")
+        cat_id = conn.execute(
+            "INSERT INTO categories (name, kind, threshold, position) VALUES (?, ?, ?, ?)",
+            (category.name, category.kind, category.threshold, position.fetchone()[0]),
+        ).lastrowid
+    else:
+        conn.execute(
+            "UPDATE categories SET name = ?, kind = ?, threshold = ? WHERE id = ?",
+            (category.name, category.kind, category.threshold, cat_id),
+        )
+    rows = conn.execute("SELECT id, name FROM labels WHERE category_id = ?", (cat_id,))
+    existing = {name: lid for lid, name in rows}
+    keep = {label.name for label in category.labels}
+    for name, lid in existing.items():
+        if name not in keep:
+            conn.execute("DELETE FROM labels WHERE id = ?", (lid,))
+    for position, label in enumerate(category.labels):
+        values = (json.dumps(label.prompts, ensure_ascii=False), label.threshold, position)
+        if label.name in existing:
+            conn.execute(
+                "UPDATE labels SET prompts = ?, threshold = ?, position = ? WHERE id = ?",
+                (*values, existing[label.name]),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO labels (category_id, name, prompts, threshold, position) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (cat_id, label.name, *values),
+            )
+    return cat_id
+
+
+def delete(conn: sqlite3.Connection, name: str) -> None:
+    """Remove a category; its labels and their auto tags go by cascade."""
+    if conn.execute("DELETE FROM categories WHERE name = ?", (name,)).rowcount == 0:
+        raise CategoryError(f"no category named {name!r}")

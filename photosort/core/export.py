@@ -1,0 +1,415 @@
+"""Export tagged photos into folders: one folder per tag, safe names, nothing overwritten.
+
+Safety rules, because the destination may be any disk and tag names are free text:
+
+* folder and file names are sanitised for every OS (no separators, no ``..``, no
+  Windows device names such as CON or LPT1 with any extension, no trailing dots or
+  spaces, no control characters, at most ``MAX_NAME_BYTES`` UTF-8 bytes), and every
+  resolved path is checked to be inside the destination;
+* an existing file is never overwritten: names are claimed with exclusive operations
+  (``os.link``/``os.symlink``/``open(..., "xb")``) and a taken name gets " (2)", " (3)" ...;
+* ``copy`` writes to a temporary file first and keeps timestamps (``shutil.copy2``
+  semantics); ``move`` is all-or-nothing per file: copy (or link) and fsync, update the
+  catalog, then remove the original, undoing the earlier steps if a later one fails;
+* a manifest CSV (source, destination, tag, mode) in the destination lists what was done.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from photosort.core.catalog import Catalog, now_iso
+from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.xmp import SidecarTag, write_sidecar
+
+MODES = ("copy", "hardlink", "symlink", "move")
+LAYOUTS = ("by-tag", "flat")
+MANIFEST = "manifest.csv"
+MAX_NAME_BYTES = 200  # under every file system's 255, with room for " (99999)"
+_ILLEGAL = set('<>:"/\\|?*')
+_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
+    f"{dev}{n}" for dev in ("COM", "LPT") for n in [*"0123456789", "¹", "²", "³"]
+}
+
+
+class ExportError(Exception):
+    """The export as a whole cannot run (bad destination, unknown mode); one line."""
+
+
+@dataclass
+class ExportRequest:
+    tags: list[str]
+    dest: str | os.PathLike
+    mode: str = "copy"
+    layout: str = "by-tag"
+    dry_run: bool = False
+    xmp: bool = False
+    photo_ids: list[int] | None = None  # only these photos (e.g. the GUI's selection)
+
+
+@dataclass
+class ExportItem:
+    photo_id: int
+    source: str
+    destination: str
+    tag: str
+    status: str = "planned"  # planned | done | failed
+    error: str | None = None
+
+
+@dataclass
+class ExportSummary:
+    dest: str
+    mode: str
+    dry_run: bool = False
+    items: list[ExportItem] = field(default_factory=list)
+    manifest: str | None = None
+    cancelled: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return sum(i.status == "done" for i in self.items)
+
+    @property
+    def failed(self) -> int:
+        return sum(i.status == "failed" for i in self.items)
+
+    def line(self) -> str:
+        verb = {"copy": "copied", "hardlink": "linked", "symlink": "symlinked",
+                "move": "moved"}[self.mode]
+        if self.dry_run:
+            return f"dry run: would have {verb} {len(self.items)} photos into {self.dest}"
+        text = f"{self.done} photos {verb} into {self.dest}, {self.failed} failed"
+        return ("cancelled: " if self.cancelled else "") + text
+
+    def as_dict(self) -> dict:
+        return {
+            "dest": self.dest,
+            "mode": self.mode,
+            "dry_run": self.dry_run,
+            "done": self.done,
+            "failed": self.failed,
+            "cancelled": self.cancelled,
+            "manifest": self.manifest,
+            "warnings": list(self.warnings),
+            "items": [dict(i.__dict__) for i in self.items],
+        }
+
+
+# -- names --------------------------------------------------------------------------------------
+def safe_name(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """One path component that is valid and harmless on Windows, macOS and Linux."""
+    text = unicodedata.normalize("NFC", str(name))
+    text = "".join(
+        "_" if ch in _ILLEGAL else ch
+        for ch in text
+        if unicodedata.category(ch) not in ("Cc", "Zl", "Zp")
+    )
+    text = _trim(text)
+    if text.split(".")[0].strip().upper() in _RESERVED:
+        text = "_" + text
+    encoded = text.encode("utf-8")
+    if len(encoded) > max_bytes:
+        text = _trim(encoded[:max_bytes].decode("utf-8", "ignore"))
+    return text or "_"
+
+
+def _trim(text: str) -> str:
+    # Leading dots would hide the folder (and "." / ".." are not names); Windows drops
+    # trailing dots and spaces, which would make two names the same.
+    return text.strip().lstrip(".").strip().rstrip(". ")
+
+
+def safe_filename(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    stem, ext = os.path.splitext(name)
+    ext = safe_name(ext.lstrip("."), 16) if ext.strip(". ") else ""
+    stem = safe_name(stem, max_bytes - len(ext.encode()) - 1)
+    return f"{stem}.{ext}" if ext else stem
+
+
+def candidates(name: str) -> Iterator[str]:
+    """``name``, then ``name (2)``, ``name (3)`` ... with the extension kept at the end."""
+    yield name
+    stem, ext = os.path.splitext(name)
+    n = 2
+    while True:
+        yield f"{stem} ({n}){ext}"
+        n += 1
+
+
+def inside(folder: str | os.PathLike, base: str | os.PathLike) -> bool:
+    """True when ``folder`` resolves (links followed) to ``base`` or somewhere below it."""
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(folder)
+    return os.path.commonpath([real, real_base]) == real_base
+
+
+# -- planning -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    photo_id: int
+    path: str
+    tags: tuple[str, ...]  # the requested tags this photo has, in request order
+
+
+def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
+    """What goes where, before anything is written (also the dry run's answer)."""
+    base = Path(os.path.abspath(os.path.expanduser(os.fspath(request.dest))))
+    taken: dict[str, set[str]] = {}
+    items: list[ExportItem] = []
+    for src in sources:
+        if request.layout == "flat" or request.mode == "move":
+            targets = [(src.tags[0] if request.mode == "move" else "; ".join(src.tags),
+                        src.tags[0])]
+        else:
+            targets = [(tag, tag) for tag in src.tags]
+        for label, folder_tag in targets:
+            folder = base if request.layout == "flat" else base / safe_name(folder_tag)
+            used = taken.setdefault(str(folder), set())
+            name = safe_filename(os.path.basename(src.path))
+            for cand in candidates(name):
+                if cand.casefold() not in used and not os.path.lexists(folder / cand):
+                    break
+            used.add(cand.casefold())
+            items.append(ExportItem(src.photo_id, src.path, str(folder / cand), label))
+    return items
+
+
+# -- doing ----------------------------------------------------------------------------------
+def run(
+    catalog: Catalog,
+    request: ExportRequest,
+    sources: list[Source],
+    tags_of: Callable[[int], list[SidecarTag]],
+    root_for: Callable[[str], int],
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> ExportSummary:
+    """Export ``sources``; ``root_for(folder)`` gives the catalog root a moved photo joins."""
+    check_request(request)
+    base = os.path.abspath(os.path.expanduser(os.fspath(request.dest)))
+    summary = ExportSummary(base, request.mode, request.dry_run)
+    summary.items = plan(request, sources)
+    if request.dry_run:
+        return summary
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create {base}: {exc.strerror or exc}") from exc
+    meter = RateMeter("exporting", len(summary.items), on_progress)
+    meter.report(0)
+    manifest_path, manifest = _open_manifest(base)
+    summary.manifest = manifest_path
+    root_id: int | None = None
+    try:
+        writer = csv.writer(manifest)
+        writer.writerow(["source", "destination", "tag", "mode"])
+        for n, item in enumerate(summary.items, 1):
+            if should_cancel and should_cancel():
+                summary.cancelled = True
+                break
+            try:
+                _prepare_folder(os.path.dirname(item.destination), base)
+                if request.mode == "move":
+                    if root_id is None:
+                        root_id = root_for(base)
+                    item.destination = move_one(catalog, item, root_id)
+                else:
+                    item.destination = place(item.source, item.destination, request.mode)
+                item.status = "done"
+            except (OSError, ExportError) as exc:
+                item.status = "failed"
+                item.error = _reason(exc)
+            if item.status == "done":
+                writer.writerow([item.source, item.destination, item.tag, request.mode])
+                manifest.flush()
+                if request.xmp:
+                    _sidecar(item, tags_of(item.photo_id), summary)
+            meter.report(n, item.source)
+    finally:
+        manifest.close()
+    summary.items = [i for i in summary.items if i.status != "planned"]
+    return summary
+
+
+def check_request(request: ExportRequest) -> None:
+    if request.mode not in MODES:
+        raise ExportError(f"unknown mode {request.mode!r}: choose one of {', '.join(MODES)}")
+    if request.layout not in LAYOUTS:
+        raise ExportError(f"unknown layout {request.layout!r}: choose {' or '.join(LAYOUTS)}")
+    if not request.tags:
+        raise ExportError("nothing to export: give at least one tag")
+    if not os.fspath(request.dest):
+        raise ExportError("no destination folder given")
+    dest = os.path.abspath(os.path.expanduser(os.fspath(request.dest)))
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise ExportError(f"destination is not a folder: {dest}")
+
+
+def _prepare_folder(folder: str, base: str) -> None:
+    """Create a tag folder, refusing anything that is not (or does not resolve to) inside."""
+    folder = os.path.abspath(folder)
+    if folder != base and os.path.dirname(folder) != base:
+        raise ExportError(f"{folder} would be outside {base}")
+    os.makedirs(folder, exist_ok=True)
+    if not inside(folder, base):
+        raise ExportError(f"{folder} leads outside {base}")
+
+
+def _open_manifest(base: str):
+    for cand in candidates(MANIFEST):
+        path = os.path.join(base, cand)
+        try:
+            return path, open(path, "x", newline="", encoding="utf-8")
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _sidecar(item: ExportItem, tags: list[SidecarTag], summary: ExportSummary) -> None:
+    try:
+        path, outcome = write_sidecar(item.destination, tags)
+    except OSError as exc:
+        summary.warnings.append(f"no XMP for {item.destination}: {_reason(exc)}")
+        return
+    if outcome == "kept-foreign":
+        summary.warnings.append(f"kept existing sidecar {path}")
+
+
+def place(source: str, wanted: str, mode: str) -> str:
+    """Put ``source`` at ``wanted`` (or the next free " (n)" name); returns the path used."""
+    folder, name = os.path.split(wanted)
+    if mode == "hardlink":
+        return _claim(folder, name, lambda dst: os.link(source, dst))
+    if mode == "symlink":
+        return _claim(folder, name, lambda dst: os.symlink(os.path.abspath(source), dst))
+    return copy_exclusive(source, folder, name)
+
+
+def _claim(folder: str, name: str, make: Callable[[str], None]) -> str:
+    """Run an exclusive-create ``make`` on the first free candidate name."""
+    for cand in candidates(name):
+        dst = os.path.join(folder, cand)
+        try:
+            make(dst)
+            return dst
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def copy_exclusive(source: str, folder: str, name: str) -> str:
+    """Copy with data and timestamps to a temporary file, fsync, then claim a free name."""
+    fd, tmp = tempfile.mkstemp(prefix=".photosort-", suffix=".part", dir=folder)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        _fsync(tmp)
+        shutil.copystat(source, tmp)
+
+        def claim(dst: str) -> None:
+            try:
+                os.link(tmp, dst)
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links on this file system: reserve, then fill
+                with open(dst, "xb"):
+                    pass
+                os.replace(tmp, dst)
+
+        return _claim(folder, name, claim)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _fsync(path: str) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # Windows cannot open folders; its rename/link is already durable enough
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
+    """Move one photo, all or nothing: the original stays until the catalog points at the copy."""
+    folder, name = os.path.split(item.destination)
+    try:
+        dst = _claim(folder, name, lambda d: os.link(item.source, d))  # same disk: no copy
+    except OSError:
+        dst = copy_exclusive(item.source, folder, name)
+    try:
+        _fsync_dir(folder)
+        update_catalog_path(catalog, item.photo_id, item.source, dst, root_id)
+    except BaseException:
+        os.unlink(dst)  # ours: the original and the catalog are as they were
+        raise
+    try:
+        remove_original(item.source)
+    except BaseException:
+        update_catalog_path(catalog, item.photo_id, dst, item.source, None)
+        os.unlink(dst)
+        raise
+    _fsync_dir(os.path.dirname(item.source))
+    return dst
+
+
+def update_catalog_path(catalog: Catalog, photo_id: int, old: str, new: str,
+                        root_id: int | None) -> None:
+    with catalog.transaction() as conn:
+        changed = conn.execute(
+            "UPDATE photos SET path = ?, folder = ?, root_id = COALESCE(?, root_id), "
+            "updated_at = ? WHERE id = ? AND path = ?",
+            (new, os.path.dirname(new), root_id, now_iso(), photo_id, old),
+        ).rowcount
+        if changed != 1:
+            raise ExportError(f"the catalog no longer holds {old}")
+
+
+def remove_original(path: str) -> None:
+    os.unlink(path)
+
+
+def sources_for(catalog: Catalog, tags: Iterable[str], photo_ids: list[int] | None
+                ) -> list[Source]:
+    """Photos that have any of ``tags`` (effective tags), with which of them, in path order."""
+    tags = list(dict.fromkeys(t.strip() for t in tags))
+    marks = ",".join("?" * len(tags))
+    rows = catalog.query(
+        f"SELECT t.photo_id, p.path, t.tag FROM effective_tags t JOIN photos p "
+        f"ON p.id = t.photo_id WHERE t.tag IN ({marks}) ORDER BY p.path",
+        tags,
+    )
+    allowed = None if photo_ids is None else set(photo_ids)
+    found: dict[int, tuple[str, set[str]]] = {}
+    for pid, path, tag in rows:
+        if allowed is None or pid in allowed:
+            found.setdefault(pid, (path, set()))[1].add(tag)
+    return [
+        Source(pid, path, tuple(t for t in tags if t in have))
+        for pid, (path, have) in found.items()
+    ]

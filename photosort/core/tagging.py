@@ -1,0 +1,565 @@
+"""Auto-tagging from stored vectors, manual tags, and the rule that merges them.
+
+How a photo gets a tag
+----------------------
+Every label's text vector is a *prompt ensemble*: the mean of its L2-normalised prompt
+embeddings, normalised again (as in the CLIP paper, section 3.1.4). One matrix product
+``X @ T.T`` of all stored photo vectors ``X`` (N x D) against all label vectors ``T``
+gives every cosine at once; the model's own logit scale (``exp(logit_scale)``, about
+100 for OpenAI/LAION CLIP) turns cosines into probabilities the way CLIP was trained:
+
+* **exclusive** group (time of day, indoor/outdoor): ``softmax(scale * cos)`` over the
+  group's labels; the best label is kept when its probability reaches its threshold
+  (the label's own, else the group's; default 0.5), otherwise the photo is "uncertain"
+  for the group. So a group never gives a photo two labels.
+* **free** tag (beach, dog, document ...): a two-way softmax of the tag against a
+  *neutral* caption ensemble (``NEUTRAL_PROMPTS``: "a photo", "a picture" ...), i.e.
+  ``sigmoid(scale * (cos_tag - cos_neutral))``; tagged when that reaches the threshold.
+
+Why not one fixed cosine cutoff: raw CLIP cosines sit in a narrow band (about 0.15 to
+0.35) whose position depends on the text, the prompt wording and the model, so any single
+cutoff is too strict for one query and too loose for another. The Immich maintainers
+explain this when declining a similarity threshold for smart search (immich-app/immich
+issue #5996). Comparing a tag with alternatives (its group, or a neutral caption) cancels
+that per-text offset, and the logit scale makes the threshold a probability with the same
+meaning for every tag and every model.
+
+Storage
+-------
+``auto_tags`` holds what the tagger decided (with the score: the probability above),
+keyed by photo id and label id; ``manual_tags`` holds the user's decisions keyed by photo
+id and tag *name* ('on' = added/accepted, 'off' = rejected). Photos keep their id when
+moved or renamed, and both tables cascade on photo delete, so manual tags survive
+rescans, moves and re-tagging. The ``effective_tags`` view applies the rule "manual
+wins": a manual row overrides the auto row of the same tag, and a manual label of an
+exclusive group hides the group's auto label. Re-tagging only ever rewrites ``auto_tags``,
+and only the rows that changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photosort.core import categories as cats
+from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
+from photosort.core.categories import Category, CategoryError, clean_tag
+from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.search import (
+    SearchQuery,
+    SearchResult,
+    register_filter,
+    register_result_hook,
+)
+
+#: Generic captions a free tag must beat: they say "a photo" and nothing else.
+NEUTRAL_PROMPTS = (
+    "a photo",
+    "a picture",
+    "an image",
+    "a photo of something",
+    "a snapshot",
+)
+UNCERTAIN = "uncertain"
+#: Scores that differ by less than this are the same decision: no row is rewritten.
+SCORE_TOLERANCE = 1e-5
+
+
+# -- schema ----------------------------------------------------------------------------------
+def _tags_schema(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE categories (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('exclusive', 'free')),
+            threshold REAL NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            category_id INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
+            name TEXT NOT NULL UNIQUE,
+            prompts TEXT NOT NULL DEFAULT '[]',
+            threshold REAL,
+            position INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX labels_category ON labels(category_id);
+        CREATE TABLE auto_tags (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+            score REAL NOT NULL,
+            PRIMARY KEY (photo_id, label_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX auto_tags_label ON auto_tags(label_id);
+        CREATE TABLE manual_tags (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('on', 'off')),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (photo_id, tag)
+        ) WITHOUT ROWID;
+        CREATE INDEX manual_tags_tag ON manual_tags(tag, state);
+        CREATE TABLE text_vectors (
+            model TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (model, prompt)
+        ) WITHOUT ROWID;
+        CREATE VIEW label_info AS
+            SELECT l.id AS label_id, l.name AS tag, c.id AS category_id,
+                   c.name AS category, c.kind AS kind
+            FROM labels l JOIN categories c ON c.id = l.category_id;
+        CREATE VIEW effective_tags AS
+            SELECT m.photo_id AS photo_id, m.tag AS tag, 'manual' AS source,
+                   (SELECT a.score FROM auto_tags a
+                     WHERE a.photo_id = m.photo_id AND a.label_id = li.label_id) AS score,
+                   li.category AS category
+            FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag
+            WHERE m.state = 'on'
+            UNION ALL
+            SELECT a.photo_id, li.tag, 'auto', a.score, li.category
+            FROM auto_tags a JOIN label_info li ON li.label_id = a.label_id
+            WHERE NOT EXISTS (
+                    SELECT 1 FROM manual_tags m
+                    WHERE m.photo_id = a.photo_id AND m.tag = li.tag)
+              AND NOT (li.kind = 'exclusive' AND EXISTS (
+                    SELECT 1 FROM manual_tags m JOIN labels o ON o.name = m.tag
+                    WHERE m.photo_id = a.photo_id AND m.state = 'on'
+                      AND o.category_id = li.category_id))
+        """,
+    )
+    for category in cats.default_categories():  # a new library starts with the defaults
+        cats.store(conn, category)
+
+
+register_migration(Migration("0002_tags", _tags_schema))
+
+
+# -- data the GUI and CLI see -------------------------------------------------------------------
+@dataclass(frozen=True)
+class PhotoTag:
+    name: str
+    source: str  # "auto" | "manual"
+    state: str  # "on" (applied) | "off" (manually rejected, not applied)
+    score: float | None
+    category: str | None
+
+
+@dataclass(frozen=True)
+class TagCount:
+    name: str
+    category: str | None
+    count: int
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "category": self.category, "count": self.count}
+
+
+@dataclass
+class LabelPreview:
+    """What a label would do if saved: its count and every photo's score (for a histogram)."""
+
+    label: str
+    count: int
+    threshold: float
+    scores: np.ndarray  # float32, one per photo with a vector
+    photo_ids: np.ndarray  # int64, aligned with scores
+
+
+@dataclass
+class AutotagSummary:
+    photos: int = 0
+    labels: int = 0
+    tagged: int = 0  # auto tags now held
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    uncertain: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    def line(self) -> str:
+        text = (
+            f"{self.photos} photos × {self.labels} labels: {self.tagged} auto tags "
+            f"({self.added} added, {self.removed} removed, {self.changed} rescored) "
+            f"in {self.seconds:.2f}s"
+        )
+        return ("cancelled: " if self.cancelled else "") + text
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+# -- text vectors --------------------------------------------------------------------------------
+def text_vectors(
+    catalog: Catalog, model_id: str, prompts: Iterable[str], encode: Callable
+) -> dict[str, np.ndarray]:
+    """Prompt embeddings from the catalog cache; ``encode`` (the model) only for new ones."""
+    wanted = list(dict.fromkeys(prompts))
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = catalog.query(
+            f"SELECT prompt, vector FROM text_vectors WHERE model = ? AND prompt IN "
+            f"({','.join('?' * len(chunk))})",
+            [model_id, *chunk],
+        )
+        out.update({r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows})
+    missing = [p for p in wanted if p not in out]
+    if missing:
+        vecs = np.asarray(encode(missing), dtype=np.float32)
+        with catalog.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO text_vectors (model, prompt, vector) VALUES (?, ?, ?)",
+                [(model_id, p, v.tobytes()) for p, v in zip(missing, vecs, strict=True)],
+            )
+        out.update(zip(missing, vecs, strict=True))
+    return out
+
+
+def ensemble(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """Mean of normalised prompt vectors, renormalised (the CLIP paper's prompt ensemble)."""
+    mat = np.asarray(vectors, dtype=np.float32)
+    mat = mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
+    mean = mat.mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+# -- the tagger ----------------------------------------------------------------------------------
+@dataclass
+class Decisions:
+    """Auto tags as aligned arrays: row i tags photo ``photo_ids[i]`` with ``label_ids[i]``."""
+
+    photo_ids: np.ndarray
+    label_ids: np.ndarray
+    scores: np.ndarray
+
+
+class Tagger:
+    """Scores every photo for every label of the given categories with one matrix product."""
+
+    def __init__(self, categories: Sequence[Category], vectors: dict[str, np.ndarray],
+                 logit_scale: float):
+        self.categories = list(categories)
+        self.scale = float(logit_scale)
+        columns: list[np.ndarray] = []
+        self._slices: list[slice] = []
+        for cat in self.categories:
+            start = len(columns)
+            for label in cat.labels:
+                columns.append(ensemble([vectors[p] for p in label.prompt_texts()]))
+            self._slices.append(slice(start, len(columns)))
+        self._neutral_col = len(columns)
+        columns.append(ensemble([vectors[p] for p in NEUTRAL_PROMPTS]))
+        self.text = np.stack(columns).astype(np.float32)
+
+    @staticmethod
+    def prompts_needed(categories: Sequence[Category]) -> list[str]:
+        prompts = [p for cat in categories for label in cat.labels for p in label.prompt_texts()]
+        return list(dict.fromkeys([*prompts, *NEUTRAL_PROMPTS]))
+
+    def probabilities(self, matrix: np.ndarray) -> list[np.ndarray]:
+        """Per category an (N, labels) float32 array: softmax (exclusive) or vs-neutral."""
+        cos = matrix @ self.text.T  # the one matrix product
+        neutral = cos[:, self._neutral_col : self._neutral_col + 1]
+        out = []
+        for cat, cols in zip(self.categories, self._slices, strict=True):
+            logits = self.scale * cos[:, cols]
+            if cat.kind == "exclusive":
+                logits -= logits.max(axis=1, keepdims=True)
+                np.exp(logits, out=logits)
+                logits /= logits.sum(axis=1, keepdims=True)
+            else:
+                logits -= self.scale * neutral
+                np.negative(logits, out=logits)
+                np.exp(logits, out=logits)
+                logits += 1.0
+                np.reciprocal(logits, out=logits)
+            out.append(logits)
+        return out
+
+    def decide(self, ids: np.ndarray, matrix: np.ndarray, label_ids: Sequence[Sequence[int]]
+               ) -> tuple[Decisions, dict[str, int]]:
+        """The auto tags for all photos, and the count of uncertain photos per exclusive group."""
+        pids, lids, scores = [], [], []
+        uncertain: dict[str, int] = {}
+        for cat, probs, ids_of_labels in zip(
+            self.categories, self.probabilities(matrix), label_ids, strict=True
+        ):
+            lid_arr = np.asarray(ids_of_labels, dtype=np.int64)
+            thresholds = np.array([cat.threshold_of(lab) for lab in cat.labels], np.float32)
+            if cat.kind == "exclusive":
+                best = probs.argmax(axis=1)
+                p = probs[np.arange(len(best)), best]
+                keep = p >= thresholds[best]
+                pids.append(ids[keep])
+                lids.append(lid_arr[best[keep]])
+                scores.append(p[keep])
+                uncertain[cat.name] = int(len(keep) - keep.sum())
+            else:
+                rows, cols = np.nonzero(probs >= thresholds[None, :])
+                pids.append(ids[rows])
+                lids.append(lid_arr[cols])
+                scores.append(probs[rows, cols])
+        if not pids:
+            empty = np.empty(0, np.int64)
+            return Decisions(empty, empty, np.empty(0, np.float32)), uncertain
+        return (
+            Decisions(np.concatenate(pids), np.concatenate(lids),
+                      np.concatenate(scores).astype(np.float32)),
+            uncertain,
+        )
+
+
+def preview(tagger: Tagger, ids: np.ndarray, matrix: np.ndarray, label_name: str
+            ) -> LabelPreview:
+    """Count and score distribution of one label of the tagger's single category."""
+    cat = tagger.categories[0]
+    label = cat.label(label_name)
+    col = [lab.name for lab in cat.labels].index(label_name)
+    probs = tagger.probabilities(matrix)[0]
+    threshold = cat.threshold_of(label)
+    scores = probs[:, col].astype(np.float32)
+    if cat.kind == "exclusive":
+        won = probs.argmax(axis=1) == col
+        count = int(np.count_nonzero(won & (scores >= threshold)))
+    else:
+        count = int(np.count_nonzero(scores >= threshold))
+    return LabelPreview(label_name, count, threshold, scores, ids.copy())
+
+
+def write_decisions(
+    catalog: Catalog, label_ids: Sequence[int], new: Decisions
+) -> tuple[int, int, int]:
+    """Make ``auto_tags`` of these labels equal ``new``, writing only what changed.
+
+    Returns (added, removed, rescored).
+    """
+    label_ids = list(label_ids)
+    if not label_ids:
+        return 0, 0, 0
+    marks = ",".join("?" * len(label_ids))
+    with catalog.transaction() as conn:
+        cur = conn.execute(
+            f"SELECT photo_id, label_id, score FROM auto_tags WHERE label_id IN ({marks})",
+            label_ids,
+        )
+        old = np.array(cur.fetchall(), dtype=np.float64).reshape(-1, 3)
+        old_keys = _keys(old[:, 0].astype(np.int64), old[:, 1].astype(np.int64))
+        new_keys = _keys(new.photo_ids, new.label_ids)
+        order = np.argsort(old_keys)
+        old_keys, old_scores = old_keys[order], old[order, 2]
+        pos = np.searchsorted(old_keys, new_keys)
+        pos_clipped = np.minimum(pos, max(len(old_keys) - 1, 0))
+        found = (pos < len(old_keys)) & (
+            old_keys[pos_clipped] == new_keys if len(old_keys) else np.zeros(len(new_keys), bool)
+        )
+        rescored = found & (
+            np.abs(old_scores[pos_clipped] - new.scores) > SCORE_TOLERANCE
+            if len(old_keys) else found
+        )
+        added = ~found
+        gone = ~np.isin(old_keys, new_keys, assume_unique=True)
+        write = added | rescored
+        conn.executemany(
+            "INSERT OR REPLACE INTO auto_tags (photo_id, label_id, score) VALUES (?, ?, ?)",
+            zip(new.photo_ids[write].tolist(), new.label_ids[write].tolist(),
+                new.scores[write].astype(np.float64).tolist(), strict=True),
+        )
+        gone_keys = old_keys[gone]
+        conn.executemany(
+            "DELETE FROM auto_tags WHERE photo_id = ? AND label_id = ?",
+            zip((gone_keys >> 24).tolist(), (gone_keys & 0xFFFFFF).tolist(), strict=True),
+        )
+        # Rows of photos that have since been deleted go by cascade; rows of labels outside
+        # this set are not ours to touch.
+    return int(added.sum()), int(gone.sum()), int(rescored.sum())
+
+
+def _keys(photo_ids: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
+    if len(label_ids) and int(label_ids.max()) >= 1 << 24:
+        raise OverflowError("label id beyond 2**24")
+    return (photo_ids.astype(np.int64) << 24) | label_ids.astype(np.int64)
+
+
+def label_ids_by_category(catalog: Catalog) -> dict[str, list[int]]:
+    """Label row ids per category name, in label order (aligned with Category.labels)."""
+    out: dict[str, list[int]] = {}
+    for row in catalog.query(
+        "SELECT c.name, l.id FROM labels l JOIN categories c ON c.id = l.category_id "
+        "ORDER BY l.position, l.id"
+    ):
+        out.setdefault(row[0], []).append(row[1])
+    return out
+
+
+def run_autotag(
+    catalog: Catalog,
+    categories: Sequence[Category],
+    ids: np.ndarray,
+    matrix: np.ndarray,
+    vectors: dict[str, np.ndarray],
+    logit_scale: float,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> AutotagSummary:
+    """Re-tag ``categories`` over all given vectors and store the changes."""
+    started = time.perf_counter()
+    meter = RateMeter("tagging", 2, on_progress)
+    meter.report(0)
+    summary = AutotagSummary(photos=len(ids), labels=sum(len(c.labels) for c in categories))
+    by_cat = label_ids_by_category(catalog)
+    label_ids = [by_cat.get(c.name, []) for c in categories]
+    tagger = Tagger(categories, vectors, logit_scale)
+    decisions, summary.uncertain = tagger.decide(ids, matrix, label_ids)
+    meter.report(1)
+    if should_cancel and should_cancel():
+        summary.cancelled = True
+        summary.seconds = time.perf_counter() - started
+        return summary
+    flat = [lid for group in label_ids for lid in group]
+    summary.added, summary.removed, summary.changed = write_decisions(catalog, flat, decisions)
+    summary.tagged = len(decisions.photo_ids)
+    meter.report(2)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# -- manual tags and effective tags ----------------------------------------------------------------
+def label_names(catalog: Catalog) -> dict[str, str]:
+    """Tag name -> category name for every label."""
+    return {r[0]: r[1] for r in catalog.query("SELECT tag, category FROM label_info")}
+
+
+def set_manual(catalog: Catalog, photo_ids: Iterable[int], add: Iterable[str] = (),
+               remove: Iterable[str] = ()) -> None:
+    """Record manual decisions. Removing a label rejects it ('off', wins over the tagger);
+    removing a free-standing manual tag (no label of that name) just forgets it."""
+    ids = sorted({int(i) for i in photo_ids})
+    add = [clean_tag(t) for t in add]
+    remove = [clean_tag(t) for t in remove]
+    if set(add) & set(remove):
+        raise CategoryError(f"cannot add and remove the same tag: {sorted(set(add) & set(remove))}")
+    labels = label_names(catalog)
+    stamp = now_iso()
+    sql = (
+        "INSERT OR REPLACE INTO manual_tags (photo_id, tag, state, updated_at) "
+        "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)"
+    )
+    with catalog.transaction() as conn:
+        for tag in add:
+            conn.executemany(sql, [(pid, tag, "on", stamp, pid) for pid in ids])
+        for tag in remove:
+            if tag in labels:
+                conn.executemany(sql, [(pid, tag, "off", stamp, pid) for pid in ids])
+            else:
+                conn.executemany(
+                    "DELETE FROM manual_tags WHERE photo_id = ? AND tag = ?",
+                    [(pid, tag) for pid in ids],
+                )
+
+
+def clear_manual(catalog: Catalog, photo_ids: Iterable[int], tags: Iterable[str]) -> None:
+    """Forget manual decisions so the tagger's view applies again (undo)."""
+    pairs = [(int(pid), tag) for pid in photo_ids for tag in tags]
+    with catalog.transaction() as conn:
+        conn.executemany("DELETE FROM manual_tags WHERE photo_id = ? AND tag = ?", pairs)
+
+
+def photo_tags(catalog: Catalog, photo_ids: Iterable[int], include_rejected: bool = True
+               ) -> dict[int, list[PhotoTag]]:
+    """Effective tags per photo (manual wins); manual rejections come with state 'off'."""
+    ids = [int(i) for i in photo_ids]
+    out: dict[int, list[PhotoTag]] = {pid: [] for pid in ids}
+    order = {name: i for i, name in enumerate(r[0] for r in catalog.query(
+        "SELECT l.name FROM labels l JOIN categories c ON c.id = l.category_id "
+        "ORDER BY c.position, c.id, l.position, l.id"))}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        rows = catalog.query(
+            f"SELECT photo_id, tag, source, score, category FROM effective_tags "
+            f"WHERE photo_id IN ({marks})",
+            chunk,
+        )
+        for r in rows:
+            out[r[0]].append(PhotoTag(r[1], r[2], "on", r[3], r[4]))
+        if include_rejected:
+            rows = catalog.query(
+                f"SELECT m.photo_id, m.tag, li.category, "
+                f"(SELECT a.score FROM auto_tags a WHERE a.photo_id = m.photo_id "
+                f" AND a.label_id = li.label_id) "
+                f"FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag "
+                f"WHERE m.state = 'off' AND m.photo_id IN ({marks})",
+                chunk,
+            )
+            for r in rows:
+                out[r[0]].append(PhotoTag(r[1], "manual", "off", r[3], r[2]))
+    for tags in out.values():
+        tags.sort(key=lambda t: (order.get(t.name, len(order)), t.name, t.state))
+    return out
+
+
+def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
+    """Photos per effective tag: every label (even at 0) in category order, an 'uncertain'
+    entry per exclusive group (photos with a vector but no label of the group), then
+    free-standing manual tags."""
+    counts = {r[0]: r[1] for r in catalog.query(
+        "SELECT tag, COUNT(DISTINCT photo_id) FROM effective_tags GROUP BY tag")}
+    out: list[TagCount] = []
+    embedded = int(catalog.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model_id,)))
+    labelled = set()
+    for cat in cats.load(catalog):
+        for label in cat.labels:
+            labelled.add(label.name)
+            out.append(TagCount(label.name, cat.name, counts.get(label.name, 0)))
+        if cat.kind == "exclusive":
+            decided = catalog.scalar(
+                "SELECT COUNT(DISTINCT t.photo_id) FROM effective_tags t JOIN embeddings e "
+                "ON e.photo_id = t.photo_id AND e.model = ? WHERE t.category = ?",
+                (model_id, cat.name),
+            )
+            out.append(TagCount(UNCERTAIN, cat.name, embedded - int(decided or 0)))
+    for name in sorted(set(counts) - labelled):
+        out.append(TagCount(name, None, counts[name]))
+    return out
+
+
+def photos_with_tag(catalog: Catalog, tag: str) -> list[int]:
+    rows = catalog.query(
+        "SELECT DISTINCT photo_id FROM effective_tags WHERE tag = ? ORDER BY photo_id", (tag,)
+    )
+    return [r[0] for r in rows]
+
+
+# -- search hooks ----------------------------------------------------------------------------------
+def _tag_filter(query: SearchQuery) -> tuple[list[str], list]:
+    """Every ``tags`` entry must be on the photo; no ``not_tags`` entry may be."""
+    clauses: list[str] = []
+    params: list = []
+    for tag in query.tags:
+        clauses.append("p.id IN (SELECT photo_id FROM effective_tags WHERE tag = ?)")
+        params.append(tag.strip())
+    for tag in query.not_tags:
+        clauses.append("p.id NOT IN (SELECT photo_id FROM effective_tags WHERE tag = ?)")
+        params.append(tag.strip())
+    return clauses, params
+
+
+def _fill_result_tags(catalog: Catalog, results: list[SearchResult]) -> None:
+    try:
+        tags = photo_tags(catalog, [r.photo_id for r in results], include_rejected=False)
+    except sqlite3.OperationalError:  # a catalog opened before the tags migration
+        return
+    for r in results:
+        r.tags = [t.name for t in tags.get(r.photo_id, [])]
+
+
+register_filter(_tag_filter)
+register_result_hook(_fill_result_tags)
