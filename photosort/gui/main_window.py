@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
             image=self.search_bar.image,
             folder=filters.folder,
             tags=list(filters.tags),
+            not_tags=list(filters.not_tags),
             top=SEARCH_TOP,
         )
 

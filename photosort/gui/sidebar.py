@@ -27,10 +27,12 @@ VALUE_ROLE = Qt.ItemDataRole.UserRole + 2
 class Filters:
     folder: str | None = None
     tags: list[str] = field(default_factory=list)
+    uncertain: list[str] = field(default_factory=list)  # exclusive categories
+    not_tags: list[str] = field(default_factory=list)  # labels of the uncertain categories
 
     @property
     def active(self) -> bool:
-        return bool(self.folder or self.tags)
+        return bool(self.folder or self.tags or self.uncertain)
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Sidebar(QTreeWidget):
         self._items: dict[tuple[str, str], QTreeWidgetItem] = {}
         self.manual_tags: list[str] = []
         self.label_tags: list[str] = []
+        self._uncertain_labels: dict[str, list[str]] = {}
 
     # -- content --------------------------------------------------------------------------
     def populate(self, data: SidebarData) -> None:
@@ -92,6 +95,7 @@ class Sidebar(QTreeWidget):
             _add_subfolders(self, root_item, root, data.folders)
         counts = {(t.category, t.name): t.count for t in data.tag_counts}
         self.label_tags = []
+        self._uncertain_labels = {}
         if data.categories:
             cats = self._section("Categories")
             for category in data.categories:
@@ -106,9 +110,12 @@ class Sidebar(QTreeWidget):
                 for tc in data.tag_counts:
                     if tc.category == category.name and tc.name not in {
                         lb.name for lb in category.labels
-                    }:
-                        item = self._leaf(cat_item, tc.name, "tag", tc.name, tc.count)
+                    }:  # "uncertain": no label of the group reached its threshold
+                        item = self._leaf(cat_item, tc.name, "uncertain", category.name, tc.count)
                         item.setForeground(0, QBrush(QColor(200, 160, 60)))
+                        item.setToolTip(0, "Photos for which no label of this exclusive "
+                                           "category reached its threshold")
+                        self._uncertain_labels[category.name] = [lb.name for lb in category.labels]
                 if first_time or ("category:" + category.name) in expanded:
                     cat_item.setExpanded(True)
         self.manual_tags = sorted(
@@ -127,6 +134,7 @@ class Sidebar(QTreeWidget):
             section.setExpanded(True)
         if self.filters.folder and ("folder", self.filters.folder) not in self._items:
             self.filters.folder = None
+        self._sync_not_tags()
         self._show_active()
 
     def _section(self, title: str) -> QTreeWidgetItem:
@@ -177,10 +185,22 @@ class Sidebar(QTreeWidget):
                 self.filters.tags.remove(value)
             else:
                 self.filters.tags.append(value)
+        elif kind == "uncertain":
+            if value in self.filters.uncertain:
+                self.filters.uncertain.remove(value)
+            else:
+                self.filters.uncertain.append(value)
         else:
             return
+        self._sync_not_tags()
         self._show_active()
         self.filters_changed.emit()
+
+    def _sync_not_tags(self) -> None:
+        """Uncertain for a group = none of its labels: expressed as excluded tags."""
+        self.filters.not_tags = [
+            label for cat in self.filters.uncertain for label in self._uncertain_labels.get(cat, [])
+        ]
 
     def clear_filters(self) -> None:
         self.filters = Filters()
@@ -189,6 +209,7 @@ class Sidebar(QTreeWidget):
 
     def _show_active(self) -> None:
         active = {("folder", self.filters.folder)} | {("tag", t) for t in self.filters.tags}
+        active |= {("uncertain", c) for c in self.filters.uncertain}
         nothing = not self.filters.active
         for key, item in self._items.items():
             on = key in active or (key[0] == "all" and nothing)
