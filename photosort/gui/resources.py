@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 _CANDIDATES = (
+    # photosort/resources/: the copy in a wheel or a PyInstaller bundle (a symlink to
+    # ../resources in a checkout)
+    Path(__file__).resolve().parents[1] / "resources",
     Path(__file__).resolve().parents[2] / "resources",  # a source checkout
-    Path(__file__).resolve().parent / "resources",  # a future packaged copy
 )
 
 
