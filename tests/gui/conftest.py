@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import shutil
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,9 @@ def _no_dangling_threads(qtbot):
     for pool in pools:
         pool.waitForDone(1000)  # a worker may be returning from its last emit
     busy = [p.activeThreadCount() for p in pools if p.activeThreadCount()]
-    running = [t for t in gc.get_objects() if isinstance(t, QThread) and t.isRunning()]
+    with warnings.catch_warnings():  # isinstance on every object pokes deprecated torch attrs
+        warnings.simplefilter("ignore")
+        running = [t for t in gc.get_objects() if isinstance(t, QThread) and t.isRunning()]
     for thread in set(threading.enumerate()) - before:
         thread.join(timeout=1.0)
     extra = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
