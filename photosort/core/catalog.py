@@ -298,6 +298,17 @@ class Catalog:
             yield ids, mat.reshape(len(rows), -1)
             last = int(ids[-1])
 
+    def sample_vectors(self, model: str, n: int) -> np.ndarray:
+        """Up to ``n`` vectors picked at random (to train an IVF index on)."""
+        rows = self.query(
+            "SELECT vector FROM embeddings WHERE model = ? AND photo_id IN "
+            "(SELECT photo_id FROM embeddings WHERE model = ? ORDER BY random() LIMIT ?)",
+            (model, model, n),
+        )
+        if not rows:
+            return np.empty((0, 0), np.float32)
+        return np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+
     def vector_of(self, photo_id: int, model: str) -> np.ndarray | None:
         blob = self.scalar(
             "SELECT vector FROM embeddings WHERE photo_id = ? AND model = ?", (photo_id, model)

@@ -158,9 +158,7 @@ class Library:
 
     def save_index(self) -> None:
         if self._index is not None and self._index.dirty:
-            meta = vector_index.IndexMeta(
-                self.model_id, self.catalog.vectors_version(), self._index.count, self._index.dim
-            )
+            meta = self._index.meta(self.model_id, self.catalog.vectors_version())
             self._index.save(self.folder, meta)
 
     # -- roots ------------------------------------------------------------------------

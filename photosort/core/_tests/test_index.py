@@ -1,0 +1,88 @@
+"""The vector index: exact and IVF kinds, ids that follow the catalog, filters, persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photosort.core import index as vindex
+from photosort.core.index import VectorIndex
+
+
+def _clustered(n: int, d: int = 64, seed: int = 0) -> np.ndarray:
+    """CLIP-like vectors: a shared direction, a topic, and per-photo detail."""
+    rng = np.random.default_rng(seed)
+
+    def unit(a):
+        return a / np.linalg.norm(a, axis=-1, keepdims=True)
+
+    topics = unit(rng.normal(size=(40, d)))
+    x = unit(
+        0.8 * unit(rng.normal(size=d))
+        + topics[rng.integers(0, 40, n)]
+        + 0.9 * unit(rng.normal(size=(n, d)))
+    )
+    return x.astype(np.float32)
+
+
+class FakeCatalog:
+    """Just the catalog calls the index makes, over an in-memory matrix."""
+
+    def __init__(self, vectors: np.ndarray, ids: np.ndarray, version: int = 3):
+        self.mat, self.ids, self.version = vectors, ids, version
+
+    def vectors_version(self) -> int:
+        return self.version
+
+    def count_vectors(self, model: str) -> int:
+        return len(self.ids)
+
+    def vectors(self, model: str, batch: int = 1000):
+        for start in range(0, len(self.ids), batch):
+            yield self.ids[start : start + batch], self.mat[start : start + batch]
+
+    def sample_vectors(self, model: str, n: int) -> np.ndarray:
+        return self.mat[:n]
+
+
+@pytest.mark.parametrize("exact_limit", [10**9, 1000])  # exact, then IVF
+def test_rebuild_search_remove_and_reload(tmp_path, monkeypatch, exact_limit):
+    monkeypatch.setattr(vindex, "EXACT_LIMIT", exact_limit)
+    x = _clustered(5000)
+    ids = np.arange(5000, dtype=np.int64) * 7 + 1
+    catalog = FakeCatalog(x, ids)
+    index = vindex.rebuild(tmp_path, catalog, "m", 64)
+    assert index.kind == ("flat" if exact_limit > 5000 else "ivf")
+    exact = VectorIndex(64)
+    exact.add(ids, x)
+
+    recalls = []
+    for q in x[:50]:
+        got, scores = index.search(q, 10)
+        want, _ = exact.search(q, 10)
+        recalls.append(len(set(got) & set(want)) / 10)
+        assert list(scores) == sorted(scores, reverse=True)
+    assert np.mean(recalls) >= 0.95
+
+    index.remove(ids[:100])
+    assert index.count == 4900 and not index.contains(int(ids[0])) and index.contains(int(ids[100]))
+    allowed = ids[100:400:3]
+    got, _ = index.search(x[200], 10, allowed)
+    assert set(got) <= set(allowed) and len(got) == 10
+
+    index.save(tmp_path, index.meta("m", 3))
+    catalog.ids, catalog.mat = ids[100:], x[100:]
+    again = vindex.open_or_rebuild(tmp_path, catalog, "m", 64)
+    assert again.kind == index.kind and again.count == 4900
+    assert list(again.search(x[300], 5)[0]) == list(index.search(x[300], 5)[0])
+
+
+def test_stale_or_corrupt_file_is_rebuilt(tmp_path):
+    x = _clustered(300)
+    catalog = FakeCatalog(x, np.arange(300, dtype=np.int64))
+    vindex.rebuild(tmp_path, catalog, "m", 64)
+    catalog.version = 4  # the catalog changed after the index was saved
+    assert vindex.open_or_rebuild(tmp_path, catalog, "m", 64).count == 300
+    (tmp_path / vindex.INDEX_FILENAME).write_bytes(b"\0" * 50)
+    assert vindex.open_or_rebuild(tmp_path, catalog, "m", 64).count == 300
+    assert not list(tmp_path.glob("*.tmp"))
