@@ -151,15 +151,27 @@ class Catalog:
                 raise CatalogError(_explain(exc, self.path)) from exc
             try:
                 yield self.conn
+            except sqlite3.OperationalError as exc:
+                # Disk full, read-only, I/O error inside the body: one line for the user.
+                self._rollback()
+                raise CatalogError(_explain(exc, self.path)) from exc
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             else:
                 try:
                     self.conn.execute("COMMIT")
                 except sqlite3.OperationalError as exc:
-                    self.conn.execute("ROLLBACK")
+                    self._rollback()
                     raise CatalogError(_explain(exc, self.path)) from exc
+
+    def _rollback(self) -> None:
+        """Roll back if SQLite has not already done so (it does itself on SQLITE_FULL)."""
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:  # the original error is the one worth reporting
+                pass
 
     def query(self, sql: str, params: Iterable | dict = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -190,6 +202,10 @@ class Catalog:
                 backup.backup_database(self.conn, self.backup_dir, reason=f"before-{todo[0].name}")
             for migration in todo:
                 with self.transaction() as conn:
+                    if conn.execute(
+                        "SELECT 1 FROM migrations WHERE name = ?", (migration.name,)
+                    ).fetchone():
+                        continue  # another process opening the library applied it first
                     migration.apply(conn)
                     conn.execute(
                         "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",

@@ -55,6 +55,7 @@ class ScanSummary:
     failures: list[tuple[str, str]] = field(default_factory=list)
     issues: list[WalkIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
         text = (
@@ -73,6 +74,7 @@ class ScanSummary:
             "failed": self.failed,
             "unchanged": self.unchanged,
             "embedded": self.embedded,
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "cancelled": self.cancelled,
             "failures": [{"path": p, "reason": r} for p, r in self.failures],
             "issues": [{"path": i.path, "reason": i.reason} for i in self.issues],
@@ -259,6 +261,7 @@ class Library:
         summary.failed = stats.failed
         summary.failures = stats.failures
         summary.cancelled = stats.cancelled
+        summary.timings = stats.timings
         return summary
 
     # -- search -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ committed in its own transaction, so an interrupted run resumes where it stopped
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +41,9 @@ class Prepared:
     size: int | None = None
     mtime_ns: int | None = None
     error: str | None = None
+    read_s: float = 0.0
+    decode_s: float = 0.0
+    preprocess_s: float = 0.0
 
 
 @dataclass
@@ -48,10 +52,17 @@ class EmbedStats:
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
+    #: Seconds spent per stage (read/decode/preprocess summed over worker threads).
+    timings: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("read", "decode", "preprocess", "model", "write"), 0.0
+        )
+    )
 
 
 def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:
     """Read, hash, decode and preprocess one photo. Never raises: errors become data."""
+    started = time.perf_counter()
     try:
         with open(job.path, "rb") as fh:
             st = os.fstat(fh.fileno())
@@ -59,9 +70,12 @@ def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:
     except OSError as exc:
         return Prepared(job, error=f"cannot read file: {exc.strerror or exc}")
     out = Prepared(job, content_hash=content_hash(data), size=st.st_size, mtime_ns=st.st_mtime_ns)
+    decoded_at = out.read_s = time.perf_counter() - started
     try:
         decoded = decode_photo(data, min_side=min_side)
+        out.decode_s = time.perf_counter() - started - decoded_at
         out.tensor = preprocess(decoded.image)
+        out.preprocess_s = time.perf_counter() - started - decoded_at - out.decode_s
         out.meta = decoded.meta
     except DecodeError as exc:
         out.error = str(exc)
@@ -98,14 +112,23 @@ def embed_photos(
         if not batch:
             return
         ok = [p for p in batch if p.error is None]
+        t0 = time.perf_counter()
         vectors = (
             embedder.encode_images(torch.stack([p.tensor for p in ok]))
             if ok
             else np.empty((0, embedder.dim), np.float32)
         )
+        t1 = time.perf_counter()
         _store_batch(catalog, embedder.model_id, ok, vectors, [p for p in batch if p.error])
         index.add(np.array([p.job.photo_id for p in ok], dtype=np.int64), vectors)
         index.remove(p.job.photo_id for p in batch if p.error)
+        timings = stats.timings
+        timings["model"] += t1 - t0
+        timings["write"] += time.perf_counter() - t1
+        for p in batch:
+            timings["read"] += p.read_s
+            timings["decode"] += p.decode_s
+            timings["preprocess"] += p.preprocess_s
         stats.embedded += len(ok)
         for p in batch:
             if p.error:
