@@ -9,9 +9,11 @@ non-empty catalog.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,7 +133,7 @@ class Catalog:
                 check_same_thread=False,
             )
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._enable_wal(busy_timeout_s)
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.db = sqlite_utils.Database(self.conn)
             self._migrate()
@@ -139,6 +141,19 @@ class Catalog:
             raise CatalogError(_explain(exc, self.path)) from exc
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"catalog {self.path} is damaged: {exc}") from exc
+
+    def _enable_wal(self, timeout_s: float) -> None:
+        """Switch to WAL, retrying: SQLite answers "locked" at once (no busy wait) when two
+        processes create the same new catalog together."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     # -- transactions -------------------------------------------------------------
     @contextmanager
@@ -168,10 +183,9 @@ class Catalog:
     def _rollback(self) -> None:
         """Roll back if SQLite has not already done so (it does itself on SQLITE_FULL)."""
         if self.conn.in_transaction:
-            try:
+            # A failing ROLLBACK is not news: the original error is the one worth reporting.
+            with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-            except sqlite3.Error:  # the original error is the one worth reporting
-                pass
 
     def query(self, sql: str, params: Iterable | dict = ()) -> list[sqlite3.Row]:
         with self._lock:
