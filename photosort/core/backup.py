@@ -1,12 +1,25 @@
-"""Catalog backups with SQLite's online backup API (safe while the catalog is open)."""
+"""Catalog backups with SQLite's online backup API (safe while the catalog is open).
+
+A backup is written under a temporary name and renamed when complete, so a crash or a
+full disk never leaves a half-written file that looks like a good backup. Besides the
+backups taken before each migration, ``scheduled_backup`` keeps one a day (by default)
+while the library is in use, and only the newest ``keep`` are kept.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from pathlib import Path
 
 DEFAULT_KEEP = 10
+DEFAULT_INTERVAL_S = 24 * 3600
+_PARTIAL_PREFIX = ".partial-"
+
+
+class BackupError(Exception):
+    """A backup could not be written or is not a usable catalog; one line for the user."""
 
 
 def backup_database(
@@ -16,25 +29,84 @@ def backup_database(
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"catalog-{stamp}-{_safe(reason)}.sqlite"
-    dest = sqlite3.connect(target)
+    partial = folder / (_PARTIAL_PREFIX + target.name)
     try:
-        conn.backup(dest)
-    finally:
-        dest.close()
+        dest = sqlite3.connect(partial)
+        try:
+            conn.backup(dest)
+        finally:
+            dest.close()
+        with open(partial, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error) as exc:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"cannot write a catalog backup in {folder}: {exc}") from exc
     prune_backups(folder, keep)
     return target
 
 
+def scheduled_backup(
+    conn: sqlite3.Connection,
+    folder: Path,
+    keep: int = DEFAULT_KEEP,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    now: dt.datetime | None = None,
+) -> Path | None:
+    """Back up unless a backup younger than ``interval_s`` exists; None when none was due."""
+    newest = list_backups(folder)
+    if newest:
+        taken = backup_time(newest[0])
+        current = now or dt.datetime.now()
+        if taken is not None and 0 <= (current - taken).total_seconds() < interval_s:
+            return None
+    return backup_database(conn, folder, reason="scheduled", keep=keep)
+
+
+def backup_time(path: Path) -> dt.datetime | None:
+    """When a backup was taken, from its name (``catalog-YYYYmmdd-HHMMSS-ffffff-...``)."""
+    parts = path.name.split("-")
+    try:
+        return dt.datetime.strptime("-".join(parts[1:4]), "%Y%m%d-%H%M%S-%f")
+    except (ValueError, IndexError):
+        return None
+
+
 def list_backups(folder: Path) -> list[Path]:
-    """Backups, newest first."""
+    """Backups, newest first (half-written ones are never listed)."""
     if not folder.is_dir():
         return []
     return sorted(folder.glob("catalog-*.sqlite"), reverse=True)
 
 
 def prune_backups(folder: Path, keep: int) -> None:
-    for old in list_backups(folder)[keep:]:
+    for old in list_backups(folder)[max(keep, 1) :]:
         old.unlink(missing_ok=True)
+
+
+def remove_partials(folder: Path) -> list[Path]:
+    """Delete leftovers of backups interrupted by a crash; returns what was removed."""
+    if not folder.is_dir():
+        return []
+    gone = sorted(folder.glob(_PARTIAL_PREFIX + "*"))
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone
+
+
+def verify_backup(path: Path) -> None:
+    """Raise BackupError unless ``path`` is an intact catalog (integrity check passes)."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+            conn.execute("SELECT COUNT(*) FROM migrations").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"backup {path.name} is not a usable catalog: {exc}") from exc
+    if result != ["ok"]:
+        raise BackupError(f"backup {path.name} is damaged: {result[0]}")
 
 
 def _safe(text: str) -> str:

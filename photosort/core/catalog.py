@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import sqlite3
 import threading
 import time
@@ -23,6 +24,8 @@ import numpy as np
 import sqlite_utils
 
 from photosort.core import backup
+
+log = logging.getLogger(__name__)
 
 
 class CatalogError(Exception):
@@ -136,11 +139,18 @@ class Catalog:
             self._enable_wal(busy_timeout_s)
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.db = sqlite_utils.Database(self.conn)
+            self._backup_due = False  # migrations take their own backup
             self._migrate()
+            self._backup_due = True
         except sqlite3.OperationalError as exc:
             raise CatalogError(_explain(exc, self.path)) from exc
         except sqlite3.DatabaseError as exc:
-            raise CatalogError(f"catalog {self.path} is damaged: {exc}") from exc
+            raise CatalogError(
+                f"catalog {self.path} is damaged: {exc}; "
+                "'photosort doctor --restore' puts back the newest backup"
+            ) from exc
+        except backup.BackupError as exc:
+            raise CatalogError(f"{exc}; the catalog was left as it was") from exc
 
     def _enable_wal(self, timeout_s: float) -> None:
         """Switch to WAL, retrying: SQLite answers "locked" at once (no busy wait) when two
@@ -160,6 +170,9 @@ class Catalog:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A short write transaction; rolled back as a whole on any error."""
         with self._lock:
+            if self._backup_due:
+                self._backup_due = False
+                self._scheduled_backup()
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -179,6 +192,21 @@ class Catalog:
                 except sqlite3.OperationalError as exc:
                     self._rollback()
                     raise CatalogError(_explain(exc, self.path)) from exc
+
+    def _scheduled_backup(self) -> None:
+        """The first write of a session backs a non-empty catalog up, at most once per
+        ``backup_interval_h`` (meta, default 24), keeping the newest ``backup_keep``."""
+        if self.backup_dir is None:
+            return
+        try:
+            if not self.conn.execute("SELECT EXISTS (SELECT 1 FROM photos)").fetchone()[0]:
+                return
+            keep = int(self.get_meta("backup_keep") or backup.DEFAULT_KEEP)
+            hours = float(self.get_meta("backup_interval_h") or backup.DEFAULT_INTERVAL_S / 3600)
+            backup.scheduled_backup(self.conn, self.backup_dir, keep, hours * 3600)
+        except (backup.BackupError, sqlite3.Error, ValueError) as exc:
+            # A missed backup must not stop the user's work; the next session tries again.
+            log.warning("scheduled catalog backup failed: %s", exc)
 
     def _rollback(self) -> None:
         """Roll back if SQLite has not already done so (it does itself on SQLITE_FULL)."""
