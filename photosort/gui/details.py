@@ -45,6 +45,12 @@ def _clear(layout) -> None:
             _clear(item.layout())
 
 
+def format_bytes(size: int) -> str:
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} kB"
+    return f"{size / 1e6:.1f} MB"
+
+
 def format_gps(lat: float | None, lon: float | None) -> str:
     if lat is None or lon is None:
         return "—"
@@ -60,6 +66,7 @@ class DetailsPanel(QScrollArea):
         self.setWidgetResizable(True)
         self.setMinimumWidth(260)
         self.info: PhotoInfo | None = None
+        self._preview: tuple[int, QImage | None] | None = None  # may arrive before the info
         body = QWidget()
         self.setWidget(body)
         layout = QVBoxLayout(body)
@@ -138,6 +145,11 @@ class DetailsPanel(QScrollArea):
         self.similar_button.setEnabled(len(ids) == 1)
         if len(ids) == 1:
             row = info.details.get(ids[0], {})
+            if self._preview is not None and self._preview[0] == ids[0]:
+                self._set_preview(self._preview[1])
+            else:
+                self.preview.setPixmap(QPixmap())
+                self.preview.setText("Loading…")
             self.title.setText(f"<b>{os.path.basename(row.get('path', ''))}</b><br>"
                                f"<small>{row.get('folder', '')}</small>")
             self.date_label.setText((row.get("taken_at") or "—").replace("T", " "))
@@ -145,7 +157,7 @@ class DetailsPanel(QScrollArea):
             self.gps_label.setText(format_gps(row.get("gps_lat"), row.get("gps_lon")))
             if row.get("width"):
                 self.size_label.setText(f"{row['width']} × {row['height']} px, "
-                                        f"{row.get('size', 0) / 1e6:.1f} MB")
+                                        f"{format_bytes(row.get('size') or 0)}")
             else:
                 self.size_label.setText("—")
         else:
@@ -158,8 +170,12 @@ class DetailsPanel(QScrollArea):
         self._fill_manual(info)
 
     def show_preview(self, photo_id: int, image: QImage | None) -> None:
+        self._preview = (photo_id, image)
         if self.info is None or self.info.ids != [photo_id]:
-            return  # the selection moved on
+            return  # the info is still on its way (or the selection moved on)
+        self._set_preview(image)
+
+    def _set_preview(self, image: QImage | None) -> None:
         if image is None:
             self.preview.setText("(cannot show this photo)")
             return

@@ -443,8 +443,8 @@ class MainWindow(QMainWindow):
     def _scan_done(self, summary: ScanSummary) -> None:
         self.last_summary = summary
         self.thumbnails.invalidate()
-        self.status_note.setText(("Scan " if not summary.cancelled else "Scan stopped: ")
-                                 + summary.line())
+        self.statusBar().showMessage(
+            ("Scan: " if not summary.cancelled else "Scan stopped: ") + summary.line(), 20000)
         self.refresh_all()
 
     def retag(self) -> None:
@@ -454,7 +454,7 @@ class MainWindow(QMainWindow):
 
     def _retag_done(self, summary) -> None:
         line = summary.line() if hasattr(summary, "line") else str(summary)
-        self.status_note.setText(f"Tagging done: {line}")
+        self.statusBar().showMessage(f"Tagging done: {line}", 20000)
         self.refresh_all()
         self._load_selection()
 

@@ -96,6 +96,7 @@ class Sidebar(QTreeWidget):
         counts = {(t.category, t.name): t.count for t in data.tag_counts}
         self.label_tags = []
         self._uncertain_labels = {}
+        cats = None
         if data.categories:
             cats = self._section("Categories")
             for category in data.categories:
@@ -130,8 +131,9 @@ class Sidebar(QTreeWidget):
             hint = QTreeWidgetItem(tags, ["(select photos, then Tags → Add tag…)", ""])
             hint.setForeground(0, QBrush(QColor(140, 140, 140)))
             hint.setFlags(Qt.ItemFlag.NoItemFlags)
-        for section in (library, folders, tags):
-            section.setExpanded(True)
+        for section in (library, folders, cats, tags):
+            if section is not None:
+                section.setExpanded(True)
         if self.filters.folder and ("folder", self.filters.folder) not in self._items:
             self.filters.folder = None
         self._sync_not_tags()
