@@ -260,7 +260,8 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
     keep = {label.name for label in category.labels}
     for name, lid in existing.items():
         if name not in keep:
-            conn.execute("DELETE FROM labels WHERE id = ?", (lid,))
+            conn.execute("DELETE FROM labels WHERE id = ?", (lid,))  # auto tags by cascade
+            _auto_tags_changed(conn)
     for position, label in enumerate(category.labels):
         values = (json.dumps(label.prompts, ensure_ascii=False), label.threshold, position)
         if label.name in existing:
@@ -281,3 +282,12 @@ def delete(conn: sqlite3.Connection, name: str) -> None:
     """Remove a category; its labels and their auto tags go by cascade."""
     if conn.execute("DELETE FROM categories WHERE name = ?", (name,)).rowcount == 0:
         raise CategoryError(f"no category named {name!r}")
+    _auto_tags_changed(conn)
+
+
+def _auto_tags_changed(conn: sqlite3.Connection) -> None:
+    """Cascaded deletes changed ``auto_tags``: in-memory copies must reload (see tagging)."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('auto_tags_version', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,7 +121,13 @@ class Library:
         self._index: vector_index.VectorIndex | None = None
         self._load_lock = threading.Lock()
         self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
+        self._auto_cache = tagging.AutoTagCache()
         self._scan_lock = FileLock(str(self.folder / "scan.lock"))
+        # The catalog vectors_version the in-memory index mirrors, and whether this process
+        # holds the scan lock (only then may it change vectors and save the index).
+        self._index_version: int | None = None
+        self._index_lock = threading.RLock()
+        self._writing = False
 
     # -- lazily loaded parts --------------------------------------------------------
     @property
@@ -152,14 +159,51 @@ class Library:
 
     @property
     def index(self) -> vector_index.VectorIndex:
-        if self._index is None:
-            self._index = vector_index.open_or_rebuild(
-                self.folder, self.catalog, self.model_id, self._dim()
-            )
-        return self._index
+        """The vector index, reloaded when another process (a CLI scan beside the GUI)
+        has changed the catalog's vectors since this one was loaded."""
+        with self._index_lock:
+            if (
+                self._index is not None
+                and not self._writing
+                and not self._index.dirty
+                and self._index_version != self.catalog.vectors_version()
+            ):
+                self._index = None
+            if self._index is None:
+                self._index_version = self.catalog.vectors_version()  # before: errs stale
+                self._index = vector_index.open_or_rebuild(
+                    self.folder, self.catalog, self.model_id, self._dim()
+                )
+            return self._index
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the library's scan lock: the one writer of vectors and of the index file.
+
+        An in-memory index another process made stale is dropped first; saving it under
+        the new catalog version would hide that process's changes from every later open.
+        """
+        try:
+            self._scan_lock.acquire(timeout=0.5)
+        except Timeout as exc:
+            raise LibraryError(
+                f"library is busy: another photosort process is scanning {self.folder}"
+            ) from exc
+        try:
+            with self._index_lock:
+                if self._index is not None and (
+                    self._index_version != self.catalog.vectors_version()
+                ):
+                    self._index = None
+                self._writing = True
+            yield
+        finally:
+            self._writing = False
+            self._scan_lock.release()
 
     def save_index(self) -> None:
         if self._index is not None and self._index.dirty:
+            self._index_version = self.catalog.vectors_version()
             meta = self._index.meta(self.model_id, self.catalog.vectors_version())
             self._index.save(self.folder, meta)
 
@@ -199,9 +243,10 @@ class Library:
         root_id = self.catalog.root_id(folder)
         if root_id is None:
             raise LibraryError(f"not a root of this library: {path}")
-        ids = self.catalog.remove_root(root_id)
-        self.index.remove(ids)
-        self.save_index()
+        with self._exclusive():
+            ids = self.catalog.remove_root(root_id)
+            self.index.remove(ids)
+            self.save_index()
         return len(ids)
 
     # -- scanning -----------------------------------------------------------------------
@@ -219,18 +264,10 @@ class Library:
             else [(r["id"], r["path"]) for r in self.catalog.roots()]
         )
         roots = list(dict.fromkeys(roots))
-        try:
-            self._scan_lock.acquire(timeout=0.5)
-        except Timeout as exc:
-            raise LibraryError(
-                f"library is busy: another photosort process is scanning {self.folder}"
-            ) from exc
-        try:
+        with self._exclusive():
             summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
             self._autotag_after_scan(summary)
             return summary
-        finally:
-            self._scan_lock.release()
 
     def _scan_locked(self, roots, on_progress, should_cancel, batch_size) -> ScanSummary:
         embedder = self.embedder  # fail early (and clearly) if the model cannot load
@@ -323,6 +360,7 @@ class Library:
 
     def close(self) -> None:
         self._matrix_cache = None
+        self._auto_cache.state = None
         self.save_index()
         self.catalog.close()
 
@@ -339,12 +377,17 @@ class Library:
     # =========================================================================================
     # -- vectors and model constants, cached -----------------------------------------------
     def _vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        """All stored vectors of the current model as (ids, N x D matrix), loaded once and
-        reloaded only when the catalog's vectors_version or the model changes."""
+        """All stored vectors of the current model as (ids, N x D matrix)."""
+        _, ids, matrix = self._versioned_vectors()
+        return ids, matrix
+
+    def _versioned_vectors(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(vectors_version, ids, matrix), loaded once and reloaded only when the catalog's
+        vectors_version or the model changes."""
         key = (self.model_id, self.catalog.vectors_version())
         cached = self._matrix_cache
         if cached is not None and cached[0] == key:
-            return cached[1], cached[2]
+            return key[1], cached[1], cached[2]
         ids_parts, mat_parts = [], []
         for ids, mat in self.catalog.vectors(key[0]):
             ids_parts.append(ids)
@@ -356,7 +399,7 @@ class Library:
             ids = np.empty(0, np.int64)
             matrix = np.empty((0, self._dim()), np.float32)
         self._matrix_cache = (key, ids, matrix)
-        return ids, matrix
+        return key[1], ids, matrix
 
     def _logit_scale(self) -> float:
         """The model's exp(logit_scale), remembered in the catalog so re-tagging needs no model."""
@@ -438,11 +481,10 @@ class Library:
                  ) -> tagging.AutotagSummary:
         if not cats:
             return tagging.AutotagSummary()
-        ids, matrix = self._vector_matrix()
         vectors = self._text_vectors(cats)
         return tagging.run_autotag(
-            self.catalog, cats, ids, matrix, vectors, self._logit_scale(), on_progress,
-            should_cancel,
+            self.catalog, cats, self._versioned_vectors, vectors, self._logit_scale(),
+            on_progress, should_cancel, self._auto_cache,
         )
 
     def _autotag_after_scan(self, summary: ScanSummary) -> None:

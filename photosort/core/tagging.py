@@ -334,58 +334,128 @@ def preview(tagger: Tagger, ids: np.ndarray, matrix: np.ndarray, label_name: str
     return LabelPreview(label_name, count, threshold, scores, ids.copy())
 
 
+AUTO_VERSION = "auto_tags_version"
+
+
+def bump_auto_version(conn: sqlite3.Connection) -> None:
+    """Every change to ``auto_tags`` bumps this, so in-memory copies know they are stale."""
+    conn.execute(
+        f"INSERT INTO meta (key, value) VALUES ('{AUTO_VERSION}', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def _versions(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
+    rows = dict(conn.execute(
+        "SELECT key, value FROM meta WHERE key IN (?, 'vectors_version')", (AUTO_VERSION,)
+    ).fetchall())
+    return rows.get(AUTO_VERSION), rows.get("vectors_version")
+
+
+class StaleVectors(Exception):
+    """Photos changed between loading the vectors and writing their tags; compute again."""
+
+
+@dataclass
+class AutoState:
+    """All of ``auto_tags`` as sorted keys (photo_id << 24 | label_id) and their scores."""
+
+    versions: tuple[str | None, str | None]
+    keys: np.ndarray
+    scores: np.ndarray
+
+
+class AutoTagCache:
+    """An in-memory copy of ``auto_tags``, so a re-tag diffs without reading 100k rows back.
+
+    Valid while the catalog's auto-tag and vectors versions are the ones it was made at
+    (another process re-tagging, or photos being deleted, bumps them).
+    """
+
+    def __init__(self) -> None:
+        self.state: AutoState | None = None
+
+    def current(self, conn: sqlite3.Connection) -> AutoState:
+        versions = _versions(conn)
+        if self.state is None or self.state.versions != versions:
+            self.state = _read_state(conn, versions)
+        return self.state
+
+
+def _read_state(conn: sqlite3.Connection, versions) -> AutoState:
+    rows = conn.execute("SELECT photo_id, label_id, score FROM auto_tags").fetchall()
+    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    keys = _keys(arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64))
+    order = np.argsort(keys, kind="stable")
+    return AutoState(versions, keys[order], arr[order, 2].astype(np.float32))
+
+
 def write_decisions(
-    catalog: Catalog, label_ids: Sequence[int], new: Decisions
+    catalog: Catalog,
+    label_ids: Sequence[int],
+    new: Decisions,
+    vectors_version: int | None = None,
+    cache: AutoTagCache | None = None,
 ) -> tuple[int, int, int]:
     """Make ``auto_tags`` of these labels equal ``new``, writing only what changed.
 
+    ``vectors_version`` is the catalog's vectors version the decisions were computed at;
+    when photos changed since, nothing is written and StaleVectors is raised.
     Returns (added, removed, rescored).
     """
-    label_ids = list(label_ids)
-    if not label_ids:
+    label_ids = np.asarray(list(label_ids), dtype=np.int64)
+    if not len(label_ids):
         return 0, 0, 0
-    marks = ",".join("?" * len(label_ids))
+    cache = cache or AutoTagCache()
     with catalog.transaction() as conn:
-        cur = conn.execute(
-            f"SELECT photo_id, label_id, score FROM auto_tags WHERE label_id IN ({marks})",
-            label_ids,
-        )
-        old = np.array(cur.fetchall(), dtype=np.float64).reshape(-1, 3)
-        old_keys = _keys(old[:, 0].astype(np.int64), old[:, 1].astype(np.int64))
+        state = cache.current(conn)
+        if vectors_version is not None and str(vectors_version) != (state.versions[1] or "0"):
+            raise StaleVectors
+        mine = np.isin(state.keys & 0xFFFFFF, label_ids)
+        old_keys, old_scores = state.keys[mine], state.scores[mine]
         new_keys = _keys(new.photo_ids, new.label_ids)
-        order = np.argsort(old_keys)
-        old_keys, old_scores = old_keys[order], old[order, 2]
+        order = np.argsort(new_keys, kind="stable")
+        new_keys, new_scores = new_keys[order], new.scores[order].astype(np.float32)
         pos = np.searchsorted(old_keys, new_keys)
-        pos_clipped = np.minimum(pos, max(len(old_keys) - 1, 0))
-        found = (pos < len(old_keys)) & (
-            old_keys[pos_clipped] == new_keys if len(old_keys) else np.zeros(len(new_keys), bool)
-        )
-        rescored = found & (
-            np.abs(old_scores[pos_clipped] - new.scores) > SCORE_TOLERANCE
-            if len(old_keys) else found
-        )
-        added = ~found
+        hit = pos < len(old_keys)
+        hit[hit] = old_keys[pos[hit]] == new_keys[hit]
+        rescored = hit.copy()
+        rescored[hit] = np.abs(old_scores[pos[hit]] - new_scores[hit]) > SCORE_TOLERANCE
+        added = ~hit
         gone = ~np.isin(old_keys, new_keys, assume_unique=True)
-        write = added | rescored
+
+        def split(keys: np.ndarray) -> tuple[list, list]:
+            return (keys >> 24).tolist(), (keys & 0xFFFFFF).tolist()
+
+        pids, lids = split(new_keys[added])
         conn.executemany(
-            "INSERT OR REPLACE INTO auto_tags (photo_id, label_id, score) VALUES (?, ?, ?)",
-            zip(new.photo_ids[write].tolist(), new.label_ids[write].tolist(),
-                new.scores[write].astype(np.float64).tolist(), strict=True),
+            "INSERT INTO auto_tags (photo_id, label_id, score) VALUES (?, ?, ?)",
+            zip(pids, lids, new_scores[added].astype(np.float64).tolist(), strict=True),
         )
-        gone_keys = old_keys[gone]
+        pids, lids = split(new_keys[rescored])
+        conn.executemany(
+            "UPDATE auto_tags SET score = ? WHERE photo_id = ? AND label_id = ?",
+            zip(new_scores[rescored].astype(np.float64).tolist(), pids, lids, strict=True),
+        )
+        pids, lids = split(old_keys[gone])
         conn.executemany(
             "DELETE FROM auto_tags WHERE photo_id = ? AND label_id = ?",
-            zip((gone_keys >> 24).tolist(), (gone_keys & 0xFFFFFF).tolist(), strict=True),
+            zip(pids, lids, strict=True),
         )
-        # Rows of photos that have since been deleted go by cascade; rows of labels outside
-        # this set are not ours to touch.
-    return int(added.sum()), int(gone.sum()), int(rescored.sum())
+        n_added, n_gone, n_rescored = int(added.sum()), int(gone.sum()), int(rescored.sum())
+        if n_added or n_gone or n_rescored:
+            bump_auto_version(conn)
+            keys = np.concatenate([state.keys[~mine], new_keys])
+            scores = np.concatenate([state.scores[~mine], new_scores])
+            order = np.argsort(keys, kind="stable")
+            cache.state = AutoState(_versions(conn), keys[order], scores[order])
+    return n_added, n_gone, n_rescored
 
 
 def _keys(photo_ids: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
-    if len(label_ids) and int(label_ids.max()) >= 1 << 24:
+    if len(label_ids) and int(np.max(label_ids)) >= 1 << 24:
         raise OverflowError("label id beyond 2**24")
-    return (photo_ids.astype(np.int64) << 24) | label_ids.astype(np.int64)
+    return (np.asarray(photo_ids, np.int64) << 24) | np.asarray(label_ids, np.int64)
 
 
 def label_ids_by_category(catalog: Catalog) -> dict[str, list[int]]:
@@ -399,34 +469,47 @@ def label_ids_by_category(catalog: Catalog) -> dict[str, list[int]]:
     return out
 
 
+VectorLoader = Callable[[], tuple[int, np.ndarray, np.ndarray]]  # (version, ids, matrix)
+
+
 def run_autotag(
     catalog: Catalog,
     categories: Sequence[Category],
-    ids: np.ndarray,
-    matrix: np.ndarray,
+    load_vectors: VectorLoader,
     vectors: dict[str, np.ndarray],
     logit_scale: float,
     on_progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    cache: AutoTagCache | None = None,
 ) -> AutotagSummary:
-    """Re-tag ``categories`` over all given vectors and store the changes."""
+    """Re-tag ``categories`` over all stored vectors and store the changes."""
     started = time.perf_counter()
     meter = RateMeter("tagging", 2, on_progress)
     meter.report(0)
-    summary = AutotagSummary(photos=len(ids), labels=sum(len(c.labels) for c in categories))
+    summary = AutotagSummary(labels=sum(len(c.labels) for c in categories))
     by_cat = label_ids_by_category(catalog)
     label_ids = [by_cat.get(c.name, []) for c in categories]
-    tagger = Tagger(categories, vectors, logit_scale)
-    decisions, summary.uncertain = tagger.decide(ids, matrix, label_ids)
-    meter.report(1)
-    if should_cancel and should_cancel():
-        summary.cancelled = True
-        summary.seconds = time.perf_counter() - started
-        return summary
     flat = [lid for group in label_ids for lid in group]
-    summary.added, summary.removed, summary.changed = write_decisions(catalog, flat, decisions)
-    summary.tagged = len(decisions.photo_ids)
-    meter.report(2)
+    tagger = Tagger(categories, vectors, logit_scale)
+    for attempt in range(3):
+        version, ids, matrix = load_vectors()
+        summary.photos = len(ids)
+        decisions, summary.uncertain = tagger.decide(ids, matrix, label_ids)
+        meter.report(1)
+        if should_cancel and should_cancel():
+            summary.cancelled = True
+            break
+        try:
+            summary.added, summary.removed, summary.changed = write_decisions(
+                catalog, flat, decisions, version, cache
+            )
+        except StaleVectors:
+            if attempt == 2:
+                raise
+            continue
+        summary.tagged = len(decisions.photo_ids)
+        meter.report(2)
+        break
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -506,28 +589,64 @@ def photo_tags(catalog: Catalog, photo_ids: Iterable[int], include_rejected: boo
     return out
 
 
+#: An auto row ``a`` (joined to ``label_info li``) that no manual decision overrides.
+_AUTO_SURVIVES = """
+    NOT EXISTS (SELECT 1 FROM manual_tags m WHERE m.photo_id = a.photo_id AND m.tag = li.tag)
+    AND NOT (li.kind = 'exclusive' AND EXISTS (
+        SELECT 1 FROM manual_tags m JOIN labels o ON o.name = m.tag
+        WHERE m.photo_id = a.photo_id AND m.state = 'on' AND o.category_id = li.category_id))
+"""
+
+
 def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
     """Photos per effective tag: every label (even at 0) in category order, an 'uncertain'
     entry per exclusive group (photos with a vector but no label of the group), then
-    free-standing manual tags."""
-    counts = {r[0]: r[1] for r in catalog.query(
-        "SELECT tag, COUNT(DISTINCT photo_id) FROM effective_tags GROUP BY tag")}
-    out: list[TagCount] = []
+    free-standing manual tags.
+
+    Fast at 100k photos: auto counts come from the label index, and the merge rule runs
+    only over the (few) photos that carry manual decisions.
+    """
+    manual_photos = "SELECT DISTINCT photo_id FROM manual_tags"
+    auto = dict(catalog.query("SELECT label_id, COUNT(*) FROM auto_tags GROUP BY label_id"))
+    overridden = dict(catalog.query(
+        f"SELECT label_id, COUNT(*) FROM auto_tags WHERE photo_id IN ({manual_photos}) "
+        "GROUP BY label_id"
+    ))
+    effective_of_manual_photos = f"""
+        SELECT m.photo_id AS photo_id, m.tag AS tag, li.category AS category
+        FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag WHERE m.state = 'on'
+        UNION ALL
+        SELECT a.photo_id, li.tag, li.category
+        FROM auto_tags a JOIN label_info li ON li.label_id = a.label_id
+        WHERE a.photo_id IN ({manual_photos}) AND {_AUTO_SURVIVES}
+    """
+    merged = dict(catalog.query(
+        f"SELECT tag, COUNT(DISTINCT photo_id) FROM ({effective_of_manual_photos}) GROUP BY tag"
+    ))
+    decided_manual = dict(catalog.query(
+        f"SELECT t.category, COUNT(DISTINCT t.photo_id) FROM ({effective_of_manual_photos}) t "
+        f"JOIN embeddings e ON e.photo_id = t.photo_id AND e.model = ? "
+        f"WHERE t.category IS NOT NULL GROUP BY t.category",
+        (model_id,),
+    ))
+    label_id = {r[1]: r[0] for r in catalog.query("SELECT label_id, tag FROM label_info")}
     embedded = int(catalog.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model_id,)))
-    labelled = set()
+
+    def auto_only(tag: str) -> int:
+        lid = label_id.get(tag)
+        return 0 if lid is None else auto.get(lid, 0) - overridden.get(lid, 0)
+
+    out: list[TagCount] = []
     for cat in cats.load(catalog):
+        decided = decided_manual.get(cat.name, 0)
         for label in cat.labels:
-            labelled.add(label.name)
-            out.append(TagCount(label.name, cat.name, counts.get(label.name, 0)))
+            out.append(TagCount(label.name, cat.name,
+                                auto_only(label.name) + merged.get(label.name, 0)))
+            decided += auto_only(label.name)
         if cat.kind == "exclusive":
-            decided = catalog.scalar(
-                "SELECT COUNT(DISTINCT t.photo_id) FROM effective_tags t JOIN embeddings e "
-                "ON e.photo_id = t.photo_id AND e.model = ? WHERE t.category = ?",
-                (model_id, cat.name),
-            )
-            out.append(TagCount(UNCERTAIN, cat.name, embedded - int(decided or 0)))
-    for name in sorted(set(counts) - labelled):
-        out.append(TagCount(name, None, counts[name]))
+            out.append(TagCount(UNCERTAIN, cat.name, max(embedded - decided, 0)))
+    for name in sorted(set(merged) - set(label_id)):
+        out.append(TagCount(name, None, merged[name]))
     return out
 
 

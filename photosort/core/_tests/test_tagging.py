@@ -231,3 +231,39 @@ def test_categories_import_export(tagged_library, tmp_path):
     lib.import_categories(only, replace=True)
     assert [c.name for c in lib.categories()] == ["Mood"]
     assert os.path.getsize(out) > 0
+
+
+def test_fast_counts_agree_with_the_merge_rule(tagged_library):
+    lib = tagged_library
+    ids = lib.browse()
+    lib.tag_photos(ids[:4], add=["dusk", "trip"])
+    lib.tag_photos(ids[2:6], remove=["night", "indoor", "dog", "trip"])
+    lib.tag_photos(ids[6:7], add=["outdoor", "indoor"])
+    truth = dict(lib.catalog.query(
+        "SELECT tag, COUNT(DISTINCT photo_id) FROM effective_tags GROUP BY tag"))
+    counts = lib.tag_counts()
+    for c in counts:
+        if c.name != tagging.UNCERTAIN:
+            assert c.count == truth.get(c.name, 0), c
+    for group in ("Time of day", "Setting"):
+        decided = lib.catalog.scalar(
+            "SELECT COUNT(DISTINCT photo_id) FROM effective_tags WHERE category = ?", (group,))
+        uncertain = next(c for c in counts if c.category == group and c.name == "uncertain")
+        assert uncertain.count == 12 - decided
+    assert next(c for c in counts if c.name == "trip").category is None
+
+
+def test_auto_tag_cache_notices_other_writers(tagged_library, make_library):
+    lib = tagged_library
+    lib.autotag()  # its in-memory copy of auto_tags is warm
+    other = make_library(lib.folder)
+    cat = next(c for c in other.categories() if c.name == "Setting")
+    cat.threshold = 0.999
+    assert other.save_category(cat).removed > 0  # another process re-tags
+    summary = lib.autotag()  # must diff against the catalog, not its stale memory
+    assert (summary.added, summary.removed, summary.changed) == (0, 0, 0)
+    setting = lib.catalog.scalar(
+        "SELECT COUNT(*) FROM auto_tags a JOIN label_info li ON li.label_id = a.label_id "
+        "WHERE li.category = 'Setting'")
+    assert setting == sum(c.count for c in lib.tag_counts()
+                          if c.category == "Setting" and c.name != "uncertain")
