@@ -33,8 +33,9 @@ class ModelSpec:
     def parse(cls, text: str) -> ModelSpec:
         text = text.strip()
         if text.startswith(LOCAL_PREFIX):
-            folder = Path(text[len(LOCAL_PREFIX) :]).expanduser()
-            if not str(folder):
+            raw = text[len(LOCAL_PREFIX) :].strip()
+            folder = Path(raw).expanduser()
+            if not raw:
                 raise ModelError("local-dir: needs a folder, e.g. local-dir:~/models/my-clip")
             return cls(name=text, local_dir=folder.resolve())
         name, sep, pretrained = text.partition(":")
@@ -195,7 +196,7 @@ class Embedder:
 
         with self._lock, torch.inference_mode():
             tokens = self.tokenizer(list(texts)).to(self.device)
-            feats = self.model.encode_text(tokens)
+            feats = _encode_text_short(self.model, tokens)
             return _normalise(feats.float().cpu().numpy())
 
     def encode_pil(self, images: list) -> np.ndarray:
@@ -216,6 +217,37 @@ def _go_offline_unless_hub_reachable(host: str = "huggingface.co", timeout_s: fl
         socket.create_connection((host, 443), timeout=timeout_s).close()
     except OSError:
         constants.HF_HUB_OFFLINE = True
+
+
+def _encode_text_short(model, tokens):
+    """``encode_text`` over only the tokens up to the longest end-of-text, not all 77.
+
+    CLIP's text tower is causal and pools at the end-of-text token, so the padding after
+    it never changes the result; skipping it makes a short query ~5-10x cheaper.
+    Models without that structure use open_clip's own ``encode_text``.
+    """
+    import open_clip
+    import torch
+    from open_clip.transformer import text_global_pool
+
+    mask = getattr(model, "attn_mask", None)
+    if (
+        type(model) is not open_clip.CLIP
+        or mask is None
+        or getattr(model, "text_pool_type", None) != "argmax"
+    ):
+        return model.encode_text(tokens)
+    length = int(tokens.argmax(dim=-1).max()) + 1
+    tokens = tokens[:, :length]
+    cast_dtype = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast_dtype)
+    x = x + model.positional_embedding[:length].to(cast_dtype)
+    x = model.transformer(x, attn_mask=mask[:length, :length])
+    x = text_global_pool(model.ln_final(x), tokens, "argmax")
+    projection = model.text_projection
+    if projection is None:
+        return x
+    return projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
 
 
 def _normalise(mat: np.ndarray) -> np.ndarray:

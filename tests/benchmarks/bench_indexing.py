@@ -1,0 +1,136 @@
+"""Indexing throughput end to end, against the tutorials' pipeline and the model alone.
+
+Baseline (measured in the same run): the pipeline most CLIP tutorials show — open each
+file with PIL at full size, ``convert("RGB")``, the model's own preprocess transform,
+then batched fp32 ``encode_image``, one photo after another. photosort: ``Library.scan``
+(walk, draft decode + preprocess ahead in a thread pool, model at the chosen precision,
+catalog + index writes). Model-only: the same embedder on ready tensors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.benchmarks.workload import twelve_mp_jpegs, vit_b32_folder
+
+BATCH = 32
+
+
+def _baseline(folder: Path, model_dir: Path) -> dict:
+    import open_clip
+    import torch
+    from PIL import Image
+
+    model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{model_dir}")
+    model.eval()
+    paths = sorted(folder.glob("*.jpg"))
+    started = time.perf_counter()
+    vectors = []
+    with torch.inference_mode():
+        for start in range(0, len(paths), BATCH):
+            batch = [preprocess(Image.open(p).convert("RGB")) for p in paths[start : start + BATCH]]
+            feats = model.encode_image(torch.stack(batch))
+            vectors.append(torch.nn.functional.normalize(feats, dim=-1).numpy())
+    elapsed = time.perf_counter() - started
+    return {"photos": len(paths), "seconds": elapsed, "photos_per_s": len(paths) / elapsed}
+
+
+def _model_only(embedder, n: int = 96) -> float:
+    import torch
+
+    batch = torch.randn(BATCH, 3, embedder.image_size, embedder.image_size)
+    embedder.encode_images(batch)  # warm-up
+    started = time.perf_counter()
+    for _ in range(n // BATCH):
+        embedder.encode_images(batch)
+    return (n // BATCH) * BATCH / (time.perf_counter() - started)
+
+
+def _photosort(folder: Path, model_dir: Path) -> dict:
+    from photosort.core.library import Library
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = Library(Path(tmp) / "lib", model=f"local-dir:{model_dir}", device="cpu")
+        embedder = lib.embedder  # load outside the timed part, as for the baseline
+        started = time.perf_counter()
+        summary = lib.scan([folder], batch_size=BATCH)
+        elapsed = time.perf_counter() - started
+        model_only = _model_only(embedder)
+        lib.close()
+    return {
+        "photos": summary.embedded,
+        "failed": summary.failed,
+        "seconds": elapsed,
+        "photos_per_s": summary.embedded / elapsed,
+        "precision": embedder.precision,
+        "model_only_photos_per_s": model_only,
+        "timings_s": {k: round(v, 2) for k, v in summary.timings.items()},
+    }
+
+
+def _peak_rss_of_cli_scan(folder: Path, model_dir: Path) -> float:
+    """Peak RSS (MB) of a real ``photosort scan`` process over the same folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        code = (
+            "import resource, sys\n"
+            "from photosort.cli import main\n"
+            "rc = main(sys.argv[1:])\n"
+            "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        )
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                "scan",
+                str(folder),
+                "--library",
+                f"{tmp}/lib",
+                "--model",
+                f"local-dir:{model_dir}",
+                "--device",
+                "cpu",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        kb = int(out.stdout.rsplit("RSS", 1)[1].strip())
+        json.loads(out.stdout.rsplit("RSS", 1)[0])  # the scan really ran and reported
+    return kb / 1024 if sys.platform != "darwin" else kb / (1024 * 1024)
+
+
+def run(quick: bool = False) -> dict:
+    count = 64 if quick else 200
+    folder = twelve_mp_jpegs(count)
+    model_dir = vit_b32_folder()
+    ours = _photosort(folder, model_dir)
+    base = _baseline(folder, model_dir)
+    rss = _peak_rss_of_cli_scan(folder, model_dir)
+    result = {
+        "photos": count,
+        "cpu_threads": os.cpu_count(),
+        "baseline": base,
+        "photosort": ours,
+        "speedup_vs_baseline": ours["photos_per_s"] / base["photos_per_s"],
+        "fraction_of_model_only": ours["photos_per_s"] / ours["model_only_photos_per_s"],
+        "peak_rss_mb": rss,
+        "targets": {"speedup_vs_baseline": 3.0, "fraction_of_model_only": 0.7, "peak_rss_mb": 2048},
+    }
+    result["pass"] = bool(
+        result["speedup_vs_baseline"] >= 3.0
+        and result["fraction_of_model_only"] >= 0.7
+        and rss <= 2048
+    )
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run("--quick" in sys.argv), indent=2, default=float))
