@@ -324,6 +324,16 @@ class Catalog:
         )
         return PhotoRow(**dict(rows[0])) if rows else None
 
+    def count_needing_embedding(self, model: str) -> int:
+        return int(
+            self.scalar(
+                "SELECT COUNT(*) FROM photos p LEFT JOIN embeddings e ON e.photo_id = p.id "
+                "WHERE p.status = 'pending' OR (p.status = 'ok' AND "
+                "(e.model IS NULL OR e.model != ?))",
+                (model,),
+            )
+        )
+
     def photos_needing_embedding(self, model: str, root_ids: Iterable[int] | None = None):
         """Pending photos, and embedded ones whose vector came from another model."""
         sql = (

@@ -349,7 +349,7 @@ class Library:
             photos=counts["photos"] or 0,
             embedded=self.catalog.count_vectors(model_id),
             failed=counts["failed"] or 0,
-            pending=len(self.catalog.photos_needing_embedding(model_id)),
+            pending=self.catalog.count_needing_embedding(model_id),
         )
 
     def failures(self) -> list[dict]:
