@@ -72,12 +72,35 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+def _epilog() -> str:
+    from photosort.core.embedder import model_cache_dir
+    from photosort.core.library import default_library_dir
+
+    return f"""\
+Run "photosort COMMAND --help" for a command's options.
+
+environment:
+  PHOTOSORT_LIBRARY      library folder (now: {default_library_dir()})
+  PHOTOSORT_MODEL        model, as for --model
+  PHOTOSORT_DEVICE       auto, cpu, mps or cuda
+  PHOTOSORT_MODEL_CACHE  downloaded model weights (now: {model_cache_dir()})
+
+examples:
+  photosort scan ~/Pictures
+  photosort search "dog in the snow" --top 10
+  photosort search --image holiday.jpg --not "blurry"
+  photosort export --tag beach --to ~/Desktop/beach
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     parser = argparse.ArgumentParser(
         prog="photosort",
         description="Organise local photos: CLIP search, auto-tagging and export. "
         "Without a command, opens the desktop app.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"photosort {__version__}")
@@ -199,7 +222,9 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
         help="folders to add and index (default: every root of the library)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--batch-size", type=int, default=32, help="photos per model batch")
+    p.add_argument(
+        "--batch-size", type=int, default=32, metavar="N", help="photos per batch (default 32)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -229,9 +254,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _roots_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", nargs="?", choices=["list", "remove"], default="list")
+    p.add_argument(
+        "action", nargs="?", choices=["list", "remove"], default="list", help="default: list"
+    )
     p.add_argument("path", nargs="?", help="root folder to remove")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the roots as JSON")
 
 
 @command("roots", _roots_options, "list the library's folders, or remove one (forgets its photos)")
@@ -254,7 +281,7 @@ def cmd_roots(args: argparse.Namespace) -> int:
 
 
 def _status_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
     p.add_argument("--failures", action="store_true", help="list files that could not be read")
 
 
@@ -320,8 +347,12 @@ def _search_options(p: argparse.ArgumentParser) -> None:
         metavar="TAG",
         help="leave out photos with this tag (repeatable)",
     )
-    p.add_argument("--top", type=int, default=20, help="number of results (default 20)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--top", type=int, default=20, metavar="N", help="number of results (default 20)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the results (path, score, date, tags) as JSON"
+    )
 
 
 @command("search", _search_options, "search photos by text, by example image, and by filters")
@@ -370,7 +401,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 # -- categories, tags, export (issue 4) -------------------------------------------------------
 def _categories_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["list", "add", "remove", "import", "export"])
+    p.add_argument("action", choices=["list", "add", "remove", "import", "export"],
+                   help="what to do")
     p.add_argument("name", nargs="?", metavar="NAME|FILE",
                    help="category name (add, remove) or TOML file (import, export; - = stdout)")
     p.add_argument("--label", action="append", default=[], metavar="NAME[=PROMPT|PROMPT...]",
@@ -383,7 +415,7 @@ def _categories_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, help="probability a label needs (0..1]")
     p.add_argument("--replace", action="store_true",
                    help="import: drop categories that the file does not define")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="list: print the categories as JSON")
 
 
 def _parse_label(text: str) -> Label:
@@ -451,7 +483,7 @@ def _category_dict(c: Category) -> dict:
 
 
 def _json_progress_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -470,7 +502,8 @@ def cmd_autotag(args: argparse.Namespace) -> int:
 
 def _tag_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="photos, or folders of photos")
-    p.add_argument("--add", action="append", default=[], metavar="TAG", help="(repeatable)")
+    p.add_argument("--add", action="append", default=[], metavar="TAG",
+                   help="add a tag (repeatable)")
     p.add_argument("--remove", action="append", default=[], metavar="TAG",
                    help="remove or reject a tag; survives re-tagging (repeatable)")
     p.add_argument("--clear", action="append", default=[], metavar="TAG",
@@ -503,7 +536,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def _tags_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
 
 
 @command("tags", _tags_options, "count photos per tag")
@@ -526,7 +559,8 @@ def _export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tag", dest="tags", action="append", default=[], required=True,
                    metavar="TAG", help="export photos with this tag (repeatable)")
     p.add_argument("--to", dest="dest", required=True, metavar="DIR", help="destination folder")
-    p.add_argument("--mode", choices=MODES, default="copy")
+    p.add_argument("--mode", choices=MODES, default="copy",
+                   help="copy (the default), hardlink, symlink or move the files")
     p.add_argument("--layout", choices=LAYOUTS, default="by-tag",
                    help="one folder per tag (default) or everything in DIR")
     p.add_argument("--dry-run", action="store_true", help="show what would happen, write nothing")
