@@ -633,5 +633,58 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return launch_gui(args)
 
 
+def _doctor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fix", action="store_true",
+                   help="also remove orphan rows (vectors without a photo, photos without a root)")
+    p.add_argument("--restore", nargs="?", const="newest", metavar="BACKUP",
+                   help="replace the catalog by a backup (default: the newest usable one); "
+                   "the current catalog is backed up first")
+    p.add_argument("--list-backups", action="store_true", help="list the catalog backups")
+    p.add_argument("--backup-now", action="store_true", help="back the catalog up now")
+    p.add_argument("--keep", type=int, metavar="N", help="keep the newest N backups")
+    p.add_argument("--backup-every", type=float, metavar="HOURS",
+                   help="take a scheduled backup at most this often (default 24)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+@command("doctor", _doctor_options,
+         "check the catalog, rebuild the index, report orphans, manage and restore backups")
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from photosort.core import doctor
+    from photosort.core.library import default_library_dir
+
+    try:
+        if args.restore:
+            folder = Path(getattr(args, "library", None) or default_library_dir()).expanduser()
+            restored, saved = doctor.restore(
+                folder, None if args.restore == "newest" else args.restore
+            )
+            print(f"restored the catalog from {restored}")
+            if saved is not None:
+                print(f"the catalog it replaced is kept as {saved}")
+            return 0
+        with open_library(args) as lib:
+            if args.keep is not None or args.backup_every is not None:
+                doctor.configure_backups(lib, args.keep, args.backup_every)
+            if args.backup_now:
+                print(f"backed up to {doctor.make_backup(lib)}")
+            if args.list_backups:
+                from photosort.core.backup import list_backups
+
+                for path in list_backups(lib.folder / doctor.BACKUPS):
+                    print(path)
+                return 0
+            report = doctor.check(lib, fix=args.fix)
+    except (doctor.DoctorError, doctor.backup.BackupError) as exc:
+        return fail(str(exc))
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.healthy else 1
+
+
 if __name__ == "__main__":
     sys.exit(main())
