@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -394,6 +395,8 @@ def _explain(exc: sqlite3.OperationalError, path: Path) -> str:
     if "readonly" in text or "read-only" in text:
         return f"library folder is read-only: {path.parent}"
     if "unable to open" in text:
+        if path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+            return f"library folder is read-only: {path.parent} (SQLite needs to write beside it)"
         return f"cannot open catalog {path}: {text}"
     if "disk" in text and "full" in text:
         return f"disk full while writing the catalog {path}"

@@ -6,6 +6,7 @@ the catalog or loads the model.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +32,8 @@ from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
 from photosort.core.scanner import WalkIssue
 from photosort.core.search import Searcher, SearchQuery, SearchResult
+
+log = logging.getLogger(__name__)
 
 
 class LibraryError(Exception):
@@ -202,10 +205,16 @@ class Library:
             self._scan_lock.release()
 
     def save_index(self) -> None:
+        """Save a changed index. It is only a cache: a failure (a full disk) must not hide
+        the real error or lose work, and costs no more than a rebuild at the next open."""
         if self._index is not None and self._index.dirty:
-            self._index_version = self.catalog.vectors_version()
-            meta = self._index.meta(self.model_id, self.catalog.vectors_version())
-            self._index.save(self.folder, meta)
+            version = self.catalog.vectors_version()
+            self._index_version = version
+            try:
+                self._index.save(self.folder, self._index.meta(self.model_id, version))
+            except (OSError, RuntimeError) as exc:  # FAISS reports ENOSPC as RuntimeError
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][-160:]
+                log.info("could not save the vector index (%s); it is rebuilt later", reason)
 
     # -- roots ------------------------------------------------------------------------
     def roots(self) -> list[dict]:

@@ -35,14 +35,14 @@ def _kill_plan(points: int, rng: random.Random) -> list[tuple[str, float, float]
     plan: list[tuple[str, float, float]] = [("start", 0.8, 0.0), ("walked", 0, 0.0)]
     middle = points - 3
     for i in range(middle):
-        plan.append(("embedded", 1 + (i % 6), rng.uniform(0.0, 0.4)))
+        plan.append(("embedded", 1 + (i % 4), rng.uniform(0.0, 0.3)))
     plan.append(("all", 0, rng.uniform(0.0, 0.05)))
     return plan[:points] if points >= 3 else plan[:points]
 
 
 def _mutate(root: Path, step: int, protected: set[str]) -> None:
-    """Give the next run walking work: 2 new photos, one rename (a move)."""
-    make_photos(root / "added", 2, seed=10_000 + 2 * step, folders=1)
+    """Give the next run work: 6 new photos to walk and embed, one rename (a move)."""
+    make_photos(root / "added", 6, seed=10_000 + 6 * step, folders=1)
     candidates = sorted(p for p in root.rglob("*.jpg") if str(p) not in protected)
     victim = candidates[step * 7 % len(candidates)]
     victim.rename(victim.with_name(f"renamed-{step}-{victim.name}"))
