@@ -288,8 +288,15 @@ def _input_size(model) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
+    """First line of an error; a heading such as torch's "Error(s) in loading state_dict
+    for CLIP:" gets its first detail ("size mismatch for ...") so the user learns why."""
+    text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not text:
+        return type(exc).__name__
+    line = text[0]
+    if line.endswith(":") and len(text) > 1:
+        line = f"{line} {text[1]}"
+    return line[:300]
 
 
 def _explain_load_failure(spec: ModelSpec, exc: BaseException) -> str:
