@@ -100,7 +100,9 @@ def archive() -> Path:
     shutil.copy(
         ROOT / "packaging" / "linux" / "org.photosort.PhotoSort.metainfo.xml", share / "metainfo"
     )
-    for png in (ROOT / "resources" / "icons").glob("photosort-*.png"):
+    pngs = [*(ROOT / "resources" / "icons").glob("photosort-*.png")]
+    pngs.append(ROOT / "packaging" / "icons" / "photosort-512.png")
+    for png in pngs:
         size = png.stem.rsplit("-", 1)[1]
         target = share / "icons" / "hicolor" / f"{size}x{size}" / "apps"
         target.mkdir(parents=True, exist_ok=True)
