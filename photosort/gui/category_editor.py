@@ -48,6 +48,7 @@ class CategoryEditor(QDialog):
         self.setWindowTitle("Categories")
         self.resize(1040, 640)
         self.changed = False  # something was saved or deleted: the window refreshes
+        self.confirm_close = True  # ask before dropping unsaved edits (tests turn it off)
         self.working: list[Category] = [copy.deepcopy(c) for c in library.categories()]
         self.saved_names: list[str | None] = [c.name for c in self.working]
         self.dirty: set[int] = set()
@@ -443,7 +444,7 @@ class CategoryEditor(QDialog):
                 self.error_label.setText(str(exc))
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt's name
-        if self.dirty and QMessageBox.question(
+        if self.dirty and self.confirm_close and QMessageBox.question(
             self, "Unsaved changes", "Some categories have unsaved changes. Close anyway?"
         ) != QMessageBox.StandardButton.Yes:
             return

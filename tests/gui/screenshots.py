@@ -43,6 +43,7 @@ def save_screenshots(qtbot, window, folder: Path) -> list[Path]:
     shots.append(grab(window, folder / "search.png"))
     # the category editor on its first category, first label
     editor = CategoryEditor(window.library, window)
+    editor.confirm_close = False
     qtbot.addWidget(editor)
     editor.resize(1100, 660)
     editor.show()

@@ -13,6 +13,7 @@ def open_editor(qtbot, library):
     from photosort.gui.category_editor import CategoryEditor
 
     editor = CategoryEditor(library)
+    editor.confirm_close = False  # a failing test must not hang on the unsaved-changes question
     qtbot.addWidget(editor)
     editor.show()
     qtbot.waitUntil(lambda: bool(editor.previews), timeout=10000)
@@ -59,12 +60,23 @@ def test_new_category_is_saved_and_tags_photos(qtbot, library):
     editor.new_category()
     editor.name_edit.setText("Vehicles")
     editor._edited()
-    editor.label_table.item(0, 0).setText("car")
+    editor.label_table.item(0, 0).setText("automobile")
     editor.prompts_edit.setPlainText("a photo of a car\na car parked outside")
     editor.save_button.click()
-    qtbot.waitUntil(lambda: editor.changed and editor.save_button.isEnabled(), timeout=15000)
+    qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=15000)
+    assert editor.error_label.text() == "" and editor.changed
     saved = {c.name: c for c in library.categories()}["Vehicles"]
-    assert saved.labels == [Label("car", ["a photo of a car", "a car parked outside"], None)]
+    assert saved.labels == [Label("automobile", ["a photo of a car", "a car parked outside"], None)]
     assert isinstance(saved, Category)
     assert not editor.dirty
     editor.close()
+
+
+def test_a_label_name_used_elsewhere_is_refused_with_a_message(qtbot, library):
+    editor = open_editor(qtbot, library)
+    editor.new_category()
+    editor.label_table.item(0, 0).setText("car")  # already a label of "Things"
+    editor.save_button.click()
+    qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=15000)
+    assert "car" in editor.error_label.text()
+    assert "New category" not in {c.name for c in library.categories()}

@@ -30,6 +30,7 @@ def test_window_opens_and_browses_with_visible_thumbnails(make_window, library, 
     assert model.ids == library.browse()
     assert window.sidebar.item_for("folder", library.roots()[0]["path"]) is not None
     assert window.sidebar.item_for("tag", "night") is not None  # default categories
+    qtbot.waitUntil(lambda: window.thumbnails.requested > 0, timeout=10000)  # first paint
     qtbot.waitUntil(lambda: window.thumbnails.pending_count() == 0, timeout=10000)
     # only rows that were painted asked for a thumbnail, and they are cached on disk
     assert 0 < window.thumbnails.requested <= N_PHOTOS
