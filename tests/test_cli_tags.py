@@ -93,11 +93,11 @@ def test_autotag_and_tags(cli):
 def test_tag_search_export_xmp(cli, photo_tree, tmp_path):
     family = photo_tree / "family"
     one = photo_tree / "trips" / "img_01.png"
-    code, out, _ = cli("tag", str(family), str(one), "--add", "holiday", "--add", "dusk",
+    code, out, _ = cli("tag", str(family), str(one), "--add", "holiday", "--add", "evening",
                        "--json")
     tagged = json.loads(out)
     assert code == 0 and len(tagged) == 7
-    assert all({"holiday", "dusk"} <= {t["name"] for t in tags if t["state"] == "on"}
+    assert all({"holiday", "evening"} <= {t["name"] for t in tags if t["state"] == "on"}
                for tags in tagged.values())
     code, out, _ = cli("tag", str(one), "--remove", "holiday")
     assert code == 0 and "holiday" not in out
@@ -105,23 +105,23 @@ def test_tag_search_export_xmp(cli, photo_tree, tmp_path):
     code, out, _ = cli("search", "--tag", "holiday", "--json", "--top", "50")
     found = json.loads(out)
     assert len(found) == 6 and all("holiday" in r["tags"] for r in found)
-    code, out, _ = cli("search", "a photo", "--tag", "dusk", "--not-tag", "holiday", "--json")
+    code, out, _ = cli("search", "a photo", "--tag", "evening", "--not-tag", "holiday", "--json")
     assert [r["path"] for r in json.loads(out)] == [str(one)]
 
     code, out, err = cli("tag", str(tmp_path / "nowhere.jpg"), "--add", "x")
     assert code == 2 and "not in the library" in err
 
     dest = tmp_path / "out"
-    code, out, _ = cli("export", "--tag", "holiday", "--tag", "dusk", "--to", str(dest),
+    code, out, _ = cli("export", "--tag", "holiday", "--tag", "evening", "--to", str(dest),
                        "--dry-run")
     assert code == 0 and "dry run" in out and not dest.exists()
-    code, out, _ = cli("export", "--tag", "holiday", "--tag", "dusk", "--to", str(dest),
+    code, out, _ = cli("export", "--tag", "holiday", "--tag", "evening", "--to", str(dest),
                        "--xmp", "--json")
     summary = json.loads(out)
     assert code == 0 and summary["done"] == 6 + 7 and summary["failed"] == 0
     assert Path(summary["manifest"]).is_file()
     assert len(list((dest / "holiday").glob("*.xmp"))) == 6
-    code, out, _ = cli("export", "--tag", "dusk", "--to", str(dest), "--mode", "hardlink")
+    code, out, _ = cli("export", "--tag", "evening", "--to", str(dest), "--mode", "hardlink")
     assert code == 0 and "7 photos linked" in out
 
     code, out, _ = cli("xmp", str(family), "--json")

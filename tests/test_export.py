@@ -26,6 +26,8 @@ def library(make_library, tmp_path):
         paths.append(draw_photo(root / f"album{i % 2}" / f"IMG_{i // 2:03d}.jpg", seed=300 + i))
     lib = make_library()
     lib.scan([root])
+    for category in lib.categories():  # only the manual tags below, whatever the model sees
+        lib.remove_category(category.name)
     ids = {p: lib.catalog.photo_by_path(str(p)).id for p in paths}
     for k, tag in enumerate(TAGS):
         lib.tag_photos([ids[p] for p in paths[k * N:(k + 1) * N]], add=[tag])
@@ -165,6 +167,12 @@ def test_move_updates_the_catalog_and_keeps_tags(library, tmp_path):
     rescan = lib.scan()
     assert (rescan.removed, rescan.new, rescan.embedded) == (0, 0, 0)
     assert lib.status().photos == 3 * N
+    # moving again: photos already in place stay put (no "name (2)" renames)
+    again = lib.export(ExportRequest(["beach trip"], dest, mode="move"))
+    assert again.done == 0 and all(i.status == "skipped" for i in again.items)
+    assert sorted(p.name for p in (dest / "beach trip").iterdir() if p.suffix == ".jpg") == \
+        sorted(Path(i.destination).name for i in summary.items)
+    assert not lib.catalog.scalar("SELECT COUNT(*) FROM move_journal")
 
 
 @pytest.mark.parametrize("step", ["link", "catalog", "unlink"])
@@ -174,20 +182,22 @@ def test_a_move_with_an_injected_failure_loses_nothing(library, tmp_path, monkey
     victim = str(paths[2 * N + 1])  # second "beach trip" photo
 
     if step == "link":  # neither a link nor a copy can be made
-        real_link, real_copy = os.link, exporter.copy_exclusive
+        real_link, real_copy = os.link, exporter._copy_to_new
 
         def bad_link(src, dst, *a, **k):
             if os.fspath(src) == victim:
                 raise OSError(28, "No space left on device", os.fspath(dst))
             return real_link(src, dst, *a, **k)
 
-        def bad_copy(src, folder, name):
+        def bad_copy(src, target):
             if os.fspath(src) == victim:
-                raise OSError(28, "No space left on device", folder)
-            return real_copy(src, folder, name)
+                with open(target, "xb") as fh:  # a partial copy, then the disk is full
+                    fh.write(b"partial")
+                raise OSError(28, "No space left on device", target)
+            return real_copy(src, target)
 
         monkeypatch.setattr(exporter.os, "link", bad_link)
-        monkeypatch.setattr(exporter, "copy_exclusive", bad_copy)
+        monkeypatch.setattr(exporter, "_copy_to_new", bad_copy)
     elif step == "catalog":
         real_update = exporter.update_catalog_path
 
@@ -220,7 +230,8 @@ def test_a_move_with_an_injected_failure_loses_nothing(library, tmp_path, monkey
     assert victim not in {r["source"] for r in rows} and len(rows) == N - 1
     for r in rows:
         assert Path(r["destination"]).exists() and not Path(r["source"]).exists()
-    assert len([p for p in (dest / "beach trip").iterdir()]) == N - 1
+    assert len(list((dest / "beach trip").iterdir())) == N - 1  # no temp, no duplicate
+    assert not lib.catalog.scalar("SELECT COUNT(*) FROM move_journal")
     # every photo still exists exactly once on disk where the catalog says
     for pid in ids.values():
         assert os.path.exists(lib.photo_details([pid])[pid]["path"])

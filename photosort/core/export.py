@@ -21,11 +21,12 @@ import os
 import shutil
 import tempfile
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photosort.core.catalog import Catalog, now_iso
+from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.xmp import SidecarTag, write_sidecar
 
@@ -60,7 +61,7 @@ class ExportItem:
     source: str
     destination: str
     tag: str
-    status: str = "planned"  # planned | done | failed
+    status: str = "planned"  # planned | done | failed | skipped
     error: str | None = None
 
 
@@ -88,6 +89,9 @@ class ExportSummary:
         if self.dry_run:
             return f"dry run: would have {verb} {len(self.items)} photos into {self.dest}"
         text = f"{self.done} photos {verb} into {self.dest}, {self.failed} failed"
+        skipped = sum(i.status == "skipped" for i in self.items)
+        if skipped:
+            text += f", {skipped} already there"
         return ("cancelled: " if self.cancelled else "") + text
 
     def as_dict(self) -> dict:
@@ -173,6 +177,10 @@ def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
             targets = [(tag, tag) for tag in src.tags]
         for label, folder_tag in targets:
             folder = base if request.layout == "flat" else base / safe_name(folder_tag)
+            if os.path.dirname(src.path) == str(folder):  # already there (an earlier export)
+                items.append(ExportItem(src.photo_id, src.path, src.path, label, "skipped",
+                                        "already in the destination folder"))
+                continue
             used = taken.setdefault(str(folder), set())
             name = safe_filename(os.path.basename(src.path))
             for cand in candidates(name):
@@ -213,6 +221,8 @@ def run(
         writer = csv.writer(manifest)
         writer.writerow(["source", "destination", "tag", "mode"])
         for n, item in enumerate(summary.items, 1):
+            if item.status == "skipped":
+                continue
             if should_cancel and should_cancel():
                 summary.cancelled = True
                 break
@@ -355,27 +365,162 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
+def _journal_schema(conn) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE move_journal (
+            photo_id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            temp TEXT NOT NULL,
+            destination TEXT,
+            placeholder INTEGER NOT NULL DEFAULT 0,
+            started_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
+register_migration(Migration("0003_move_journal", _journal_schema))
+
+
 def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
-    """Move one photo, all or nothing: the original stays until the catalog points at the copy."""
+    """Move one photo, all or nothing, even across a kill -9.
+
+    A journal row (written first) names a temporary file; the photo is linked (or copied
+    and fsynced) to it, the final name is claimed from it, then the catalog is pointed at
+    the new path, and only then is the original removed. Whatever step fails or is
+    killed, ``settle`` brings disk and catalog back to one copy where the catalog says.
+    """
     folder, name = os.path.split(item.destination)
+    tmp = os.path.join(folder, f".photosort-move-{item.photo_id}-{uuid.uuid4().hex[:8]}.part")
+    with catalog.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO move_journal (photo_id, source, temp, destination, "
+            "started_at) VALUES (?, ?, ?, NULL, ?)",
+            (item.photo_id, item.source, tmp, now_iso()),
+        )
+    committed = False
+
+    def journal(sql: str, *values) -> None:
+        with catalog.transaction() as conn:
+            conn.execute(sql, (*values, item.photo_id))
+
     try:
-        dst = _claim(folder, name, lambda d: os.link(item.source, d))  # same disk: no copy
-    except OSError:
-        dst = copy_exclusive(item.source, folder, name)
-    try:
+        try:
+            os.link(item.source, tmp)  # same disk: no copy
+        except OSError:
+            _copy_to_new(item.source, tmp)
+
+        def claim(dst: str) -> None:
+            journal("UPDATE move_journal SET destination = ? WHERE photo_id = ?", dst)
+            try:
+                os.link(tmp, dst)
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links here: reserve the name, note it, then fill it
+                with open(dst, "xb"):
+                    pass
+                journal("UPDATE move_journal SET placeholder = 1 WHERE photo_id = ?")
+                os.replace(tmp, dst)
+
+        dst = _claim(folder, name, claim)
         _fsync_dir(folder)
         update_catalog_path(catalog, item.photo_id, item.source, dst, root_id)
-    except BaseException:
-        os.unlink(dst)  # ours: the original and the catalog are as they were
-        raise
+        committed = True
+        try:
+            remove_original(item.source)
+        except BaseException:
+            update_catalog_path(catalog, item.photo_id, dst, item.source, None)
+            committed = False
+            raise
+        _fsync_dir(os.path.dirname(item.source))
+        return dst
+    finally:
+        settle(catalog, item.photo_id)
+        if not committed and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _copy_to_new(source: str, target: str) -> None:
+    with open(source, "rb") as src, open(target, "xb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    shutil.copystat(source, target)
+
+
+def settle(catalog: Catalog, photo_id: int) -> str | None:
+    """Finish or undo one journalled move from what the catalog says; returns a note.
+
+    The catalog is the arbiter: still at the source means the move did not happen (every
+    file the move made is removed); at the new path means it did (the original goes, if
+    it is still there and identical).
+    """
+    rows = catalog.query(
+        "SELECT j.source, j.temp, j.destination, j.placeholder, p.path FROM move_journal j "
+        "LEFT JOIN photos p ON p.id = j.photo_id WHERE j.photo_id = ?",
+        (photo_id,),
+    )
+    if not rows:
+        return None
+    source, temp, destination, placeholder, current = rows[0]
+    note = None
+    if current == source:
+        # Not committed: remove the name this move claimed, recognised as the same file as
+        # its (uniquely named) temp, or as the placeholder it reserved. Never the source.
+        if (
+            destination
+            and destination != source
+            and os.path.lexists(destination)
+            and (_same(destination, temp) or placeholder)
+        ):
+            os.unlink(destination)
+            note = f"undid an unfinished move of {source}"
+    elif current is not None and source != current and os.path.exists(source) and _identical(
+        source, current
+    ):
+        os.unlink(source)
+        note = f"finished moving {source} to {current}"
+    if os.path.lexists(temp):
+        os.unlink(temp)
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM move_journal WHERE photo_id = ?", (photo_id,))
+    return note
+
+
+def recover_moves(catalog: Catalog) -> list[str]:
+    """Settle moves a killed process left half done (run before export and scan)."""
+    notes = []
+    for (photo_id,) in catalog.query("SELECT photo_id FROM move_journal"):
+        note = settle(catalog, photo_id)
+        if note:
+            notes.append(note)
+    return notes
+
+
+def _same(a: str, b: str) -> bool:
     try:
-        remove_original(item.source)
-    except BaseException:
-        update_catalog_path(catalog, item.photo_id, dst, item.source, None)
-        os.unlink(dst)
-        raise
-    _fsync_dir(os.path.dirname(item.source))
-    return dst
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _identical(a: str, b: str) -> bool:
+    if _same(a, b):
+        return True
+    try:
+        if os.path.getsize(a) != os.path.getsize(b):
+            return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            while True:
+                x, y = fa.read(1 << 20), fb.read(1 << 20)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+    except OSError:
+        return False
 
 
 def update_catalog_path(catalog: Catalog, photo_id: int, old: str, new: str,

@@ -274,7 +274,9 @@ class Library:
         )
         roots = list(dict.fromkeys(roots))
         with self._exclusive():
+            notes = exporter.recover_moves(self.catalog)  # a killed export --mode move
             summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
+            summary.warnings += notes
             self._autotag_after_scan(summary)
             return summary
 
@@ -561,6 +563,7 @@ class Library:
     ) -> exporter.ExportSummary:
         """Copy, link or move photos with the requested tags into folders under request.dest."""
         exporter.check_request(request)
+        recovered = [] if request.dry_run else exporter.recover_moves(self.catalog)
         sources = exporter.sources_for(self.catalog, request.tags, request.photo_ids)
 
         def tags_of(photo_id: int) -> list[xmp.SidecarTag]:
@@ -571,6 +574,7 @@ class Library:
             self.catalog, request, sources, tags_of, lambda folder: self.add_root(folder)[0],
             on_progress, should_cancel,
         )
+        summary.warnings = recovered + summary.warnings
         dest = os.path.realpath(summary.dest)
         for root in self.catalog.roots():
             real_root = os.path.realpath(root["path"])
