@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -25,7 +26,13 @@ from photosort.core.search import SearchError, SearchQuery, Term
 from photosort.core.xmp import XmpError
 
 USER_ERRORS = (
-    LibraryError, CatalogError, ModelError, SearchError, CategoryError, ExportError, XmpError
+    LibraryError,
+    CatalogError,
+    ModelError,
+    SearchError,
+    CategoryError,
+    ExportError,
+    XmpError,
 )
 
 #: Subcommand registry: name -> (configure parser, run). Feature modules add theirs.
@@ -170,16 +177,18 @@ class ProgressBar:
         if progress.phase != self._phase:
             self.close()
             self._phase = progress.phase
+            # A terminal that reports no size (a bare pty) would get a hidden bar.
+            width = {"dynamic_ncols": True} if all(_terminal_size()) else {"ncols": 80, "nrows": 24}
             self._bar = tqdm(
                 total=progress.total or None,
                 desc=progress.phase,
                 unit="photo",
-                dynamic_ncols=True,
                 file=sys.stderr,
+                **width,
             )
         self._bar.n = progress.done
         if progress.current:
-            self._bar.set_postfix_str(_short(progress.current), refresh=False)
+            self._bar.set_postfix_str(_short(os.path.basename(progress.current)), refresh=False)
         self._bar.refresh()
 
     def close(self) -> None:
@@ -188,7 +197,14 @@ class ProgressBar:
             self._bar = None
 
 
-def _short(path: str, width: int = 40) -> str:
+def _terminal_size() -> tuple[int, int]:
+    try:
+        return tuple(os.get_terminal_size(sys.stderr.fileno()))
+    except (OSError, ValueError):
+        return (0, 0)
+
+
+def _short(path: str, width: int = 30) -> str:
     return path if len(path) <= width else "…" + path[-(width - 1) :]
 
 
@@ -401,20 +417,43 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 # -- categories, tags, export (issue 4) -------------------------------------------------------
 def _categories_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["list", "add", "remove", "import", "export"],
-                   help="what to do")
-    p.add_argument("name", nargs="?", metavar="NAME|FILE",
-                   help="category name (add, remove) or TOML file (import, export; - = stdout)")
-    p.add_argument("--label", action="append", default=[], metavar="NAME[=PROMPT|PROMPT...]",
-                   help="a label to add or update, optionally with its prompts (repeatable)")
+    p.add_argument(
+        "action", choices=["list", "add", "remove", "import", "export"], help="what to do"
+    )
+    p.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME|FILE",
+        help="category name (add, remove) or TOML file (import, export; - = stdout)",
+    )
+    p.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="NAME[=PROMPT|PROMPT...]",
+        help="a label to add or update, optionally with its prompts (repeatable)",
+    )
     kind = p.add_mutually_exclusive_group()
-    kind.add_argument("--exclusive", dest="kind", action="store_const", const="exclusive",
-                      help="at most one label per photo (e.g. time of day)")
-    kind.add_argument("--free", dest="kind", action="store_const", const="free",
-                      help="every label is an independent tag (the default)")
+    kind.add_argument(
+        "--exclusive",
+        dest="kind",
+        action="store_const",
+        const="exclusive",
+        help="at most one label per photo (e.g. time of day)",
+    )
+    kind.add_argument(
+        "--free",
+        dest="kind",
+        action="store_const",
+        const="free",
+        help="every label is an independent tag (the default)",
+    )
     p.add_argument("--threshold", type=float, help="probability a label needs (0..1]")
-    p.add_argument("--replace", action="store_true",
-                   help="import: drop categories that the file does not define")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="import: drop categories that the file does not define",
+    )
     p.add_argument("--json", action="store_true", help="list: print the categories as JSON")
 
 
@@ -438,8 +477,10 @@ def cmd_categories(args: argparse.Namespace) -> int:
                     print(f"  {label.name}{extra}: {' | '.join(label.prompt_texts())}")
             return 0
         if not args.name:
-            raise LibraryError(f"categories {args.action} needs a "
-                               f"{'file' if args.action in ('import', 'export') else 'name'}")
+            raise LibraryError(
+                f"categories {args.action} needs a "
+                f"{'file' if args.action in ('import', 'export') else 'name'}"
+            )
         if args.action == "remove":
             lib.remove_category(args.name)
             print(f"removed category {args.name!r} (manual tags kept)")
@@ -477,8 +518,9 @@ def _category_dict(c: Category) -> dict:
         "name": c.name,
         "kind": c.kind,
         "threshold": c.threshold,
-        "labels": [{"name": x.name, "prompts": x.prompts, "threshold": x.threshold}
-                   for x in c.labels],
+        "labels": [
+            {"name": x.name, "prompts": x.prompts, "threshold": x.threshold} for x in c.labels
+        ],
     }
 
 
@@ -502,12 +544,23 @@ def cmd_autotag(args: argparse.Namespace) -> int:
 
 def _tag_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="photos, or folders of photos")
-    p.add_argument("--add", action="append", default=[], metavar="TAG",
-                   help="add a tag (repeatable)")
-    p.add_argument("--remove", action="append", default=[], metavar="TAG",
-                   help="remove or reject a tag; survives re-tagging (repeatable)")
-    p.add_argument("--clear", action="append", default=[], metavar="TAG",
-                   help="forget the manual decision; the auto tagger decides again")
+    p.add_argument(
+        "--add", action="append", default=[], metavar="TAG", help="add a tag (repeatable)"
+    )
+    p.add_argument(
+        "--remove",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="remove or reject a tag; survives re-tagging (repeatable)",
+    )
+    p.add_argument(
+        "--clear",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="forget the manual decision; the auto tagger decides again",
+    )
     p.add_argument("--json", action="store_true", help="print the photos' tags as JSON")
 
 
@@ -526,8 +579,13 @@ def cmd_tag(args: argparse.Namespace) -> int:
         tags = lib.photo_tags(ids)
         paths = {pid: d["path"] for pid, d in lib.photo_details(ids).items()}
     if args.json:
-        print(json.dumps({paths[pid]: [t.__dict__ for t in tags[pid]] for pid in ids},
-                         indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {paths[pid]: [t.__dict__ for t in tags[pid]] for pid in ids},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
         for pid in ids:
             shown = [t.name if t.state == "on" else f"-{t.name}" for t in tags[pid]]
@@ -556,13 +614,28 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 
 def _export_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tag", dest="tags", action="append", default=[], required=True,
-                   metavar="TAG", help="export photos with this tag (repeatable)")
+    p.add_argument(
+        "--tag",
+        dest="tags",
+        action="append",
+        default=[],
+        required=True,
+        metavar="TAG",
+        help="export photos with this tag (repeatable)",
+    )
     p.add_argument("--to", dest="dest", required=True, metavar="DIR", help="destination folder")
-    p.add_argument("--mode", choices=MODES, default="copy",
-                   help="copy (the default), hardlink, symlink or move the files")
-    p.add_argument("--layout", choices=LAYOUTS, default="by-tag",
-                   help="one folder per tag (default) or everything in DIR")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default="copy",
+        help="copy (the default), hardlink, symlink or move the files",
+    )
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="by-tag",
+        help="one folder per tag (default) or everything in DIR",
+    )
     p.add_argument("--dry-run", action="store_true", help="show what would happen, write nothing")
     p.add_argument("--xmp", action="store_true", help="write an XMP sidecar next to each file")
     _json_progress_options(p)
@@ -593,8 +666,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _xmp_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="photos or folders (default: every tagged photo)")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="photos or folders (default: every tagged photo)"
+    )
     _json_progress_options(p)
 
 
@@ -634,21 +708,36 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def _doctor_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fix", action="store_true",
-                   help="also remove orphan rows (vectors without a photo, photos without a root)")
-    p.add_argument("--restore", nargs="?", const="newest", metavar="BACKUP",
-                   help="replace the catalog by a backup (default: the newest usable one); "
-                   "the current catalog is backed up first")
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="also remove orphan rows (vectors without a photo, photos without a root)",
+    )
+    p.add_argument(
+        "--restore",
+        nargs="?",
+        const="newest",
+        metavar="BACKUP",
+        help="replace the catalog by a backup (default: the newest usable one); "
+        "the current catalog is backed up first",
+    )
     p.add_argument("--list-backups", action="store_true", help="list the catalog backups")
     p.add_argument("--backup-now", action="store_true", help="back the catalog up now")
     p.add_argument("--keep", type=int, metavar="N", help="keep the newest N backups")
-    p.add_argument("--backup-every", type=float, metavar="HOURS",
-                   help="take a scheduled backup at most this often (default 24)")
+    p.add_argument(
+        "--backup-every",
+        type=float,
+        metavar="HOURS",
+        help="take a scheduled backup at most this often (default 24)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
-@command("doctor", _doctor_options,
-         "check the catalog, rebuild the index, report orphans, manage and restore backups")
+@command(
+    "doctor",
+    _doctor_options,
+    "check the catalog, rebuild the index, report orphans, manage and restore backups",
+)
 def cmd_doctor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
