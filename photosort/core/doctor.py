@@ -39,6 +39,7 @@ class DoctorReport:
     photos: int = 0
     vectors: int = 0
     orphan_vectors: int = 0
+    damaged_vectors: int = 0
     photos_without_root: int = 0
     missing_roots: list[str] = field(default_factory=list)
     missing_files: list[str] = field(default_factory=list)
@@ -58,6 +59,7 @@ class DoctorReport:
             and self.foreign_key_problems == 0
             and self.orphan_vectors == 0
             and self.photos_without_root == 0
+            and self.damaged_vectors == 0
         )
 
     def lines(self) -> list[str]:
@@ -72,6 +74,8 @@ class DoctorReport:
             out.append(f"broken references: {self.foreign_key_problems}")
         if self.orphan_vectors:
             out.append(f"orphan vectors (no photo): {self.orphan_vectors}")
+        if self.damaged_vectors:
+            out.append(f"vectors of the wrong length (--fix re-embeds): {self.damaged_vectors}")
         if self.photos_without_root:
             out.append(f"photos whose root is gone from the catalog: {self.photos_without_root}")
         for root in self.missing_roots:
@@ -119,6 +123,20 @@ def check(lib, fix: bool = False) -> DoctorReport:
         )
         report.orphan_vectors = report.photos_without_root = 0
 
+    model, dim = lib.model_id, lib._dim()
+    bad = "FROM embeddings WHERE model = ? AND length(vector) != ?"
+    report.damaged_vectors = cat.scalar(f"SELECT COUNT(*) {bad}", (model, dim * 4))
+    if fix and report.damaged_vectors:
+        with cat.transaction() as conn:  # the photos go back to pending: the next scan embeds
+            conn.execute(
+                f"UPDATE photos SET status = 'pending' WHERE id IN (SELECT photo_id {bad})",
+                (model, dim * 4),
+            )
+            conn.execute(f"DELETE {bad}", (model, dim * 4))
+            cat.bump_vectors_version(conn)
+        report.fixed.append(f"dropped {report.damaged_vectors} damaged vectors (photos pending)")
+        report.damaged_vectors = 0
+
     present_roots = []
     for root in cat.roots():
         if os.path.isdir(root["path"]) and _has_entries(root["path"]):
@@ -136,14 +154,21 @@ def check(lib, fix: bool = False) -> DoctorReport:
     report.photos = counts["n"] or 0
     report.failed = counts["failed"] or 0
     report.pending = counts["pending"] or 0
-    model = lib.model_id
     report.vectors = cat.count_vectors(model)
     report.index_before = _index_state(lib.folder, cat, model)
+    if report.damaged_vectors:  # a rebuild would trip over them
+        report.index_before += "; not rebuilt until damaged vectors are fixed"
+        report.index_before = report.index_before.replace(", rebuilt;", ";")
+        return _finish(report, lib)
     with lib._exclusive():  # no scan may add vectors while the index is rebuilt
         rebuilt = vector_index.rebuild(lib.folder, cat, model, lib._dim())
         lib._index = rebuilt
         lib._index_version = cat.vectors_version()
     report.index_count = rebuilt.count
+    return _finish(report, lib)
+
+
+def _finish(report: DoctorReport, lib) -> DoctorReport:
     folder = lib.folder / BACKUPS
     report.partial_backups_removed = len(backup.remove_partials(folder))
     report.backups = [p.name for p in backup.list_backups(folder)]

@@ -97,14 +97,15 @@ def test_doctor_reports_a_healthy_library(capsys, scanned, tiny_model):
 def test_doctor_finds_and_fixes_orphans(capsys, make_library, scanned, tiny_model):
     folder, root = scanned
     lib = make_library(folder)
-    model = lib.model_id
+    model, dim = lib.model_id, lib._dim()
     lib.close()
     with sqlite3.connect(folder / "catalog.sqlite") as conn:  # as an old bug might have left it
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute(
-            "INSERT INTO embeddings (photo_id, model, vector) VALUES (9999, ?, zeroblob(256))",
-            (model,),
+            "INSERT INTO embeddings (photo_id, model, vector) VALUES (9999, ?, zeroblob(?))",
+            (model, dim * 4),
         )
+        conn.execute("UPDATE embeddings SET vector = zeroblob(12) WHERE photo_id = 8")
         conn.execute(
             "INSERT INTO photos (root_id, path, folder, size, mtime_ns, added_at, updated_at) "
             "VALUES (77, '/nowhere/x.jpg', '/nowhere', 1, 1, 'now', 'now')"
@@ -117,16 +118,21 @@ def test_doctor_finds_and_fixes_orphans(capsys, make_library, scanned, tiny_mode
     report = json.loads(out)
     assert code == 1 and not report["healthy"]
     assert (report["orphan_vectors"], report["photos_without_root"]) == (1, 1)
+    assert report["damaged_vectors"] == 1 and "not rebuilt" in report["index_before"]
     assert report["missing_files"] == [str(gone)]
     assert report["index_before"].startswith("was unreadable")
+    fixed = doctor(capsys, folder, tiny_model, "--fix")[1]
+    assert "dropped 1 damaged vectors" in fixed
+    assert "removed 1 orphan vectors and 1 photos without a root" in fixed
     assert report["foreign_key_problems"] >= 2
 
-    code, out, _ = doctor(capsys, folder, tiny_model, "--fix")
-    assert "removed 1 orphan vectors and 1 photos without a root" in out
     code, out, _ = doctor(capsys, folder, tiny_model)
     assert code == 0, out
+    assert code == 0, out
     assert "files missing on disk: 1" in out  # reported, never deleted by the doctor
-    check_library(make_library(folder))
+    lib = make_library(folder)
+    assert lib.status().pending == 1 and lib.scan().embedded == 1  # the damaged one
+    check_library(lib)
 
 
 def test_doctor_reports_a_missing_root_and_keeps_its_photos(capsys, scanned, tiny_model, tmp_path):
