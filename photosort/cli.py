@@ -197,6 +197,13 @@ class ProgressBar:
             self._bar = None
 
 
+def one_line(path: str) -> str:
+    """A path with newlines or other control characters, escaped so it stays one line."""
+    if path.isprintable():
+        return path
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
+
+
 def _terminal_size() -> tuple[int, int]:
     try:
         return tuple(os.get_terminal_size(sys.stderr.fileno()))
@@ -257,14 +264,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         finally:
             bar.close()
     for issue in summary.issues:
-        print(f"photosort: skipped {issue.path}: {issue.reason}", file=sys.stderr)
+        print(f"photosort: skipped {one_line(issue.path)}: {issue.reason}", file=sys.stderr)
     for warning in summary.warnings:
         print(f"photosort: warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:
         for path, reason in summary.failures:
-            print(f"failed: {path}: {reason}", file=sys.stderr)
+            print(f"failed: {one_line(path)}: {reason}", file=sys.stderr)
         print(summary.line())
     return 1 if summary.cancelled else 0
 
@@ -691,7 +698,7 @@ def cmd_xmp(args: argparse.Namespace) -> int:
         print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
     else:
         for path, reason in summary.failures:
-            print(f"failed: {path}: {reason}", file=sys.stderr)
+            print(f"failed: {one_line(path)}: {reason}", file=sys.stderr)
         print(summary.line())
     return 1 if summary.cancelled or summary.failures else 0
 

@@ -214,3 +214,12 @@ def test_version_and_help():
     assert run("--version").stdout.startswith("photosort ")
     for cmd in ("scan", "search", "status", "roots"):
         assert "--library" in run(cmd, "--help").stdout
+
+
+def test_a_file_name_with_a_newline_stays_on_one_line(cli_env, tmp_path):
+    root = tmp_path / "odd"
+    root.mkdir()
+    (root / "bad\nname.jpg").write_bytes(b"not a photo")
+    proc = run("scan", str(root), env=cli_env)
+    failed = [line for line in proc.stderr.splitlines() if line.startswith("failed:")]
+    assert failed == [f"failed: {root}/bad\\nname.jpg: not an image (unrecognised format)"]
