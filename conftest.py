@@ -22,9 +22,7 @@ os.environ.pop("PHOTOSORT_MODEL", None)
 os.environ.pop("PHOTOSORT_DEVICE", None)
 
 REPO = Path(__file__).resolve().parent
-TINY_CLIP = Path(
-    os.environ.get("PHOTOSORT_TEST_MODEL_DIR") or REPO / "tests" / "fixtures" / "tiny_clip"
-)
+TINY_CLIP = REPO / "tests" / "fixtures" / "tiny_clip"
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,6 @@ from PySide6.QtCore import Qt
 from photosort.core.search import SearchQuery
 from tests.gui.conftest import N_PHOTOS, wait_idle
 
-#: The random stand-in model (PHOTOSORT_TEST_MODEL_DIR) cannot tell a red ball from a car.
-TRAINED = not os.environ.get("PHOTOSORT_TEST_MODEL_DIR")
-
 
 def click_sidebar(qtbot, window, kind: str, value: str) -> None:
     item = window.sidebar.item_for(kind, value)
@@ -53,11 +50,9 @@ def test_typing_a_query_fills_the_grid_with_matching_photos(
     paths = library.photo_details(model.ids[:10])
     top = [truth[paths[pid]["path"]] for pid in model.ids[:10]]
     red_balls = sum(p.truth.has("red", "ball") for p in generated_photos)
-    if TRAINED:
-        # the tiny model knows colours well (object binding only partly): the top results
-        # are red things, and every red ball of the library is among the first ten
-        assert all(any(c == "red" for c, _ in t.objects) for t in top[:5]), top
-        assert sum(t.has("red", "ball") for t in top) == red_balls > 0, top
+    # the top results are red things, and every red ball of the library is in the first ten
+    assert all(any(c == "red" for c, _ in t.objects) for t in top[:5]), top
+    assert sum(t.has("red", "ball") for t in top) == red_balls > 0, top
     # Escape clears the search: back to browsing everything
     window.back_to_browsing()
     wait_idle(qtbot, window)
@@ -299,5 +294,4 @@ def test_enter_runs_a_time_of_day_query(make_window, library, qtbot, generated_p
     truth = {str(p.path): p.truth for p in generated_photos}
     ids = window.grid.photo_model.ids[:5]
     paths = library.photo_details(ids)
-    if TRAINED:
-        assert [truth[paths[i]["path"]].time_of_day for i in ids] == ["night"] * 5
+    assert [truth[paths[i]["path"]].time_of_day for i in ids] == ["night"] * 5
