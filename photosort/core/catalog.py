@@ -129,6 +129,10 @@ class Catalog:
         self.path = Path(path)
         self.backup_dir = backup_dir
         self._lock = threading.RLock()
+        self._busy_timeout_s = busy_timeout_s
+        self._writer: int | None = None  # thread id inside a write transaction
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         try:
             self.conn = sqlite3.connect(
                 self.path,
@@ -178,6 +182,7 @@ class Catalog:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise CatalogError(_explain(exc, self.path)) from exc
+            self._writer = threading.get_ident()
             try:
                 yield self.conn
             except sqlite3.OperationalError as exc:
@@ -193,6 +198,8 @@ class Catalog:
                 except sqlite3.OperationalError as exc:
                     self._rollback()
                     raise CatalogError(_explain(exc, self.path)) from exc
+            finally:
+                self._writer = None
 
     def _scheduled_backup(self) -> None:
         """The first write of a session backs a non-empty catalog up, at most once per
@@ -216,19 +223,47 @@ class Catalog:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
 
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read-only connection, or None inside its own write transaction.
+
+        With WAL, readers on their own connections never wait for a writer: the GUI
+        thread keeps reading while a scan writes, instead of queueing on one lock.
+        """
+        if self._writer == threading.get_ident():
+            return None  # it must see its own uncommitted writes
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA query_only = ON")
+            with self._lock:
+                self._readers.append(conn)
+            self._local.conn = conn
+        return conn
+
     def query(self, sql: str, params: Iterable | dict = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            cur = self.conn.execute(sql, params)
-            cur.row_factory = sqlite3.Row
-            return cur.fetchall()
+        reader = self._reader()
+        if reader is None:
+            with self._lock:
+                return _fetch_all(self.conn.execute(sql, params))
+        try:
+            return _fetch_all(reader.execute(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise CatalogError(_explain(exc, self.path)) from exc
 
     def scalar(self, sql: str, params: Iterable | dict = ()):
-        with self._lock:
-            row = self.conn.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
 
     def close(self) -> None:
         with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self.conn.close()
 
     # -- migrations ---------------------------------------------------------------
@@ -351,8 +386,12 @@ class Catalog:
         return self.query(sql + " ORDER BY p.path", params)
 
     # -- vectors ------------------------------------------------------------------
-    def vectors(self, model: str, batch: int = 50_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Stored vectors of one model, in batches of (ids, float32 matrix)."""
+    def vectors(self, model: str, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Stored vectors of one model, in batches of (ids, float32 matrix).
+
+        Batches stay small because joining a big batch is one C call holding the GIL
+        (200 ms at 50k rows), which froze the GUI thread while a scan re-tagged.
+        """
         last = -1
         while True:
             rows = self.query(
@@ -386,6 +425,15 @@ class Catalog:
 
     def count_vectors(self, model: str) -> int:
         return int(self.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,)))
+
+
+def _fetch_all(cursor: sqlite3.Cursor, chunk: int = 256) -> list[sqlite3.Row]:
+    """Fetch in chunks: one long ``fetchall`` holds the GIL and freezes the GUI thread."""
+    cursor.row_factory = sqlite3.Row
+    rows: list[sqlite3.Row] = []
+    while batch := cursor.fetchmany(chunk):
+        rows.extend(batch)
+    return rows
 
 
 def _explain(exc: sqlite3.OperationalError, path: Path) -> str:

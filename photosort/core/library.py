@@ -6,6 +6,7 @@ the catalog or loads the model.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -138,6 +139,9 @@ class Library:
         with self._load_lock:
             if self._embedder is None:
                 self._embedder = Embedder(self.model_spec, self.device)
+                # torch and the model leave ~10^6 long-lived objects; a full GC pass over
+                # them holds the GIL ~200 ms and froze the GUI mid-scan. Park them for good.
+                gc.freeze()
                 with self.catalog.transaction() as conn:
                     self.catalog.set_meta("model", str(self.model_spec), conn)
                     self.catalog.set_meta("model_id", self._embedder.model_id, conn)
@@ -434,8 +438,9 @@ class Library:
     def categories(self) -> list[Category]:
         return category_store.load(self.catalog)
 
-    def save_category(self, category: Category, old_name: str | None = None
-                      ) -> tagging.AutotagSummary:
+    def save_category(
+        self, category: Category, old_name: str | None = None
+    ) -> tagging.AutotagSummary:
         """Create or update (rename via ``old_name``) a category, then re-tag it."""
         with self.catalog.transaction() as conn:
             category_store.store(conn, category, old_name)
@@ -447,8 +452,7 @@ class Library:
         with self.catalog.transaction() as conn:
             category_store.delete(conn, name)
 
-    def import_categories(self, path: str | os.PathLike, replace: bool = False
-                          ) -> list[Category]:
+    def import_categories(self, path: str | os.PathLike, replace: bool = False) -> list[Category]:
         """Add categories from TOML (same names are updated); ``replace`` drops the others."""
         incoming = category_store.read_toml_file(path)
         names = {c.name for c in incoming}
@@ -488,14 +492,21 @@ class Library:
         """Re-tag every photo with a vector of the current model for every category."""
         return self._autotag(self.categories(), on_progress, should_cancel)
 
-    def _autotag(self, cats: list[Category], on_progress=None, should_cancel=None
-                 ) -> tagging.AutotagSummary:
+    def _autotag(
+        self, cats: list[Category], on_progress=None, should_cancel=None
+    ) -> tagging.AutotagSummary:
         if not cats:
             return tagging.AutotagSummary()
         vectors = self._text_vectors(cats)
         return tagging.run_autotag(
-            self.catalog, cats, self._versioned_vectors, vectors, self._logit_scale(),
-            on_progress, should_cancel, self._auto_cache,
+            self.catalog,
+            cats,
+            self._versioned_vectors,
+            vectors,
+            self._logit_scale(),
+            on_progress,
+            should_cancel,
+            self._auto_cache,
         )
 
     def _autotag_after_scan(self, summary: ScanSummary) -> None:
@@ -514,16 +525,18 @@ class Library:
         return tagging.preview(tagger, ids, matrix, label_name.strip())
 
     # -- manual tags ------------------------------------------------------------------------
-    def tag_photos(self, photo_ids: Iterable[int], add: Iterable[str] = (),
-                   remove: Iterable[str] = ()) -> None:
+    def tag_photos(
+        self, photo_ids: Iterable[int], add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> None:
         """Manual decisions: they win over the tagger and survive re-tagging and moves."""
         tagging.set_manual(self.catalog, photo_ids, add, remove)
 
     def clear_manual(self, photo_ids: Iterable[int], tags: Iterable[str]) -> None:
         tagging.clear_manual(self.catalog, list(photo_ids), list(tags))
 
-    def photo_tags(self, photo_ids: Iterable[int], include_rejected: bool = True
-                   ) -> dict[int, list[tagging.PhotoTag]]:
+    def photo_tags(
+        self, photo_ids: Iterable[int], include_rejected: bool = True
+    ) -> dict[int, list[tagging.PhotoTag]]:
         return tagging.photo_tags(self.catalog, photo_ids, include_rejected)
 
     def tag_counts(self) -> list[tagging.TagCount]:
@@ -532,8 +545,9 @@ class Library:
     def photos_with_tag(self, tag: str) -> list[int]:
         return tagging.photos_with_tag(self.catalog, tag)
 
-    def photo_ids_for_paths(self, paths: Iterable[str | os.PathLike]
-                            ) -> tuple[list[int], list[str]]:
+    def photo_ids_for_paths(
+        self, paths: Iterable[str | os.PathLike]
+    ) -> tuple[list[int], list[str]]:
         """Catalog ids of files (or of every photo under folders); and the unknown paths."""
         ids: list[int] = []
         unknown: list[str] = []
@@ -571,8 +585,13 @@ class Library:
             return [xmp.SidecarTag(t.name, t.category) for t in tags]
 
         summary = exporter.run(
-            self.catalog, request, sources, tags_of, lambda folder: self.add_root(folder)[0],
-            on_progress, should_cancel,
+            self.catalog,
+            request,
+            sources,
+            tags_of,
+            lambda folder: self.add_root(folder)[0],
+            on_progress,
+            should_cancel,
         )
         summary.warnings = recovered + summary.warnings
         dest = os.path.realpath(summary.dest)
@@ -597,8 +616,12 @@ class Library:
         sidecar only to refresh one photosort wrote before. Originals are never touched.
         """
         if photo_ids is None:
-            ids = [r[0] for r in self.catalog.query(
-                "SELECT DISTINCT photo_id FROM effective_tags ORDER BY photo_id")]
+            ids = [
+                r[0]
+                for r in self.catalog.query(
+                    "SELECT DISTINCT photo_id FROM effective_tags ORDER BY photo_id"
+                )
+            ]
         else:
             ids = list(dict.fromkeys(int(i) for i in photo_ids))
         details = self.photo_details(ids)
@@ -629,4 +652,3 @@ class Library:
                 summary.unchanged_foreign.append(str(target))
             meter.report(n, path)
         return summary
-
