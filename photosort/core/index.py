@@ -20,6 +20,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +38,21 @@ EXACT_LIMIT = 200_000
 IVF_PROBE_FRACTION = 1 / 10
 #: Filtered queries allowing less than this fraction of the library probe every list.
 IVF_EXHAUSTIVE_BELOW = 0.2
-#: Single queries are faster on one OpenMP thread (measured: see shared/anchors.md).
-faiss.omp_set_num_threads(1)
+
+
+@contextmanager
+def _one_omp_thread():
+    """Single queries are faster on one OpenMP thread (measured: see shared/anchors.md).
+
+    Scoped, never global: torch shares the OpenMP runtime, and a process-wide setting
+    halved the model's throughput.
+    """
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,7 @@ class VectorIndex:
         else:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        with self._lock:
+        with self._lock, _one_omp_thread():
             scores, ids = self._index.search(q, min(k, self.count), params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
