@@ -182,7 +182,7 @@ class ProgressBar:
             self._bar = tqdm(
                 total=progress.total or None,
                 desc=progress.phase,
-                unit="photo",
+                unit=progress.unit,
                 file=sys.stderr,
                 **width,
             )
@@ -539,7 +539,11 @@ def _json_progress_options(p: argparse.ArgumentParser) -> None:
 @command("autotag", _json_progress_options, "re-tag every photo from its stored vector")
 def cmd_autotag(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        summary = run_cancellable(lambda token: lib.autotag(should_cancel=token))
+        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
+        try:
+            summary = run_cancellable(lambda token: lib.autotag(bar, token))
+        finally:
+            bar.close()
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:

@@ -20,6 +20,7 @@ class Progress:
     current: str | None = None
     rate: float = 0.0  # items per second
     eta_s: float | None = None
+    unit: str = "photo"  # what ``done`` and ``total`` count
 
     @property
     def fraction(self) -> float:
@@ -53,8 +54,11 @@ class CancelToken:
 class RateMeter:
     """Turns done/total counts into Progress reports with rate and ETA."""
 
-    def __init__(self, phase: str, total: int, callback: ProgressCallback | None):
+    def __init__(
+        self, phase: str, total: int, callback: ProgressCallback | None, unit: str = "photo"
+    ):
         self.phase = phase
+        self.unit = unit
         self.total = total
         self.callback = callback
         self.started = time.monotonic()
@@ -65,4 +69,4 @@ class RateMeter:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         rate = done / elapsed
         eta = (self.total - done) / rate if rate > 0 else None
-        self.callback(Progress(self.phase, done, self.total, current, rate, eta))
+        self.callback(Progress(self.phase, done, self.total, current, rate, eta, self.unit))

@@ -484,7 +484,7 @@ def run_autotag(
 ) -> AutotagSummary:
     """Re-tag ``categories`` over all stored vectors and store the changes."""
     started = time.perf_counter()
-    meter = RateMeter("tagging", 2, on_progress)
+    meter = RateMeter("tagging", 2, on_progress, unit="step")
     meter.report(0)
     summary = AutotagSummary(labels=sum(len(c.labels) for c in categories))
     by_cat = label_ids_by_category(catalog)
