@@ -367,6 +367,14 @@ class Library:
             pending=self.catalog.count_needing_embedding(model_id),
         )
 
+    def folder_counts(self) -> tuple[dict[str, int], int]:
+        """Photos per folder (failed ones left out), and how many failed: the sidebar's counts."""
+        rows = self.catalog.query(
+            "SELECT folder, SUM(status != 'failed') AS n, SUM(status = 'failed') AS bad "
+            "FROM photos GROUP BY folder"
+        )
+        return {r["folder"]: r["n"] for r in rows if r["n"]}, sum(r["bad"] for r in rows)
+
     def failures(self) -> list[dict]:
         rows = self.catalog.query(
             "SELECT path, error FROM photos WHERE status = 'failed' ORDER BY path"

@@ -62,7 +62,7 @@ class EmbedStats:
 
 def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:
     """Read, hash, decode and preprocess one photo. Never raises: errors become data."""
-    started = time.perf_counter()
+    t0 = time.perf_counter()
     try:
         with open(job.path, "rb") as fh:
             st = os.fstat(fh.fileno())
@@ -70,12 +70,13 @@ def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:
     except OSError as exc:
         return Prepared(job, error=f"cannot read file: {exc.strerror or exc}")
     out = Prepared(job, content_hash=content_hash(data), size=st.st_size, mtime_ns=st.st_mtime_ns)
-    decoded_at = out.read_s = time.perf_counter() - started
+    t1 = time.perf_counter()
+    out.read_s = t1 - t0
     try:
         decoded = decode_photo(data, min_side=min_side)
-        out.decode_s = time.perf_counter() - started - decoded_at
+        t2 = time.perf_counter()
         out.tensor = preprocess(decoded.image)
-        out.preprocess_s = time.perf_counter() - started - decoded_at - out.decode_s
+        out.decode_s, out.preprocess_s = t2 - t1, time.perf_counter() - t2
         out.meta = decoded.meta
     except DecodeError as exc:
         out.error = str(exc)

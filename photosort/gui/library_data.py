@@ -12,27 +12,16 @@ from photosort.core.library import Library
 from photosort.gui.sidebar import SidebarData
 
 
-def has_tagging(library: Library) -> bool:
-    """True once the core's tagging API is present (categories, tags, export)."""
-    return hasattr(library, "photo_tags") and hasattr(library, "categories")
-
-
 def load_sidebar(library: Library) -> SidebarData:
-    rows = library.catalog.query(
-        "SELECT folder, COUNT(*) AS n FROM photos WHERE status != 'failed' GROUP BY folder"
-    )
-    folders = {r["folder"]: r["n"] for r in rows}
-    failed = library.catalog.scalar("SELECT COUNT(*) FROM photos WHERE status = 'failed'") or 0
-    data = SidebarData(
+    folders, failed = library.folder_counts()
+    return SidebarData(
         total=sum(folders.values()),
         failed=failed,
         roots=[r["path"] for r in library.roots()],
         folders=folders,
+        categories=library.categories(),
+        tag_counts=library.tag_counts(),
     )
-    if has_tagging(library):
-        data.categories = library.categories()
-        data.tag_counts = library.tag_counts()
-    return data
 
 
 @dataclass
@@ -47,8 +36,7 @@ class PhotoInfo:
 def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
     info = PhotoInfo(list(photo_ids))
     info.details = library.photo_details(photo_ids)
-    if has_tagging(library):
-        info.tags = library.photo_tags(photo_ids)
+    info.tags = library.photo_tags(photo_ids)
     return info
 
 

@@ -320,9 +320,6 @@ class MainWindow(QMainWindow):
         """Tag or untag photos as one undoable step."""
         if not photo_ids or not (add or remove):
             return
-        if not library_data.has_tagging(self.library):
-            self.status_note.setText("Tagging is not available in this version of the core.")
-            return
         try:
             command = TagCommand(self.library, photo_ids, add, remove, self._tags_changed)
             self.undo_stack.push(command)
@@ -375,9 +372,7 @@ class MainWindow(QMainWindow):
             remove.addAction(name, partial(self.apply_tags, ids, [], [name]))
         add.addSeparator()
         add.addAction("New tag…", self.prompt_add_tag)
-        enabled = library_data.has_tagging(self.library)
-        add.setEnabled(enabled)
-        remove.setEnabled(enabled and bool(names))
+        remove.setEnabled(bool(names))
 
     def _grid_menu(self, pos) -> None:
         ids = self.grid.selected_ids()
@@ -455,8 +450,6 @@ class MainWindow(QMainWindow):
         self.refresh_all()
 
     def retag(self) -> None:
-        if not library_data.has_tagging(self.library):
-            return
         self._start_bulk("Tagging", self.library.autotag, self._retag_done)
 
     def _retag_done(self, summary) -> None:
@@ -472,9 +465,6 @@ class MainWindow(QMainWindow):
         ErrorsDialog(self.library.failures(), self).exec()
 
     def open_category_editor(self) -> None:
-        if not library_data.has_tagging(self.library):
-            QMessageBox.information(self, "Categories", "Categories are not available yet.")
-            return
         from photosort.gui.category_editor import CategoryEditor
 
         editor = CategoryEditor(self.library, self)
@@ -487,9 +477,6 @@ class MainWindow(QMainWindow):
                 self.retag()
 
     def open_export(self) -> None:
-        if not library_data.has_tagging(self.library):
-            QMessageBox.information(self, "Export", "Export is not available yet.")
-            return
         from photosort.gui.export_dialog import ExportDialog
 
         ExportDialog(self.library, list(self.sidebar.filters.tags), self).exec()
