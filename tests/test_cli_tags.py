@@ -35,18 +35,37 @@ def test_categories_list_add_remove(cli):
     names = [c["name"] for c in json.loads(out)]
     assert "Time of day" in names and "Setting" in names
 
-    code, out, _ = cli("categories", "add", "Mood", "--exclusive", "--threshold", "0.4",
-                       "--label", "calm=a calm photo|a quiet scene", "--label", "busy", "--json")
+    code, out, _ = cli(
+        "categories",
+        "add",
+        "Mood",
+        "--exclusive",
+        "--threshold",
+        "0.4",
+        "--label",
+        "calm=a calm photo|a quiet scene",
+        "--label",
+        "busy",
+        "--json",
+    )
     assert code == 0 and json.loads(out)["photos"] == 12
-    mood = next(c for c in json.loads(cli("categories", "list", "--json")[1])
-                if c["name"] == "Mood")
+    mood = next(
+        c for c in json.loads(cli("categories", "list", "--json")[1]) if c["name"] == "Mood"
+    )
     assert mood["kind"] == "exclusive" and mood["threshold"] == 0.4
-    assert mood["labels"][0] == {"name": "calm", "prompts": ["a calm photo", "a quiet scene"],
-                                 "threshold": None}
+    assert mood["labels"][0] == {
+        "name": "calm",
+        "prompts": ["a calm photo", "a quiet scene"],
+        "threshold": None,
+    }
     # add to an existing category: labels merge
     assert cli("categories", "add", "Mood", "--label", "sad")[0] == 0
-    labels = [lab["name"] for c in json.loads(cli("categories", "list", "--json")[1])
-              if c["name"] == "Mood" for lab in c["labels"]]
+    labels = [
+        lab["name"]
+        for c in json.loads(cli("categories", "list", "--json")[1])
+        if c["name"] == "Mood"
+        for lab in c["labels"]
+    ]
     assert labels == ["calm", "busy", "sad"]
 
     code, _, err = cli("categories", "add", "Other", "--label", "calm")
@@ -93,12 +112,15 @@ def test_autotag_and_tags(cli):
 def test_tag_search_export_xmp(cli, photo_tree, tmp_path):
     family = photo_tree / "family"
     one = photo_tree / "trips" / "img_01.png"
-    code, out, _ = cli("tag", str(family), str(one), "--add", "holiday", "--add", "evening",
-                       "--json")
+    code, out, _ = cli(
+        "tag", str(family), str(one), "--add", "holiday", "--add", "evening", "--json"
+    )
     tagged = json.loads(out)
     assert code == 0 and len(tagged) == 7
-    assert all({"holiday", "evening"} <= {t["name"] for t in tags if t["state"] == "on"}
-               for tags in tagged.values())
+    assert all(
+        {"holiday", "evening"} <= {t["name"] for t in tags if t["state"] == "on"}
+        for tags in tagged.values()
+    )
     code, out, _ = cli("tag", str(one), "--remove", "holiday")
     assert code == 0 and "holiday" not in out
 
@@ -112,11 +134,13 @@ def test_tag_search_export_xmp(cli, photo_tree, tmp_path):
     assert code == 2 and "not in the library" in err
 
     dest = tmp_path / "out"
-    code, out, _ = cli("export", "--tag", "holiday", "--tag", "evening", "--to", str(dest),
-                       "--dry-run")
+    code, out, _ = cli(
+        "export", "--tag", "holiday", "--tag", "evening", "--to", str(dest), "--dry-run"
+    )
     assert code == 0 and "dry run" in out and not dest.exists()
-    code, out, _ = cli("export", "--tag", "holiday", "--tag", "evening", "--to", str(dest),
-                       "--xmp", "--json")
+    code, out, _ = cli(
+        "export", "--tag", "holiday", "--tag", "evening", "--to", str(dest), "--xmp", "--json"
+    )
     summary = json.loads(out)
     assert code == 0 and summary["done"] == 6 + 7 and summary["failed"] == 0
     assert Path(summary["manifest"]).is_file()

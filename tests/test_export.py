@@ -30,7 +30,7 @@ def library(make_library, tmp_path):
         lib.remove_category(category.name)
     ids = {p: lib.catalog.photo_by_path(str(p)).id for p in paths}
     for k, tag in enumerate(TAGS):
-        lib.tag_photos([ids[p] for p in paths[k * N:(k + 1) * N]], add=[tag])
+        lib.tag_photos([ids[p] for p in paths[k * N : (k + 1) * N]], add=[tag])
     lib.tag_photos([ids[paths[0]]], add=["night"])  # in two folders
     return lib, root, paths, ids
 
@@ -170,8 +170,9 @@ def test_move_updates_the_catalog_and_keeps_tags(library, tmp_path):
     # moving again: photos already in place stay put (no "name (2)" renames)
     again = lib.export(ExportRequest(["beach trip"], dest, mode="move"))
     assert again.done == 0 and all(i.status == "skipped" for i in again.items)
-    assert sorted(p.name for p in (dest / "beach trip").iterdir() if p.suffix == ".jpg") == \
-        sorted(Path(i.destination).name for i in summary.items)
+    assert sorted(p.name for p in (dest / "beach trip").iterdir() if p.suffix == ".jpg") == sorted(
+        Path(i.destination).name for i in summary.items
+    )
     assert not lib.catalog.scalar("SELECT COUNT(*) FROM move_journal")
 
 
@@ -241,7 +242,8 @@ def test_cancel_stops_between_files_and_the_manifest_is_true(library, tmp_path):
     lib, _, _, _ = library
     reports = []
     summary = lib.export(
-        ExportRequest(TAGS, tmp_path / "out"), on_progress=reports.append,
+        ExportRequest(TAGS, tmp_path / "out"),
+        on_progress=reports.append,
         should_cancel=lambda: any(r.done >= 3 for r in reports),
     )
     assert summary.cancelled and summary.done == 3
@@ -255,8 +257,9 @@ def test_xmp_next_to_exported_copies(library, tmp_path):
     summary = lib.export(ExportRequest(["night"], dest, xmp=True))
     for item in summary.items:
         sidecar = Path(item.destination + ".xmp")
-        expected = {t.name for t in lib.photo_tags([item.photo_id])[item.photo_id]
-                    if t.state == "on"}
+        expected = {
+            t.name for t in lib.photo_tags([item.photo_id])[item.photo_id] if t.state == "on"
+        }
         assert set(read_tags(sidecar)) == expected and "night" in expected
     assert not list(root.rglob("*.xmp"))  # nothing beside the originals
 

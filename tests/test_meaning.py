@@ -36,8 +36,9 @@ def test_a_red_ball_finds_red_balls(scene_library):
     assert hits >= 8, f"only {hits} of the top 10 contain a red ball"
 
 
-@pytest.mark.parametrize(("colour", "thing"), [("yellow", "car"), ("green", "tree"),
-                                               ("blue", "house")])
+@pytest.mark.parametrize(
+    ("colour", "thing"), [("yellow", "car"), ("green", "tree"), ("blue", "house")]
+)
 def test_other_objects_rank_first(scene_library, colour, thing):
     lib, truth = scene_library
     top = lib.search(SearchQuery(text=f"a photo of a {colour} {thing}", top=5))

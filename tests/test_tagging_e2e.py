@@ -47,8 +47,7 @@ def test_time_of_day_agrees_with_the_generator(generated):
     by_path = _tags_by_path(lib)
     outdoor = [p for p in photos if p.truth.time_of_day is not None]
     assert len(outdoor) > 100
-    right = sum(_label(by_path[str(p.path)], "Time of day") == p.truth.time_of_day
-                for p in outdoor)
+    right = sum(_label(by_path[str(p.path)], "Time of day") == p.truth.time_of_day for p in outdoor)
     accuracy = right / len(outdoor)
     print(f"time of day: {right}/{len(outdoor)} = {accuracy:.3f}")
     assert accuracy >= 0.85
@@ -69,8 +68,12 @@ def test_thresholds_trade_coverage_for_certainty(generated):
     for threshold in (0.3, 0.6, 0.9, 0.999):
         cat.threshold = threshold
         lib.save_category(cat)
-        scores = [t.score for tags in lib.photo_tags(lib.browse()).values() for t in tags
-                  if t.category == "Time of day" and t.source == "auto"]
+        scores = [
+            t.score
+            for tags in lib.photo_tags(lib.browse()).values()
+            for t in tags
+            if t.category == "Time of day" and t.source == "auto"
+        ]
         assert all(s >= threshold for s in scores)
         counts.append(len(scores))
     assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1]

@@ -228,9 +228,10 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
     row = conn.execute("SELECT id FROM categories WHERE name = ?", (key,)).fetchone()
     if old_name is not None and row is None:
         raise CategoryError(f"no category named {old_name!r}")
-    if category.name != key and conn.execute(
-        "SELECT 1 FROM categories WHERE name = ?", (category.name,)
-    ).fetchone():
+    if (
+        category.name != key
+        and conn.execute("SELECT 1 FROM categories WHERE name = ?", (category.name,)).fetchone()
+    ):
         raise CategoryError(f"a category named {category.name!r} already exists")
     cat_id = row[0] if row else None
     for label in category.labels:

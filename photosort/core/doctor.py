@@ -82,8 +82,7 @@ class DoctorReport:
             out.append(f"root missing or not mounted (its photos are kept): {root}")
         if self.missing_files:
             out.append(
-                f"files missing on disk: {len(self.missing_files)} "
-                "(photosort scan forgets them)"
+                f"files missing on disk: {len(self.missing_files)} (photosort scan forgets them)"
             )
             out += [f"  {_printable(p)}" for p in self.missing_files[:20]]
             if len(self.missing_files) > 20:
@@ -91,8 +90,10 @@ class DoctorReport:
         if self.partial_backups_removed:
             out.append(f"removed {self.partial_backups_removed} half-written backup(s)")
         out += [f"fixed: {f}" for f in self.fixed]
-        out.append(f"backups: {len(self.backups)}" + (f", newest {self.backups[0]}"
-                                                     if self.backups else ""))
+        out.append(
+            f"backups: {len(self.backups)}"
+            + (f", newest {self.backups[0]}" if self.backups else "")
+        )
         out.append("healthy" if self.healthy else "problems found: see above")
         return out
 

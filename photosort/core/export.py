@@ -84,8 +84,9 @@ class ExportSummary:
         return sum(i.status == "failed" for i in self.items)
 
     def line(self) -> str:
-        verb = {"copy": "copied", "hardlink": "linked", "symlink": "symlinked",
-                "move": "moved"}[self.mode]
+        verb = {"copy": "copied", "hardlink": "linked", "symlink": "symlinked", "move": "moved"}[
+            self.mode
+        ]
         if self.dry_run:
             return f"dry run: would have {verb} {len(self.items)} photos into {self.dest}"
         text = f"{self.done} photos {verb} into {self.dest}, {self.failed} failed"
@@ -171,15 +172,24 @@ def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
     items: list[ExportItem] = []
     for src in sources:
         if request.layout == "flat" or request.mode == "move":
-            targets = [(src.tags[0] if request.mode == "move" else "; ".join(src.tags),
-                        src.tags[0])]
+            targets = [
+                (src.tags[0] if request.mode == "move" else "; ".join(src.tags), src.tags[0])
+            ]
         else:
             targets = [(tag, tag) for tag in src.tags]
         for label, folder_tag in targets:
             folder = base if request.layout == "flat" else base / safe_name(folder_tag)
             if os.path.dirname(src.path) == str(folder):  # already there (an earlier export)
-                items.append(ExportItem(src.photo_id, src.path, src.path, label, "skipped",
-                                        "already in the destination folder"))
+                items.append(
+                    ExportItem(
+                        src.photo_id,
+                        src.path,
+                        src.path,
+                        label,
+                        "skipped",
+                        "already in the destination folder",
+                    )
+                )
                 continue
             used = taken.setdefault(str(folder), set())
             name = safe_filename(os.path.basename(src.path))
@@ -477,8 +487,11 @@ def settle(catalog: Catalog, photo_id: int) -> str | None:
         ):
             os.unlink(destination)
             note = f"undid an unfinished move of {source}"
-    elif current is not None and source != current and os.path.exists(source) and _identical(
-        source, current
+    elif (
+        current is not None
+        and source != current
+        and os.path.exists(source)
+        and _identical(source, current)
     ):
         os.unlink(source)
         note = f"finished moving {source} to {current}"
@@ -523,8 +536,9 @@ def _identical(a: str, b: str) -> bool:
         return False
 
 
-def update_catalog_path(catalog: Catalog, photo_id: int, old: str, new: str,
-                        root_id: int | None) -> None:
+def update_catalog_path(
+    catalog: Catalog, photo_id: int, old: str, new: str, root_id: int | None
+) -> None:
     with catalog.transaction() as conn:
         changed = conn.execute(
             "UPDATE photos SET path = ?, folder = ?, root_id = COALESCE(?, root_id), "
@@ -539,8 +553,7 @@ def remove_original(path: str) -> None:
     os.unlink(path)
 
 
-def sources_for(catalog: Catalog, tags: Iterable[str], photo_ids: list[int] | None
-                ) -> list[Source]:
+def sources_for(catalog: Catalog, tags: Iterable[str], photo_ids: list[int] | None) -> list[Source]:
     """Photos that have any of ``tags`` (effective tags), with which of them, in path order."""
     tags = list(dict.fromkeys(t.strip() for t in tags))
     marks = ",".join("?" * len(tags))

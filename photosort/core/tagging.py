@@ -244,8 +244,9 @@ class Decisions:
 class Tagger:
     """Scores every photo for every label of the given categories with one matrix product."""
 
-    def __init__(self, categories: Sequence[Category], vectors: dict[str, np.ndarray],
-                 logit_scale: float):
+    def __init__(
+        self, categories: Sequence[Category], vectors: dict[str, np.ndarray], logit_scale: float
+    ):
         self.categories = list(categories)
         self.scale = float(logit_scale)
         columns: list[np.ndarray] = []
@@ -284,8 +285,9 @@ class Tagger:
             out.append(logits)
         return out
 
-    def decide(self, ids: np.ndarray, matrix: np.ndarray, label_ids: Sequence[Sequence[int]]
-               ) -> tuple[Decisions, dict[str, int]]:
+    def decide(
+        self, ids: np.ndarray, matrix: np.ndarray, label_ids: Sequence[Sequence[int]]
+    ) -> tuple[Decisions, dict[str, int]]:
         """The auto tags for all photos, and the count of uncertain photos per exclusive group."""
         pids, lids, scores = [], [], []
         uncertain: dict[str, int] = {}
@@ -311,14 +313,16 @@ class Tagger:
             empty = np.empty(0, np.int64)
             return Decisions(empty, empty, np.empty(0, np.float32)), uncertain
         return (
-            Decisions(np.concatenate(pids), np.concatenate(lids),
-                      np.concatenate(scores).astype(np.float32)),
+            Decisions(
+                np.concatenate(pids),
+                np.concatenate(lids),
+                np.concatenate(scores).astype(np.float32),
+            ),
             uncertain,
         )
 
 
-def preview(tagger: Tagger, ids: np.ndarray, matrix: np.ndarray, label_name: str
-            ) -> LabelPreview:
+def preview(tagger: Tagger, ids: np.ndarray, matrix: np.ndarray, label_name: str) -> LabelPreview:
     """Count and score distribution of one label of the tagger's single category."""
     cat = tagger.categories[0]
     label = cat.label(label_name)
@@ -346,9 +350,11 @@ def bump_auto_version(conn: sqlite3.Connection) -> None:
 
 
 def _versions(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
-    rows = dict(conn.execute(
-        "SELECT key, value FROM meta WHERE key IN (?, 'vectors_version')", (AUTO_VERSION,)
-    ).fetchall())
+    rows = dict(
+        conn.execute(
+            "SELECT key, value FROM meta WHERE key IN (?, 'vectors_version')", (AUTO_VERSION,)
+        ).fetchall()
+    )
     return rows.get(AUTO_VERSION), rows.get("vectors_version")
 
 
@@ -520,8 +526,9 @@ def label_names(catalog: Catalog) -> dict[str, str]:
     return {r[0]: r[1] for r in catalog.query("SELECT tag, category FROM label_info")}
 
 
-def set_manual(catalog: Catalog, photo_ids: Iterable[int], add: Iterable[str] = (),
-               remove: Iterable[str] = ()) -> None:
+def set_manual(
+    catalog: Catalog, photo_ids: Iterable[int], add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> None:
     """Record manual decisions. Removing a label rejects it ('off', wins over the tagger);
     removing a free-standing manual tag (no label of that name) just forgets it."""
     ids = sorted({int(i) for i in photo_ids})
@@ -555,14 +562,22 @@ def clear_manual(catalog: Catalog, photo_ids: Iterable[int], tags: Iterable[str]
         conn.executemany("DELETE FROM manual_tags WHERE photo_id = ? AND tag = ?", pairs)
 
 
-def photo_tags(catalog: Catalog, photo_ids: Iterable[int], include_rejected: bool = True
-               ) -> dict[int, list[PhotoTag]]:
+def photo_tags(
+    catalog: Catalog, photo_ids: Iterable[int], include_rejected: bool = True
+) -> dict[int, list[PhotoTag]]:
     """Effective tags per photo (manual wins); manual rejections come with state 'off'."""
     ids = [int(i) for i in photo_ids]
     out: dict[int, list[PhotoTag]] = {pid: [] for pid in ids}
-    order = {name: i for i, name in enumerate(r[0] for r in catalog.query(
-        "SELECT l.name FROM labels l JOIN categories c ON c.id = l.category_id "
-        "ORDER BY c.position, c.id, l.position, l.id"))}
+    order = {
+        name: i
+        for i, name in enumerate(
+            r[0]
+            for r in catalog.query(
+                "SELECT l.name FROM labels l JOIN categories c ON c.id = l.category_id "
+                "ORDER BY c.position, c.id, l.position, l.id"
+            )
+        )
+    }
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         marks = ",".join("?" * len(chunk))
@@ -608,10 +623,12 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
     """
     manual_photos = "SELECT DISTINCT photo_id FROM manual_tags"
     auto = dict(catalog.query("SELECT label_id, COUNT(*) FROM auto_tags GROUP BY label_id"))
-    overridden = dict(catalog.query(
-        f"SELECT label_id, COUNT(*) FROM auto_tags WHERE photo_id IN ({manual_photos}) "
-        "GROUP BY label_id"
-    ))
+    overridden = dict(
+        catalog.query(
+            f"SELECT label_id, COUNT(*) FROM auto_tags WHERE photo_id IN ({manual_photos}) "
+            "GROUP BY label_id"
+        )
+    )
     effective_of_manual_photos = f"""
         SELECT m.photo_id AS photo_id, m.tag AS tag, li.category AS category
         FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag WHERE m.state = 'on'
@@ -620,15 +637,19 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
         FROM auto_tags a JOIN label_info li ON li.label_id = a.label_id
         WHERE a.photo_id IN ({manual_photos}) AND {_AUTO_SURVIVES}
     """
-    merged = dict(catalog.query(
-        f"SELECT tag, COUNT(DISTINCT photo_id) FROM ({effective_of_manual_photos}) GROUP BY tag"
-    ))
-    decided_manual = dict(catalog.query(
-        f"SELECT t.category, COUNT(DISTINCT t.photo_id) FROM ({effective_of_manual_photos}) t "
-        f"JOIN embeddings e ON e.photo_id = t.photo_id AND e.model = ? "
-        f"WHERE t.category IS NOT NULL GROUP BY t.category",
-        (model_id,),
-    ))
+    merged = dict(
+        catalog.query(
+            f"SELECT tag, COUNT(DISTINCT photo_id) FROM ({effective_of_manual_photos}) GROUP BY tag"
+        )
+    )
+    decided_manual = dict(
+        catalog.query(
+            f"SELECT t.category, COUNT(DISTINCT t.photo_id) FROM ({effective_of_manual_photos}) t "
+            f"JOIN embeddings e ON e.photo_id = t.photo_id AND e.model = ? "
+            f"WHERE t.category IS NOT NULL GROUP BY t.category",
+            (model_id,),
+        )
+    )
     label_id = {r[1]: r[0] for r in catalog.query("SELECT label_id, tag FROM label_info")}
     embedded = int(catalog.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model_id,)))
 
@@ -640,8 +661,9 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
     for cat in cats.load(catalog):
         decided = decided_manual.get(cat.name, 0)
         for label in cat.labels:
-            out.append(TagCount(label.name, cat.name,
-                                auto_only(label.name) + merged.get(label.name, 0)))
+            out.append(
+                TagCount(label.name, cat.name, auto_only(label.name) + merged.get(label.name, 0))
+            )
             decided += auto_only(label.name)
         if cat.kind == "exclusive":
             out.append(TagCount(UNCERTAIN, cat.name, max(embedded - decided, 0)))

@@ -68,11 +68,18 @@ def render(tags: Iterable[SidecarTag]) -> str:
             ET.SubElement(holder, _q("rdf", "li")).text = item
 
     container("dc", "subject", "Bag", [t.name for t in tags])
-    container("lr", "hierarchicalSubject", "Bag",
-              [f"{t.category}|{t.name}" if t.category else t.name for t in tags])
-    container("digiKam", "TagsList", "Seq",
-              [f"{t.category.replace('/', '-')}/{t.name}" if t.category else t.name
-               for t in tags])
+    container(
+        "lr",
+        "hierarchicalSubject",
+        "Bag",
+        [f"{t.category}|{t.name}" if t.category else t.name for t in tags],
+    )
+    container(
+        "digiKam",
+        "TagsList",
+        "Seq",
+        [f"{t.category.replace('/', '-')}/{t.name}" if t.category else t.name for t in tags],
+    )
     ET.indent(root, space=" ")
     return _PACKET_BEGIN + ET.tostring(root, encoding="unicode") + _PACKET_END
 
@@ -94,8 +101,9 @@ def written_by_us(path: str | os.PathLike) -> bool:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
         return False
-    return any(d.get(_q("xmp", "CreatorTool")) == CREATOR
-               for d in root.iter(_q("rdf", "Description")))
+    return any(
+        d.get(_q("xmp", "CreatorTool")) == CREATOR for d in root.iter(_q("rdf", "Description"))
+    )
 
 
 def write_sidecar(photo: str | os.PathLike, tags: Iterable[SidecarTag]) -> tuple[Path, str]:

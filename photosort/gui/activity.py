@@ -19,8 +19,13 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min left"
 
 
-PHASES = {"walking": "Looking for photos", "embedding": "Indexing", "exporting": "Exporting",
-          "tagging": "Tagging", "autotag": "Tagging"}
+PHASES = {
+    "walking": "Looking for photos",
+    "embedding": "Indexing",
+    "exporting": "Exporting",
+    "tagging": "Tagging",
+    "autotag": "Tagging",
+}
 
 
 class ActivityWidget(QWidget):

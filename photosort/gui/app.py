@@ -36,8 +36,7 @@ def open_library(
     return Library(folder, model=model, device=device)
 
 
-def run_app(library: str | None = None, model: str | None = None,
-            device: str | None = None) -> int:
+def run_app(library: str | None = None, model: str | None = None, device: str | None = None) -> int:
     app = application()
     from photosort.gui.main_window import MainWindow, app_icon
     from photosort.gui.model_setup import ModelSetupDialog, weights_cached

@@ -116,7 +116,8 @@ class CategoryEditor(QDialog):
         self.prompts_edit = QPlainTextEdit()
         self.prompts_edit.setPlaceholderText(
             "One prompt per line, e.g. “a photo taken at night”. {label} stands for the label "
-            "name. Empty: “a photo of {label}”.")
+            "name. Empty: “a photo of {label}”."
+        )
         self.prompts_edit.setMaximumHeight(90)
         self.label_threshold = _threshold_spin(allow_none=True)
         self.count_label = QLabel("—")
@@ -215,8 +216,9 @@ class CategoryEditor(QDialog):
         if 0 <= self.current < len(self.working):
             self.working[self.current] = self.form_category()
         name = _unique("New category", {c.name for c in self.working})
-        self.working.append(Category(name, "free", DEFAULT_THRESHOLD,
-                                     [Label("something", [], None)]))
+        self.working.append(
+            Category(name, "free", DEFAULT_THRESHOLD, [Label("something", [], None)])
+        )
         self.saved_names.append(None)
         self.dirty.add(len(self.working) - 1)
         self.current = -1
@@ -230,10 +232,14 @@ class CategoryEditor(QDialog):
         if row < 0:
             return
         category = self.working[row]
-        if QMessageBox.question(
-            self, "Delete category",
-            f"Delete “{category.name}” and its auto tags? Manual tags stay."
-        ) != QMessageBox.StandardButton.Yes:
+        if (
+            QMessageBox.question(
+                self,
+                "Delete category",
+                f"Delete “{category.name}” and its auto tags? Manual tags stay.",
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
             return
         if self.saved_names[row] is not None:
             self.library.remove_category(self.saved_names[row])
@@ -323,11 +329,19 @@ class CategoryEditor(QDialog):
         for row in range(self.label_table.rowCount()):
             name = self.label_table.item(row, COL_NAME)
             threshold = self.label_table.item(row, COL_THRESHOLD).text()
-            labels.append(Label(name.text().strip(), list(name.data(Qt.ItemDataRole.UserRole)
-                                                          or []),
-                                float(threshold) if threshold else None))
-        return Category(self.name_edit.text().strip(), self.kind_box.currentData(),
-                        round(self.threshold_spin.value(), 2), labels)
+            labels.append(
+                Label(
+                    name.text().strip(),
+                    list(name.data(Qt.ItemDataRole.UserRole) or []),
+                    float(threshold) if threshold else None,
+                )
+            )
+        return Category(
+            self.name_edit.text().strip(),
+            self.kind_box.currentData(),
+            round(self.threshold_spin.value(), 2),
+            labels,
+        )
 
     def _edited(self, *_args) -> None:
         if self._loading or self.current < 0:
@@ -349,11 +363,15 @@ class CategoryEditor(QDialog):
         library = self.library
 
         def job() -> dict:
-            return {label.name: library.preview_label(category, label.name)
-                    for label in category.labels}
+            return {
+                label.name: library.preview_label(category, label.name) for label in category.labels
+            }
 
-        tasks.run_task(job, lambda previews: self._previews_ready(generation, previews),
-                       lambda exc: self._preview_failed(generation, exc))
+        tasks.run_task(
+            job,
+            lambda previews: self._previews_ready(generation, previews),
+            lambda exc: self._preview_failed(generation, exc),
+        )
 
     def _previews_ready(self, generation: int, previews: dict) -> None:
         if generation != self._preview_generation:
@@ -365,7 +383,8 @@ class CategoryEditor(QDialog):
             name = self.label_table.item(row, COL_NAME).text().strip()
             preview = previews.get(name)
             self.label_table.item(row, COL_COUNT).setText(
-                "" if preview is None else str(preview.count))
+                "" if preview is None else str(preview.count)
+            )
         self._loading = False
         self._show_selected_preview()
 
@@ -383,8 +402,9 @@ class CategoryEditor(QDialog):
             self.count_label.setText("—" if item is None else "…")
             return
         total = len(preview.scores)
-        self.count_label.setText(f"<b>{preview.count}</b> of {total} photos "
-                                 f"(threshold {preview.threshold:.2f})")
+        self.count_label.setText(
+            f"<b>{preview.count}</b> of {total} photos (threshold {preview.threshold:.2f})"
+        )
         self.histogram.set_scores(preview.scores, preview.threshold)
 
     # -- saving ---------------------------------------------------------------------------
@@ -414,8 +434,9 @@ class CategoryEditor(QDialog):
             self.save_button.setText("Save and re-tag")
             self.error_label.setText(str(exc))
 
-        tasks.run_task(lambda: library.save_category(category, old_name), done, failed,
-                       pool_name="bulk")
+        tasks.run_task(
+            lambda: library.save_category(category, old_name), done, failed, pool_name="bulk"
+        )
 
     def import_toml(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import categories", "", "TOML (*.toml)")
@@ -435,8 +456,9 @@ class CategoryEditor(QDialog):
         self.category_list.setCurrentRow(0)
 
     def export_toml(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export categories", "categories.toml",
-                                              "TOML (*.toml)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export categories", "categories.toml", "TOML (*.toml)"
+        )
         if path:
             try:
                 self.library.export_categories(path)
@@ -444,9 +466,14 @@ class CategoryEditor(QDialog):
                 self.error_label.setText(str(exc))
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt's name
-        if self.dirty and self.confirm_close and QMessageBox.question(
-            self, "Unsaved changes", "Some categories have unsaved changes. Close anyway?"
-        ) != QMessageBox.StandardButton.Yes:
+        if (
+            self.dirty
+            and self.confirm_close
+            and QMessageBox.question(
+                self, "Unsaved changes", "Some categories have unsaved changes. Close anyway?"
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
             return
         self._preview_generation += 1  # late previews are ignored
         super().done(result)

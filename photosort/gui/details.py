@@ -150,14 +150,17 @@ class DetailsPanel(QScrollArea):
             else:
                 self.preview.setPixmap(QPixmap())
                 self.preview.setText("Loading…")
-            self.title.setText(f"<b>{os.path.basename(row.get('path', ''))}</b><br>"
-                               f"<small>{row.get('folder', '')}</small>")
+            self.title.setText(
+                f"<b>{os.path.basename(row.get('path', ''))}</b><br>"
+                f"<small>{row.get('folder', '')}</small>"
+            )
             self.date_label.setText((row.get("taken_at") or "—").replace("T", " "))
             self.camera_label.setText(row.get("camera") or "—")
             self.gps_label.setText(format_gps(row.get("gps_lat"), row.get("gps_lon")))
             if row.get("width"):
-                self.size_label.setText(f"{row['width']} × {row['height']} px, "
-                                        f"{format_bytes(row.get('size') or 0)}")
+                self.size_label.setText(
+                    f"{row['width']} × {row['height']} px, {format_bytes(row.get('size') or 0)}"
+                )
             else:
                 self.size_label.setText("—")
         else:
@@ -182,8 +185,12 @@ class DetailsPanel(QScrollArea):
         pixmap = QPixmap.fromImage(image)
         width = max(self.preview.width() - 8, 200)
         self.preview.setPixmap(
-            pixmap.scaled(width, 320, Qt.AspectRatioMode.KeepAspectRatio,
-                          Qt.TransformationMode.SmoothTransformation)
+            pixmap.scaled(
+                width,
+                320,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
         )
 
     def _fill_auto(self, info: PhotoInfo) -> None:
@@ -213,15 +220,17 @@ class DetailsPanel(QScrollArea):
             accept.setToolTip(f"Accept “{tag.name}” for this photo")
             accept.setCheckable(True)
             accept.setChecked(on and tag.source == "manual")
-            accept.clicked.connect(lambda _=False, n=tag.name: self.tag_requested.emit(
-                [photo_id], [n], []))
+            accept.clicked.connect(
+                lambda _=False, n=tag.name: self.tag_requested.emit([photo_id], [n], [])
+            )
             reject = QToolButton()
             reject.setText("✗")
             reject.setToolTip(f"Reject “{tag.name}” for this photo")
             reject.setCheckable(True)
             reject.setChecked(not on and tag.source == "manual")
-            reject.clicked.connect(lambda _=False, n=tag.name: self.tag_requested.emit(
-                [photo_id], [], [n]))
+            reject.clicked.connect(
+                lambda _=False, n=tag.name: self.tag_requested.emit([photo_id], [], [n])
+            )
             self.auto_grid.addWidget(name, row, 0)
             self.auto_grid.addWidget(score, row, 1)
             self.auto_grid.addWidget(source, row, 2)
@@ -241,20 +250,23 @@ class DetailsPanel(QScrollArea):
         for name in sorted(counts, key=str.lower):
             row = QHBoxLayout()
             some = counts[name] < len(info.ids)
-            label = QLabel(f"{name}" + (f"  <span style='color:gray'>({counts[name]})</span>"
-                                        if some else ""))
+            label = QLabel(
+                f"{name}" + (f"  <span style='color:gray'>({counts[name]})</span>" if some else "")
+            )
             remove = QToolButton()
             remove.setText("✕")
             remove.setToolTip(f"Remove “{name}” from the selection")
-            remove.clicked.connect(lambda _=False, n=name: self.tag_requested.emit(
-                list(info.ids), [], [n]))
+            remove.clicked.connect(
+                lambda _=False, n=name: self.tag_requested.emit(list(info.ids), [], [n])
+            )
             row.addWidget(label, 1)
             if some:
                 everywhere = QToolButton()
                 everywhere.setText("+all")
                 everywhere.setToolTip(f"Add “{name}” to every selected photo")
-                everywhere.clicked.connect(lambda _=False, n=name: self.tag_requested.emit(
-                    list(info.ids), [n], []))
+                everywhere.clicked.connect(
+                    lambda _=False, n=name: self.tag_requested.emit(list(info.ids), [n], [])
+                )
                 row.addWidget(everywhere)
             row.addWidget(remove)
             self.chips.addLayout(row)

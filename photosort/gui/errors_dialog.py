@@ -24,8 +24,10 @@ class ErrorsDialog(QDialog):
         self.failures = failures
         layout = QVBoxLayout(self)
         if failures:
-            text = (f"{len(failures)} file(s) could not be read. They are skipped until they "
-                    "change on disk.")
+            text = (
+                f"{len(failures)} file(s) could not be read. They are skipped until they "
+                "change on disk."
+            )
         else:
             text = "Every file was read without problems."
         layout.addWidget(QLabel(text))

@@ -32,14 +32,19 @@ from photosort.core.progress import Progress
 from photosort.gui import tasks
 from photosort.gui.activity import format_eta
 
-MODES = [("copy", "Copy"), ("hardlink", "Hard link (no extra space, same disk)"),
-         ("symlink", "Symbolic link"), ("move", "Move (the library follows the files)")]
+MODES = [
+    ("copy", "Copy"),
+    ("hardlink", "Hard link (no extra space, same disk)"),
+    ("symlink", "Symbolic link"),
+    ("move", "Move (the library follows the files)"),
+]
 LAYOUTS = [("by-tag", "A folder per tag"), ("flat", "All in one folder")]
 
 
 class ExportDialog(QDialog):
-    def __init__(self, library: Library, preselected: list[str] | None = None,
-                 parent: QWidget | None = None):
+    def __init__(
+        self, library: Library, preselected: list[str] | None = None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.library = library
         self.task: tasks.Task | None = None
@@ -180,7 +185,11 @@ class ExportDialog(QDialog):
         library = self.library
         self.task = tasks.run_task(
             lambda on_progress, should_cancel: library.export(request, on_progress, should_cancel),
-            self._finished, self._failed, self._progress, pool_name="bulk", with_progress=True,
+            self._finished,
+            self._failed,
+            self._progress,
+            pool_name="bulk",
+            with_progress=True,
         )
 
     def _busy(self, busy: bool) -> None:

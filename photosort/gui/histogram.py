@@ -59,8 +59,9 @@ class ScoreHistogram(QWidget):
         for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
             x = plot.left() + tick * plot.width()
             painter.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() + 4))
-            painter.drawText(QRectF(x - 20, plot.bottom() + 5, 40, 16),
-                             Qt.AlignmentFlag.AlignCenter, f"{tick:g}")
+            painter.drawText(
+                QRectF(x - 20, plot.bottom() + 5, 40, 16), Qt.AlignmentFlag.AlignCenter, f"{tick:g}"
+            )
         peak = int(self.counts.max()) if self.counts.size else 0
         if peak == 0:
             painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, self.message or "No photos")
@@ -79,17 +80,27 @@ class ScoreHistogram(QWidget):
                 left = (k + 0.5) / self.bins
                 above = self.threshold is not None and left >= self.threshold
                 painter.setBrush(accent if above else dim)
-                painter.drawRect(QRectF(plot.left() + k * width + 1, plot.bottom() - height,
-                                        max(width - 2, 1), height))
+                painter.drawRect(
+                    QRectF(
+                        plot.left() + k * width + 1,
+                        plot.bottom() - height,
+                        max(width - 2, 1),
+                        height,
+                    )
+                )
             painter.setPen(QPen(text, 1))
-            painter.drawText(QRectF(0, plot.top() - 2, 32, 16), Qt.AlignmentFlag.AlignRight,
-                             str(peak))
+            painter.drawText(
+                QRectF(0, plot.top() - 2, 32, 16), Qt.AlignmentFlag.AlignRight, str(peak)
+            )
         if self.threshold is not None:
             x = plot.left() + self.threshold * plot.width()
             painter.setPen(QPen(QColor(230, 80, 70), 2, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
-            painter.drawText(QRectF(x + 4, plot.top(), 80, 16), Qt.AlignmentFlag.AlignLeft,
-                             f"≥ {self.threshold:.2f}")
+            painter.drawText(
+                QRectF(x + 4, plot.top(), 80, 16),
+                Qt.AlignmentFlag.AlignLeft,
+                f"≥ {self.threshold:.2f}",
+            )
         painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802

@@ -55,7 +55,9 @@ class MainWindow(QMainWindow):
         self.closed = False  # after closeEvent nothing may start reading the library
 
         self.thumbnails = ThumbnailLoader(
-            library.folder / "thumbs", partial(library_data.photo_paths, library), size=160,
+            library.folder / "thumbs",
+            partial(library_data.photo_paths, library),
+            size=160,
             parent=self,
         )
         self.search_bar = SearchBar()
@@ -123,15 +125,22 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Add folder…", self.add_folder, QKeySequence.StandardKey.Open,
-                     "Add a photo folder to the library and index it")
-        self.rescan_action = self._action(file_menu, "&Rescan", self.rescan, "F5",
-                                          "Look for new, changed and removed photos")
+        self._action(
+            file_menu,
+            "&Add folder…",
+            self.add_folder,
+            QKeySequence.StandardKey.Open,
+            "Add a photo folder to the library and index it",
+        )
+        self.rescan_action = self._action(
+            file_menu, "&Rescan", self.rescan, "F5", "Look for new, changed and removed photos"
+        )
         self.export_action = self._action(file_menu, "&Export…", self.open_export, "Ctrl+E")
         file_menu.addSeparator()
         self._action(file_menu, "Files that could not be read…", self.show_errors)
-        self._action(file_menu, "&Preferences…", self.open_preferences,
-                     QKeySequence.StandardKey.Preferences)
+        self._action(
+            file_menu, "&Preferences…", self.open_preferences, QKeySequence.StandardKey.Preferences
+        )
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -144,8 +153,13 @@ class MainWindow(QMainWindow):
         edit.addAction(redo)
         edit.addSeparator()
         self._action(edit, "Select &all", self.grid.selectAll, QKeySequence.StandardKey.SelectAll)
-        self._action(edit, "&Find similar", self._find_similar_selected, "Ctrl+F",
-                     "Search for photos that look like the selected one")
+        self._action(
+            edit,
+            "&Find similar",
+            self._find_similar_selected,
+            "Ctrl+F",
+            "Search for photos that look like the selected one",
+        )
         self._action(edit, "Search", self.search_bar.edit.setFocus, "Ctrl+K")
         self._action(edit, "Back to &browsing", self.back_to_browsing, "Escape")
 
@@ -155,8 +169,9 @@ class MainWindow(QMainWindow):
         self.quick_menu = tags.addMenu("Quick tags")
         tags.addSeparator()
         self._action(tags, "&Categories…", self.open_category_editor, "Ctrl+Shift+C")
-        self.retag_action = self._action(tags, "Re-&tag all photos", self.retag,
-                                         tip="Apply the categories to every photo")
+        self.retag_action = self._action(
+            tags, "Re-&tag all photos", self.retag, tip="Apply the categories to every photo"
+        )
 
         view = bar.addMenu("&View")
         self._action(view, "&Clear filters", self.sidebar.clear_filters, "Ctrl+Shift+A")
@@ -169,8 +184,9 @@ class MainWindow(QMainWindow):
         self.quick_menu.clear()
         names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))[:9]
         for k, name in enumerate(names, start=1):
-            self._action(self.quick_menu, f"Toggle “{name}”", partial(self.toggle_tag, name),
-                         f"Ctrl+{k}")
+            self._action(
+                self.quick_menu, f"Toggle “{name}”", partial(self.toggle_tag, name), f"Ctrl+{k}"
+            )
         self.quick_menu.setEnabled(bool(names))
 
     # -- refreshing -----------------------------------------------------------------------
@@ -181,8 +197,9 @@ class MainWindow(QMainWindow):
     def refresh_sidebar(self) -> None:
         if self.closed:
             return
-        tasks.run_task(partial(library_data.load_sidebar, self.library), self._sidebar_loaded,
-                       self._show_error)
+        tasks.run_task(
+            partial(library_data.load_sidebar, self.library), self._sidebar_loaded, self._show_error
+        )
 
     def _sidebar_loaded(self, data) -> None:
         self.sidebar.populate(data)
@@ -217,22 +234,30 @@ class MainWindow(QMainWindow):
             job = partial(self._run_search, query)
         else:
             job = partial(self._run_browse, query)
-        tasks.run_task(job, partial(self._grid_loaded, generation),
-                       partial(self._grid_failed, generation))
+        tasks.run_task(
+            job, partial(self._grid_loaded, generation), partial(self._grid_failed, generation)
+        )
 
     def _run_search(self, query: SearchQuery):
         results = self.library.search(query)
         ids = [r.photo_id for r in results]
-        return ids, [r.score for r in results], {r.photo_id: os.path.basename(r.path)
-                                                 for r in results}
+        return (
+            ids,
+            [r.score for r in results],
+            {r.photo_id: os.path.basename(r.path) for r in results},
+        )
 
     def _run_browse(self, query: SearchQuery):
         ids = self.library.browse(query)
         names = {}
         for start in range(0, len(ids), 5000):
-            chunk = ids[start:start + 5000]
-            names.update({pid: os.path.basename(p) for pid, p in
-                          library_data.photo_paths(self.library, chunk).items()})
+            chunk = ids[start : start + 5000]
+            names.update(
+                {
+                    pid: os.path.basename(p)
+                    for pid, p in library_data.photo_paths(self.library, chunk).items()
+                }
+            )
         return ids, None, names
 
     def _grid_loaded(self, generation: int, answer) -> None:
@@ -245,8 +270,9 @@ class MainWindow(QMainWindow):
         self.grid.select_ids(keep)
         self.loading = False
         what = "results" if scores is not None else "photos"
-        self.status_note.setText(f"{len(ids)} {what}" + (
-            " (filtered)" if self.sidebar.filters.active else ""))
+        self.status_note.setText(
+            f"{len(ids)} {what}" + (" (filtered)" if self.sidebar.filters.active else "")
+        )
 
     def _grid_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._query_generation:
@@ -273,8 +299,11 @@ class MainWindow(QMainWindow):
         if not ids:
             self.details.show_info(None)
             return
-        tasks.run_task(partial(library_data.load_photo_info, self.library, ids[:5000]),
-                       partial(self._info_loaded, generation), self._show_error)
+        tasks.run_task(
+            partial(library_data.load_photo_info, self.library, ids[:5000]),
+            partial(self._info_loaded, generation),
+            self._show_error,
+        )
         if len(ids) == 1:
             self._load_preview(ids[0], 640, self.details.show_preview)
 
@@ -338,8 +367,9 @@ class MainWindow(QMainWindow):
         if not ids:
             return
         tags = self.library.photo_tags(ids)
-        everywhere = all(any(t.name == name and t.state == "on" for t in tags.get(pid, []))
-                         for pid in ids)
+        everywhere = all(
+            any(t.name == name and t.state == "on" for t in tags.get(pid, [])) for pid in ids
+        )
         self.apply_tags(ids, [] if everywhere else [name], [name] if everywhere else [])
 
     def prompt_add_tag(self) -> None:
@@ -348,8 +378,9 @@ class MainWindow(QMainWindow):
             self.status_note.setText("Select photos first.")
             return
         names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))
-        name, ok = QInputDialog.getItem(self, "Add tag", f"Tag for {len(ids)} photo(s):",
-                                        names, 0, True)
+        name, ok = QInputDialog.getItem(
+            self, "Add tag", f"Tag for {len(ids)} photo(s):", names, 0, True
+        )
         if ok and name.strip():
             self.apply_tags(ids, [name.strip()], [])
 
@@ -358,8 +389,9 @@ class MainWindow(QMainWindow):
         if not ids:
             return
         names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))
-        name, ok = QInputDialog.getItem(self, "Remove tag",
-                                        f"Remove from {len(ids)} photo(s):", names, 0, False)
+        name, ok = QInputDialog.getItem(
+            self, "Remove tag", f"Remove from {len(ids)} photo(s):", names, 0, False
+        )
         if ok and name:
             self.apply_tags(ids, [], [name])
 
@@ -390,8 +422,7 @@ class MainWindow(QMainWindow):
         ids = self.grid.selected_ids()
         menu = QMenu(self)
         menu.addAction(f"Add “{name}” to selection", partial(self.apply_tags, ids, [name], []))
-        menu.addAction(f"Remove “{name}” from selection",
-                       partial(self.apply_tags, ids, [], [name]))
+        menu.addAction(f"Remove “{name}” from selection", partial(self.apply_tags, ids, [], [name]))
         for action in menu.actions():
             action.setEnabled(bool(ids))
         menu.exec(global_pos)
@@ -421,8 +452,9 @@ class MainWindow(QMainWindow):
                 self._show_error(exc)
             self.refresh_all()
 
-        self.bulk_task = tasks.run_task(func, done, failed, self.activity.update_progress,
-                                        pool_name="bulk", with_progress=True)
+        self.bulk_task = tasks.run_task(
+            func, done, failed, self.activity.update_progress, pool_name="bulk", with_progress=True
+        )
         return True
 
     def cancel_bulk(self) -> None:
@@ -446,7 +478,8 @@ class MainWindow(QMainWindow):
         self.last_summary = summary
         self.thumbnails.invalidate()
         self.statusBar().showMessage(
-            ("Scan: " if not summary.cancelled else "Scan stopped: ") + summary.line(), 20000)
+            ("Scan: " if not summary.cancelled else "Scan stopped: ") + summary.line(), 20000
+        )
         self.refresh_all()
 
     def retag(self) -> None:
@@ -471,9 +504,13 @@ class MainWindow(QMainWindow):
         editor.exec()
         if editor.changed:
             self.refresh_all()
-            if self.library.status().embedded and QMessageBox.question(
-                self, "Re-tag?", "Categories changed. Re-tag all photos now?"
-            ) == QMessageBox.StandardButton.Yes:
+            if (
+                self.library.status().embedded
+                and QMessageBox.question(
+                    self, "Re-tag?", "Categories changed. Re-tag all photos now?"
+                )
+                == QMessageBox.StandardButton.Yes
+            ):
                 self.retag()
 
     def open_export(self) -> None:
@@ -508,9 +545,14 @@ class MainWindow(QMainWindow):
         self.thumbnails.resolve = partial(library_data.photo_paths, new)
         self.undo_stack.clear()
         self.refresh_all()
-        if QMessageBox.question(self, "Index with the new model?",
-                                "Photos need vectors from the new model. Rescan now?"
-                                ) == QMessageBox.StandardButton.Yes:
+        if (
+            QMessageBox.question(
+                self,
+                "Index with the new model?",
+                "Photos need vectors from the new model. Rescan now?",
+            )
+            == QMessageBox.StandardButton.Yes
+        ):
             self.rescan()
 
     def model_problem(self, message: str) -> None:
@@ -523,9 +565,12 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         from photosort import __version__
 
-        QMessageBox.about(self, "About photosort",
-                          f"<b>photosort {__version__}</b><p>Local photo search and tagging "
-                          "with CLIP.</p><p>Library: " + str(self.library.folder) + "</p>")
+        QMessageBox.about(
+            self,
+            "About photosort",
+            f"<b>photosort {__version__}</b><p>Local photo search and tagging "
+            "with CLIP.</p><p>Library: " + str(self.library.folder) + "</p>",
+        )
 
     def _show_error(self, exc: BaseException) -> None:
         if isinstance(exc, ModelError):

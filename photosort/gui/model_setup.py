@@ -60,8 +60,9 @@ def is_checkpoint_folder(folder: Path) -> bool:
 class ModelSetupDialog(QDialog):
     """``exec()`` returns accepted when the model loaded or a local folder was chosen."""
 
-    def __init__(self, spec: ModelSpec, error: str | None = None, parent: QWidget | None = None,
-                 library=None):
+    def __init__(
+        self, spec: ModelSpec, error: str | None = None, parent: QWidget | None = None, library=None
+    ):
         super().__init__(parent)
         self.spec = spec
         self.library = library
@@ -91,11 +92,13 @@ class ModelSetupDialog(QDialog):
         layout.addWidget(self.progress)
         self.buttons = QDialogButtonBox()
         self.download_button = self.buttons.addButton(
-            "Download now", QDialogButtonBox.ButtonRole.AcceptRole)
+            "Download now", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.download_button.setEnabled(library is not None and spec.local_dir is None)
         self.download_button.setVisible(library is not None)
         folder_button = self.buttons.addButton(
-            "Choose local checkpoint folder…", QDialogButtonBox.ButtonRole.ActionRole)
+            "Choose local checkpoint folder…", QDialogButtonBox.ButtonRole.ActionRole
+        )
         self.buttons.addButton("Later", QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.accepted.connect(self.download)
         folder_button.clicked.connect(self.choose_folder)
@@ -110,8 +113,10 @@ class ModelSetupDialog(QDialog):
         if not folder:
             return
         if not is_checkpoint_folder(Path(folder)):
-            self.show_error(f"{folder} has no open_clip_config.json with "
-                            "open_clip_model.safetensors (or open_clip_pytorch_model.bin).")
+            self.show_error(
+                f"{folder} has no open_clip_config.json with "
+                "open_clip_model.safetensors (or open_clip_pytorch_model.bin)."
+            )
             return
         self.chosen_model = LOCAL_PREFIX + folder
         self.accept()
@@ -134,8 +139,9 @@ class ModelSetupDialog(QDialog):
         self._start_bytes = folder_bytes(model_cache_dir())
         self._timer.start()
         library = self.library
-        self.task = tasks.run_task(lambda: library.embedder, self._loaded, self._failed,
-                                   pool_name="bulk")
+        self.task = tasks.run_task(
+            lambda: library.embedder, self._loaded, self._failed, pool_name="bulk"
+        )
 
     def _poll(self) -> None:
         arrived = max(folder_bytes(model_cache_dir()) - self._start_bytes, 0) // 1_000_000
@@ -153,5 +159,7 @@ class ModelSetupDialog(QDialog):
         self.task = None
         self.progress.setVisible(False)
         self.download_button.setEnabled(True)
-        self.show_error(f"{exc}\n\nYou seem to be offline or the download failed. Connect to "
-                        "the internet and try again, or choose a local checkpoint folder.")
+        self.show_error(
+            f"{exc}\n\nYou seem to be offline or the download failed. Connect to "
+            "the internet and try again, or choose a local checkpoint folder."
+        )

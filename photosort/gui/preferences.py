@@ -43,8 +43,10 @@ class PreferencesDialog(QDialog):
         self.device_box.setCurrentText(device if device in DEVICES else "auto")
         form.addRow("Device", self.device_box)
         layout.addLayout(form)
-        note = QLabel("Changing the model re-indexes every photo with it (vectors from different "
-                      "models are never mixed). <i>auto</i> picks CUDA, then Apple MPS, then CPU.")
+        note = QLabel(
+            "Changing the model re-indexes every photo with it (vectors from different "
+            "models are never mixed). <i>auto</i> picks CUDA, then Apple MPS, then CPU."
+        )
         note.setWordWrap(True)
         layout.addWidget(note)
         self.error = QLabel()

@@ -30,9 +30,13 @@ class PreviewDialog(QDialog):
 
     def _fit(self) -> None:
         if self.pixmap is not None:
-            self.label.setPixmap(self.pixmap.scaled(
-                self.label.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
+            self.label.setPixmap(
+                self.pixmap.scaled(
+                    self.label.size(),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)

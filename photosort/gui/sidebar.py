@@ -114,8 +114,11 @@ class Sidebar(QTreeWidget):
                     }:  # "uncertain": no label of the group reached its threshold
                         item = self._leaf(cat_item, tc.name, "uncertain", category.name, tc.count)
                         item.setForeground(0, QBrush(QColor(200, 160, 60)))
-                        item.setToolTip(0, "Photos for which no label of this exclusive "
-                                           "category reached its threshold")
+                        item.setToolTip(
+                            0,
+                            "Photos for which no label of this exclusive "
+                            "category reached its threshold",
+                        )
                         self._uncertain_labels[category.name] = [lb.name for lb in category.labels]
                 if first_time or ("category:" + category.name) in expanded:
                     cat_item.setExpanded(True)
@@ -260,5 +263,5 @@ def _add_subfolders(
 def _short_path(path: str) -> str:
     home = os.path.expanduser("~")
     if path == home or path.startswith(home + os.sep):
-        return "~" + path[len(home):]
+        return "~" + path[len(home) :]
     return path

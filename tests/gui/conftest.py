@@ -102,8 +102,9 @@ def _no_dangling_threads(qtbot):
         warnings.simplefilter("ignore")
         running = [t for t in gc.get_objects() if isinstance(t, QThread) and t.isRunning()]
     # Qt's pool threads that ran Python show up as dummy threads: the pool check covers them
-    new = [t for t in set(threading.enumerate()) - before
-           if not isinstance(t, threading._DummyThread)]
+    new = [
+        t for t in set(threading.enumerate()) - before if not isinstance(t, threading._DummyThread)
+    ]
     for thread in new:
         thread.join(timeout=1.0)
     extra = [t.name for t in new if t.is_alive()]

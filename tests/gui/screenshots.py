@@ -48,8 +48,10 @@ def save_screenshots(qtbot, window, folder: Path) -> list[Path]:
     editor.resize(1100, 660)
     editor.show()
     qtbot.waitUntil(lambda: bool(editor.previews), timeout=10000)
-    row = max(range(editor.label_table.rowCount()),
-              key=lambda r: int(editor.label_table.item(r, 2).text() or 0))
+    row = max(
+        range(editor.label_table.rowCount()),
+        key=lambda r: int(editor.label_table.item(r, 2).text() or 0),
+    )
     editor.label_table.setCurrentCell(row, 0)
     qtbot.wait(100)
     shots.append(grab(editor, folder / "category_editor.png"))

@@ -50,8 +50,9 @@ def test_histogram_click_sets_threshold(qtbot):
     with qtbot.waitSignal(histogram.threshold_picked) as picked:
         plot = histogram._plot_rect()
         x = int(plot.left() + 0.75 * plot.width())
-        qtbot.mouseClick(histogram, Qt.MouseButton.LeftButton,
-                         pos=histogram.rect().center().__class__(x, 50))
+        qtbot.mouseClick(
+            histogram, Qt.MouseButton.LeftButton, pos=histogram.rect().center().__class__(x, 50)
+        )
     assert abs(picked.args[0] - 0.75) < 0.02
 
 

@@ -58,8 +58,10 @@ def test_indexing_runs_in_the_background_without_stalling_the_window(
         qtbot.waitUntil(lambda: window.bulk_task is None, timeout=60000)
         meter.stop()
         elapsed = time.perf_counter() - started
-        print(f"\nindexing {N} photos took {elapsed:.1f} s; longest event-loop stall "
-              f"{meter.longest_ms} ms over {meter.ticks} ticks")
+        print(
+            f"\nindexing {N} photos took {elapsed:.1f} s; longest event-loop stall "
+            f"{meter.longest_ms} ms over {meter.ticks} ticks"
+        )
         assert meter.ticks > 20
         assert meter.longest_ms < 100, f"the event loop stalled {meter.longest_ms} ms"
         assert reports, "no progress was shown"
@@ -84,8 +86,10 @@ def test_cancel_stops_indexing_and_keeps_what_was_done(make_window, tmp_path, qt
         assert lib.embedder
         window = make_window(lib)
         window.scan([str(tmp_path / "photos")])
-        qtbot.waitUntil(lambda: window.activity.bar.maximum() > 0
-                        and window.activity.bar.value() > 0, timeout=60000)
+        qtbot.waitUntil(
+            lambda: window.activity.bar.maximum() > 0 and window.activity.bar.value() > 0,
+            timeout=60000,
+        )
         qtbot.mouseClick(window.activity.cancel, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: window.bulk_task is None, timeout=60000)
         summary = window.last_summary

@@ -59,9 +59,7 @@ def test_typing_a_query_fills_the_grid_with_matching_photos(
     assert not model.has_scores and model.rowCount() == N_PHOTOS
 
 
-def test_clicking_a_label_filters_and_combines_with_folder_and_search(
-    make_window, library, qtbot
-):
+def test_clicking_a_label_filters_and_combines_with_folder_and_search(make_window, library, qtbot):
     window = make_window(library)
     counts = {(t.category, t.name): t.count for t in library.tag_counts()}
     label = max(("dawn", "day", "dusk", "night"), key=lambda n: counts[("Time of day", n)])
@@ -99,20 +97,25 @@ def test_tagging_a_selection_undo_redo_and_restart(make_window, library, qtbot, 
     first = grid.visualRect(grid.photo_model.index(0)).center()
     third = grid.visualRect(grid.photo_model.index(2)).center()
     qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=first)
-    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton,
-                     Qt.KeyboardModifier.ShiftModifier, pos=third)
+    qtbot.mouseClick(
+        grid.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, pos=third
+    )
     chosen = grid.selected_ids()
     assert len(chosen) == 3
-    qtbot.waitUntil(lambda: window.details.info is not None
-                    and window.details.info.ids == chosen, timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.details.info is not None and window.details.info.ids == chosen, timeout=5000
+    )
     # type a tag in the details panel: applies to the whole selection
     qtbot.keyClicks(window.details.tag_edit, "keepers")
     qtbot.keyClick(window.details.tag_edit, Qt.Key.Key_Return)
 
     def tagged() -> set[int]:
         tags = library.photo_tags(grid.photo_model.ids)
-        return {pid for pid, ts in tags.items() if any(t.name == "keepers" and t.state == "on"
-                                                       for t in ts)}
+        return {
+            pid
+            for pid, ts in tags.items()
+            if any(t.name == "keepers" and t.state == "on" for t in ts)
+        }
 
     assert tagged() == set(chosen)
     wait_idle(qtbot, window)
@@ -154,16 +157,19 @@ def test_context_menu_and_quick_tag_shortcut(make_window, library, qtbot):
     quick = window.quick_menu.actions()
     assert quick and quick[0].shortcut().toString() == "Ctrl+1"
     name = quick[0].text().split("“")[1].rstrip("”")
-    before = {pid: {t.name for t in ts if t.state == "on"}
-              for pid, ts in library.photo_tags(ids).items()}
+    before = {
+        pid: {t.name for t in ts if t.state == "on"} for pid, ts in library.photo_tags(ids).items()
+    }
     quick[0].trigger()  # toggles: on for all, or off if all had it
-    after = {pid: {t.name for t in ts if t.state == "on"}
-             for pid, ts in library.photo_tags(ids).items()}
+    after = {
+        pid: {t.name for t in ts if t.state == "on"} for pid, ts in library.photo_tags(ids).items()
+    }
     had_everywhere = all(name in before[p] for p in ids)
     assert all((name in after[p]) != had_everywhere for p in ids)
     window.undo_stack.undo()
-    restored = {pid: {t.name for t in ts if t.state == "on"}
-                for pid, ts in library.photo_tags(ids).items()}
+    restored = {
+        pid: {t.name for t in ts if t.state == "on"} for pid, ts in library.photo_tags(ids).items()
+    }
     assert restored == before
 
 
@@ -220,8 +226,10 @@ def test_grid_stays_light_with_100k_rows(make_window, library, qtbot):
         bar.setValue(int(bar.maximum() * fraction))
         qtbot.wait(10)
     elapsed = time.perf_counter() - started
-    print(f"\n100k rows: model set, laid out and scrolled through in {elapsed * 1000:.0f} ms; "
-          f"{window.thumbnails.requested} thumbnails requested")
+    print(
+        f"\n100k rows: model set, laid out and scrolled through in {elapsed * 1000:.0f} ms; "
+        f"{window.thumbnails.requested} thumbnails requested"
+    )
     assert elapsed < 5.0
     assert window.thumbnails.requested < 1500  # only painted rows, never 100k
     qtbot.waitUntil(lambda: window.thumbnails.pending_count() == 0, timeout=10000)
@@ -244,8 +252,9 @@ def test_errors_dialog_lists_unreadable_files(qtbot, library, tmp_path):
     assert dialog.table.item(0, 1).text() == "truncated"
 
 
-def test_model_setup_explains_and_accepts_a_local_checkpoint(qtbot, tmp_path, monkeypatch,
-                                                             tiny_model):
+def test_model_setup_explains_and_accepts_a_local_checkpoint(
+    qtbot, tmp_path, monkeypatch, tiny_model
+):
     from PySide6.QtWidgets import QFileDialog
 
     from photosort.core.embedder import ModelSpec

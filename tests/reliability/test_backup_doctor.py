@@ -18,8 +18,9 @@ from tests.reliability.helpers import check_library, make_photos, run_cli
 def doctor(capsys, library: Path, model: str, *args: str) -> tuple[int, str, str]:
     """``photosort doctor`` through the CLI's real main() (in-process: no startup cost)."""
     capsys.readouterr()
-    code = cli.main(["doctor", "--library", str(library), "--model", model, "--device", "cpu",
-                     *args])
+    code = cli.main(
+        ["doctor", "--library", str(library), "--model", model, "--device", "cpu", *args]
+    )
     out = capsys.readouterr()
     return code, out.out, out.err
 

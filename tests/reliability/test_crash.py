@@ -88,8 +88,12 @@ def _kill_scans(make_library, tiny_model, tmp_path, points: int, photos: int) ->
         check_library(lib)
         assert _tagged(lib) == tagged_ids, "a manual tag was lost"
         if not tagged_ids:  # tag a few photos by hand as soon as some are embedded
-            ok = [r[0] for r in lib.catalog.query(
-                "SELECT id FROM photos WHERE status = 'ok' ORDER BY id LIMIT 5")]
+            ok = [
+                r[0]
+                for r in lib.catalog.query(
+                    "SELECT id FROM photos WHERE status = 'ok' ORDER BY id LIMIT 5"
+                )
+            ]
             if ok:
                 lib.tag_photos(ok, add=["keep-me"])
                 tagged_ids = set(ok)
@@ -115,4 +119,3 @@ def test_kill_scan_at_4_points(make_library, tiny_model, tmp_path):
 @pytest.mark.slow
 def test_kill_scan_at_20_points(make_library, tiny_model, tmp_path):
     _kill_scans(make_library, tiny_model, tmp_path, points=20, photos=100)
-

@@ -29,16 +29,20 @@ def _tagged_library(make_library, tmp_path, photos: int):
     ids = [r[0] for r in lib.catalog.query("SELECT id FROM photos ORDER BY id")]
     lib.tag_photos(ids[:3], add=["mine"], remove=["red"])
     lib.tag_photos(ids[3 : photos // 2], add=["move-me"])
-    manual = {pid: sorted((t.name, t.source) for t in tags if t.source == "manual")
-              for pid, tags in lib.photo_tags(ids).items()}
+    manual = {
+        pid: sorted((t.name, t.source) for t in tags if t.source == "manual")
+        for pid, tags in lib.photo_tags(ids).items()
+    }
     lib.close()
     return root, lib.folder, manual
 
 
 def _manual(lib) -> dict:
     ids = [r[0] for r in lib.catalog.query("SELECT id FROM photos ORDER BY id")]
-    return {pid: sorted((t.name, t.source) for t in tags if t.source == "manual")
-            for pid, tags in lib.photo_tags(ids).items()}
+    return {
+        pid: sorted((t.name, t.source) for t in tags if t.source == "manual")
+        for pid, tags in lib.photo_tags(ids).items()
+    }
 
 
 def _kill_after(proc, delay: float) -> bool:
@@ -75,8 +79,11 @@ def test_kill_during_retagging(make_library, tiny_model, tmp_path, points):
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.rglob("*") if p.is_file() and p.suffix == ".jpg"}
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix == ".jpg"
+    }
 
 
 @pytest.mark.parametrize("points", [2, pytest.param(10, marks=pytest.mark.slow)])
@@ -88,8 +95,9 @@ def test_kill_during_export_move(make_library, tiny_model, tmp_path, points):
     landed = 0
     for _ in range(points):
         before = len(_digests(dest)) if dest.exists() else 0
-        proc = spawn_cli(folder, tiny_model, "export", "--tag", "move-me", "--to", str(dest),
-                         "--mode", "move")
+        proc = spawn_cli(
+            folder, tiny_model, "export", "--tag", "move-me", "--to", str(dest), "--mode", "move"
+        )
         # Killed right after a file lands in the destination, mid-move of the next ones.
         landed += kill_when(
             proc,
@@ -106,17 +114,22 @@ def test_kill_during_export_move(make_library, tiny_model, tmp_path, points):
             assert Path(row[0]).is_file(), f"the catalog points at a missing file: {row[0]}"
         assert _manual(lib) == manual, "a manual tag was lost"
         lib.close()
-    done = run_cli(folder, tiny_model, "export", "--tag", "move-me", "--to", str(dest),
-                   "--mode", "move")
+    done = run_cli(
+        folder, tiny_model, "export", "--tag", "move-me", "--to", str(dest), "--mode", "move"
+    )
     assert done.returncode == 0, done.stderr
     assert landed >= 1
     lib = make_library(folder)
     assert lib.scan().removed == 0
     check_library(lib)
     assert {pid: tags for pid, tags in _manual(lib).items() if pid in manual} == manual
-    moved = [r[0] for r in lib.catalog.query(
-        "SELECT p.path FROM photos p JOIN effective_tags t ON t.photo_id = p.id "
-        "WHERE t.tag = 'move-me'")]
+    moved = [
+        r[0]
+        for r in lib.catalog.query(
+            "SELECT p.path FROM photos p JOIN effective_tags t ON t.photo_id = p.id "
+            "WHERE t.tag = 'move-me'"
+        )
+    ]
     assert moved and all(p.startswith(str(dest)) for p in moved)
     # The move journal finishes or undoes a killed move: no second copy in the destination.
     extra = lib.catalog.scalar("SELECT COUNT(*) FROM photos") - len(manual)

@@ -55,8 +55,14 @@ def png_inputs(draw) -> bytes:
     chunks = [_png_chunk(b"IHDR", ihdr)]
     if colour == 3 and draw(st.booleans()):
         chunks.append(_png_chunk(b"PLTE", draw(st.binary(max_size=800))))
-    extra = draw(st.lists(st.sampled_from([b"tEXt", b"zTXt", b"iCCP", b"eXIf", b"tRNS",
-                                           b"acTL", b"fcTL", b"fdAT"]), max_size=3))
+    extra = draw(
+        st.lists(
+            st.sampled_from(
+                [b"tEXt", b"zTXt", b"iCCP", b"eXIf", b"tRNS", b"acTL", b"fcTL", b"fdAT"]
+            ),
+            max_size=3,
+        )
+    )
     chunks += [_png_chunk(k, draw(st.binary(max_size=256))) for k in extra]
     chunks += [_png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")]
     middle = draw(st.permutations(chunks[1:-1]))  # IDAT before PLTE, text after IDAT, ...
@@ -144,8 +150,11 @@ def rss_budget():
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@settings(max_examples=400, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.one_of(png_inputs(), jpeg_inputs(), webp_inputs()))
 def test_structured_fuzz_of_decoding(data: bytes, tmp_path, rss_budget) -> None:
     _exercise(data, tmp_path)
@@ -153,8 +162,11 @@ def test_structured_fuzz_of_decoding(data: bytes, tmp_path, rss_budget) -> None:
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@settings(max_examples=3000, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.one_of(png_inputs(), jpeg_inputs(), webp_inputs(), st.binary(max_size=4096)))
 def test_long_fuzz_of_decoding(data: bytes, tmp_path, rss_budget) -> None:
     _exercise(data, tmp_path)

@@ -28,8 +28,12 @@ def _png_bomb(side: int = 100_000) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + crc
 
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 4096)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _jpeg_bomb() -> bytes:
@@ -178,8 +182,12 @@ def test_permission_denied_by_chmod(make_library, tmp_path):
 def _mount_tmpfs(path: Path, size: str, *options: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
     opts = ",".join([f"size={size}", *options])
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 @pytest.fixture
@@ -205,8 +213,20 @@ def test_full_disk_under_the_library(make_library, tmp_path, tmpfs, capsys, tiny
     root = tmp_path / "photos"
     make_photos(root, 40)
     library = tmpfs("small", "400k")
-    code = cli.main(["scan", str(root), "--library", str(library), "--model", tiny_model,
-                     "--device", "cpu", "--batch-size", "4"])
+    code = cli.main(
+        [
+            "scan",
+            str(root),
+            "--library",
+            str(library),
+            "--model",
+            tiny_model,
+            "--device",
+            "cpu",
+            "--batch-size",
+            "4",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     if code == 0:
         pytest.skip("400 KiB was enough for this catalog")

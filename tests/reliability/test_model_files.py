@@ -81,9 +81,23 @@ def test_pickle_checkpoint_through_the_cli(model_dir, tmp_path):
     marker = tmp_path / "pwned-cli"
     torch.save(_Exploit(marker), model_dir / "open_clip_pytorch_model.bin")
     proc = subprocess.run(
-        [sys.executable, "-m", "photosort", "search", "x", "--library", str(tmp_path / "lib"),
-         "--model", f"local-dir:{model_dir}", "--device", "cpu"],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "photosort",
+            "search",
+            "x",
+            "--library",
+            str(tmp_path / "lib"),
+            "--model",
+            f"local-dir:{model_dir}",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert proc.returncode == 2 and not marker.exists()

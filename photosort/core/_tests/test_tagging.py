@@ -23,9 +23,14 @@ def _unit(rng, n):
 
 def _setup(seed=0, n=500):
     rng = np.random.default_rng(seed)
-    texts = {p: v for p, v in zip(
-        ["a", "b", "c", "x", "y", *NEUTRAL_PROMPTS], _unit(rng, 5 + len(NEUTRAL_PROMPTS)),
-        strict=True)}
+    texts = {
+        p: v
+        for p, v in zip(
+            ["a", "b", "c", "x", "y", *NEUTRAL_PROMPTS],
+            _unit(rng, 5 + len(NEUTRAL_PROMPTS)),
+            strict=True,
+        )
+    }
     photos = _unit(rng, n)
     ids = np.arange(1, n + 1, dtype=np.int64)
     return texts, ids, photos
@@ -34,8 +39,9 @@ def _setup(seed=0, n=500):
 def test_exclusive_group_gives_at_most_one_label_and_respects_threshold():
     texts, ids, photos = _setup()
     for threshold in (0.34, 0.5, 0.9):
-        group = Category("g", "exclusive", threshold,
-                         [Label("A", ["a"]), Label("B", ["b"]), Label("C", ["c"])])
+        group = Category(
+            "g", "exclusive", threshold, [Label("A", ["a"]), Label("B", ["b"]), Label("C", ["c"])]
+        )
         tagger = Tagger([group], texts, logit_scale=20.0)
         decisions, uncertain = tagger.decide(ids, photos, [[10, 11, 12]])
         assert len(set(decisions.photo_ids.tolist())) == len(decisions.photo_ids)  # one each
@@ -177,8 +183,9 @@ def test_search_and_browse_filter_by_tags(tagged_library):
 def test_category_edit_rename_and_remove(tagged_library):
     lib = tagged_library
     ids = lib.browse()
-    cat = Category("Mood", "exclusive", 0.3, [Label("calm", ["a calm photo"]),
-                                               Label("busy", ["a busy photo"])])
+    cat = Category(
+        "Mood", "exclusive", 0.3, [Label("calm", ["a calm photo"]), Label("busy", ["a busy photo"])]
+    )
     lib.save_category(cat)
     lib.tag_photos(ids[:1], add=["calm"])
     cat.name = "Feeling"
@@ -191,7 +198,8 @@ def test_category_edit_rename_and_remove(tagged_library):
     lib.remove_category("Feeling")
     assert not lib.catalog.scalar(
         "SELECT COUNT(*) FROM auto_tags a JOIN labels l ON l.id = a.label_id WHERE l.name IN "
-        "('calm', 'busy')")
+        "('calm', 'busy')"
+    )
     on = lib.photo_tags(ids[:1])[ids[0]]
     assert any(t.name == "calm" and t.source == "manual" and t.category is None for t in on)
 
@@ -226,8 +234,9 @@ def test_categories_import_export(tagged_library, tmp_path):
     lib.import_categories(out)
     assert "Things" in [c.name for c in lib.categories()]
     only = tmp_path / "only.toml"
-    only.write_text('[[category]]\nname = "Mood"\nkind = "free"\n'
-                    '[[category.label]]\nname = "calm"\n')
+    only.write_text(
+        '[[category]]\nname = "Mood"\nkind = "free"\n[[category.label]]\nname = "calm"\n'
+    )
     lib.import_categories(only, replace=True)
     assert [c.name for c in lib.categories()] == ["Mood"]
     assert os.path.getsize(out) > 0
@@ -239,15 +248,17 @@ def test_fast_counts_agree_with_the_merge_rule(tagged_library):
     lib.tag_photos(ids[:4], add=["dusk", "trip"])
     lib.tag_photos(ids[2:6], remove=["night", "indoor", "dog", "trip"])
     lib.tag_photos(ids[6:7], add=["outdoor", "indoor"])
-    truth = dict(lib.catalog.query(
-        "SELECT tag, COUNT(DISTINCT photo_id) FROM effective_tags GROUP BY tag"))
+    truth = dict(
+        lib.catalog.query("SELECT tag, COUNT(DISTINCT photo_id) FROM effective_tags GROUP BY tag")
+    )
     counts = lib.tag_counts()
     for c in counts:
         if c.name != tagging.UNCERTAIN:
             assert c.count == truth.get(c.name, 0), c
     for group in ("Time of day", "Setting"):
         decided = lib.catalog.scalar(
-            "SELECT COUNT(DISTINCT photo_id) FROM effective_tags WHERE category = ?", (group,))
+            "SELECT COUNT(DISTINCT photo_id) FROM effective_tags WHERE category = ?", (group,)
+        )
         uncertain = next(c for c in counts if c.category == group and c.name == "uncertain")
         assert uncertain.count == 12 - decided
     assert next(c for c in counts if c.name == "trip").category is None
@@ -264,6 +275,8 @@ def test_auto_tag_cache_notices_other_writers(tagged_library, make_library):
     assert (summary.added, summary.removed, summary.changed) == (0, 0, 0)
     setting = lib.catalog.scalar(
         "SELECT COUNT(*) FROM auto_tags a JOIN label_info li ON li.label_id = a.label_id "
-        "WHERE li.category = 'Setting'")
-    assert setting == sum(c.count for c in lib.tag_counts()
-                          if c.category == "Setting" and c.name != "uncertain")
+        "WHERE li.category = 'Setting'"
+    )
+    assert setting == sum(
+        c.count for c in lib.tag_counts() if c.category == "Setting" and c.name != "uncertain"
+    )

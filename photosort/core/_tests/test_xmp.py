@@ -10,8 +10,11 @@ from photosort.core.xmp import NS, SidecarTag, read_tags, sidecar_path, write_si
 def test_sidecar_parses_back_to_the_same_tags(tmp_path):
     photo = tmp_path / "IMG_1.jpg"
     photo.write_bytes(b"not touched")
-    tags = [SidecarTag("dusk", "Time of day"), SidecarTag("dog", "Things"),
-            SidecarTag("été 🌅 <&>", None)]
+    tags = [
+        SidecarTag("dusk", "Time of day"),
+        SidecarTag("dog", "Things"),
+        SidecarTag("été 🌅 <&>", None),
+    ]
     path, outcome = write_sidecar(photo, tags)
     assert (path, outcome) == (sidecar_path(photo), "written")
     assert path.name == "IMG_1.jpg.xmp"
