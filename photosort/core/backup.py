@@ -13,12 +13,14 @@ import os
 import sqlite3
 from pathlib import Path
 
+from photosort.core.errors import PhotosortError
+
 DEFAULT_KEEP = 10
 DEFAULT_INTERVAL_S = 24 * 3600
 _PARTIAL_PREFIX = ".partial-"
 
 
-class BackupError(Exception):
+class BackupError(PhotosortError):
     """A backup could not be written or is not a usable catalog; one line for the user."""
 
 

@@ -25,11 +25,12 @@ import numpy as np
 import sqlite_utils
 
 from photosort.core import backup
+from photosort.core.errors import PhotosortError
 
 log = logging.getLogger(__name__)
 
 
-class CatalogError(Exception):
+class CatalogError(PhotosortError):
     """A catalog problem the user can act on (busy, corrupt, read-only)."""
 
 
@@ -273,7 +274,8 @@ class Catalog:
                 "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
             )
             done = {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
-            todo = [m for m in MIGRATIONS if m.name not in done]
+            # Applied in name order, whatever order the feature modules were imported in.
+            todo = sorted((m for m in MIGRATIONS if m.name not in done), key=lambda m: m.name)
             if not todo:
                 return
             if done and self.backup_dir is not None:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
 from pathlib import Path
 
+from photosort.core.errors import PhotosortError
+
 KINDS = ("exclusive", "free")
 DEFAULT_THRESHOLD = 0.5
 #: Prompts used for a label that names none: the CLIP paper's plainest templates.
@@ -28,7 +30,7 @@ DEFAULTS_FILE = "categories.toml"
 FORMAT_VERSION = 1
 
 
-class CategoryError(ValueError):
+class CategoryError(PhotosortError, ValueError):
     """A category definition that cannot be used; the message says what to fix."""
 
 

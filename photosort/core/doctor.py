@@ -23,12 +23,13 @@ from filelock import FileLock, Timeout
 
 from photosort.core import backup
 from photosort.core import index as vector_index
+from photosort.core.errors import PhotosortError
 
 CATALOG = "catalog.sqlite"
 BACKUPS = "backups"
 
 
-class DoctorError(Exception):
+class DoctorError(PhotosortError):
     """Doctor cannot do what was asked (no backup, busy library); one line for the user."""
 
 

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from photosort.core.errors import PhotosortError
+
 DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
 LOCAL_PREFIX = "local-dir:"
 DEVICES = ("auto", "cpu", "mps", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
-class ModelError(Exception):
+class ModelError(PhotosortError):
     """The model cannot be loaded; the message is one line a user can act on."""
 
 

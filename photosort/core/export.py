@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
+from photosort.core.errors import PhotosortError
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.xmp import SidecarTag, write_sidecar
 
@@ -40,7 +41,7 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
 }
 
 
-class ExportError(Exception):
+class ExportError(PhotosortError):
     """The export as a whole cannot run (bad destination, unknown mode); one line."""
 
 

@@ -28,6 +28,7 @@ from photosort.core import (
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec
+from photosort.core.errors import PhotosortError
 from photosort.core.pipeline import EmbedJob, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
@@ -37,7 +38,7 @@ from photosort.core.search import Searcher, SearchQuery, SearchResult
 log = logging.getLogger(__name__)
 
 
-class LibraryError(Exception):
+class LibraryError(PhotosortError):
     """A user-facing problem with the library (bad path, busy, ...)."""
 
 

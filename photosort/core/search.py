@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photosort.core.catalog import Catalog
+from photosort.core.errors import PhotosortError
 from photosort.core.index import VectorIndex
 
 
-class SearchError(Exception):
+class SearchError(PhotosortError):
     """A query that cannot run (bad image, empty query); one line for the user."""
 
 

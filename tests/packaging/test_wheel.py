@@ -104,7 +104,7 @@ def test_wheel_carries_resources(dist: Path):
     assert "photosort/resources/icons/photosort.svg" in expected
     assert expected <= names
     assert "photosort/py.typed" in names
-    assert "photosort/cli.py" in names and "photosort/gui/app.py" in names
+    assert "photosort/cli/__init__.py" in names and "photosort/gui/app.py" in names
     entry_points = zipfile.ZipFile(wheel).read(f"photosort-{VERSION}.dist-info/entry_points.txt")
     assert b"photosort = photosort.cli:main" in entry_points
 

@@ -16,24 +16,16 @@ import sys
 from collections.abc import Callable, Sequence
 
 from photosort import __version__
-from photosort.core.catalog import CatalogError
-from photosort.core.categories import Category, CategoryError, Label
-from photosort.core.embedder import DEVICES, ModelError
-from photosort.core.export import LAYOUTS, MODES, ExportError, ExportRequest
+from photosort.core.categories import Category, Label
+from photosort.core.embedder import DEVICES
+from photosort.core.errors import PhotosortError
+from photosort.core.export import LAYOUTS, MODES, ExportRequest
 from photosort.core.library import Library, LibraryError
 from photosort.core.progress import CancelToken, Progress
 from photosort.core.search import SearchError, SearchQuery, Term
-from photosort.core.xmp import XmpError
 
-USER_ERRORS = (
-    LibraryError,
-    CatalogError,
-    ModelError,
-    SearchError,
-    CategoryError,
-    ExportError,
-    XmpError,
-)
+#: Every error a user can act on derives from this root; anything else is a bug.
+USER_ERRORS = (PhotosortError,)
 
 #: Subcommand registry: name -> (configure parser, run). Feature modules add theirs.
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable]] = {}
@@ -788,3 +780,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- commands in modules of their own ---------------------------------------------------------
+# One line per module; each registers its subcommands with ``@command`` when imported.
+# (Imported last: they use the helpers defined above.)
+from photosort.cli import _commands  # noqa: E402,F401

@@ -1,0 +1,7 @@
+"""The explicit list of command modules beyond the core ones in ``photosort.cli``.
+
+A new feature adds ``photosort/cli/<feature>.py`` (registering with ``@command``) and one
+import line here.
+"""
+
+from __future__ import annotations
