@@ -39,6 +39,10 @@ class Label:
     name: str
     prompts: list[str] = field(default_factory=list)
     threshold: float | None = None  # None: the category's threshold
+    #: Sun keys (see core/sun.py): the sun elevation band in degrees, and whether the sun
+    #: must be rising (before solar noon, True) or setting (False); None: either.
+    sun_elevation: tuple[float, float] | None = None
+    sun_rising: bool | None = None
 
     def prompt_texts(self) -> list[str]:
         """The prompts with ``{label}`` filled in (default templates when none are given)."""
@@ -52,6 +56,7 @@ class Category:
     kind: str = "free"
     threshold: float = DEFAULT_THRESHOLD
     labels: list[Label] = field(default_factory=list)
+    sun: bool = False  # fuse the image's probabilities with the sun's (core/sun.py)
 
     def label(self, name: str) -> Label:
         for label in self.labels:
@@ -90,12 +95,43 @@ def validate(category: Category) -> Category:
         label_threshold = (
             None if label.threshold is None else _threshold(label.threshold, label_name)
         )
-        labels.append(Label(label_name, prompts, label_threshold))
+        band, rising = _sun_keys(label, label_name)
+        labels.append(Label(label_name, prompts, label_threshold, band, rising))
     if not labels:
         raise CategoryError(f"category {name!r} needs at least one label")
     if category.kind == "exclusive" and len(labels) < 2:
         raise CategoryError(f"exclusive category {name!r} needs at least two labels")
-    return Category(name, category.kind, threshold, labels)
+    return Category(name, category.kind, threshold, labels, bool(category.sun))
+
+
+def _sun_keys(label: Label, owner: str) -> tuple[tuple[float, float] | None, bool | None]:
+    """A label's sun band as (low, high) degrees within [-90, 90], and its direction."""
+    rising = label.sun_rising
+    if rising is not None and not isinstance(rising, bool):
+        raise CategoryError(f"{owner!r}: sun_rising must be true or false")
+    if label.sun_elevation is None:
+        return None, rising
+    try:
+        low, high = (float(v) for v in label.sun_elevation)
+    except (TypeError, ValueError) as exc:
+        raise CategoryError(
+            f"{owner!r}: sun_elevation must be two numbers [low, high] in degrees"
+        ) from exc
+    if not -90.0 <= low < high <= 90.0:
+        raise CategoryError(f"{owner!r}: sun_elevation needs -90 <= low < high <= 90")
+    return (low, high), rising
+
+
+def keep_sun_settings(new: Category, old: Category | None) -> Category:
+    """``new`` with the sun keys of ``old`` where it has none (faces that edit only words)."""
+    if old is None:
+        return new
+    new.sun = new.sun or old.sun
+    for label in new.labels:
+        before = next((x for x in old.labels if x.name == label.name), None)
+        if before is not None and label.sun_elevation is None and label.sun_rising is None:
+            label.sun_elevation, label.sun_rising = before.sun_elevation, before.sun_rising
+    return new
 
 
 def _threshold(value, owner: str) -> float:
@@ -129,7 +165,15 @@ def from_toml(text: str, source: str = "categories") -> list[Category]:
             prompts = item.get("prompts", [])
             if isinstance(prompts, str):
                 prompts = [prompts]
-            labels.append(Label(item["name"], list(prompts), item.get("threshold")))
+            labels.append(
+                Label(
+                    item["name"],
+                    list(prompts),
+                    item.get("threshold"),
+                    item.get("sun_elevation"),
+                    item.get("sun_rising"),
+                )
+            )
         out.append(
             validate(
                 Category(
@@ -137,6 +181,7 @@ def from_toml(text: str, source: str = "categories") -> list[Category]:
                     entry.get("kind", "free"),
                     entry.get("threshold", DEFAULT_THRESHOLD),
                     labels,
+                    entry.get("sun", False),
                 )
             )
         )
@@ -157,10 +202,13 @@ def to_toml(categories: list[Category]) -> str:
             item: dict = {"name": label.name, "prompts": list(label.prompts)}
             if label.threshold is not None:
                 item["threshold"] = label.threshold
+            if label.sun_elevation is not None:
+                item["sun_elevation"] = list(label.sun_elevation)
+            if label.sun_rising is not None:
+                item["sun_rising"] = label.sun_rising
             labels.append(item)
-        doc["category"].append(
-            {"name": cat.name, "kind": cat.kind, "threshold": cat.threshold, "label": labels}
-        )
+        entry = {"name": cat.name, "kind": cat.kind, "threshold": cat.threshold}
+        doc["category"].append({**entry, **({"sun": True} if cat.sun else {}), "label": labels})
     return tomli_w.dumps(doc)
 
 
@@ -210,12 +258,27 @@ def load(source) -> list[Category]:
             return source.query(sql)
         return source.execute(sql).fetchall()
 
-    cats = rows_of("SELECT id, name, kind, threshold FROM categories ORDER BY position, id")
-    rows = rows_of("SELECT category_id, name, prompts, threshold FROM labels ORDER BY position, id")
+    # Before migration 0006 (another feature's migration may load categories) no sun keys.
+    sun = any(r[1] == "sun" for r in rows_of("PRAGMA table_info(categories)"))
+    cats = rows_of(
+        f"SELECT id, name, kind, threshold, {'sun' if sun else '0'} FROM categories "
+        "ORDER BY position, id"
+    )
+    rows = rows_of(
+        "SELECT category_id, name, prompts, threshold, "
+        f"{'sun_elevation, sun_rising' if sun else 'NULL, NULL'} FROM labels ORDER BY position, id"
+    )
     labels: dict[int, list[Label]] = {}
-    for cat_id, name, prompts, threshold in rows:
-        labels.setdefault(cat_id, []).append(Label(name, json.loads(prompts), threshold))
-    return [Category(name, kind, thr, labels.get(cid, [])) for cid, name, kind, thr in cats]
+    for cat_id, name, prompts, threshold, band, rising in rows:
+        band = tuple(json.loads(band)) if band else None
+        rising = None if rising is None else bool(rising)
+        labels.setdefault(cat_id, []).append(
+            Label(name, json.loads(prompts), threshold, band, rising)
+        )
+    return [
+        Category(name, kind, thr, labels.get(cid, []), bool(sun))
+        for cid, name, kind, thr, sun in cats
+    ]
 
 
 def store(conn: sqlite3.Connection, category: Category, old_name: str | None = None) -> int:
@@ -278,7 +341,28 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
                 "VALUES (?, ?, ?, ?, ?)",
                 (cat_id, label.name, *values),
             )
+    store_sun_keys(conn, cat_id, category)
     return cat_id
+
+
+def store_sun_keys(conn: sqlite3.Connection, cat_id: int, category: Category) -> None:
+    """Write the sun keys; before migration 0006 (a new catalog's defaults) there is nowhere
+    to put them yet, and that migration applies the defaults' keys itself."""
+    if not any(r[1] == "sun" for r in conn.execute("PRAGMA table_info(categories)")):
+        return
+    conn.execute("UPDATE categories SET sun = ? WHERE id = ?", (int(category.sun), cat_id))
+    conn.executemany(
+        "UPDATE labels SET sun_elevation = ?, sun_rising = ? WHERE category_id = ? AND name = ?",
+        [
+            (
+                None if lab.sun_elevation is None else json.dumps(list(lab.sun_elevation)),
+                None if lab.sun_rising is None else int(lab.sun_rising),
+                cat_id,
+                lab.name,
+            )
+            for lab in category.labels
+        ],
+    )
 
 
 def delete(conn: sqlite3.Connection, name: str) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "PhotoMeta",
     "decode_photo",
     "load_thumbnail",
+    "read_exif",
     "read_meta",
 ]
 
@@ -484,6 +485,17 @@ def read_meta(source: Source) -> PhotoMeta:
     def work(im: ImageFile.ImageFile) -> PhotoMeta:
         exif = None if im.format == "PNG" and "exif" not in im.info else _exif_of(im)
         return _meta(im.size, exif)
+
+    return _with_image(source, work)
+
+
+def read_exif(source: Source) -> Image.Exif | None:
+    """The raw EXIF block from the header (no pixel decode), for readers of other tags
+    (the sun's clock and place, core/sun.py); None when the file has none."""
+
+    def work(im: ImageFile.ImageFile) -> Image.Exif | None:
+        exif = None if im.format == "PNG" and "exif" not in im.info else _exif_of(im)
+        return exif if exif else None
 
     return _with_image(source, work)
 

@@ -22,6 +22,9 @@ from photosort.core import categories as category_store
 from photosort.core import export as exporter
 from photosort.core import index as vector_index
 from photosort.core import (
+    sun,
+    sun_fusion,
+    sun_store,  # registers the 0006_sun migration
     tagging,  # registers the 0002_tags migration before any Catalog opens
     xmp,
 )
@@ -62,6 +65,7 @@ class ScanSummary:
     issues: list[WalkIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    sun: sun_store.SunUpdate = field(default_factory=sun_store.SunUpdate)
 
     def line(self) -> str:
         text = (
@@ -85,6 +89,7 @@ class ScanSummary:
             "failures": [{"path": p, "reason": r} for p, r in self.failures],
             "issues": [{"path": i.path, "reason": i.reason} for i in self.issues],
             "warnings": list(self.warnings),
+            "sun": {"read": self.sun.read, "with_sun": self.sun.with_sun},
         }
 
 
@@ -127,6 +132,7 @@ class Library:
         self._load_lock = threading.Lock()
         self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
         self._auto_cache = tagging.AutoTagCache()
+        self._sun_cache = sun_store.EvidenceCache()
         self._scan_lock = FileLock(str(self.folder / "scan.lock"))
         # The catalog vectors_version the in-memory index mirrors, and whether this process
         # holds the scan lock (only then may it change vectors and save the index).
@@ -282,6 +288,8 @@ class Library:
             notes = exporter.recover_moves(self.catalog)  # a killed export --mode move
             summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
             summary.warnings += notes
+            if not summary.cancelled:
+                summary.sun = self.update_sun(on_progress, should_cancel)
             self._autotag_after_scan(summary)
             return summary
 
@@ -498,7 +506,9 @@ class Library:
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> tagging.AutotagSummary:
-        """Re-tag every photo with a vector of the current model for every category."""
+        """Re-tag every photo with a vector of the current model for every category
+        (first reading the sun of photos scanned before it was kept: EXIF headers only)."""
+        self.update_sun(on_progress, should_cancel)
         return self._autotag(self.categories(), on_progress, should_cancel)
 
     def _autotag(
@@ -516,12 +526,13 @@ class Library:
             on_progress,
             should_cancel,
             self._auto_cache,
+            self._sun_fusion(),
         )
 
     def _autotag_after_scan(self, summary: ScanSummary) -> None:
         """New photos get their tags at the end of a scan; a failure here is a warning."""
         try:
-            if summary.embedded or summary.removed or summary.updated:
+            if summary.embedded or summary.removed or summary.updated or summary.sun.read:
                 self.autotag()
         except (CategoryError, CatalogError, ModelError) as exc:
             summary.warnings.append(f"auto-tagging failed: {exc}")
@@ -530,8 +541,41 @@ class Library:
         """What ``label_name`` of the (unsaved) ``category`` would tag, for the editor."""
         category = category_store.validate(category)
         ids, matrix = self._vector_matrix()
-        tagger = tagging.Tagger([category], self._text_vectors([category]), self._logit_scale())
+        tagger = tagging.Tagger(
+            [category], self._text_vectors([category]), self._logit_scale(), self._sun_fusion()
+        )
         return tagging.preview(tagger, ids, matrix, label_name.strip())
+
+    # -- the sun (core/sun.py) -----------------------------------------------------------------
+    def update_sun(
+        self,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> sun_store.SunUpdate:
+        """Read the capture time and place of photos that have none stored yet."""
+        return sun_store.update_catalog(self.catalog, on_progress, should_cancel)
+
+    def _sun_fusion(self) -> sun_fusion.SunFusion:
+        return sun_fusion.SunFusion(self._sun_cache.current(self.catalog))
+
+    def sun_text(self, photo_id: int) -> str:
+        """The details panel's line, e.g. "Sun 3° above the horizon, 14 minutes after ..."."""
+        return sun.describe(sun_store.stored_fix(self.catalog, photo_id))
+
+    def explain_tags(self, path: str | os.PathLike) -> sun_fusion.Explanation:
+        """The image's probabilities, the sun's and the result, per category, for one photo."""
+        ids, unknown = self.photo_ids_for_paths([path])
+        if unknown or len(ids) != 1:
+            raise LibraryError(f"not a photo of this library: {path}")
+        vector = self.catalog.vector_of(ids[0], self.model_id)
+        if vector is None:
+            raise LibraryError(f"{path} has no vector yet; run 'photosort scan' first")
+        cats = self.categories()
+        tagger = tagging.Tagger(cats, self._text_vectors(cats), self._logit_scale())
+        image = [p[0] for p in tagger.probabilities(vector[None, :])]
+        fix = sun_store.stored_fix(self.catalog, ids[0])
+        row = self.photo_details(ids)[ids[0]]
+        return sun_fusion.explain(row["path"], cats, image, fix)
 
     # -- manual tags ------------------------------------------------------------------------
     def tag_photos(

@@ -241,14 +241,23 @@ class Decisions:
     scores: np.ndarray
 
 
+#: (category, photo ids, its (N, labels) probabilities) -> the probabilities after fusion.
+Fusion = Callable[[Category, np.ndarray, np.ndarray], np.ndarray]
+
+
 class Tagger:
     """Scores every photo for every label of the given categories with one matrix product."""
 
     def __init__(
-        self, categories: Sequence[Category], vectors: dict[str, np.ndarray], logit_scale: float
+        self,
+        categories: Sequence[Category],
+        vectors: dict[str, np.ndarray],
+        logit_scale: float,
+        fuse: Fusion | None = None,
     ):
         self.categories = list(categories)
         self.scale = float(logit_scale)
+        self.fuse = fuse  # other evidence per photo (the sun: core/sun.py), or None
         columns: list[np.ndarray] = []
         self._slices: list[slice] = []
         for cat in self.categories:
@@ -265,8 +274,9 @@ class Tagger:
         prompts = [p for cat in categories for label in cat.labels for p in label.prompt_texts()]
         return list(dict.fromkeys([*prompts, *NEUTRAL_PROMPTS]))
 
-    def probabilities(self, matrix: np.ndarray) -> list[np.ndarray]:
-        """Per category an (N, labels) float32 array: softmax (exclusive) or vs-neutral."""
+    def probabilities(self, matrix: np.ndarray, ids: np.ndarray | None = None) -> list[np.ndarray]:
+        """Per category an (N, labels) float32 array: softmax (exclusive) or vs-neutral;
+        with ``ids`` and a ``fuse`` hook, after fusing the photos' other evidence."""
         cos = matrix @ self.text.T  # the one matrix product
         neutral = cos[:, self._neutral_col : self._neutral_col + 1]
         out = []
@@ -282,6 +292,8 @@ class Tagger:
                 np.exp(logits, out=logits)
                 logits += 1.0
                 np.reciprocal(logits, out=logits)
+            if self.fuse is not None and ids is not None:
+                logits = self.fuse(cat, ids, logits)
             out.append(logits)
         return out
 
@@ -292,7 +304,7 @@ class Tagger:
         pids, lids, scores = [], [], []
         uncertain: dict[str, int] = {}
         for cat, probs, ids_of_labels in zip(
-            self.categories, self.probabilities(matrix), label_ids, strict=True
+            self.categories, self.probabilities(matrix, ids), label_ids, strict=True
         ):
             lid_arr = np.asarray(ids_of_labels, dtype=np.int64)
             thresholds = np.array([cat.threshold_of(lab) for lab in cat.labels], np.float32)
@@ -327,7 +339,7 @@ def preview(tagger: Tagger, ids: np.ndarray, matrix: np.ndarray, label_name: str
     cat = tagger.categories[0]
     label = cat.label(label_name)
     col = [lab.name for lab in cat.labels].index(label_name)
-    probs = tagger.probabilities(matrix)[0]
+    probs = tagger.probabilities(matrix, ids)[0]
     threshold = cat.threshold_of(label)
     scores = probs[:, col].astype(np.float32)
     if cat.kind == "exclusive":
@@ -487,6 +499,7 @@ def run_autotag(
     on_progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
     cache: AutoTagCache | None = None,
+    fuse: Fusion | None = None,
 ) -> AutotagSummary:
     """Re-tag ``categories`` over all stored vectors and store the changes."""
     started = time.perf_counter()
@@ -496,7 +509,7 @@ def run_autotag(
     by_cat = label_ids_by_category(catalog)
     label_ids = [by_cat.get(c.name, []) for c in categories]
     flat = [lid for group in label_ids for lid in group]
-    tagger = Tagger(categories, vectors, logit_scale)
+    tagger = Tagger(categories, vectors, logit_scale, fuse)
     for attempt in range(3):
         version, ids, matrix = load_vectors()
         summary.photos = len(ids)
