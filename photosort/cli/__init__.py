@@ -503,6 +503,9 @@ def cmd_categories(args: argparse.Namespace) -> int:
                 cat.threshold = args.threshold
             for raw in args.label:
                 label = _parse_label(raw)
+                old = next((x for x in cat.labels if x.name == label.name), None)
+                if old is not None:  # new words, same sun keys (set in TOML)
+                    label.sun_elevation, label.sun_rising = old.sun_elevation, old.sun_rising
                 cat.labels = [x for x in cat.labels if x.name != label.name] + [label]
             summary = lib.save_category(cat)
             if args.json:
@@ -598,10 +601,19 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 def _tags_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    p.add_argument(
+        "--explain",
+        metavar="PATH",
+        help="one photo's labels: the image's probabilities, the sun's, and the result",
+    )
 
 
 @command("tags", _tags_options, "count photos per tag")
 def cmd_tags(args: argparse.Namespace) -> int:
+    if args.explain:
+        from photosort.cli.sun import explain
+
+        return explain(args)
     with open_library(args) as lib:
         counts = lib.tag_counts()
     if args.json:

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosort.core.categories import DEFAULT_THRESHOLD, Category, Label
+from photosort.core.categories import DEFAULT_THRESHOLD, Category, Label, keep_sun_settings
 from photosort.core.library import Library
 from photosort.gui import tasks
 from photosort.gui.histogram import ScoreHistogram
@@ -336,12 +336,15 @@ class CategoryEditor(QDialog):
                     float(threshold) if threshold else None,
                 )
             )
-        return Category(
+        category = Category(
             self.name_edit.text().strip(),
             self.kind_box.currentData(),
             round(self.threshold_spin.value(), 2),
             labels,
         )
+        # The form edits words and thresholds; the sun keys (TOML only) stay as they were.
+        before = self.working[self.current] if 0 <= self.current < len(self.working) else None
+        return keep_sun_settings(category, before)
 
     def _edited(self, *_args) -> None:
         if self._loading or self.current < 0:

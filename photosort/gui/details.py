@@ -90,12 +90,15 @@ class DetailsPanel(QScrollArea):
         self.camera_label = QLabel("—")
         self.gps_label = QLabel("—")
         self.size_label = QLabel("—")
+        self.sun_label = QLabel("—")
+        self.sun_label.setWordWrap(True)
         for label in (self.date_label, self.camera_label, self.gps_label, self.size_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Date", self.date_label)
         form.addRow("Camera", self.camera_label)
         form.addRow("GPS", self.gps_label)
         form.addRow("Size", self.size_label)
+        form.addRow("Sun", self.sun_label)
         layout.addWidget(facts)
 
         self.auto_box = QGroupBox("Auto tags")
@@ -128,6 +131,7 @@ class DetailsPanel(QScrollArea):
     # -- content --------------------------------------------------------------------------
     def show_info(self, info: PhotoInfo | None) -> None:
         self.info = info
+        self.sun_label.setText("—")
         _clear(self.auto_grid)
         _clear(self.chips)
         has = bool(info and info.ids)
@@ -157,6 +161,7 @@ class DetailsPanel(QScrollArea):
             self.date_label.setText((row.get("taken_at") or "—").replace("T", " "))
             self.camera_label.setText(row.get("camera") or "—")
             self.gps_label.setText(format_gps(row.get("gps_lat"), row.get("gps_lon")))
+            self.sun_label.setText(info.sun or "—")
             if row.get("width"):
                 self.size_label.setText(
                     f"{row['width']} × {row['height']} px, {format_bytes(row.get('size') or 0)}"

@@ -31,12 +31,15 @@ class PhotoInfo:
     ids: list[int]
     details: dict[int, dict] = field(default_factory=dict)
     tags: dict[int, list] = field(default_factory=dict)  # id -> core PhotoTag list
+    sun: str = ""  # one photo: where the sun was when it was taken (core/sun.py)
 
 
 def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
     info = PhotoInfo(list(photo_ids))
     info.details = library.photo_details(photo_ids)
     info.tags = library.photo_tags(photo_ids)
+    if len(photo_ids) == 1:
+        info.sun = library.sun_text(photo_ids[0])
     return info
 
 
