@@ -123,7 +123,7 @@ def _coordinate(gps: dict, key: int, ref_key: int, refs: str, limit: float, note
     if value is None:
         return None
     ref = _text(gps.get(ref_key)).upper()[:1]
-    if ref not in refs:
+    if not ref or ref not in refs:
         notes.append(f"GPS {axis} has no {refs[0]}/{refs[1]} reference")
         return None
     try:
