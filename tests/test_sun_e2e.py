@@ -106,6 +106,7 @@ def test_scan_autotag_and_explain_through_the_cli(cli, tmp_path):
 
     with sqlite3.connect(tmp_path / "lib" / "catalog.sqlite") as conn:
         conn.execute("DELETE FROM photo_sun")
+        conn.execute("DELETE FROM meta WHERE key LIKE 'sun%'")
     code, _, err = cli("autotag", "--json", "--no-progress")
     assert code == 0, err
     assert all(_time_of_day(cli, p.path) == p.truth for p in photos)  # read back, fused again

@@ -61,31 +61,53 @@ def twins(cat: Category) -> list[tuple[int, int]]:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
+    x = np.clip(x, np.float32(-60.0), np.float32(60.0))
+    return np.reciprocal(np.float32(1.0) + np.exp(-x))
 
 
 def _membership(elevation: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """(N, k) soft band membership; an open edge (-90 or 90) is no edge; unknown: all 1."""
-    soft = np.minimum(SOFTNESS, (high - low) / 4.0)[None, :]
-    e = np.nan_to_num(elevation, nan=0.0)[:, None]
-    above = np.where(low[None, :] <= -90.0, 1.0, _sigmoid((e - low[None, :]) / soft))
-    below = np.where(high[None, :] >= 90.0, 1.0, _sigmoid((high[None, :] - e) / soft))
-    return np.where(np.isnan(elevation)[:, None], 1.0, above * below).astype(np.float32)
+    known = ~np.isnan(elevation)
+    e = np.where(known, elevation, np.float32(0.0)).astype(np.float32)
+    done: dict[tuple[float, float], np.ndarray] = {}
+    columns = []
+    for band in zip(low.tolist(), high.tolist(), strict=True):
+        if band not in done:  # dawn and dusk share one band: computed once
+            soft = np.float32(min(SOFTNESS, (band[1] - band[0]) / 4.0))
+            column = np.ones(len(e), np.float32)
+            if band[0] > -90.0:
+                column *= _sigmoid((e - np.float32(band[0])) / soft)
+            if band[1] < 90.0:
+                column *= _sigmoid((np.float32(band[1]) - e) / soft)
+            if not known.all():
+                column[~known] = 1.0
+            done[band] = column
+        columns.append(done[band])
+    return np.stack(columns, axis=1)
 
 
 def _direction(rising: np.ndarray, way: np.ndarray) -> np.ndarray:
     """(N, k): +1 where the label's direction is the sun's, -1 where it is not, else 0."""
-    r = rising[:, None]
-    known = ~np.isnan(r) & ~np.isnan(way)[None, :]
-    agree = np.where(r == way[None, :], 1.0, -1.0)
-    return np.where(known, agree, 0.0).astype(np.float32)
+    known = ~np.isnan(rising)
+    zero = np.zeros(len(rising), np.float32)
+    columns = []
+    for w in way.tolist():
+        if np.isnan(w):
+            columns.append(zero)
+        else:
+            agree = np.where(rising == w, np.float32(1.0), np.float32(-1.0))
+            columns.append(np.where(known, agree, np.float32(0.0)))
+    return np.stack(columns, axis=1)
 
 
 def _normalised(weights: np.ndarray) -> np.ndarray:
-    total = weights.sum(axis=1, keepdims=True)
-    uniform = np.full_like(weights, 1.0 / weights.shape[1])
-    safe = np.where(total > 1e-12, total, 1.0)
-    return np.where(total > 1e-12, weights / safe, uniform)
+    """Rows scaled to sum 1 (in place); a row of zeros becomes uniform."""
+    total = weights.sum(axis=1)
+    empty = total <= 1e-12
+    total[empty] = 1.0
+    weights /= total[:, None]
+    weights[empty] = np.float32(1.0 / weights.shape[1])
+    return weights
 
 
 def prior(cat: Category, evidence: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -94,30 +116,45 @@ def prior(cat: Category, evidence: tuple[np.ndarray, ...]) -> np.ndarray:
     low, high, way = _bands(cat)
     member = _membership(elevation, low, high)
     agree = _direction(rising, way)
-    a, b = a[:, None], b[:, None]
+    a, b = a.astype(np.float32)[:, None], b.astype(np.float32)[:, None]
     if cat.kind == "exclusive":
-        n = len(cat.labels)
-        height = a * _normalised(member) + (1 - a) / n
-        return _normalised(height * (1 + b * agree)).astype(np.float32)
+        n = np.float32(len(cat.labels))
+        height = _normalised(member)
+        height *= a
+        height += (1 - a) / n
+        agree *= b
+        agree += 1
+        height *= agree
+        return _normalised(height)
     # free labels: P(tag) against P(not tag); the base rate without evidence is one half
     weight = np.where(np.isnan(way)[None, :], a, np.minimum(a, b))
-    return (weight * member * (agree >= 0) + (1 - weight) * 0.5).astype(np.float32)
+    return (weight * member * (agree >= 0) + (1 - weight) * np.float32(0.5)).astype(np.float32)
 
 
 def fuse(cat: Category, probs: np.ndarray, evidence: tuple[np.ndarray, ...]) -> np.ndarray:
-    """The group's probabilities after the sun: posterior ~ prior x likelihood."""
-    p = prior(cat, evidence)
+    """The group's probabilities after the sun: posterior ~ prior x likelihood. Photos
+    without evidence keep theirs untouched (only the others are computed)."""
+    has = (evidence[2] > 0) | (evidence[3] > 0)
+    if not has.any():
+        return probs
+    out = probs.astype(np.float32, copy=True)
+    rows = np.flatnonzero(has) if not has.all() else slice(None)
+    mine = tuple(x[rows] for x in evidence)
+    p, image = prior(cat, mine), out[rows]
     if cat.kind != "exclusive":
-        num = p * probs
-        return (num / np.maximum(num + (1 - p) * (1 - probs), 1e-12)).astype(np.float32)
-    likelihood = probs.astype(np.float32, copy=True)
-    knows_way = (~np.isnan(evidence[1]) & (evidence[3] > 0))[:, None]
+        num = p * image
+        out[rows] = num / np.maximum(num + (1 - p) * (1 - image), np.float32(1e-12))
+        return out
+    likelihood = image.copy()
+    knows_way = ~np.isnan(mine[1]) & (mine[3] > 0)
     for i, j in twins(cat):
-        pooled = probs[:, i] + probs[:, j]
-        likelihood[:, i] = np.where(knows_way[:, 0], pooled, probs[:, i])
-        likelihood[:, j] = np.where(knows_way[:, 0], pooled, probs[:, j])
-    num = p * likelihood
-    return (num / np.maximum(num.sum(axis=1, keepdims=True), 1e-30)).astype(np.float32)
+        pooled = image[:, i] + image[:, j]
+        likelihood[:, i] = np.where(knows_way, pooled, image[:, i])
+        likelihood[:, j] = np.where(knows_way, pooled, image[:, j])
+    likelihood *= p
+    total = np.maximum(likelihood.sum(axis=1, keepdims=True), np.float32(1e-30))
+    out[rows] = likelihood / total
+    return out
 
 
 class SunFusion:

@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from photosort.core import tagging  # noqa: F401 - 0002_tags makes the tables 0006 alters
 from photosort.core.catalog import Catalog, Migration, register_migration, run_script
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.sun import Capture, SunFix, capture_from_file, sun_fix
 
 SUN_VERSION = "sun_version"
+#: The catalog's vectors_version when every photo's sun was last known current: photos
+#: change only with it, so an unchanged library skips even the check.
+SUN_CHECKED = "sun_checked_at_vectors_version"
 
 
 # -- storage -------------------------------------------------------------------------------
@@ -98,6 +102,9 @@ def update_catalog(
 ) -> SunUpdate:
     """Read the sun for every photo without a current ``photo_sun`` row (new, changed, or
     scanned before this feature). Reads only EXIF headers; unchanged photos cost nothing."""
+    version = str(catalog.vectors_version())
+    if catalog.get_meta(SUN_CHECKED) == version:
+        return SunUpdate()
     rows = catalog.query(
         "SELECT p.id, p.path, p.size, p.mtime_ns FROM photos p "
         "LEFT JOIN photo_sun s ON s.photo_id = p.id WHERE p.status = 'ok' AND "
@@ -105,6 +112,7 @@ def update_catalog(
     )
     summary = SunUpdate()
     if not rows:
+        catalog.set_meta(SUN_CHECKED, version)
         return summary
     meter = RateMeter("reading the sun", len(rows), on_progress)
     meter.report(0)
@@ -130,6 +138,8 @@ def update_catalog(
             )
             _bump(conn)
         meter.report(summary.read, rows[min(start + batch, len(rows)) - 1]["path"])
+    if not summary.cancelled:
+        catalog.set_meta(SUN_CHECKED, version)
     return summary
 
 
@@ -230,14 +240,13 @@ class SunEvidence:
 
 def load_evidence(catalog: Catalog) -> SunEvidence:
     rows = catalog.query(
-        "SELECT photo_id, elevation, rising, trust_elevation, trust_direction FROM photo_sun "
-        "WHERE trust_elevation > 0 OR trust_direction > 0 ORDER BY photo_id"
+        "SELECT photo_id, IFNULL(elevation, 'NaN'), IFNULL(rising, 'NaN'), trust_elevation, "
+        "trust_direction FROM photo_sun WHERE trust_elevation > 0 OR trust_direction > 0 "
+        "ORDER BY photo_id"
     )
     if not rows:
         return SunEvidence.empty()
-    arr = np.array(
-        [tuple(np.nan if v is None else v for v in r) for r in rows], dtype=np.float64
-    ).reshape(-1, 5)
+    arr = np.array([tuple(r) for r in rows], dtype=np.float64)
     f = arr[:, 1:].astype(np.float32)
     return SunEvidence(arr[:, 0].astype(np.int64), f[:, 0], f[:, 1], f[:, 2], f[:, 3])
 
