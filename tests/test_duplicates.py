@@ -80,9 +80,7 @@ def test_library_refuses_unconfirmed_trash(small_set, make_library):
     assert moved == []
 
 
-def test_tag_others_merges_manual_tags_and_leaves_files_alone(
-    small_set, make_library, tiny_model
-):
+def test_tag_others_merges_manual_tags_and_leaves_files_alone(small_set, make_library, tiny_model):
     tmp_path, _ = small_set
     lib = make_library()
     group = next(g for g in lib.find_duplicates(["near"]))

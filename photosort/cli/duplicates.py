@@ -75,9 +75,7 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
                 )
                 _conflicts(done.conflicts)
             if args.trash_others:
-                done = run_cancellable(
-                    lambda token: lib.trash_duplicates(groups, True, bar, token)
-                )
+                done = run_cancellable(lambda token: lib.trash_duplicates(groups, True, bar, token))
                 report["trashed"] = done.as_dict()
                 for path, why in done.skipped:
                     print(f"photosort: kept {one_line(path)}: {why}", file=sys.stderr)

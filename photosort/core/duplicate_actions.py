@@ -150,9 +150,7 @@ def trash_others(
         if why:
             summary.skipped.append((member.path, why))
             continue
-        row = catalog.query(
-            "SELECT path, content_hash, size FROM photos WHERE id = ?", (pid,)
-        )[0]
+        row = catalog.query("SELECT path, content_hash, size FROM photos WHERE id = ?", (pid,))[0]
         with catalog.transaction() as conn:
             journal = conn.execute(
                 "INSERT INTO trash_journal (photo_id, path, content_hash, size, keeper_path, "

@@ -129,7 +129,9 @@ class Group:
             "photos": [m.path for m in self.members],
             "keeper": self.keeper.path,
             "reasons": list(self.reasons),
-            "members": [m.as_dict() | {"keeper": m.photo_id == self.keeper_id} for m in self.members],
+            "members": [
+                m.as_dict() | {"keeper": m.photo_id == self.keeper_id} for m in self.members
+            ],
         }
 
 
@@ -156,9 +158,7 @@ def choose_keeper(members: list[Member]) -> tuple[int, list[str]]:
 
     narrow(lambda m: m.pixels, 0.0, lambda m: f"largest resolution ({m.width}×{m.height})")
     if len(left) > 1:
-        narrow(
-            lambda m: 1.0 if (m.colour or 0) > 0.02 else 0.0, 0.0, lambda m: "in colour"
-        )
+        narrow(lambda m: 1.0 if (m.colour or 0) > 0.02 else 0.0, 0.0, lambda m: "in colour")
     if len(left) > 1:
         narrow(
             lambda m: m.format_rank,
@@ -182,57 +182,72 @@ def close_pairs(
     matrix: np.ndarray,
     threshold: float,
     should_cancel: Callable[[], bool] | None = None,
-    on_cell: Callable[[int, int], None] | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Index pairs (i < j) whose rows have inner product >= threshold, as an (M, 2) array.
+    """Row pairs (i < j) among ``rows`` (default all) whose inner product >= threshold,
+    as an (M, 2) array of row numbers of ``matrix``.
 
     Small sets compare every pair; larger ones are clustered (k-means on a sample) into
     about sqrt(N) cells, each row joins its ``PROBES`` nearest cells, and only rows sharing
     a cell are compared (one matrix product per cell, in blocks).
     """
-    n = len(matrix)
-    if n < 2:
+    from threadpoolctl import threadpool_limits
+
+    from photosort.core.index import _one_omp_thread
+
+    # Thousands of small products: threads only add overhead (6x slower on a busy CPU).
+    with threadpool_limits(1), _one_omp_thread():
+        return _close_pairs(matrix, threshold, should_cancel, rows)
+
+
+def _close_pairs(matrix, threshold, should_cancel, rows) -> np.ndarray:
+    rows = np.arange(len(matrix)) if rows is None else np.asarray(rows, np.int64)
+    if len(rows) < 2:
         return np.empty((0, 2), np.int64)
-    if n <= ALL_PAIRS_LIMIT:
-        cells = [np.arange(n)]
-    else:
-        cells = _cells(matrix)
-    found: list[np.ndarray] = []
-    for k, members in enumerate(cells):
+    cells = [rows] if len(rows) <= ALL_PAIRS_LIMIT else _cells(matrix, rows)
+    found: list[np.ndarray] = [np.empty((0, 2), np.int64)]
+    for members in cells:
         if should_cancel and should_cancel():
             raise Cancelled()
         if len(members) > 1:
             found.append(_pairs_in(matrix, members, threshold))
-        if on_cell:
-            on_cell(k + 1, len(cells))
-    if not found:
-        return np.empty((0, 2), np.int64)
     pairs = np.concatenate(found)
-    if len(pairs) == 0:
-        return pairs
+    n = len(matrix)
     keys = np.unique(pairs[:, 0] * n + pairs[:, 1])
     return np.stack([keys // n, keys % n], axis=1)
 
 
-def _cells(matrix: np.ndarray) -> list[np.ndarray]:
+def _cells(matrix: np.ndarray, rows: np.ndarray | None = None, depth: int = 0) -> list[np.ndarray]:
+    """Row sets to compare within: k-means cells, each row in its ``PROBES`` nearest;
+    a cell far above the average size is split again (real libraries are lumpy)."""
     import faiss
 
-    n, dim = matrix.shape
+    rows = np.arange(len(matrix)) if rows is None else rows
+    n, dim = len(rows), matrix.shape[1]
     nlist = int(min(4096, max(8, math.sqrt(n))))
-    rng = np.random.default_rng(0)
-    sample = matrix[rng.choice(n, min(n, nlist * 32), replace=False)]
-    kmeans = faiss.Kmeans(dim, nlist, niter=10, seed=1, spherical=True)
+    rng = np.random.default_rng(depth)
+    sample = matrix[rows[rng.choice(n, min(n, nlist * 40), replace=False)]]
+    kmeans = faiss.Kmeans(dim, nlist, niter=5, seed=1, spherical=True)
     kmeans.train(np.ascontiguousarray(sample))
     centroids = faiss.IndexFlatIP(dim)
     centroids.add(kmeans.centroids)
     assign = np.empty((n, PROBES), np.int64)
     for start in range(0, n, 16384):
-        _, assign[start : start + 16384] = centroids.search(matrix[start : start + 16384], PROBES)
-    rows = np.repeat(np.arange(n), PROBES)
+        part = np.ascontiguousarray(matrix[rows[start : start + 16384]])
+        _, assign[start : start + 16384] = centroids.search(part, PROBES)
     flat = assign.ravel()
     order = np.argsort(flat, kind="stable")
     bounds = np.searchsorted(flat[order], np.arange(nlist + 1))
-    return [rows[order[bounds[c] : bounds[c + 1]]] for c in range(nlist)]
+    members = np.repeat(rows, PROBES)[order]
+    cap = max(ALL_PAIRS_LIMIT // 4, 3 * n * PROBES // nlist)
+    out: list[np.ndarray] = []
+    for c in range(nlist):
+        cell = members[bounds[c] : bounds[c + 1]]
+        if len(cell) > cap and depth < 1:
+            out += _cells(matrix, cell, depth + 1)
+        else:
+            out.append(cell)
+    return out
 
 
 def _pairs_in(matrix: np.ndarray, members: np.ndarray, threshold: float) -> np.ndarray:
@@ -254,15 +269,18 @@ def same_hash_pairs(codes: np.ndarray, max_bits: int) -> np.ndarray:
     n = len(codes)
     if n < 2:
         return np.empty((0, 2), np.int64)
+    from photosort.core.index import _one_omp_thread
+
     raw = np.ascontiguousarray(codes.astype(np.int64)).view(np.uint8).reshape(n, 8)
     index = faiss.IndexBinaryMultiHash(64, max_bits + 1, 64 // (max_bits + 1))
     index.add(raw)
     out = []
-    for start in range(0, n, 16384):
-        lims, _, labels = index.range_search(raw[start : start + 16384], max_bits + 1)
-        q = np.repeat(np.arange(start, start + len(lims) - 1), np.diff(lims).astype(np.int64))
-        keep = labels > q
-        out.append(np.stack([q[keep], labels[keep]], axis=1))
+    with _one_omp_thread():
+        for start in range(0, n, 16384):
+            lims, _, labels = index.range_search(raw[start : start + 16384], max_bits + 1)
+            q = np.repeat(np.arange(start, start + len(lims) - 1), np.diff(lims).astype(np.int64))
+            keep = labels > q
+            out.append(np.stack([q[keep], labels[keep]], axis=1))
     return np.concatenate(out)
 
 
@@ -270,31 +288,21 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.bitwise_count(np.bitwise_xor(a.astype(np.int64), b.astype(np.int64)).view(np.uint64))
 
 
-class _Sets:
-    """Union-find over row indexes."""
+def components(n: int, pairs: np.ndarray) -> list[np.ndarray]:
+    """Connected components (of two or more) of the graph on ``n`` nodes with these edges."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def __init__(self, n: int):
-        self.parent = np.arange(n)
-
-    def find(self, i: int) -> int:
-        parent = self.parent
-        root = i
-        while parent[root] != root:
-            root = parent[root]
-        while parent[i] != root:
-            parent[i], i = root, parent[i]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def groups(self) -> list[list[int]]:
-        out: dict[int, list[int]] = {}
-        for i in range(len(self.parent)):
-            out.setdefault(self.find(i), []).append(i)
-        return [g for g in out.values() if len(g) > 1]
+    if len(pairs) == 0:
+        return []
+    nodes, inverse = np.unique(pairs.ravel(), return_inverse=True)
+    edges = inverse.reshape(-1, 2)
+    m = len(nodes)
+    graph = coo_matrix((np.ones(len(edges), np.int8), (edges[:, 0], edges[:, 1])), shape=(m, m))
+    _, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    return [nodes[g] for g in np.split(order, bounds) if len(g) > 1]
 
 
 # -- the finder -------------------------------------------------------------------------------
@@ -305,6 +313,17 @@ def _epoch(taken_at: str | None) -> float:
         return dt.datetime.fromisoformat(taken_at).replace(tzinfo=dt.UTC).timestamp()
     except ValueError:
         return math.nan
+
+
+def epochs(values: list[str | None]) -> np.ndarray:
+    """Capture times (ISO, naive) as seconds; NaN where unknown."""
+    try:
+        stamps = np.array([v or "NaT" for v in values], dtype="datetime64[s]")
+    except ValueError:  # an odd stored value: parse one by one
+        return np.array([_epoch(v) for v in values])
+    out = stamps.astype(np.int64).astype(np.float64)
+    out[np.isnat(stamps)] = math.nan
+    return out
 
 
 class DuplicateFinder:
@@ -357,103 +376,108 @@ class DuplicateFinder:
         if "near" not in kinds and "bursts" not in kinds:
             return groups
         vec_ids, matrix = self.vectors()
-        keep = np.array([rep_of.get(int(i), int(i)) == int(i) for i in vec_ids], dtype=bool)
-        vec_ids, matrix = vec_ids[keep], matrix[keep]
+        info = self._arrays(vec_ids, photos)
         fps = fingerprints.load(self.catalog, None)
-        # 2. near duplicates.
+        info.update(self._fp_arrays(vec_ids, fps))
+        is_rep = np.array([rep_of.get(int(i), int(i)) == int(i) for i in vec_ids], dtype=bool)
+        # 2. near duplicates, over the exact groups' keepers and the other photos.
         near_threshold = threshold if threshold is not None else NEAR_THRESHOLD
-        pairs = self._near_pairs(vec_ids, matrix, near_threshold, photos, fps, cancel)
-        sets = _Sets(len(vec_ids))
-        for a, b in pairs:
-            sets.union(a, b)
-        near = [self._group("near", [int(vec_ids[i]) for i in g], photos, fps) for g in sets.groups()]
+        pairs = self._near_pairs(vec_ids, matrix, is_rep, near_threshold, photos, fps, info, cancel)
+        near = [
+            self._group("near", [int(vec_ids[i]) for i in g], photos, fps)
+            for g in components(len(vec_ids), pairs)
+        ]
         if "near" in kinds:
             groups += near
         meter.report(2)
+        if cancel():
+            raise Cancelled()
         if "bursts" in kinds:
             for group in near:
                 for m in group.others:
                     rep_of[m.photo_id] = group.keeper_id
-            keep = np.array([rep_of.get(int(i), int(i)) == int(i) for i in vec_ids], dtype=bool)
+            is_rep &= np.array([rep_of.get(int(i), int(i)) == int(i) for i in vec_ids])
             burst_threshold = threshold if threshold is not None else BURST_THRESHOLD
-            groups += self._bursts(vec_ids[keep], matrix[keep], burst_threshold, photos, fps)
+            groups += self._bursts(vec_ids, matrix, is_rep, burst_threshold, photos, fps, info)
         meter.report(4)
         return groups
 
+    @staticmethod
+    def _arrays(vec_ids: np.ndarray, photos) -> dict[str, np.ndarray]:
+        rows = [photos[int(i)] for i in vec_ids]
+        cameras = [r["camera"] for r in rows]
+        names = {c: k for k, c in enumerate(sorted({c for c in cameras if c}))}
+        return {
+            "times": epochs([r["taken_at"] for r in rows]),
+            "camera": np.array([names[c] if c else -1 for c in cameras], np.int64),
+        }
+
+    @staticmethod
+    def _fp_arrays(vec_ids: np.ndarray, fps: dict) -> dict[str, np.ndarray]:
+        found = [fps.get(int(i)) for i in vec_ids]
+        return {
+            "codes": np.array([f.phash if f else 0 for f in found], np.int64),
+            "has": np.array([f is not None for f in found], dtype=bool),
+        }
+
+    def _fill_missing(self, vec_ids, positions, photos, fps, info) -> None:
+        """Photos scanned before fingerprints existed: hash the candidates only, lazily."""
+        missing = {int(vec_ids[i]) for i in positions if not info["has"][i]}
+        if not missing:
+            return
+        fps.update(
+            fingerprints.ensure(
+                self.catalog,
+                {pid: (photos[pid]["path"], photos[pid]["content_hash"]) for pid in missing},
+            )
+        )
+        info.update(self._fp_arrays(vec_ids, fps))
+
     # -- near ------------------------------------------------------------------------------
-    def _near_pairs(self, vec_ids, matrix, threshold, photos, fps, cancel) -> list[tuple[int, int]]:
-        clip = close_pairs(matrix, threshold, cancel)
-        codes = np.array([fps[int(i)].phash if int(i) in fps else 0 for i in vec_ids], np.int64)
-        has = np.array([int(i) in fps for i in vec_ids], dtype=bool)
-        idx = np.nonzero(has)[0]
-        same = idx[same_hash_pairs(codes[idx], SAME_PIXELS_BITS)] if len(idx) > 1 else None
-        # Photos scanned before fingerprints existed: hash the CLIP candidates only.
-        missing = {int(vec_ids[i]) for i in np.unique(clip) if not has[i]}
-        if missing:
-            fps.update(
-                fingerprints.ensure(
-                    self.catalog,
-                    {pid: (photos[pid]["path"], photos[pid]["content_hash"]) for pid in missing},
-                )
-            )
-            codes = np.array(
-                [fps[int(i)].phash if int(i) in fps else 0 for i in vec_ids], np.int64
-            )
-            has = np.array([int(i) in fps for i in vec_ids], dtype=bool)
-        times = np.array([_epoch(photos[int(i)]["taken_at"]) for i in vec_ids])
+    def _near_pairs(self, vec_ids, matrix, is_rep, threshold, photos, fps, info, cancel):
+        rows = np.flatnonzero(is_rep)
+        clip = close_pairs(matrix, threshold, cancel, rows)
+        hashed = rows[info["has"][rows]]
+        same = hashed[same_hash_pairs(info["codes"][hashed], SAME_PIXELS_BITS)]
+        self._fill_missing(vec_ids, np.unique(clip), photos, fps, info)
+        codes, has, times = info["codes"], info["has"], info["times"]
         out = []
         for cand, bits in ((clip, NEAR_BITS), (same, SAME_PIXELS_BITS)):
-            if cand is None or len(cand) == 0:
-                continue
             a, b = cand[:, 0], cand[:, 1]
             ok = has[a] & has[b] & (hamming(codes[a], codes[b]) <= bits)
             ta, tb = times[a], times[b]
             ok &= ~((ta == ta) & (tb == tb) & (ta != tb))  # two capture times: two shots
-            out += [(int(x), int(y)) for x, y in cand[ok]]
-        return out
+            out.append(cand[ok])
+        return np.concatenate(out)
 
     # -- bursts ----------------------------------------------------------------------------
-    def _bursts(self, vec_ids, matrix, threshold, photos, fps) -> list[Group]:
-        times = np.array([_epoch(photos[int(i)]["taken_at"]) for i in vec_ids])
-        cameras = [photos[int(i)]["camera"] for i in vec_ids]
-        usable = np.array([c is not None for c in cameras]) & (times == times)
-        idx = np.nonzero(usable)[0]
+    def _bursts(self, vec_ids, matrix, is_rep, threshold, photos, fps, info) -> list[Group]:
+        times, camera = info["times"], info["camera"]
+        idx = np.flatnonzero(is_rep & (camera >= 0) & (times == times))
         if len(idx) < 2:
             return []
-        cam_code = {c: k for k, c in enumerate(sorted({cameras[i] for i in idx}))}
-        cam = np.array([cam_code[cameras[i]] for i in idx])
-        order = np.lexsort((times[idx], cam))
-        idx, cam, t = idx[order], cam[order], times[idx][order]
-        cand = []
+        order = np.lexsort((times[idx], camera[idx]))
+        idx = idx[order]
+        cam, t = camera[idx], times[idx]
+        cand = [np.empty((0, 2), np.int64)]
         for step in range(1, 64):
             if step >= len(idx):
                 break
-            near = (cam[step:] == cam[:-step]) & (t[step:] - t[:-step] <= BURST_WINDOW_S)
-            if not near.any():
+            close = (cam[step:] == cam[:-step]) & (t[step:] - t[:-step] <= BURST_WINDOW_S)
+            if not close.any():
                 break
-            k = np.nonzero(near)[0]
+            k = np.flatnonzero(close)
             cand.append(np.stack([idx[k], idx[k + step]], axis=1))
-        if not cand:
-            return []
         pairs = np.concatenate(cand)
         cos = np.einsum("ij,ij->i", matrix[pairs[:, 0]], matrix[pairs[:, 1]])
         pairs = pairs[cos >= threshold]
-        need = {int(vec_ids[i]) for i in np.unique(pairs)} - set(fps)
-        if need:
-            fps.update(
-                fingerprints.ensure(
-                    self.catalog,
-                    {pid: (photos[pid]["path"], photos[pid]["content_hash"]) for pid in need},
-                )
-            )
-        sets = _Sets(len(vec_ids))
-        for a, b in pairs:
-            fa, fb = fps.get(int(vec_ids[a])), fps.get(int(vec_ids[b]))
-            if fa and fb and int(hamming(np.array([fa.phash]), np.array([fb.phash]))[0]) <= BURST_BITS:
-                sets.union(int(a), int(b))
+        self._fill_missing(vec_ids, np.unique(pairs), photos, fps, info)
+        codes, has = info["codes"], info["has"]
+        a, b = pairs[:, 0], pairs[:, 1]
+        pairs = pairs[has[a] & has[b] & (hamming(codes[a], codes[b]) <= BURST_BITS)]
         return [
             self._group("bursts", [int(vec_ids[i]) for i in g], photos, fps)
-            for g in sets.groups()
+            for g in components(len(vec_ids), pairs)
         ]
 
     # -- groups ----------------------------------------------------------------------------

@@ -103,18 +103,13 @@ def fingerprint(image: Image.Image) -> Fingerprint:
     return Fingerprint(phash, sharpness, min(gray.size), colour)
 
 
-def store(
-    conn: sqlite3.Connection, rows: Iterable[tuple[int, str | None, Fingerprint]]
-) -> None:
+def store(conn: sqlite3.Connection, rows: Iterable[tuple[int, str | None, Fingerprint]]) -> None:
     """Insert or replace fingerprints inside the caller's transaction."""
     conn.executemany(
         "INSERT OR REPLACE INTO photo_fingerprints "
         "(photo_id, content_hash, phash, sharpness, sharp_side, colour) "
         "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-        [
-            (pid, chash, f.phash, f.sharpness, f.sharp_side, f.colour, pid)
-            for pid, chash, f in rows
-        ],
+        [(pid, chash, f.phash, f.sharpness, f.sharp_side, f.colour, pid) for pid, chash, f in rows],
     )
 
 
@@ -132,9 +127,7 @@ def load(catalog: Catalog, photo_ids: Iterable[int] | None = None) -> dict[int, 
         rows = []
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
-            rows += catalog.query(
-                sql + f" AND f.photo_id IN ({','.join('?' * len(chunk))})", chunk
-            )
+            rows += catalog.query(sql + f" AND f.photo_id IN ({','.join('?' * len(chunk))})", chunk)
     for r in rows:
         out[r[0]] = Fingerprint(r[1], r[2], r[3], r[4])
     return out

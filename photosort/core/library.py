@@ -19,13 +19,14 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from photosort.core import categories as category_store
-from photosort.core import duplicate_actions, duplicates
-from photosort.core import export as exporter
-from photosort.core import index as vector_index
 from photosort.core import (
+    duplicate_actions,
+    duplicates,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     xmp,
 )
+from photosort.core import export as exporter
+from photosort.core import index as vector_index
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec
@@ -681,7 +682,10 @@ class Library:
         return duplicate_actions.tag_others(self.catalog, groups, tag)
 
     def export_keepers(
-        self, groups: list[duplicates.Group], dest: str | os.PathLike, on_progress=None,
+        self,
+        groups: list[duplicates.Group],
+        dest: str | os.PathLike,
+        on_progress=None,
         should_cancel=None,
     ) -> duplicate_actions.ActionSummary:
         return duplicate_actions.export_keepers(
@@ -689,8 +693,12 @@ class Library:
         )
 
     def trash_duplicates(
-        self, groups: list[duplicates.Group], confirmed: bool, on_progress=None,
-        should_cancel=None, send_to_trash=None,
+        self,
+        groups: list[duplicates.Group],
+        confirmed: bool,
+        on_progress=None,
+        should_cancel=None,
+        send_to_trash=None,
     ) -> duplicate_actions.ActionSummary:
         """Others to the system trash, only when confirmed; the catalog and index forget them."""
         with self._exclusive():
