@@ -5,3 +5,5 @@ import line here.
 """
 
 from __future__ import annotations
+
+from photosort.cli import duplicates  # noqa: F401  (issue 17)

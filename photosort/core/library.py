@@ -19,15 +19,17 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from photosort.core import categories as category_store
-from photosort.core import export as exporter
-from photosort.core import index as vector_index
 from photosort.core import (
+    duplicate_actions,
+    duplicates,
     sun,
     sun_fusion,
     sun_store,  # registers the 0006_sun migration
     tagging,  # registers the 0002_tags migration before any Catalog opens
     xmp,
 )
+from photosort.core import export as exporter
+from photosort.core import index as vector_index
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec
@@ -704,4 +706,49 @@ class Library:
             else:
                 summary.unchanged_foreign.append(str(target))
             meter.report(n, path)
+        return summary
+
+    # -- duplicates (issue 17): core/duplicates.py and core/duplicate_actions.py ---------------
+    def find_duplicates(
+        self,
+        kinds: Iterable[str] = duplicates.KINDS,
+        threshold: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> list[duplicates.Group]:
+        """Exact, near-duplicate and burst groups, each with a suggested keeper."""
+        finder = duplicates.DuplicateFinder(self.catalog, self._vector_matrix)
+        return finder.find(kinds, threshold, on_progress, should_cancel)
+
+    def tag_duplicates(
+        self, groups: list[duplicates.Group], tag: str
+    ) -> duplicate_actions.ActionSummary:
+        return duplicate_actions.tag_others(self.catalog, groups, tag)
+
+    def export_keepers(
+        self,
+        groups: list[duplicates.Group],
+        dest: str | os.PathLike,
+        on_progress=None,
+        should_cancel=None,
+    ) -> duplicate_actions.ActionSummary:
+        return duplicate_actions.export_keepers(
+            self.catalog, groups, dest, on_progress, should_cancel
+        )
+
+    def trash_duplicates(
+        self,
+        groups: list[duplicates.Group],
+        confirmed: bool,
+        on_progress=None,
+        should_cancel=None,
+        send_to_trash=None,
+    ) -> duplicate_actions.ActionSummary:
+        """Others to the system trash, only when confirmed; the catalog and index forget them."""
+        with self._exclusive():
+            summary = duplicate_actions.trash_others(
+                self.catalog, groups, confirmed, send_to_trash, on_progress, should_cancel
+            )
+            self.index.remove(summary.removed_ids)
+            self.save_index()
         return summary

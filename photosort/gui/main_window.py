@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
             "Search for photos that look like the selected one",
         )
         self._action(edit, "Search", self.search_bar.edit.setFocus, "Ctrl+K")
+        self._action(edit, "Find &duplicates…", self.open_duplicates, tip="Copies and bursts")
         self._action(edit, "Back to &browsing", self.back_to_browsing, "Escape")
 
         tags = bar.addMenu("&Tags")
@@ -517,6 +518,13 @@ class MainWindow(QMainWindow):
         from photosort.gui.export_dialog import ExportDialog
 
         ExportDialog(self.library, list(self.sidebar.filters.tags), self).exec()
+
+    def open_duplicates(self) -> None:
+        from photosort.gui.duplicates_view import DuplicatesDialog
+
+        dialog = DuplicatesDialog(self.library, self)
+        dialog.changed.connect(self.refresh_all)
+        dialog.exec()
 
     def open_preferences(self) -> None:
         from photosort.gui.preferences import PreferencesDialog

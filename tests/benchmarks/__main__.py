@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 
-BENCHMARKS = ("model", "indexing", "search", "retag", "gui", "sun")
+BENCHMARKS = ("model", "indexing", "search", "retag", "gui", "sun", "duplicates")
 
 
 def machine() -> dict:

@@ -1,0 +1,157 @@
+"""Pixel fingerprints of a photo: a perceptual hash, a sharpness and a colour measure.
+
+They are computed at scan time from the image the pipeline has already decoded for the
+model (about a millisecond), and stored with the photo's content hash so a changed file
+never keeps a stale fingerprint. Photos scanned before fingerprints existed get theirs
+lazily, only when the duplicate finder needs them.
+
+* ``phash``: imagehash's DCT hash (64 bits) of the grayscale image. It survives resizing,
+  recompression, a few percent of cropping, format conversion and grayscale, while two
+  different shots of one scene land far apart (measured: README, "Duplicates").
+* ``sharpness``: variance of the Laplacian of the grayscale image at a fixed scale
+  (``SHARP_SIDE`` on the short side), comparable between copies of one shot.
+* ``colour``: mean channel spread (0 for a grayscale picture), so a colour original
+  beats its grayscale copy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from photosort.core.catalog import Catalog, CatalogError, Migration, register_migration, run_script
+
+#: Short side (px) sharpness is measured at; the pipeline decodes at least this for CLIP.
+SHARP_SIDE = 224
+#: Decode size for fingerprints computed lazily (matches a ViT-B-32 scan).
+LAZY_DECODE_SIDE = 224
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    phash: int  # signed 64-bit, as SQLite stores integers
+    sharpness: float
+    sharp_side: int  # the short side sharpness was measured at; compare like with like
+    colour: float
+
+
+def _schema(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE photo_fingerprints (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            content_hash TEXT,
+            phash INTEGER NOT NULL,
+            sharpness REAL NOT NULL,
+            sharp_side INTEGER NOT NULL,
+            colour REAL NOT NULL
+        );
+        CREATE TABLE trash_journal (
+            id INTEGER PRIMARY KEY,
+            photo_id INTEGER,
+            path TEXT NOT NULL,
+            content_hash TEXT,
+            size INTEGER,
+            keeper_path TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'trashed', 'failed')),
+            error TEXT,
+            at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+register_migration(Migration("0008_duplicates", _schema))
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def perceptual_hash(gray: Image.Image) -> int:
+    import imagehash
+
+    return _signed(int(str(imagehash.phash(gray)), 16))
+
+
+def fingerprint(image: Image.Image) -> Fingerprint:
+    """Fingerprint of an upright decoded image (any mode)."""
+    gray = image.convert("L")
+    phash = perceptual_hash(gray)
+    w, h = gray.size
+    if min(w, h) > SHARP_SIDE:
+        scale = SHARP_SIDE / min(w, h)
+        gray = gray.resize(
+            (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR
+        )
+    a = np.asarray(gray, dtype=np.float32)
+    if min(a.shape) >= 3:
+        lap = a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:] - 4 * a[1:-1, 1:-1]
+        sharpness = float(lap.var())
+    else:
+        sharpness = 0.0
+    rgb = image.convert("RGB")
+    rgb.thumbnail((64, 64))
+    c = np.asarray(rgb, dtype=np.int16)
+    colour = float((c.max(axis=2) - c.min(axis=2)).mean() / 255.0)
+    return Fingerprint(phash, sharpness, min(gray.size), colour)
+
+
+def store(conn: sqlite3.Connection, rows: Iterable[tuple[int, str | None, Fingerprint]]) -> None:
+    """Insert or replace fingerprints inside the caller's transaction."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO photo_fingerprints "
+        "(photo_id, content_hash, phash, sharpness, sharp_side, colour) "
+        "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
+        [(pid, chash, f.phash, f.sharpness, f.sharp_side, f.colour, pid) for pid, chash, f in rows],
+    )
+
+
+def load(catalog: Catalog, photo_ids: Iterable[int] | None = None) -> dict[int, Fingerprint]:
+    """Stored fingerprints still valid for the photo's current content."""
+    sql = (
+        "SELECT f.photo_id, f.phash, f.sharpness, f.sharp_side, f.colour FROM photo_fingerprints f "
+        "JOIN photos p ON p.id = f.photo_id WHERE p.content_hash IS f.content_hash"
+    )
+    out: dict[int, Fingerprint] = {}
+    if photo_ids is None:
+        rows = catalog.query(sql)
+    else:
+        ids = list(photo_ids)
+        rows = []
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            rows += catalog.query(sql + f" AND f.photo_id IN ({','.join('?' * len(chunk))})", chunk)
+    for r in rows:
+        out[r[0]] = Fingerprint(r[1], r[2], r[3], r[4])
+    return out
+
+
+def ensure(catalog: Catalog, photos: dict[int, tuple[str, str | None]]) -> dict[int, Fingerprint]:
+    """Fingerprints of ``photos`` (id -> (path, content hash)), computing missing ones from
+    the files and caching them; an unreadable file simply has none."""
+    from photosort.core.imaging import DecodeError, decode_photo
+
+    have = load(catalog, photos)
+    made: list[tuple[int, str | None, Fingerprint]] = []
+    for pid, (path, chash) in photos.items():
+        if pid in have:
+            continue
+        try:
+            have[pid] = fingerprint(decode_photo(path, min_side=LAZY_DECODE_SIDE).image)
+        except DecodeError:
+            continue
+        made.append((pid, chash, have[pid]))
+    if made:
+        try:
+            with catalog.transaction() as conn:
+                store(conn, made)
+        except CatalogError:
+            pass  # a read-only or busy library: computed again next time
+    return have
