@@ -143,26 +143,28 @@ def decode_raw(
                     f"{imaging.MAX_PIXELS} px limit"
                 )
             flip_orientation = _FLIP_TO_ORIENTATION.get(int(sizes.flip), 1)
-            exif = _tiff_exif(data)
             stamp = _timestamp(raw)
-            if meta_only and exif is not None:
+            if meta_only:
+                exif = _tiff_exif(data)
+                if exif is None and use_preview:
+                    exif = _preview(raw, 1 << 20)[1]
                 return RawDecoded(None, exif, flip_orientation, (width, height), "meta", stamp)
             preview, preview_exif = _preview(raw, min_side) if use_preview else (None, None)
-            if exif is None:
-                exif = preview_exif
-            if meta_only:
-                return RawDecoded(None, exif, flip_orientation, (width, height), "meta", stamp)
             if preview is not None and min(preview.size) >= min_side:
                 # A preview with its own orientation tag says how to show it; else the RAW's.
                 own = imaging.orientation_of(preview_exif) if preview_exif else 1
                 orientation = own if own != 1 else flip_orientation
                 image = imaging.upright(imaging.fit_rgb(preview, min_side), orientation)
-                return RawDecoded(image, exif, flip_orientation, (width, height), "preview", stamp)
-            rgb = raw.postprocess(
-                half_size=True, use_camera_wb=True, output_bps=8, no_auto_bright=False
-            )  # LibRaw applies the flip itself
-            image = imaging.fit_rgb(Image.fromarray(rgb), min_side)
-            return RawDecoded(image, exif, flip_orientation, (width, height), "demosaic", stamp)
+                method = "preview"
+            else:
+                rgb = raw.postprocess(
+                    half_size=True, use_camera_wb=True, output_bps=8, no_auto_bright=False
+                )  # LibRaw applies the flip itself
+                image = imaging.fit_rgb(Image.fromarray(rgb), min_side)
+                method = "demosaic"
+            # EXIF last: a file too damaged to decode is not worth parsing (nor its warnings).
+            exif = _tiff_exif(data) or preview_exif
+            return RawDecoded(image, exif, flip_orientation, (width, height), method, stamp)
     except RawError:
         raise
     except rawpy.LibRawFileUnsupportedError:

@@ -226,18 +226,48 @@ def _set_list(desc_list: list[ET.Element], prefix: str, name: str, kind: str, it
         ET.SubElement(holder, _q("rdf", "li")).text = item
 
 
-def _merge(rdf: ET.Element, tags: list[SidecarTag]) -> None:
-    """Put *tags* into the document, replacing only the keywords photosort owned."""
+def _merge(
+    rdf: ET.Element, tags: list[SidecarTag], adopted: Iterable[tuple[str, ...]] = ()
+) -> None:
+    """Put *tags* into the document, replacing only the keywords photosort owns: those it
+    wrote, and the *adopted* ones it imported from this file (now photosort tags)."""
     descs = list(rdf.iter(_q("rdf", "Description")))
     if not descs:
         descs = [ET.SubElement(rdf, _q("rdf", "Description"), {_q("rdf", "about"): ""})]
-    old = _owned(rdf) or []
     new = [t.path() for t in tags]
-    for prefix, name, kind in _KEYWORD_FIELDS:
-        gone = {_spell(name, p) for p in old}
+    removed = {tuple(p) for p in [*(_owned(rdf) or []), *adopted]} - set(new)
+    # Levels above a removed keyword, listed on their own by Lightroom and digiKam, go with
+    # it unless a keyword that stays still lives under them.
+    above = {p[:i] for p in removed for i in range(1, len(p))}
+    fields = [*_KEYWORD_FIELDS]
+    if any(d.findall(_q("MicrosoftPhoto", "LastKeywordXMP")) for d in descs):
+        fields.append(("MicrosoftPhoto", "LastKeywordXMP", "Bag"))  # digiKam keeps it too
+    results: dict[str, list[str]] = {}
+    for prefix, name, _kind in fields:
+        gone = {_spell(name, p) for p in removed}
         wanted = [_spell(name, p) for p in new]
         keep = [i for i in _field_items(rdf, prefix, name) if i not in gone or i in wanted]
-        _set_list(descs, prefix, name, kind, list(dict.fromkeys(keep + wanted)))
+        results[name] = list(dict.fromkeys(keep + wanted))
+    staying = {
+        tuple(x.strip() for x in item.split(sep))
+        for name, sep in (("hierarchicalSubject", "|"), ("TagsList", "/"), ("LastKeywordXMP", "/"))
+        for item in results.get(name, [])
+    }
+
+    def still_needed(path: tuple[str, ...]) -> bool:
+        return any(len(o) > len(path) and o[: len(path)] == path for o in staying)
+
+    orphans = {p for p in above if not still_needed(p)}
+    levels = {part for p in staying - orphans for part in p}
+    for prefix, name, kind in fields:
+        items = results[name]
+        if name == "subject":
+            drop = {p[-1] for p in orphans} - levels - {p[-1] for p in new}
+            items = [i for i in items if i not in drop]
+        else:
+            sep = "|" if name == "hierarchicalSubject" else "/"
+            items = [i for i in items if tuple(x.strip() for x in i.split(sep)) not in orphans]
+        _set_list(descs, prefix, name, kind, items)
     _set_list(descs, "photosort", "Keywords", "Bag", ["|".join(p) for p in new])
 
 
@@ -259,7 +289,11 @@ def _serialise(root: ET.Element, prefixes: list[tuple[str, str]]) -> str:
     return _PACKET_BEGIN + text + _PACKET_END
 
 
-def render(tags: Iterable[SidecarTag], existing: bytes | None = None) -> str:
+def render(
+    tags: Iterable[SidecarTag],
+    existing: bytes | None = None,
+    adopted: Iterable[tuple[str, ...]] = (),
+) -> str:
     """The sidecar for these tags: a new document, or *existing* with the tags merged in.
 
     Raises XmpError when *existing* is not an XMP document (it is then left alone).
@@ -279,7 +313,7 @@ def render(tags: Iterable[SidecarTag], existing: bytes | None = None) -> str:
         rdf = _rdf_root(root)
         if rdf is None:
             raise XmpError("not XMP: no rdf:RDF")
-    _merge(rdf, tags)
+    _merge(rdf, tags, adopted)
     return _serialise(root, prefixes)
 
 
@@ -294,8 +328,15 @@ def _snapshot(path: Path) -> tuple[bytes, tuple[int, int]] | None:
         return None
 
 
-def write_sidecar(photo: str | os.PathLike, tags: Iterable[SidecarTag]) -> tuple[Path, str]:
+def write_sidecar(
+    photo: str | os.PathLike,
+    tags: Iterable[SidecarTag],
+    adopted: Iterable[tuple[str, ...]] = (),
+) -> tuple[Path, str]:
     """Write or merge ``photo.ext.xmp``; returns (path, "written" | "updated" | "kept-foreign").
+
+    *adopted*: keywords photosort imported from this sidecar; they are photosort tags now,
+    so one the user removed in photosort leaves the sidecar too.
 
     "kept-foreign": the file there is not XMP (or is a symlink), so it was not touched.
     The text goes to a temporary file in the same folder first, so a reader never sees
@@ -303,13 +344,14 @@ def write_sidecar(photo: str | os.PathLike, tags: Iterable[SidecarTag]) -> tuple
     an existing sidecar is replaced only if no other program changed it meanwhile.
     """
     tags = list(tags)
+    adopted = list(adopted)
     target = sidecar_path(photo)
     if target.is_symlink():
         return target, "kept-foreign"
     for _attempt in range(5):
         before = _snapshot(target)
         try:
-            text = render(tags, before[0] if before else None)
+            text = render(tags, before[0] if before else None, adopted)
         except XmpError:
             return target, "kept-foreign"
         outcome = _put(target, text, before)

@@ -60,6 +60,7 @@ MANAGED = {
     f"{{{NS['lr']}}}hierarchicalSubject",
     f"{{{NS['digiKam']}}}TagsList",
     f"{{{NS['photosort']}}}Keywords",
+    f"{{{NS['MicrosoftPhoto']}}}LastKeywordXMP",  # digiKam's copy of TagsList
 }
 
 
