@@ -5,3 +5,5 @@ import line here.
 """
 
 from __future__ import annotations
+
+from photosort.cli import watch  # noqa: E402,F401  (issue 18: photosort watch)

@@ -28,6 +28,7 @@ from photosort.core import (
     tagging,  # registers the 0002_tags migration before any Catalog opens
     xmp,
 )
+from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 
 class LibraryError(PhotosortError):
     """A user-facing problem with the library (bad path, busy, ...)."""
+
+
+class LibraryBusyError(LibraryError):
+    """Another process holds the library's scan lock; trying again later may work."""
 
 
 def default_library_dir() -> Path:
@@ -206,7 +211,7 @@ class Library:
         try:
             self._scan_lock.acquire(timeout=0.5)
         except Timeout as exc:
-            raise LibraryError(
+            raise LibraryBusyError(
                 f"library is busy: another photosort process is scanning {self.folder}"
             ) from exc
         try:
@@ -355,6 +360,10 @@ class Library:
         summary.cancelled = stats.cancelled
         summary.timings = stats.timings
         return summary
+
+    def watcher(self, **options) -> watching.FolderWatcher:
+        """A watcher of this library's roots (see core/watch.py); the caller starts it."""
+        return watching.FolderWatcher([r["path"] for r in self.catalog.roots()], **options)
 
     # -- search -------------------------------------------------------------------------
     def searcher(self) -> Searcher:
