@@ -19,7 +19,7 @@ from photosort import __version__
 from photosort.core.categories import Category, Label
 from photosort.core.embedder import DEVICES
 from photosort.core.errors import PhotosortError
-from photosort.core.export import LAYOUTS, MODES, ExportRequest
+from photosort.core.export import LAYOUTS, MODES, PAIR_CHOICES, ExportRequest
 from photosort.core.library import Library, LibraryError
 from photosort.core.progress import CancelToken, Progress
 from photosort.core.search import SearchError, SearchQuery, Term
@@ -265,6 +265,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         for path, reason in summary.failures:
             print(f"failed: {one_line(path)}: {reason}", file=sys.stderr)
         print(summary.line())
+        if summary.keywords and summary.keywords.tags:
+            print(summary.keywords.line())
     return 1 if summary.cancelled else 0
 
 
@@ -318,6 +320,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"embedded: {status.embedded}")
     print(f"pending:  {status.pending}")
     print(f"failed:   {status.failed}")
+    if status.raw_pairs:
+        print(f"RAW+JPEG: {status.raw_pairs} pairs (each counted once)")
+    if status.skipped:
+        kinds = ", ".join(f"{n} {ext}" for ext, n in status.skipped.items())
+        print(f"skipped:  {sum(status.skipped.values())} videos ({kinds}), not indexed")
     for f in failures:
         print(f"  {f['path']}: {f['reason']}")
     return 0
@@ -653,12 +660,20 @@ def _export_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="show what would happen, write nothing")
     p.add_argument("--xmp", action="store_true", help="write an XMP sidecar next to each file")
+    p.add_argument(
+        "--pair",
+        choices=PAIR_CHOICES,
+        default="both",
+        help="RAW+JPEG pairs: export both files (default), only the RAW or only the JPEG",
+    )
     _json_progress_options(p)
 
 
 @command("export", _export_options, "copy, link or move tagged photos into folders")
 def cmd_export(args: argparse.Namespace) -> int:
-    request = ExportRequest(args.tags, args.dest, args.mode, args.layout, args.dry_run, args.xmp)
+    request = ExportRequest(
+        args.tags, args.dest, args.mode, args.layout, args.dry_run, args.xmp, pair=args.pair
+    )
     with open_library(args) as lib:
         bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
         try:

@@ -6,4 +6,7 @@ import line here.
 
 from __future__ import annotations
 
-from photosort.cli import duplicates  # noqa: F401  (issue 17)
+from photosort.cli import (
+    duplicates,  # noqa: F401  (issue 17)
+    watch,  # noqa: E402,F401  (issue 18: photosort watch)
+)

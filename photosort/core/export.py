@@ -54,6 +54,7 @@ class ExportRequest:
     dry_run: bool = False
     xmp: bool = False
     photo_ids: list[int] | None = None  # only these photos (e.g. the GUI's selection)
+    pair: str = "both"  # RAW+JPEG pairs: "both" files, only the "raw" or only the "jpeg"
 
 
 @dataclass
@@ -261,6 +262,9 @@ def run(
     return summary
 
 
+PAIR_CHOICES = ("both", "raw", "jpeg")
+
+
 def check_request(request: ExportRequest) -> None:
     if request.mode not in MODES:
         raise ExportError(f"unknown mode {request.mode!r}: choose one of {', '.join(MODES)}")
@@ -268,6 +272,8 @@ def check_request(request: ExportRequest) -> None:
         raise ExportError(f"unknown layout {request.layout!r}: choose {' or '.join(LAYOUTS)}")
     if not request.tags:
         raise ExportError("nothing to export: give at least one tag")
+    if request.pair not in PAIR_CHOICES:
+        raise ExportError(f"unknown pair choice {request.pair!r}: {', '.join(PAIR_CHOICES)}")
     if not os.fspath(request.dest):
         raise ExportError("no destination folder given")
     dest = os.path.abspath(os.path.expanduser(os.fspath(request.dest)))

@@ -9,6 +9,7 @@ Images are decoded only as large as the embedding model needs, which keeps index
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
 import math
@@ -23,11 +24,14 @@ from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError, features
+
+from photosort.core import raw as raw_files
 
 __all__ = [
     "MAX_PIXELS",
     "SUPPORTED_EXTENSIONS",
+    "VIDEO_EXTENSIONS",
     "DecodeError",
     "DecodedPhoto",
     "PhotoMeta",
@@ -40,12 +44,23 @@ __all__ = [
 _BASE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 )
-_HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
+_HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
 # find_spec instead of importing: loading libheif costs time at startup, registration is lazy.
+# pillow-heif is a normal dependency; the check only keeps a broken install usable.
 _HEIF_AVAILABLE = importlib.util.find_spec("pillow_heif") is not None
+# AVIF is built into Pillow (11.3+) when its wheel carries libavif.
+_AVIF_AVAILABLE = bool(features.check("avif"))
 
 SUPPORTED_EXTENSIONS: frozenset[str] = (
-    _BASE_EXTENSIONS | _HEIF_EXTENSIONS if _HEIF_AVAILABLE else _BASE_EXTENSIONS
+    _BASE_EXTENSIONS
+    | (_HEIF_EXTENSIONS if _HEIF_AVAILABLE else frozenset())
+    | (frozenset({".avif"}) if _AVIF_AVAILABLE else frozenset())
+    | (raw_files.RAW_EXTENSIONS if raw_files.RAW_AVAILABLE else frozenset())
+)
+
+#: Files a photo folder often holds that photosort does not index (counted by ``status``).
+VIDEO_EXTENSIONS: frozenset[str] = frozenset(
+    {".mov", ".mp4", ".m4v", ".avi", ".mts", ".m2ts", ".3gp", ".mkv", ".webm", ".wmv", ".mpg"}
 )
 
 #: Largest accepted declared width*height; equals Pillow's own hard decompression-bomb limit.
@@ -53,7 +68,9 @@ MAX_PIXELS: int = 178_956_970
 
 # Only formats we list as supported are tried: obscure Pillow plugins accept almost any bytes
 # (and are a needless attack surface), which would turn "not an image" into odd decode errors.
-_BASE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF")
+_BASE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF") + (
+    ("AVIF",) if _AVIF_AVAILABLE else ()
+)
 
 _ORIENTATION_TAG = 0x0112
 _EXIF_IFD = 0x8769
@@ -448,19 +465,92 @@ def _detach(result: Image.Image, source: Image.Image) -> Image.Image:
     return result.copy() if result is source else result
 
 
+# --------------------------------------------------------------------------- RAW
+
+
+def open_image(fp: BinaryIO) -> ImageFile.ImageFile:
+    """Identify an image (an embedded RAW preview) with the same checks as a photo file."""
+    return _open_image(fp)
+
+
+def exif_of(im: Image.Image) -> Image.Exif | None:
+    return _exif_of(im)
+
+
+def orientation_of(exif: Image.Exif | None) -> int:
+    return _orientation(exif)
+
+
+def upright(im: Image.Image, orientation: int) -> Image.Image:
+    return _upright(im, orientation)
+
+
+def fit_rgb(im: Image.Image, min_side: int) -> Image.Image:
+    """RGB with the shortest side between ``min_side`` and about twice that."""
+    return _shrunk_rgb(im, min(im.size) // min_side)
+
+
+def _is_raw(source: Source, name: str | os.PathLike[str] | None) -> bool:
+    """By file name (a path's own, or the hint); bytes without a name by their magic."""
+    if not raw_files.RAW_AVAILABLE:
+        return False
+    if isinstance(source, bytes | bytearray | memoryview):
+        return raw_files.is_raw_name(name) or raw_files.looks_like_raw(bytes(source[:16]))
+    return raw_files.is_raw_name(name if name is not None else source)
+
+
+def _raw_work(source: Source, name, work: Callable[[bytes], _T]) -> _T | None:
+    """Run *work* on the RAW file's bytes when *source* is a RAW; None when it is not."""
+    if not _is_raw(source, name):
+        return None
+    if isinstance(source, bytes):
+        data = source
+    else:
+        with _open_fp(source) as fp:
+            try:
+                data = fp.read()
+            except OSError as exc:
+                raise DecodeError(_reason(exc)) from None
+    try:
+        return work(data)
+    except raw_files.RawError as exc:
+        raise DecodeError(str(exc)) from None
+
+
+def _raw_meta(decoded: raw_files.RawDecoded) -> PhotoMeta:
+    meta = _meta(decoded.size, decoded.exif)
+    width, height = decoded.size
+    if decoded.orientation >= 5:
+        width, height = height, width
+    return dataclasses.replace(
+        meta, width=width, height=height, taken_at=meta.taken_at or decoded.timestamp
+    )
+
+
 # --------------------------------------------------------------------------- public API
 
 
-def decode_photo(source: Source, min_side: int = 224) -> DecodedPhoto:
+def decode_photo(
+    source: Source, min_side: int = 224, name: str | os.PathLike[str] | None = None
+) -> DecodedPhoto:
     """Decode a photo for the embedding model.
 
     Returns an upright RGB image whose shortest side is between ``min_side`` and about
     ``2 * min_side`` (smaller only when the original is smaller). JPEGs are decoded at reduced
-    DCT scale, so a 12 MP photo never materialises at full size. Raises DecodeError only
-    (ValueError for a non-positive ``min_side``, which is a caller bug).
+    DCT scale, so a 12 MP photo never materialises at full size; RAWs use their embedded
+    preview when it is large enough. ``name`` tells the format of bytes by their file name.
+    Raises DecodeError only (ValueError for a non-positive ``min_side``, a caller bug).
     """
     if min_side < 1:
         raise ValueError(f"min_side must be positive, got {min_side}")
+
+    def raw_work(data: bytes) -> DecodedPhoto:
+        decoded = raw_files.decode_raw(data, min_side)
+        return DecodedPhoto(image=decoded.image, meta=_raw_meta(decoded))
+
+    result = _raw_work(source, name, raw_work)
+    if result is not None:
+        return result
 
     def work(im: ImageFile.ImageFile) -> DecodedPhoto:
         original_size = im.size
@@ -475,12 +565,17 @@ def decode_photo(source: Source, min_side: int = 224) -> DecodedPhoto:
     return _with_image(source, work)
 
 
-def read_meta(source: Source) -> PhotoMeta:
+def read_meta(source: Source, name: str | os.PathLike[str] | None = None) -> PhotoMeta:
     """Metadata from the header only (no pixel decode), for fast rescans.
 
     A PNG whose eXIf chunk sits after the pixel data is read without EXIF here (finding it
     would need a full decode); ``decode_photo`` still sees it.
     """
+    result = _raw_work(
+        source, name, lambda data: _raw_meta(raw_files.decode_raw(data, 1 << 20, meta_only=True))
+    )
+    if result is not None:
+        return result
 
     def work(im: ImageFile.ImageFile) -> PhotoMeta:
         exif = None if im.format == "PNG" and "exif" not in im.info else _exif_of(im)
@@ -504,6 +599,17 @@ def load_thumbnail(path: Source, max_side: int) -> Image.Image:
     """Upright RGB thumbnail fitting in a ``max_side`` square (never enlarged), for the grid."""
     if max_side < 1:
         raise ValueError(f"max_side must be positive, got {max_side}")
+
+    def raw_work(data: bytes) -> Image.Image:
+        image = raw_files.decode_raw(data, max_side).image
+        if max(image.size) > max_side:
+            image = image.copy()
+            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        return image
+
+    result = _raw_work(path, None, raw_work)
+    if result is not None:
+        return result
 
     def work(im: ImageFile.ImageFile) -> Image.Image:
         width, height = im.size

@@ -7,6 +7,7 @@ the catalog or loads the model.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import threading
@@ -30,6 +31,9 @@ from photosort.core import (
 )
 from photosort.core import export as exporter
 from photosort.core import index as vector_index
+from photosort.core import keywords as keyword_import  # registers 0009_b
+from photosort.core import pairs as raw_pairs  # registers 0009_a
+from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec
@@ -45,6 +49,10 @@ log = logging.getLogger(__name__)
 
 class LibraryError(PhotosortError):
     """A user-facing problem with the library (bad path, busy, ...)."""
+
+
+class LibraryBusyError(LibraryError):
+    """Another process holds the library's scan lock; trying again later may work."""
 
 
 def default_library_dir() -> Path:
@@ -68,6 +76,9 @@ class ScanSummary:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     sun: sun_store.SunUpdate = field(default_factory=sun_store.SunUpdate)
+    #: Keywords read from sidecars and embedded XMP/IPTC (None when not run).
+    keywords: keyword_import.ImportSummary | None = None
+    pairs: int = 0  # RAW+JPEG pairs formed by this scan
 
     def line(self) -> str:
         text = (
@@ -92,6 +103,8 @@ class ScanSummary:
             "issues": [{"path": i.path, "reason": i.reason} for i in self.issues],
             "warnings": list(self.warnings),
             "sun": {"read": self.sun.read, "with_sun": self.sun.with_sun},
+            "imported_tags": self.keywords.as_dict() if self.keywords else None,
+            "pairs_formed": self.pairs,
         }
 
 
@@ -104,6 +117,10 @@ class LibraryStatus:
     embedded: int
     failed: int
     pending: int
+    #: RAW files shown through the JPEG beside them (counted once in ``photos``)
+    raw_pairs: int = 0
+    #: files not indexed, by extension (videos): {".mov": 12}
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -202,7 +219,7 @@ class Library:
         try:
             self._scan_lock.acquire(timeout=0.5)
         except Timeout as exc:
-            raise LibraryError(
+            raise LibraryBusyError(
                 f"library is busy: another photosort process is scanning {self.folder}"
             ) from exc
         try:
@@ -288,12 +305,31 @@ class Library:
         roots = list(dict.fromkeys(roots))
         with self._exclusive():
             notes = exporter.recover_moves(self.catalog)  # a killed export --mode move
+            raw_pairs.rescue_tags_of_vanishing_primaries(self.catalog)
             summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
             summary.warnings += notes
             if not summary.cancelled:
                 summary.sun = self.update_sun(on_progress, should_cancel)
             self._autotag_after_scan(summary)
+            if not summary.cancelled:  # after auto-tagging: see keywords.py
+                summary.keywords = self.import_keywords([r[0] for r in roots], on_progress)
+                summary.warnings += summary.keywords.warnings
             return summary
+
+    def import_keywords(
+        self,
+        root_ids: list[int],
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> keyword_import.ImportSummary:
+        """Keywords from XMP sidecars and embedded XMP/IPTC become manual tags."""
+        return keyword_import.import_keywords(
+            self.catalog,
+            root_ids,
+            lambda pid: raw_pairs.primary_of(self.catalog, [pid])[0],
+            on_progress,
+            should_cancel,
+        )
 
     def _scan_locked(self, roots, on_progress, should_cancel, batch_size) -> ScanSummary:
         embedder = self.embedder  # fail early (and clearly) if the model cannot load
@@ -308,12 +344,20 @@ class Library:
             warnings=rec.warnings,
         )
         self.index.remove(rec.removed_ids)
+        if not (should_cancel and should_cancel()):
+            with self.catalog.transaction() as conn:
+                for root_id, videos in rec.skipped_videos.items():
+                    self.catalog.set_meta(f"skipped_videos:{root_id}", json.dumps(videos), conn)
+        linked = raw_pairs.link(self.catalog, [r[0] for r in roots])
+        self.index.remove(linked.companion_ids or [])
+        summary.pairs = linked.formed
         if should_cancel and should_cancel():
             summary.cancelled = True
             self.save_index()
             return summary
         rows = self.catalog.photos_needing_embedding(embedder.model_id, [r[0] for r in roots])
-        jobs = [EmbedJob(r["id"], r["path"]) for r in rows]
+        companions = raw_pairs.companion_ids(self.catalog)  # a RAW beside its JPEG
+        jobs = [EmbedJob(r["id"], r["path"]) for r in rows if r["id"] not in companions]
         try:
             stats = embed_photos(
                 self.catalog, embedder, self.index, jobs, on_progress, should_cancel, batch_size
@@ -326,6 +370,10 @@ class Library:
         summary.cancelled = stats.cancelled
         summary.timings = stats.timings
         return summary
+
+    def watcher(self, **options) -> watching.FolderWatcher:
+        """A watcher of this library's roots (see core/watch.py); the caller starts it."""
+        return watching.FolderWatcher([r["path"] for r in self.catalog.roots()], **options)
 
     # -- search -------------------------------------------------------------------------
     def searcher(self) -> Searcher:
@@ -341,7 +389,7 @@ class Library:
         clauses, params = filter_clauses(query or SearchQuery())
         where = (" AND " + " AND ".join(clauses)) if clauses else ""
         rows = self.catalog.query(
-            "SELECT p.id FROM photos p WHERE p.status != 'failed'"
+            f"SELECT p.id FROM photos p WHERE p.status != 'failed' AND {raw_pairs.SHOWN}"
             + where
             + " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path",
             params,
@@ -368,21 +416,30 @@ class Library:
         counts = self.catalog.query(
             "SELECT COUNT(*) AS photos, SUM(status = 'failed') AS failed FROM photos"
         )[0]
+        companions = len(raw_pairs.companion_ids(self.catalog))
+        skipped: dict[str, int] = {}
+        for root in self.catalog.roots():
+            for ext, n in json.loads(
+                self.catalog.get_meta(f"skipped_videos:{root['id']}") or "{}"
+            ).items():
+                skipped[ext] = skipped.get(ext, 0) + n
         return LibraryStatus(
             library=str(self.folder),
             model=str(self.model_spec),
             roots=len(self.catalog.roots()),
-            photos=counts["photos"] or 0,
+            photos=(counts["photos"] or 0) - companions,
             embedded=self.catalog.count_vectors(model_id),
             failed=counts["failed"] or 0,
-            pending=self.catalog.count_needing_embedding(model_id),
+            pending=max(0, self.catalog.count_needing_embedding(model_id) - companions),
+            raw_pairs=companions,
+            skipped=dict(sorted(skipped.items())),
         )
 
     def folder_counts(self) -> tuple[dict[str, int], int]:
         """Photos per folder (failed ones left out), and how many failed: the sidebar's counts."""
         rows = self.catalog.query(
             "SELECT folder, SUM(status != 'failed') AS n, SUM(status = 'failed') AS bad "
-            "FROM photos GROUP BY folder"
+            f"FROM photos p WHERE {raw_pairs.SHOWN} GROUP BY folder"
         )
         return {r["folder"]: r["n"] for r in rows if r["n"]}, sum(r["bad"] for r in rows)
 
@@ -583,11 +640,14 @@ class Library:
     def tag_photos(
         self, photo_ids: Iterable[int], add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> None:
-        """Manual decisions: they win over the tagger and survive re-tagging and moves."""
-        tagging.set_manual(self.catalog, photo_ids, add, remove)
+        """Manual decisions: they win over the tagger and survive re-tagging and moves.
+        A RAW that has a JPEG beside it is tagged through the JPEG (one photo)."""
+        ids = raw_pairs.primary_of(self.catalog, photo_ids)
+        tagging.set_manual(self.catalog, ids, add, remove)
 
     def clear_manual(self, photo_ids: Iterable[int], tags: Iterable[str]) -> None:
-        tagging.clear_manual(self.catalog, list(photo_ids), list(tags))
+        ids = raw_pairs.primary_of(self.catalog, photo_ids)
+        tagging.clear_manual(self.catalog, ids, list(tags))
 
     def photo_tags(
         self, photo_ids: Iterable[int], include_rejected: bool = True
@@ -621,7 +681,7 @@ class Library:
                 ids += [r[0] for r in rows]
             else:
                 unknown.append(os.fspath(raw))
-        return list(dict.fromkeys(ids)), unknown
+        return raw_pairs.primary_of(self.catalog, ids), unknown
 
     # -- export and sidecars ---------------------------------------------------------------
     def export(
@@ -634,6 +694,7 @@ class Library:
         exporter.check_request(request)
         recovered = [] if request.dry_run else exporter.recover_moves(self.catalog)
         sources = exporter.sources_for(self.catalog, request.tags, request.photo_ids)
+        sources = self._with_pairs(sources, request.pair)
 
         def tags_of(photo_id: int) -> list[xmp.SidecarTag]:
             tags = self.photo_tags([photo_id], include_rejected=False)[photo_id]
@@ -659,6 +720,23 @@ class Library:
                 )
         return summary
 
+    def _with_pairs(self, sources: list[exporter.Source], choice: str) -> list[exporter.Source]:
+        """A RAW+JPEG pair is exported as both files, or only the RAW or the JPEG."""
+        companions = raw_pairs.companions_of(self.catalog, [s.photo_id for s in sources])
+        out: list[exporter.Source] = []
+        for src in sources:
+            raws = [
+                exporter.Source(cid, path, src.tags)
+                for cid, path in companions.get(src.photo_id, [])
+            ]
+            if not raws or choice == "jpeg":
+                out.append(src)
+            elif choice == "raw":
+                out += raws
+            else:
+                out += [src, *raws]
+        return out
+
     def write_xmp_sidecars(
         self,
         photo_ids: Iterable[int] | None = None,
@@ -678,9 +756,14 @@ class Library:
                 )
             ]
         else:
-            ids = list(dict.fromkeys(int(i) for i in photo_ids))
+            ids = raw_pairs.primary_of(self.catalog, photo_ids)
+        # The RAW of a pair gets the same sidecar (darktable and Lightroom read the RAW's).
+        companions = raw_pairs.companions_of(self.catalog, ids)
+        carrier = {cid: pid for pid, rows in companions.items() for cid, _ in rows}
+        ids = [x for pid in ids for x in [pid, *(cid for cid, _ in companions.get(pid, []))]]
         details = self.photo_details(ids)
-        tags = self.photo_tags(ids, include_rejected=False)
+        tags = self.photo_tags([carrier.get(i, i) for i in ids], include_rejected=False)
+        adopted = keyword_import.adopted_keywords(self.catalog, ids)
         summary = xmp.XmpSummary()
         meter = RateMeter("writing XMP", len(ids), on_progress)
         meter.report(0)
@@ -691,11 +774,11 @@ class Library:
             if pid not in details:
                 continue
             path = details[pid]["path"]
-            have = [xmp.SidecarTag(t.name, t.category) for t in tags.get(pid, [])]
-            if not have and not xmp.written_by_us(xmp.sidecar_path(path)):
+            have = [xmp.SidecarTag(t.name, t.category) for t in tags.get(carrier.get(pid, pid), [])]
+            if not have and not adopted.get(pid) and not xmp.written_by_us(xmp.sidecar_path(path)):
                 continue
             try:
-                target, outcome = xmp.write_sidecar(path, have)
+                target, outcome = xmp.write_sidecar(path, have, adopted.get(pid, ()))
             except OSError as exc:
                 summary.failures.append((path, exc.strerror or str(exc)))
                 continue

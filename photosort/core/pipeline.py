@@ -75,7 +75,7 @@ def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:
     t1 = time.perf_counter()
     out.read_s = t1 - t0
     try:
-        decoded = decode_photo(data, min_side=min_side)
+        decoded = decode_photo(data, min_side=min_side, name=job.path)
         t2 = time.perf_counter()
         out.tensor = preprocess(decoded.image)
         out.decode_s, out.preprocess_s = t2 - t1, time.perf_counter() - t2

@@ -29,6 +29,8 @@ class ReconcileResult:
     removed_ids: list[int] = field(default_factory=list)
     issues: list[WalkIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: root id -> {".mov": 12, ...}: videos seen and not indexed (``status`` shows them)
+    skipped_videos: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,7 +151,12 @@ def _walk_root(
         if os.path.isdir(issue.path):
             walk.unreadable.append(issue.path)
 
-    for found in walk_photos(root, on_issue=note, should_cancel=should_cancel):
+    videos = result.skipped_videos.setdefault(root_id, {})
+
+    def skipped(ext: str) -> None:
+        videos[ext] = videos.get(ext, 0) + 1
+
+    for found in walk_photos(root, on_issue=note, should_cancel=should_cancel, on_skipped=skipped):
         walk.found.append(found)
         if on_progress and len(walk.found) % 500 == 0:
             on_progress(Progress("walking", len(walk.found), 0, found.path))

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from photosort.core.imaging import SUPPORTED_EXTENSIONS
+from photosort.core.imaging import SUPPORTED_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = [
     "FoundFile",
@@ -112,13 +112,14 @@ def walk_photos(
     extensions: frozenset[str] = SUPPORTED_EXTENSIONS,
     on_issue: Callable[[WalkIssue], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    on_skipped: Callable[[str], None] | None = None,
 ) -> Iterator[FoundFile]:
     """Yield photo files under *root* in a deterministic (sorted, depth-first) order.
 
     Iterative, so deep trees cannot hit the recursion limit. Directory symlinks are followed,
     but each physical folder is entered once, so loops terminate (reported once per looping
     link). Problems go to *on_issue* and the walk continues; *should_cancel* is polled before
-    every folder.
+    every folder. *on_skipped* hears the extension of every video passed over.
     """
     wanted = _normalise_extensions(extensions)
 
@@ -185,7 +186,10 @@ def walk_photos(
                 # else: the same folder reached again through another link; already scanned
                 continue
 
-            if os.path.splitext(name)[1].lower() not in wanted:
+            ext = os.path.splitext(name)[1].lower()
+            if ext not in wanted:
+                if on_skipped is not None and ext in VIDEO_EXTENSIONS:
+                    on_skipped(ext)
                 continue
             if not _is_utf8(name):
                 report(entry.path, "file name is not valid UTF-8")

@@ -1,0 +1,292 @@
+"""Keywords other programs already gave the photos (digiKam, Lightroom, darktable, cameras).
+
+On every scan, a photo whose sidecars (``IMG_1.jpg.xmp``, ``IMG_1.xmp``) or file changed
+since the last look has its keywords read: from the sidecars and from the XMP and IPTC
+embedded in the file. They become manual tags, so years of tagging elsewhere are there on
+the first day. Hierarchies become "parent/child" tags, except a "Category|label" pair of
+one of this library's categories, which is that label.
+
+A keyword never overrides a decision made in photosort: a tag already set or rejected by
+hand on that photo is left as it is. Keywords photosort wrote itself (its
+``photosort:Keywords``) are imported only when the photo does not have them already, so an
+auto tag written to a sidecar does not come back frozen as a manual one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from photosort.core import xmp
+from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
+from photosort.core.progress import ProgressCallback, RateMeter
+
+__all__ = [
+    "ImportSummary",
+    "adopted_keywords",
+    "embedded_keyword_paths",
+    "import_keywords",
+    "tag_for_path",
+]
+
+
+def _schema(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE keyword_imports (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            signature TEXT NOT NULL,
+            keywords TEXT NOT NULL DEFAULT '[]'
+        );
+        """,
+    )
+
+
+register_migration(Migration("0009_b_keyword_imports", _schema))
+
+_IPTC_KEYWORDS = (2, 25)
+_IPTC_CHARSET = (1, 90)
+_UTF8_ESCAPE = b"\x1b%G"
+_TIFF_XMP = 700
+
+
+@dataclass
+class ImportSummary:
+    tags: int = 0
+    sidecars: int = 0
+    files: int = 0  # photos whose embedded XMP/IPTC gave keywords
+    warnings: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    def line(self) -> str:
+        text = f"imported {self.tags:,} tags from {self.sidecars:,} sidecars"
+        if self.files:
+            text += f" and {self.files:,} files"
+        return text
+
+    def as_dict(self) -> dict:
+        return {"tags": self.tags, "sidecars": self.sidecars, "files": self.files}
+
+
+def tag_for_path(path: Sequence[str], labels: dict[str, str]) -> str:
+    """The photosort tag for a keyword hierarchy (``labels``: label name -> category)."""
+    if len(path) == 2 and labels.get(path[1]) == path[0]:
+        return path[1]
+    return "/".join(path)
+
+
+def _iptc_keywords(im: Image.Image) -> list[str]:
+    from PIL import IptcImagePlugin
+
+    try:
+        info = IptcImagePlugin.getiptcinfo(im) or {}
+    except Exception:
+        return []
+    raw = info.get(_IPTC_KEYWORDS)
+    if raw is None:
+        return []
+    values = raw if isinstance(raw, list) else [raw]
+    utf8 = info.get(_IPTC_CHARSET) == _UTF8_ESCAPE
+    out = []
+    for value in values:
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                if utf8:
+                    continue
+                value = value.decode("latin-1")
+        value = str(value).strip()
+        if value:
+            out.append(value)
+    return out
+
+
+def embedded_keyword_paths(path: str) -> list[tuple[str, ...]]:
+    """Keyword hierarchies embedded in a photo (XMP packet and IPTC), read from its header."""
+    from photosort.core.imaging import DecodeError, open_image
+
+    try:
+        with open(path, "rb") as fh, open_image(fh) as im:  # type: ignore[arg-type]
+            packet = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
+            if packet is None and hasattr(im, "tag_v2"):
+                packet = im.tag_v2.get(_TIFF_XMP)
+            iptc = _iptc_keywords(im)
+    except (OSError, DecodeError, SyntaxError, ValueError):
+        return []
+    except Exception:  # a damaged header must not stop a scan
+        return []
+    paths: list[tuple[str, ...]] = []
+    if isinstance(packet, str):
+        packet = packet.encode("utf-8")
+    if isinstance(packet, bytes | bytearray) and packet:
+        start = packet.find(b"<")
+        with contextlib.suppress(xmp.XmpError):
+            paths += xmp.keyword_paths(bytes(packet[start:]) if start >= 0 else b"")
+    levels = {part for p in paths for part in p}
+    paths += [(k,) for k in iptc if k not in levels]
+    return list(dict.fromkeys(paths))
+
+
+def _signature(path: str, sidecars: list[str]) -> str:
+    parts: list = []
+    for p in [path, *sidecars]:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        parts.append([os.path.basename(p), st.st_size, st.st_mtime_ns])
+    return json.dumps(parts, separators=(",", ":"))
+
+
+def _owned_paths(data: bytes) -> set[tuple[str, ...]]:
+    try:
+        import xml.etree.ElementTree as ET
+
+        root = ET.fromstring(data)
+    except Exception:
+        return set()
+    out = set()
+    for element in root.iter(f"{{{xmp.NS['photosort']}}}Keywords"):
+        for li in element.iter(f"{{{xmp.NS['rdf']}}}li"):
+            if li.text:
+                out.add(tuple(li.text.split("|")))
+    return out
+
+
+def import_keywords(
+    catalog: Catalog,
+    root_ids: Sequence[int],
+    redirect: Callable[[int], int] = lambda pid: pid,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    embedded: bool = True,
+) -> ImportSummary:
+    """Import the keywords of every photo in these roots whose sources changed.
+
+    ``redirect`` maps a photo to the one that carries its tags (a RAW to its JPEG).
+    """
+    summary = ImportSummary()
+    if not root_ids:
+        return summary
+    marks = ",".join("?" * len(root_ids))
+    rows = catalog.query(
+        "SELECT p.id, p.path, k.signature FROM photos p LEFT JOIN keyword_imports k "
+        f"ON k.photo_id = p.id WHERE p.root_id IN ({marks}) ORDER BY p.path",
+        root_ids,
+    )
+    labels = {r[0]: r[1] for r in catalog.query("SELECT tag, category FROM label_info")}
+    meter = RateMeter("reading keywords", len(rows), on_progress)
+    # (photo, signature, [(tag, photosort wrote it)], keyword paths read from its sidecars)
+    pending: list[tuple[int, str, list[tuple[str, bool]], list[tuple[str, ...]]]] = []
+    for n, (pid, path, old_sig) in enumerate(rows, 1):
+        if should_cancel and should_cancel():
+            summary.cancelled = True
+            break
+        sidecars = [str(c) for c in xmp.sidecar_candidates(path) if c.is_file()]
+        sig = _signature(path, sidecars)
+        if sig == old_sig:
+            continue
+        found: list[tuple[str, bool]] = []
+        from_sidecars: list[tuple[str, ...]] = []
+        for sidecar in sidecars:
+            try:
+                with open(sidecar, "rb") as fh:
+                    data = fh.read(16 << 20)
+                keyword_paths = xmp.keyword_paths(data)
+            except (OSError, xmp.XmpError) as exc:
+                summary.warnings.append(f"{sidecar}: {exc}")
+                continue
+            owned = _owned_paths(data)
+            if keyword_paths:
+                summary.sidecars += 1
+            found += [(tag_for_path(p, labels), p in owned) for p in keyword_paths]
+            from_sidecars += [p for p in keyword_paths if p not in owned]
+        if embedded:
+            inside = embedded_keyword_paths(path)
+            if inside:
+                summary.files += 1
+            found += [(tag_for_path(p, labels), False) for p in inside]
+        pending.append((pid, sig, found, from_sidecars))
+        if len(pending) >= 256:
+            summary.tags += _store(catalog, pending, redirect)
+            pending.clear()
+        meter.report(n, path)
+    summary.tags += _store(catalog, pending, redirect)
+    return summary
+
+
+def _store(
+    catalog: Catalog,
+    pending: list[tuple[int, str, list[tuple[str, bool]], list[tuple[str, ...]]]],
+    redirect: Callable[[int], int],
+) -> int:
+    """Add the found keywords as manual tags where no decision exists; remember signatures."""
+    if not pending:
+        return 0
+    from photosort.core.categories import CategoryError, clean_tag
+
+    added = 0
+    stamp = now_iso()
+    with catalog.transaction() as conn:
+        for pid, sig, found, from_sidecars in pending:
+            target = redirect(pid)
+            for tag, ours in dict.fromkeys(found):
+                try:
+                    tag = clean_tag(tag)
+                except CategoryError:
+                    continue  # a keyword photosort cannot hold as a tag (empty, too long)
+                decided = conn.execute(
+                    "SELECT 1 FROM manual_tags WHERE photo_id = ? AND tag = ?", (target, tag)
+                ).fetchone()
+                if decided:
+                    continue
+                if (
+                    ours
+                    and conn.execute(
+                        "SELECT 1 FROM effective_tags WHERE photo_id = ? AND tag = ?", (target, tag)
+                    ).fetchone()
+                ):
+                    continue
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO manual_tags (photo_id, tag, state, updated_at) "
+                    "SELECT ?, ?, 'on', ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
+                    (target, tag, stamp, target),
+                )
+                added += cur.rowcount
+            # What was adopted stays adopted: photosort owns it from now on (see xmp.py).
+            old = conn.execute(
+                "SELECT keywords FROM keyword_imports WHERE photo_id = ?", (pid,)
+            ).fetchone()
+            adopted = [tuple(p) for p in json.loads(old[0])] if old else []
+            adopted = list(dict.fromkeys(adopted + from_sidecars))
+            conn.execute(
+                "INSERT OR REPLACE INTO keyword_imports (photo_id, signature, keywords) "
+                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
+                (pid, sig, json.dumps(adopted, ensure_ascii=False), pid),
+            )
+    return added
+
+
+def adopted_keywords(
+    catalog: Catalog, photo_ids: Sequence[int]
+) -> dict[int, list[tuple[str, ...]]]:
+    """Keyword paths photosort imported from each photo's sidecars (it owns them now)."""
+    out: dict[int, list[tuple[str, ...]]] = {}
+    ids = list(photo_ids)
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        rows = catalog.query(
+            "SELECT photo_id, keywords FROM keyword_imports "
+            f"WHERE photo_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        out.update({r[0]: [tuple(p) for p in json.loads(r[1])] for r in rows})
+    return out

@@ -1,0 +1,182 @@
+"""RAW+JPEG pairs: a camera set to RAW+JPEG writes ``IMG_1.CR2`` and ``IMG_1.JPG`` for one shot.
+
+They are one photo to the user. The JPEG (the camera's own rendering, fast to decode) is
+the *primary*: it is embedded, shown in the grid and search results, and carries the tags.
+The RAW is its *companion*: kept in the catalog (so export and moves take it along) but
+never embedded or shown on its own. Manual tags never stay on a companion: they move to
+the primary when the pair forms, and back to the RAW when the JPEG is deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from photosort.core.catalog import Catalog, Migration, register_migration, run_script
+from photosort.core.raw import is_raw_name
+
+# The rendering that represents a pair, best first.
+_PRIMARY_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif", ".tif", ".tiff", ".png")
+
+
+def _pairs_schema(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE photo_pairs (
+            companion_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            primary_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE
+        );
+        CREATE INDEX photo_pairs_primary ON photo_pairs(primary_id);
+        """,
+    )
+
+
+register_migration(Migration("0009_a_photo_pairs", _pairs_schema))
+
+#: SQL condition on ``photos p``: the row is shown on its own (not the RAW of a pair).
+SHOWN = "p.id NOT IN (SELECT companion_id FROM photo_pairs)"
+
+
+@dataclass
+class PairUpdate:
+    formed: int = 0
+    broken: int = 0
+    companion_ids: list[int] | None = None  # rows that just became companions (drop vectors)
+
+
+def _key(path: str) -> tuple[str, str]:
+    folder, name = os.path.split(path)
+    return folder, os.path.splitext(name)[0].casefold()
+
+
+def _pairs_wanted(rows: Iterable[tuple[int, str]]) -> dict[int, int]:
+    """companion id -> primary id for every RAW that has a rendering beside it."""
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    for pid, path in rows:
+        groups[_key(path)].append((pid, path))
+    wanted: dict[int, int] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        raws = [pid for pid, path in members if is_raw_name(path)]
+        rank = {ext: i for i, ext in enumerate(_PRIMARY_EXTENSIONS)}
+        others = sorted(
+            (rank[os.path.splitext(path)[1].lower()], path, pid)
+            for pid, path in members
+            if os.path.splitext(path)[1].lower() in rank
+        )
+        if raws and others:
+            primary = others[0][2]
+            wanted.update(dict.fromkeys(raws, primary))
+    return wanted
+
+
+def _move_manual_tags(conn: sqlite3.Connection, source: int, target: int) -> None:
+    """Give *target* every manual decision of *source* it lacks, then clear *source*'s."""
+    conn.execute(
+        "INSERT OR IGNORE INTO manual_tags (photo_id, tag, state, updated_at) "
+        "SELECT ?, tag, state, updated_at FROM manual_tags WHERE photo_id = ?",
+        (target, source),
+    )
+    conn.execute("DELETE FROM manual_tags WHERE photo_id = ?", (source,))
+
+
+def rescue_tags_of_vanishing_primaries(catalog: Catalog) -> int:
+    """Before a rescan forgets a deleted JPEG, hand its manual tags to its RAW.
+
+    Called ahead of reconcile: the JPEG's row (and its tags) is deleted there.
+    """
+    rows = catalog.query(
+        "SELECT pp.companion_id, pp.primary_id, p.path FROM photo_pairs pp "
+        "JOIN photos p ON p.id = pp.primary_id"
+    )
+    gone = [(r[0], r[1]) for r in rows if not os.path.lexists(r[2])]
+    if not gone:
+        return 0
+    with catalog.transaction() as conn:
+        for companion, primary in gone:
+            conn.execute(
+                "INSERT OR IGNORE INTO manual_tags (photo_id, tag, state, updated_at) "
+                "SELECT ?, tag, state, updated_at FROM manual_tags WHERE photo_id = ?",
+                (companion, primary),
+            )
+    return len(gone)
+
+
+def link(catalog: Catalog, root_ids: Sequence[int]) -> PairUpdate:
+    """Recompute the pairs of these roots from the catalog's paths."""
+    update = PairUpdate(companion_ids=[])
+    if not root_ids:
+        return update
+    marks = ",".join("?" * len(root_ids))
+    rows = catalog.query(f"SELECT id, path FROM photos WHERE root_id IN ({marks})", root_ids)
+    wanted = _pairs_wanted((r[0], r[1]) for r in rows)
+    with catalog.transaction() as conn:
+        current = {
+            r[0]: r[1]
+            for r in conn.execute(
+                "SELECT pp.companion_id, pp.primary_id FROM photo_pairs pp "
+                f"JOIN photos p ON p.id = pp.companion_id WHERE p.root_id IN ({marks})",
+                root_ids,
+            )
+        }
+        for companion, primary in current.items():
+            if wanted.get(companion) != primary:
+                conn.execute("DELETE FROM photo_pairs WHERE companion_id = ?", (companion,))
+                update.broken += 1
+        for companion, primary in wanted.items():
+            if current.get(companion) == primary:
+                continue
+            conn.execute(
+                "INSERT OR REPLACE INTO photo_pairs (companion_id, primary_id) VALUES (?, ?)",
+                (companion, primary),
+            )
+            _move_manual_tags(conn, companion, primary)
+            conn.execute("DELETE FROM embeddings WHERE photo_id = ?", (companion,))
+            update.formed += 1
+            update.companion_ids.append(companion)
+        if update.companion_ids:
+            catalog.bump_vectors_version(conn)
+    return update
+
+
+def companions_of(catalog: Catalog, photo_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
+    """primary id -> [(companion id, path)] for the given primaries that have companions."""
+    ids = list(photo_ids)
+    out: dict[int, list[tuple[int, str]]] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        rows = catalog.query(
+            "SELECT pp.primary_id, p.id, p.path FROM photo_pairs pp JOIN photos p "
+            f"ON p.id = pp.companion_id WHERE pp.primary_id IN ({','.join('?' * len(chunk))}) "
+            "ORDER BY p.path",
+            chunk,
+        )
+        for primary, cid, path in rows:
+            out.setdefault(primary, []).append((cid, path))
+    return out
+
+
+def primary_of(catalog: Catalog, photo_ids: Iterable[int]) -> list[int]:
+    """The ids with every companion replaced by its primary (order kept, no duplicates)."""
+    ids = [int(i) for i in photo_ids]
+    if not ids:
+        return []
+    mapping: dict[int, int] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        rows = catalog.query(
+            "SELECT companion_id, primary_id FROM photo_pairs "
+            f"WHERE companion_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        mapping.update({r[0]: r[1] for r in rows})
+    return list(dict.fromkeys(mapping.get(i, i) for i in ids))
+
+
+def companion_ids(catalog: Catalog) -> set[int]:
+    return {r[0] for r in catalog.query("SELECT companion_id FROM photo_pairs")}
