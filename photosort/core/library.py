@@ -33,7 +33,13 @@ from photosort.core.pipeline import EmbedJob, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
 from photosort.core.scanner import WalkIssue
-from photosort.core.search import Searcher, SearchQuery, SearchResult
+from photosort.core.search import (
+    NEUTRAL_CAPTIONS,
+    Relevance,
+    Searcher,
+    SearchQuery,
+    SearchResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -319,24 +325,50 @@ class Library:
 
     # -- search -------------------------------------------------------------------------
     def searcher(self) -> Searcher:
-        return Searcher(self.catalog, self.index, lambda: self.embedder)
+        return Searcher(self.catalog, self.index, lambda: self.embedder, self._relevance)
+
+    def _relevance(self) -> Relevance:
+        """Neutral captions (cached in the catalog) and the logit scale: search's cutoff."""
+        vectors = tagging.text_vectors(
+            self.catalog, self.model_id, NEUTRAL_CAPTIONS, self.embedder.encode_texts
+        )
+        neutral = tagging.ensemble([vectors[p] for p in NEUTRAL_CAPTIONS])
+        return Relevance(neutral, self._logit_scale())
+
+    @property
+    def model_loaded(self) -> bool:
+        """True once the model is in memory (a search then answers without waiting)."""
+        return self._embedder is not None
+
+    def preload_model(self) -> None:
+        """Load the model now (the app calls this in the background after its window shows)."""
+        _ = self.embedder
 
     def search(self, query: SearchQuery) -> list[SearchResult]:
         return self.searcher().search(query)
 
-    def browse(self, query: SearchQuery | None = None) -> list[int]:
-        """Ids of every photo matching the query's filters, newest first (the GUI's grid)."""
-        from photosort.core.search import filter_clauses
+    def browse(self, query: SearchQuery | None = None, order: str = "date") -> list[int]:
+        """Ids of every photo matching the query's filters (the GUI's grid), in ``order``:
+        "date" (newest taken first) or "name" (file name, case-insensitive)."""
+        from photosort.core.search import BROWSE_ORDERS, filter_clauses
 
+        if order not in BROWSE_ORDERS:
+            raise LibraryError(f"unknown order {order!r}: use {' or '.join(BROWSE_ORDERS)}")
         clauses, params = filter_clauses(query or SearchQuery())
         where = (" AND " + " AND ".join(clauses)) if clauses else ""
         rows = self.catalog.query(
             "SELECT p.id FROM photos p WHERE p.status != 'failed'"
             + where
-            + " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path",
+            + " ORDER BY "
+            + BROWSE_ORDERS[order],
             params,
         )
         return [r[0] for r in rows]
+
+    def date_span(self) -> tuple[str | None, str | None]:
+        """The first and last date a photo was taken (for the app's date-range filter)."""
+        row = self.catalog.query("SELECT MIN(taken_at), MAX(taken_at) FROM photos")[0]
+        return row[0], row[1]
 
     def photo_details(self, photo_ids: Iterable[int]) -> dict[int, dict]:
         """Catalog rows (path, size, date, camera, GPS, status, error) by id."""
@@ -549,7 +581,20 @@ class Library:
         return tagging.photo_tags(self.catalog, photo_ids, include_rejected)
 
     def tag_counts(self) -> list[tagging.TagCount]:
-        return tagging.tag_counts(self.catalog, self.model_id)
+        """Counts from the catalog alone: never loads the model (the sidebar waits on them)."""
+        return tagging.tag_counts(self.catalog, self.known_model_id() or "")
+
+    def known_model_id(self) -> str | None:
+        """The current model's id if the catalog or memory knows it, without loading it.
+
+        None means the model has never been loaded for this library: no vector can be
+        from it yet.
+        """
+        if self._embedder is not None:
+            return self._embedder.model_id
+        if self.catalog.get_meta("model") == str(self.model_spec):
+            return self.catalog.get_meta("model_id")
+        return None
 
     def photos_with_tag(self, tag: str) -> list[int]:
         return tagging.photos_with_tag(self.catalog, tag)

@@ -45,6 +45,7 @@ class SidebarData:
     folders: dict[str, int] = field(default_factory=dict)  # folder path -> photo count
     categories: list = field(default_factory=list)  # core Category objects
     tag_counts: list = field(default_factory=list)  # core TagCount objects
+    date_span: tuple = (None, None)  # first and last date taken (ISO), for the date filter
 
 
 class Sidebar(QTreeWidget):
