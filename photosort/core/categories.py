@@ -227,19 +227,23 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
     """
     category = validate(category)
     key = old_name if old_name is not None else category.name
-    row = conn.execute("SELECT id FROM categories WHERE name = ?", (key,)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM categories WHERE name = ? COLLATE NOCASE", (key,)
+    ).fetchone()
     if old_name is not None and row is None:
         raise CategoryError(f"no category named {old_name!r}")
     if (
-        category.name != key
-        and conn.execute("SELECT 1 FROM categories WHERE name = ?", (category.name,)).fetchone()
+        category.name.casefold() != key.casefold()
+        and conn.execute(
+            "SELECT 1 FROM categories WHERE name = ? COLLATE NOCASE", (category.name,)
+        ).fetchone()
     ):
         raise CategoryError(f"a category named {category.name!r} already exists")
     cat_id = row[0] if row else None
     for label in category.labels:
         other = conn.execute(
             "SELECT c.name FROM labels l JOIN categories c ON c.id = l.category_id "
-            "WHERE l.name = ? AND c.id IS NOT ?",
+            "WHERE l.name = ? COLLATE NOCASE AND c.id IS NOT ?",
             (label.name, cat_id),
         ).fetchone()
         if other:

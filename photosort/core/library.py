@@ -22,6 +22,7 @@ from photosort.core import categories as category_store
 from photosort.core import export as exporter
 from photosort.core import index as vector_index
 from photosort.core import (
+    tag_admin,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     xmp,
 )
@@ -595,6 +596,53 @@ class Library:
         if self.catalog.get_meta("model") == str(self.model_spec):
             return self.catalog.get_meta("model_id")
         return None
+
+    # -- tag housekeeping (core/tag_admin.py) ------------------------------------------------
+    def rename_tag(self, old: str, new: str) -> str:
+        """Rename a tag or merge it into another (any case); a label is re-tagged after."""
+        with self.catalog.transaction() as conn:
+            message = tag_admin.rename_tag(conn, old, new)
+        self._retag_categories_of([new])
+        return message
+
+    def delete_tag(self, name: str) -> int:
+        with self.catalog.transaction() as conn:
+            return tag_admin.delete_tag(conn, name)
+
+    def rename_category(self, old: str, new: str) -> str:
+        with self.catalog.transaction() as conn:
+            return tag_admin.rename_category(conn, old, new)
+
+    def remove_label(self, category: str, label: str) -> str:
+        with self.catalog.transaction() as conn:
+            message = tag_admin.remove_label(conn, category, label)
+        self._retag_categories_of([], [category])
+        return message
+
+    def tag_snapshot(self, tags: Iterable[str], categories: Iterable[str] = ()):
+        """The rows an operation on these names will touch, for undo (``restore_tags``)."""
+        with self.catalog.transaction() as conn:
+            return tag_admin.snapshot(conn, tags, categories)
+
+    def restore_tags(self, snapshot, created: Iterable[str] = ()) -> None:
+        with self.catalog.transaction() as conn:
+            tag_admin.restore(conn, snapshot, created)
+        self._auto_cache.state = None
+
+    def _retag_categories_of(self, tags: Iterable[str], categories: Iterable[str] = ()) -> None:
+        """Re-tag the categories holding these labels (a label's name is in its prompts)."""
+        keys = {t.casefold() for t in tags}
+        cat_keys = {c.casefold() for c in categories}
+        touched = [
+            c
+            for c in self.categories()
+            if c.name.casefold() in cat_keys or any(lb.name.casefold() in keys for lb in c.labels)
+        ]
+        if touched and self.known_model_id() and self.catalog.count_vectors(self.model_id):
+            try:
+                self._autotag(touched)
+            except ModelError as exc:
+                log.warning("re-tagging after the change failed: %s", exc)
 
     def photos_with_tag(self, tag: str) -> list[int]:
         return tagging.photos_with_tag(self.catalog, tag)

@@ -46,8 +46,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photosort.core import categories as cats
+from photosort.core import tag_admin  # registers 0005_a_tag_case: one spelling per tag
 from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
-from photosort.core.categories import Category, CategoryError, clean_tag
+from photosort.core.categories import Category, CategoryError
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.search import (
     SearchQuery,
@@ -532,8 +533,9 @@ def set_manual(
     """Record manual decisions. Removing a label rejects it ('off', wins over the tagger);
     removing a free-standing manual tag (no label of that name) just forgets it."""
     ids = sorted({int(i) for i in photo_ids})
-    add = [clean_tag(t) for t in add]
-    remove = [clean_tag(t) for t in remove]
+    with catalog.transaction() as conn:  # "favourite" means the existing "Favourite"
+        add = tag_admin.canonical_tags(conn, add)
+        remove = tag_admin.canonical_tags(conn, remove)
     if set(add) & set(remove):
         raise CategoryError(f"cannot add and remove the same tag: {sorted(set(add) & set(remove))}")
     labels = label_names(catalog)
@@ -674,7 +676,9 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
 
 def photos_with_tag(catalog: Catalog, tag: str) -> list[int]:
     rows = catalog.query(
-        "SELECT DISTINCT photo_id FROM effective_tags WHERE tag = ? ORDER BY photo_id", (tag,)
+        "SELECT DISTINCT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE "
+        "ORDER BY photo_id",
+        (tag.strip(),),
     )
     return [r[0] for r in rows]
 
@@ -685,10 +689,14 @@ def _tag_filter(query: SearchQuery) -> tuple[list[str], list]:
     clauses: list[str] = []
     params: list = []
     for tag in query.tags:
-        clauses.append("p.id IN (SELECT photo_id FROM effective_tags WHERE tag = ?)")
+        clauses.append(
+            "p.id IN (SELECT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE)"
+        )
         params.append(tag.strip())
     for tag in query.not_tags:
-        clauses.append("p.id NOT IN (SELECT photo_id FROM effective_tags WHERE tag = ?)")
+        clauses.append(
+            "p.id NOT IN (SELECT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE)"
+        )
         params.append(tag.strip())
     return clauses, params
 
