@@ -513,7 +513,8 @@ class Library:
                             f"{path}: a label of {old.name!r} is also in the imported file; "
                             "remove it there first or import with replace"
                         )
-            for category in incoming:
+            # a category that depends on another's label is stored after it
+            for category in sorted(incoming, key=lambda c: c.applies_if is not None):
                 category_store.store(conn, category)
         self._autotag(incoming)
         return incoming
@@ -539,6 +540,13 @@ class Library:
     ) -> tagging.AutotagSummary:
         if not cats:
             return tagging.AutotagSummary()
+        names = {c.name for c in cats}
+        labels = {lb.name.casefold() for c in cats for lb in c.labels}
+        cats = list(cats) + [  # categories that apply where one of these labels holds
+            c
+            for c in self.categories()
+            if c.name not in names and c.applies_if and c.applies_if.casefold() in labels
+        ]
         vectors = self._text_vectors(cats)
         return tagging.run_autotag(
             self.catalog,

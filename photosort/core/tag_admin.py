@@ -23,7 +23,7 @@ def _key(name: str) -> str:
     return name.casefold()
 
 
-# -- the migration --------------------------------------------------------------------------
+# -- the migration -----------------------------------------------------------------------
 def _merge_case_duplicates(conn: sqlite3.Connection) -> None:
     """One spelling per tag: a label's own, else the spelling most photos carry."""
     _dedupe_names(conn, "categories")
@@ -76,7 +76,7 @@ def _dedupe_names(conn: sqlite3.Connection, table: str) -> None:
 register_migration(Migration("0005_a_tag_case", _merge_case_duplicates))
 
 
-# -- looking names up -----------------------------------------------------------------------------
+# -- looking names up --------------------------------------------------------------------
 def _labels(conn: sqlite3.Connection) -> dict[str, str]:
     return {_key(n): n for (n,) in conn.execute("SELECT name FROM labels")}
 
@@ -126,7 +126,7 @@ def _label_row(conn: sqlite3.Connection, name: str):
     ).fetchone()
 
 
-# -- operations (inside the caller's transaction) --------------------------------------------------
+# -- operations (inside the caller's transaction) ----------------------------------------
 def rename_tag(conn: sqlite3.Connection, old: str, new: str) -> str:
     """Rename a tag, or merge it into an existing one (any case); returns what happened.
 
@@ -221,7 +221,7 @@ def _bump_auto(conn: sqlite3.Connection) -> None:
     )
 
 
-# -- undo -------------------------------------------------------------------------------------------
+# -- undo --------------------------------------------------------------------------------
 @dataclass
 class TagSnapshot:
     """Rows touched by an operation on these tags/categories, as they were before it."""
@@ -283,8 +283,7 @@ def restore(conn: sqlite3.Connection, snap: TagSnapshot, now_names: Iterable[str
     for lid, cid, name, prompts, threshold, position in snap.labels:
         if lid in existing:
             conn.execute(
-                "UPDATE labels SET name = ?, prompts = ?, threshold = ?, position = ? "
-                "WHERE id = ?",
+                "UPDATE labels SET name = ?, prompts = ?, threshold = ?, position = ? WHERE id = ?",
                 (name, prompts, threshold, position, lid),
             )
         else:
@@ -316,3 +315,33 @@ __all__ = [
     "restore",
     "snapshot",
 ]
+
+
+# -- categories that apply only where another label holds -----------------------------------
+def _applies_if_column(conn: sqlite3.Connection) -> None:
+    """``categories.applies_if``; the shipped defaults get theirs (time of day: outdoor)."""
+    from photosort.core.categories import default_categories
+
+    conn.execute("ALTER TABLE categories ADD COLUMN applies_if TEXT")
+    labels = _labels(conn)
+    for category in default_categories():
+        if category.applies_if and _key(category.applies_if) in labels:
+            conn.execute(
+                "UPDATE categories SET applies_if = ? WHERE name = ? COLLATE NOCASE "
+                "AND applies_if IS NULL",
+                (labels[_key(category.applies_if)], category.name),
+            )
+    # auto tags the condition now rules out go at once (a re-tag would drop them too)
+    for name, label in conn.execute(
+        "SELECT name, applies_if FROM categories WHERE applies_if IS NOT NULL"
+    ).fetchall():
+        conn.execute(
+            "DELETE FROM auto_tags WHERE label_id IN (SELECT l.id FROM labels l "
+            "JOIN categories c ON c.id = l.category_id WHERE c.name = ?) "
+            "AND photo_id NOT IN (SELECT photo_id FROM effective_tags WHERE tag = ?)",
+            (name, label),
+        )
+    _bump_auto(conn)
+
+
+register_migration(Migration("0005_b_applies_if", _applies_if_column))

@@ -287,9 +287,17 @@ class Tagger:
         return out
 
     def decide(
-        self, ids: np.ndarray, matrix: np.ndarray, label_ids: Sequence[Sequence[int]]
+        self,
+        ids: np.ndarray,
+        matrix: np.ndarray,
+        label_ids: Sequence[Sequence[int]],
+        applies_to: dict[str, np.ndarray] | None = None,
     ) -> tuple[Decisions, dict[str, int]]:
-        """The auto tags for all photos, and the count of uncertain photos per exclusive group."""
+        """The auto tags for all photos, and the count of uncertain photos per exclusive group.
+
+        ``applies_to``: per category name, the only photo ids it may tag (its applies_if
+        label holds there); the other photos get nothing from it and are not uncertain.
+        """
         pids, lids, scores = [], [], []
         uncertain: dict[str, int] = {}
         for cat, probs, ids_of_labels in zip(
@@ -297,16 +305,19 @@ class Tagger:
         ):
             lid_arr = np.asarray(ids_of_labels, dtype=np.int64)
             thresholds = np.array([cat.threshold_of(lab) for lab in cat.labels], np.float32)
+            applies = np.ones(len(ids), bool)
+            if applies_to is not None and cat.name in applies_to:
+                applies = np.isin(ids, applies_to[cat.name])
             if cat.kind == "exclusive":
                 best = probs.argmax(axis=1)
                 p = probs[np.arange(len(best)), best]
-                keep = p >= thresholds[best]
+                keep = (p >= thresholds[best]) & applies
                 pids.append(ids[keep])
                 lids.append(lid_arr[best[keep]])
                 scores.append(p[keep])
-                uncertain[cat.name] = int(len(keep) - keep.sum())
+                uncertain[cat.name] = int(applies.sum() - keep.sum())
             else:
-                rows, cols = np.nonzero(probs >= thresholds[None, :])
+                rows, cols = np.nonzero((probs >= thresholds[None, :]) & applies[:, None])
                 pids.append(ids[rows])
                 lids.append(lid_arr[cols])
                 scores.append(probs[rows, cols])
@@ -489,7 +500,22 @@ def run_autotag(
     should_cancel: Callable[[], bool] | None = None,
     cache: AutoTagCache | None = None,
 ) -> AutotagSummary:
-    """Re-tag ``categories`` over all stored vectors and store the changes."""
+    """Re-tag ``categories`` over all stored vectors and store the changes.
+
+    A category with ``applies_if`` runs after the others, over the photos where its
+    label holds (manual tags included) once they are written.
+    """
+    later = [c for c in categories if c.applies_if]
+    if later and len(later) < len(categories):
+        first = [c for c in categories if not c.applies_if]
+        args = (load_vectors, vectors, logit_scale, on_progress, should_cancel, cache)
+        one = run_autotag(catalog, first, *args)
+        two = run_autotag(catalog, later, *args)
+        for name in ("labels", "tagged", "added", "removed", "changed", "seconds"):
+            setattr(one, name, getattr(one, name) + getattr(two, name))
+        one.uncertain.update(two.uncertain)
+        one.cancelled = one.cancelled or two.cancelled
+        return one
     started = time.perf_counter()
     meter = RateMeter("tagging", 2, on_progress, unit="step")
     meter.report(0)
@@ -501,7 +527,12 @@ def run_autotag(
     for attempt in range(3):
         version, ids, matrix = load_vectors()
         summary.photos = len(ids)
-        decisions, summary.uncertain = tagger.decide(ids, matrix, label_ids)
+        applies_to = {
+            c.name: np.array(photos_with_tag(catalog, c.applies_if), np.int64)
+            for c in categories
+            if c.applies_if
+        }
+        decisions, summary.uncertain = tagger.decide(ids, matrix, label_ids, applies_to)
         meter.report(1)
         if should_cancel and should_cancel():
             summary.cancelled = True
@@ -668,7 +699,16 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
             )
             decided += auto_only(label.name)
         if cat.kind == "exclusive":
-            out.append(TagCount(UNCERTAIN, cat.name, max(embedded - decided, 0)))
+            base = embedded
+            if cat.applies_if:  # only photos where the category applies can be uncertain
+                base = int(
+                    catalog.scalar(
+                        "SELECT COUNT(DISTINCT t.photo_id) FROM effective_tags t JOIN embeddings e "
+                        "ON e.photo_id = t.photo_id AND e.model = ? WHERE t.tag = ?",
+                        (model_id, cat.applies_if),
+                    )
+                )
+            out.append(TagCount(UNCERTAIN, cat.name, max(base - decided, 0)))
     for name in sorted(set(merged) - set(label_id)):
         out.append(TagCount(name, None, merged[name]))
     return out
@@ -689,9 +729,7 @@ def _tag_filter(query: SearchQuery) -> tuple[list[str], list]:
     clauses: list[str] = []
     params: list = []
     for tag in query.tags:
-        clauses.append(
-            "p.id IN (SELECT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE)"
-        )
+        clauses.append("p.id IN (SELECT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE)")
         params.append(tag.strip())
     for tag in query.not_tags:
         clauses.append(

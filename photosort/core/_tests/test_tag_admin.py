@@ -58,9 +58,9 @@ def test_migration_merges_duplicates_the_newest_decision_winning(lib):
         (b, "dog", "on"),  # the label's spelling, the newer decision
         (b, "favourite", "on"),
     ]
-    with pytest.raises(Exception, match="UNIQUE"):  # no new duplicate can come in
-        with lib.catalog.transaction() as conn:
-            conn.execute("INSERT INTO manual_tags VALUES (?, 'FAVOURITE', 'on', 'x')", (a,))
+    # no new duplicate can come in
+    with pytest.raises(Exception, match="UNIQUE"), lib.catalog.transaction() as conn:
+        conn.execute("INSERT INTO manual_tags VALUES (?, 'FAVOURITE', 'on', 'x')", (a,))
 
 
 def test_rename_merge_and_delete_a_tag_with_undo(lib):
@@ -110,3 +110,31 @@ def test_rename_category_and_remove_label_with_undo(lib):
     assert stuff.labels[0].name == "beach"
     with pytest.raises(CategoryError, match="too few labels"):
         lib.remove_label("Setting", "indoor")
+
+
+def test_time_of_day_applies_only_to_outdoor_photos(lib):
+    cats = {c.name: c for c in lib.categories()}
+    assert cats["Time of day"].applies_if == "outdoor"
+    times = {lb.name for lb in cats["Time of day"].labels}
+    ids = _ids(lib)
+    tags = lib.photo_tags(ids)
+    outdoor = {pid for pid in ids if any(t.name == "outdoor" for t in tags[pid])}
+    timed = {pid for pid in ids if any(t.name in times for t in tags[pid])}
+    assert timed <= outdoor
+    # a photo marked indoor by hand loses its time of day at the next re-tag
+    if timed:
+        pid = sorted(timed)[0]
+        lib.tag_photos([pid], add=["indoor"])
+        lib.autotag()
+        assert not any(t.name in times for t in lib.photo_tags([pid])[pid])
+    # and a photo marked outdoor gets one considered (tagged, or counted uncertain)
+    indoor = sorted(set(ids) - outdoor)
+    if indoor:
+        lib.tag_photos(indoor[:1], add=["outdoor"])
+        summary = lib.autotag()
+        has_time = any(t.name in times for t in lib.photo_tags(indoor[:1])[indoor[0]])
+        assert has_time or summary.uncertain["Time of day"] > 0
+    uncertain = next(
+        t.count for t in lib.tag_counts() if t.category == "Time of day" and t.name == "uncertain"
+    )
+    assert uncertain <= len(lib.photos_with_tag("outdoor"))
