@@ -698,17 +698,17 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
                 TagCount(label.name, cat.name, auto_only(label.name) + merged.get(label.name, 0))
             )
             decided += auto_only(label.name)
-        if cat.kind == "exclusive":
-            base = embedded
-            if cat.applies_if:  # only photos where the category applies can be uncertain
-                base = int(
-                    catalog.scalar(
-                        "SELECT COUNT(DISTINCT t.photo_id) FROM effective_tags t JOIN embeddings e "
-                        "ON e.photo_id = t.photo_id AND e.model = ? WHERE t.tag = ?",
-                        (model_id, cat.applies_if),
-                    )
-                )
-            out.append(TagCount(UNCERTAIN, cat.name, max(base - decided, 0)))
+        if cat.kind == "exclusive" and cat.applies_if:
+            # only photos where the category applies (its label holds) can be uncertain
+            undecided = catalog.scalar(
+                "SELECT COUNT(DISTINCT t.photo_id) FROM effective_tags t JOIN embeddings e "
+                "ON e.photo_id = t.photo_id AND e.model = ? WHERE t.tag = ? AND t.photo_id "
+                "NOT IN (SELECT photo_id FROM effective_tags WHERE category = ?)",
+                (model_id, cat.applies_if, cat.name),
+            )
+            out.append(TagCount(UNCERTAIN, cat.name, int(undecided)))
+        elif cat.kind == "exclusive":
+            out.append(TagCount(UNCERTAIN, cat.name, max(embedded - decided, 0)))
     for name in sorted(set(merged) - set(label_id)):
         out.append(TagCount(name, None, merged[name]))
     return out
