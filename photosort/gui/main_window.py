@@ -47,13 +47,14 @@ from photosort.gui.empty_state import EmptyState
 from photosort.gui.grid import PhotoGrid
 from photosort.gui.search_bar import SearchBar
 from photosort.gui.sidebar import KIND_ROLE, Sidebar
+from photosort.gui.tag_admin_commands import TagAdminActions
 from photosort.gui.tag_commands import TagCommand
 from photosort.gui.thumbnails import ThumbnailLoader
 
 SEARCH_TOP = 500  # results shown for a search; browsing shows everything
 
 
-class MainWindow(QMainWindow):
+class MainWindow(TagAdminActions, QMainWindow):
     def __init__(self, library: Library, settings: QSettings | None = None):
         super().__init__()
         self.library = library
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self.sidebar.filters_changed.connect(self.refresh_grid)
         self.sidebar.itemClicked.connect(self._sidebar_clicked)
         self.sidebar.tag_context.connect(self._sidebar_tag_menu)
+        self.sidebar.category_context.connect(self._sidebar_category_menu)
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid.photo_activated.connect(self.open_preview)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
@@ -521,6 +523,8 @@ class MainWindow(QMainWindow):
         menu.addAction(f"Remove “{name}” from selection", partial(self.apply_tags, ids, [], [name]))
         for action in menu.actions():
             action.setEnabled(bool(ids))
+        menu.addSeparator()
+        self._tag_admin_actions(menu, name)
         menu.exec(global_pos)
 
     def _sidebar_clicked(self, item, _column) -> None:

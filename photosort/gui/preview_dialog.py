@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -31,6 +32,7 @@ class PreviewDialog(QDialog):
         self.pixmap: QPixmap | None = None
         self.ids: list[int] = []
         self.position = -1
+        self.shown_id: int | None = None  # the photo on screen (tests wait on it)
         self.names: dict[int, str] = {}
         self._loader: Loader | None = None
         self.label = QLabel("Loading…")
@@ -92,8 +94,11 @@ class PreviewDialog(QDialog):
             button.setVisible(len(self.ids) > 1)
 
     def show_image(self, photo_id: int, image: QImage | None) -> None:
+        if not shiboken6.isValid(self.label):
+            return  # the dialog closed before the photo arrived
         if self.ids and photo_id != self.current_id():
             return  # a late answer for a photo the user already stepped past
+        self.shown_id = photo_id
         if image is None:
             self.pixmap = None
             self.label.setPixmap(QPixmap())

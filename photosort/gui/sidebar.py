@@ -51,6 +51,7 @@ class SidebarData:
 class Sidebar(QTreeWidget):
     filters_changed = Signal()
     tag_context = Signal(str, object)  # tag name, global position: the window shows a menu
+    category_context = Signal(str, object)  # category name, global position
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -229,6 +230,9 @@ class Sidebar(QTreeWidget):
         item = self.itemAt(pos)
         if item is not None and item.data(0, KIND_ROLE) == "tag":
             self.tag_context.emit(item.data(0, VALUE_ROLE), self.viewport().mapToGlobal(pos))
+        elif item is not None and item.data(0, KIND_ROLE) == "category":
+            name = str(item.data(0, VALUE_ROLE)).removeprefix("category:")
+            self.category_context.emit(name, self.viewport().mapToGlobal(pos))
 
 
 def _count_under(folders: dict[str, int], root: str) -> int:
