@@ -424,13 +424,21 @@ def cmd_search(args: argparse.Namespace) -> int:
 # -- categories, tags, export (issue 4) -------------------------------------------------------
 def _categories_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "action", choices=["list", "add", "remove", "import", "export"], help="what to do"
+        "action",
+        choices=["list", "add", "remove", "import", "export", "rename", "remove-label"],
+        help="what to do",
     )
     p.add_argument(
         "name",
         nargs="?",
         metavar="NAME|FILE",
         help="category name (add, remove) or TOML file (import, export; - = stdout)",
+    )
+    p.add_argument(
+        "second",
+        nargs="?",
+        metavar="NEW|LABEL",
+        help="rename: new name; remove-label: the label",
     )
     p.add_argument(
         "--label",
@@ -470,6 +478,10 @@ def _parse_label(text: str) -> Label:
 
 @command("categories", _categories_options, "list, add, remove, import or export categories")
 def cmd_categories(args: argparse.Namespace) -> int:
+    if args.action in ("rename", "remove-label"):
+        from photosort.cli.tag_admin import run_categories_action
+
+        return run_categories_action(args)
     with open_library(args) as lib:
         if args.action == "list":
             cats = lib.categories()
@@ -502,8 +514,8 @@ def cmd_categories(args: argparse.Namespace) -> int:
                 lib.export_categories(args.name)
                 print(f"wrote {args.name}")
         else:
-            existing = {c.name: c for c in lib.categories()}
-            cat = existing.get(args.name) or Category(args.name, args.kind or "free")
+            existing = {c.name.casefold(): c for c in lib.categories()}
+            cat = existing.get(args.name.casefold()) or Category(args.name, args.kind or "free")
             if args.kind:
                 cat.kind = args.kind
             if args.threshold is not None:
@@ -607,6 +619,13 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def _tags_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["rename", "merge", "delete"],
+        help="rename OLD NEW, merge TAG INTO, delete TAG (without: count photos per tag)",
+    )
+    p.add_argument("names", nargs="*", metavar="TAG", help="the tag names")
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
     p.add_argument(
         "--explain",
@@ -615,12 +634,16 @@ def _tags_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-@command("tags", _tags_options, "count photos per tag")
+@command("tags", _tags_options, "count photos per tag; rename, merge or delete a tag")
 def cmd_tags(args: argparse.Namespace) -> int:
     if args.explain:
         from photosort.cli.sun import explain
 
         return explain(args)
+    if args.action:
+        from photosort.cli.tag_admin import run_tags_action
+
+        return run_tags_action(args)
     with open_library(args) as lib:
         counts = lib.tag_counts()
     if args.json:

@@ -11,8 +11,10 @@ same format as the defaults shipped in ``resources/categories.toml``.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
 import sqlite3
 import tomllib
 import unicodedata
@@ -57,6 +59,9 @@ class Category:
     threshold: float = DEFAULT_THRESHOLD
     labels: list[Label] = field(default_factory=list)
     sun: bool = False  # fuse the image's probabilities with the sun's (core/sun.py)
+    #: The category applies only to photos carrying this label of another category
+    #: (e.g. time of day only where "outdoor" holds); None: to every photo.
+    applies_if: str | None = None
 
     def label(self, name: str) -> Label:
         for label in self.labels:
@@ -101,7 +106,6 @@ def validate(category: Category) -> Category:
         raise CategoryError(f"category {name!r} needs at least one label")
     if category.kind == "exclusive" and len(labels) < 2:
         raise CategoryError(f"exclusive category {name!r} needs at least two labels")
-    return Category(name, category.kind, threshold, labels, bool(category.sun))
 
 
 def _sun_keys(label: Label, owner: str) -> tuple[tuple[float, float] | None, bool | None]:
@@ -132,6 +136,12 @@ def keep_sun_settings(new: Category, old: Category | None) -> Category:
         if before is not None and label.sun_elevation is None and label.sun_rising is None:
             label.sun_elevation, label.sun_rising = before.sun_elevation, before.sun_rising
     return new
+    applies_if = clean_tag(category.applies_if) if category.applies_if else None
+    if applies_if and applies_if.casefold() in {lb.name.casefold() for lb in labels}:
+        raise CategoryError(f"category {name!r} cannot depend on its own label {applies_if!r}")
+    return Category(
+        name, category.kind, threshold, labels, bool(category.sun), applies_if=applies_if
+    )
 
 
 def _threshold(value, owner: str) -> float:
@@ -145,12 +155,36 @@ def _threshold(value, owner: str) -> float:
 
 
 # -- TOML ----------------------------------------------------------------------------------
+#: The keys the format knows, per table: anything else is a typo worth a message.
+TOP_KEYS = ("version", "category")
+CATEGORY_KEYS = ("name", "kind", "threshold", "applies_if", "sun", "label")
+LABEL_KEYS = ("name", "prompts", "threshold", "sun_elevation", "sun_rising")
+
+
+def _check_keys(table: dict, allowed: tuple[str, ...], where: str, text: str, source: str) -> None:
+    for key in table:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+        line = _line_of(text, key)
+        raise CategoryError(
+            f"{source}{f', line {line}' if line else ''}: unknown key {key!r} in {where}"
+            + (f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(allowed)})")
+        )
+
+
+def _line_of(text: str, key: str) -> int | None:
+    match = re.search(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
 def from_toml(text: str, source: str = "categories") -> list[Category]:
     """Parse the TOML format; every problem names the file and the category."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CategoryError(f"{source} is not valid TOML: {exc}") from exc
+    _check_keys(data, TOP_KEYS, "the file", text, source)
     raw = data.get("category", [])
     if not isinstance(raw, list):
         raise CategoryError(f"{source}: 'category' must be an array of tables ([[category]])")
@@ -158,10 +192,12 @@ def from_toml(text: str, source: str = "categories") -> list[Category]:
     for entry in raw:
         if not isinstance(entry, dict) or "name" not in entry:
             raise CategoryError(f"{source}: every [[category]] needs a name")
+        _check_keys(entry, CATEGORY_KEYS, f"category {entry['name']!r}", text, source)
         labels = []
         for item in entry.get("label", []):
             if not isinstance(item, dict) or "name" not in item:
                 raise CategoryError(f"{source}: a label of {entry['name']!r} has no name")
+            _check_keys(item, LABEL_KEYS, f"label {item['name']!r}", text, source)
             prompts = item.get("prompts", [])
             if isinstance(prompts, str):
                 prompts = [prompts]
@@ -182,10 +218,11 @@ def from_toml(text: str, source: str = "categories") -> list[Category]:
                     entry.get("threshold", DEFAULT_THRESHOLD),
                     labels,
                     entry.get("sun", False),
+                    entry.get("applies_if"),
                 )
             )
         )
-    names = [c.name for c in out]
+    names = [c.name.casefold() for c in out]
     if len(set(names)) != len(names):
         raise CategoryError(f"{source} defines a category twice")
     check_unique_tags(out)
@@ -208,16 +245,43 @@ def to_toml(categories: list[Category]) -> str:
                 item["sun_rising"] = label.sun_rising
             labels.append(item)
         entry = {"name": cat.name, "kind": cat.kind, "threshold": cat.threshold}
-        doc["category"].append({**entry, **({"sun": True} if cat.sun else {}), "label": labels})
+        if cat.sun:
+            entry["sun"] = True
+        if cat.applies_if:
+            entry["applies_if"] = cat.applies_if
+        doc["category"].append({**entry, "label": labels})
     return tomli_w.dumps(doc)
 
 
 def read_toml_file(path: str | os.PathLike) -> list[Category]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise CategoryError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return from_toml(text, str(path))
+    return from_toml(decode_text(data, str(path)), str(path))
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Text of a file saved by any editor: UTF-8 with or without BOM, or UTF-16 with BOM.
+
+    Anything else (a photo, a zip) is one line saying it is not a text file.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    else:
+        encoding = "utf-8"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        raise CategoryError(
+            f"{source} is not a text file; categories are imported from TOML "
+            "(see 'photosort categories export -')"
+        )
+    return text
 
 
 def check_unique_tags(categories: list[Category]) -> None:
@@ -258,10 +322,12 @@ def load(source) -> list[Category]:
             return source.query(sql)
         return source.execute(sql).fetchall()
 
-    # Before migration 0006 (another feature's migration may load categories) no sun keys.
-    sun = any(r[1] == "sun" for r in rows_of("PRAGMA table_info(categories)"))
+    columns = {r[1] for r in rows_of("PRAGMA table_info(categories)")}
+    # Before migrations 0005/0006 (another feature's migration may load categories).
+    sun = "sun" in columns
+    condition = "applies_if" if "applies_if" in columns else "NULL"
     cats = rows_of(
-        f"SELECT id, name, kind, threshold, {'sun' if sun else '0'} FROM categories "
+        f"SELECT id, name, kind, threshold, {'sun' if sun else '0'}, {condition} FROM categories "
         "ORDER BY position, id"
     )
     rows = rows_of(
@@ -276,9 +342,14 @@ def load(source) -> list[Category]:
             Label(name, json.loads(prompts), threshold, band, rising)
         )
     return [
-        Category(name, kind, thr, labels.get(cid, []), bool(sun))
-        for cid, name, kind, thr, sun in cats
+        Category(name, kind, thr, labels.get(cid, []), bool(has_sun), applies_if=cond)
+        for cid, name, kind, thr, has_sun, cond in cats
     ]
+
+
+def has_applies_if(conn: sqlite3.Connection) -> bool:
+    """The column comes with migration 0005_b; the defaults are stored before it runs."""
+    return any(r[1] == "applies_if" for r in conn.execute("PRAGMA table_info(categories)"))
 
 
 def store(conn: sqlite3.Connection, category: Category, old_name: str | None = None) -> int:
@@ -290,19 +361,33 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
     """
     category = validate(category)
     key = old_name if old_name is not None else category.name
-    row = conn.execute("SELECT id FROM categories WHERE name = ?", (key,)).fetchone()
+    row = conn.execute("SELECT id FROM categories WHERE name = ? COLLATE NOCASE", (key,)).fetchone()
     if old_name is not None and row is None:
         raise CategoryError(f"no category named {old_name!r}")
     if (
-        category.name != key
-        and conn.execute("SELECT 1 FROM categories WHERE name = ?", (category.name,)).fetchone()
+        category.name.casefold() != key.casefold()
+        and conn.execute(
+            "SELECT 1 FROM categories WHERE name = ? COLLATE NOCASE", (category.name,)
+        ).fetchone()
     ):
         raise CategoryError(f"a category named {category.name!r} already exists")
     cat_id = row[0] if row else None
+    if category.applies_if and has_applies_if(conn):
+        owner = conn.execute(
+            "SELECT c.id, l.name FROM labels l JOIN categories c ON c.id = l.category_id "
+            "WHERE l.name = ? COLLATE NOCASE",
+            (category.applies_if,),
+        ).fetchone()
+        if owner is None or owner[0] == cat_id:
+            raise CategoryError(
+                f"category {category.name!r}: applies_if names {category.applies_if!r}, "
+                "which is not a label of another category"
+            )
+        category.applies_if = owner[1]
     for label in category.labels:
         other = conn.execute(
             "SELECT c.name FROM labels l JOIN categories c ON c.id = l.category_id "
-            "WHERE l.name = ? AND c.id IS NOT ?",
+            "WHERE l.name = ? COLLATE NOCASE AND c.id IS NOT ?",
             (label.name, cat_id),
         ).fetchone()
         if other:
@@ -320,6 +405,10 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
         conn.execute(
             "UPDATE categories SET name = ?, kind = ?, threshold = ? WHERE id = ?",
             (category.name, category.kind, category.threshold, cat_id),
+        )
+    if has_applies_if(conn):
+        conn.execute(
+            "UPDATE categories SET applies_if = ? WHERE id = ?", (category.applies_if, cat_id)
         )
     rows = conn.execute("SELECT id, name FROM labels WHERE category_id = ?", (cat_id,))
     existing = {name: lid for lid, name in rows}

@@ -26,6 +26,7 @@ from photosort.core import (
     sun,
     sun_fusion,
     sun_store,  # registers the 0006_sun migration
+    tag_admin,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     xmp,
 )
@@ -42,7 +43,13 @@ from photosort.core.pipeline import EmbedJob, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
 from photosort.core.scanner import WalkIssue
-from photosort.core.search import Searcher, SearchQuery, SearchResult
+from photosort.core.search import (
+    NEUTRAL_CAPTIONS,
+    Relevance,
+    Searcher,
+    SearchQuery,
+    SearchResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -377,24 +384,50 @@ class Library:
 
     # -- search -------------------------------------------------------------------------
     def searcher(self) -> Searcher:
-        return Searcher(self.catalog, self.index, lambda: self.embedder)
+        return Searcher(self.catalog, self.index, lambda: self.embedder, self._relevance)
+
+    def _relevance(self) -> Relevance:
+        """Neutral captions (cached in the catalog) and the logit scale: search's cutoff."""
+        vectors = tagging.text_vectors(
+            self.catalog, self.model_id, NEUTRAL_CAPTIONS, self.embedder.encode_texts
+        )
+        neutral = tagging.ensemble([vectors[p] for p in NEUTRAL_CAPTIONS])
+        return Relevance(neutral, self._logit_scale())
+
+    @property
+    def model_loaded(self) -> bool:
+        """True once the model is in memory (a search then answers without waiting)."""
+        return self._embedder is not None
+
+    def preload_model(self) -> None:
+        """Load the model now (the app calls this in the background after its window shows)."""
+        _ = self.embedder
 
     def search(self, query: SearchQuery) -> list[SearchResult]:
         return self.searcher().search(query)
 
-    def browse(self, query: SearchQuery | None = None) -> list[int]:
-        """Ids of every photo matching the query's filters, newest first (the GUI's grid)."""
-        from photosort.core.search import filter_clauses
+    def browse(self, query: SearchQuery | None = None, order: str = "date") -> list[int]:
+        """Ids of every photo matching the query's filters (the GUI's grid), in ``order``:
+        "date" (newest taken first) or "name" (file name, case-insensitive)."""
+        from photosort.core.search import BROWSE_ORDERS, filter_clauses
 
+        if order not in BROWSE_ORDERS:
+            raise LibraryError(f"unknown order {order!r}: use {' or '.join(BROWSE_ORDERS)}")
         clauses, params = filter_clauses(query or SearchQuery())
         where = (" AND " + " AND ".join(clauses)) if clauses else ""
         rows = self.catalog.query(
             f"SELECT p.id FROM photos p WHERE p.status != 'failed' AND {raw_pairs.SHOWN}"
             + where
-            + " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path",
+            + " ORDER BY "
+            + BROWSE_ORDERS[order],
             params,
         )
         return [r[0] for r in rows]
+
+    def date_span(self) -> tuple[str | None, str | None]:
+        """The first and last date a photo was taken (for the app's date-range filter)."""
+        row = self.catalog.query("SELECT MIN(taken_at), MAX(taken_at) FROM photos")[0]
+        return row[0], row[1]
 
     def photo_details(self, photo_ids: Iterable[int]) -> dict[int, dict]:
         """Catalog rows (path, size, date, camera, GPS, status, error) by id."""
@@ -547,7 +580,8 @@ class Library:
                             f"{path}: a label of {old.name!r} is also in the imported file; "
                             "remove it there first or import with replace"
                         )
-            for category in incoming:
+            # a category that depends on another's label is stored after it
+            for category in sorted(incoming, key=lambda c: c.applies_if is not None):
                 category_store.store(conn, category)
         self._autotag(incoming)
         return incoming
@@ -575,6 +609,13 @@ class Library:
     ) -> tagging.AutotagSummary:
         if not cats:
             return tagging.AutotagSummary()
+        names = {c.name for c in cats}
+        labels = {lb.name.casefold() for c in cats for lb in c.labels}
+        cats = list(cats) + [  # categories that apply where one of these labels holds
+            c
+            for c in self.categories()
+            if c.name not in names and c.applies_if and c.applies_if.casefold() in labels
+        ]
         vectors = self._text_vectors(cats)
         return tagging.run_autotag(
             self.catalog,
@@ -655,7 +696,67 @@ class Library:
         return tagging.photo_tags(self.catalog, photo_ids, include_rejected)
 
     def tag_counts(self) -> list[tagging.TagCount]:
-        return tagging.tag_counts(self.catalog, self.model_id)
+        """Counts from the catalog alone: never loads the model (the sidebar waits on them)."""
+        return tagging.tag_counts(self.catalog, self.known_model_id() or "")
+
+    def known_model_id(self) -> str | None:
+        """The current model's id if the catalog or memory knows it, without loading it.
+
+        None means the model has never been loaded for this library: no vector can be
+        from it yet.
+        """
+        if self._embedder is not None:
+            return self._embedder.model_id
+        if self.catalog.get_meta("model") == str(self.model_spec):
+            return self.catalog.get_meta("model_id")
+        return None
+
+    # -- tag housekeeping (core/tag_admin.py) ------------------------------------------------
+    def rename_tag(self, old: str, new: str) -> str:
+        """Rename a tag or merge it into another (any case); a label is re-tagged after."""
+        with self.catalog.transaction() as conn:
+            message = tag_admin.rename_tag(conn, old, new)
+        self._retag_categories_of([new])
+        return message
+
+    def delete_tag(self, name: str) -> int:
+        with self.catalog.transaction() as conn:
+            return tag_admin.delete_tag(conn, name)
+
+    def rename_category(self, old: str, new: str) -> str:
+        with self.catalog.transaction() as conn:
+            return tag_admin.rename_category(conn, old, new)
+
+    def remove_label(self, category: str, label: str) -> str:
+        with self.catalog.transaction() as conn:
+            message = tag_admin.remove_label(conn, category, label)
+        self._retag_categories_of([], [category])
+        return message
+
+    def tag_snapshot(self, tags: Iterable[str], categories: Iterable[str] = ()):
+        """The rows an operation on these names will touch, for undo (``restore_tags``)."""
+        with self.catalog.transaction() as conn:
+            return tag_admin.snapshot(conn, tags, categories)
+
+    def restore_tags(self, snapshot, created: Iterable[str] = ()) -> None:
+        with self.catalog.transaction() as conn:
+            tag_admin.restore(conn, snapshot, created)
+        self._auto_cache.state = None
+
+    def _retag_categories_of(self, tags: Iterable[str], categories: Iterable[str] = ()) -> None:
+        """Re-tag the categories holding these labels (a label's name is in its prompts)."""
+        keys = {t.casefold() for t in tags}
+        cat_keys = {c.casefold() for c in categories}
+        touched = [
+            c
+            for c in self.categories()
+            if c.name.casefold() in cat_keys or any(lb.name.casefold() in keys for lb in c.labels)
+        ]
+        if touched and self.known_model_id() and self.catalog.count_vectors(self.model_id):
+            try:
+                self._autotag(touched)
+            except ModelError as exc:
+                log.warning("re-tagging after the change failed: %s", exc)
 
     def photos_with_tag(self, tag: str) -> list[int]:
         return tagging.photos_with_tag(self.catalog, tag)

@@ -66,6 +66,61 @@ class SearchResult:
     score: float
     taken_at: str | None = None
     tags: list[str] = field(default_factory=list)
+    #: Probability that the photo matches the query better than a neutral caption
+    #: ("a photo", ...); None when not calibrated (image queries, filter-only listings).
+    relevance: float | None = None
+
+    @property
+    def relevant(self) -> bool:
+        return self.relevance is None or self.relevance >= RELEVANCE_THRESHOLD
+
+
+#: Captions that say "a photo" and nothing else: a result must match the query better
+#: than these to count as relevant (the same calibration as free tags, see tagging.py).
+NEUTRAL_CAPTIONS = ("a photo", "a picture", "an image", "a photo of something", "a snapshot")
+#: A result is relevant when this probability is reached (like a free tag's threshold).
+RELEVANCE_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """Turns a result's cosine into a probability against neutral captions.
+
+    One fixed cosine cutoff fails across queries (the band of CLIP cosines moves with
+    every text; immich-app/immich#5996). Like a free tag, a result is compared with a
+    neutral caption ensemble: ``sigmoid(scale * (cos(photo, query) - cos(photo, neutral)))``,
+    so the cutoff is a probability with the same meaning for every query.
+    """
+
+    neutral: np.ndarray  # normalised ensemble of NEUTRAL_CAPTIONS
+    scale: float  # the model's exp(logit_scale)
+
+    def probabilities(self, scores: np.ndarray, photo_vectors: np.ndarray) -> np.ndarray:
+        neutral = photo_vectors @ self.neutral
+        logits = self.scale * (np.asarray(scores, np.float64) - neutral)
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))
+
+
+def relevant_count(results: list[SearchResult]) -> int:
+    """How many of the (best-first) results are relevant."""
+    return sum(1 for r in results if r.relevant)
+
+
+#: Orders of a listing without a query (``Library.browse``), as SQL over ``photos p``.
+BROWSE_ORDERS = {
+    "date": "p.taken_at IS NULL, p.taken_at DESC, p.path",
+    "name": "substr(p.path, length(p.folder) + 2) COLLATE NOCASE, p.path",
+}
+
+
+def sort_results(results: list[SearchResult], order: str) -> list[SearchResult]:
+    """Search results re-ordered: "relevance" (as ranked), "date" (newest first), "name"."""
+    if order == "date":
+        dated = sorted((r for r in results if r.taken_at), key=lambda r: r.taken_at, reverse=True)
+        return dated + [r for r in results if not r.taken_at]
+    if order == "name":
+        return sorted(results, key=lambda r: (os.path.basename(r.path).lower(), r.path))
+    return list(results)
 
 
 #: Extra SQL filters contributed by feature modules (tags, ...): query -> (clauses, params).
@@ -112,10 +167,17 @@ def filter_clauses(query: SearchQuery) -> tuple[list[str], list]:
 class Searcher:
     """Runs queries; the model is asked for only when a query has text or a new image."""
 
-    def __init__(self, catalog: Catalog, index: VectorIndex, embedder_factory: Callable):
+    def __init__(
+        self,
+        catalog: Catalog,
+        index: VectorIndex,
+        embedder_factory: Callable,
+        relevance: Callable[[], Relevance] | None = None,
+    ):
         self.catalog = catalog
         self.index = index
         self._embedder = embedder_factory
+        self._relevance = relevance
 
     def query_vector(self, query: SearchQuery) -> tuple[np.ndarray, int | None]:
         """The combined query vector, and the catalog id of the query image if it has one."""
@@ -168,7 +230,35 @@ class Searcher:
             allowed = allowed[allowed != own_id]
         ids, scores = self.index.search(vector, query.top + (own_id is not None), allowed)
         hits = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i != own_id]
-        return self._results(hits[: query.top])
+        results = self._results(hits[: query.top])
+        if self._relevance is not None and not query.image and results:
+            self._calibrate(results)
+        return results
+
+    def _calibrate(self, results: list[SearchResult]) -> None:
+        """Fill each text result's relevance from its stored vector (one batched read)."""
+        relevance = self._relevance() if self._relevance else None
+        if relevance is None:
+            return
+        model = self._embedder().model_id
+        ids = [r.photo_id for r in results]
+        vectors: dict[int, np.ndarray] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            rows = self.catalog.query(
+                "SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id IN "
+                f"({','.join('?' * len(chunk))})",
+                [model, *chunk],
+            )
+            vectors.update({r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows})
+        known = [r for r in results if r.photo_id in vectors]
+        if not known:
+            return
+        probs = relevance.probabilities(
+            np.array([r.score for r in known]), np.stack([vectors[r.photo_id] for r in known])
+        )
+        for r, p in zip(known, probs, strict=True):
+            r.relevance = float(p)
 
     def _listing(self, clauses: list[str], params: list, top: int) -> list[SearchResult]:
         where = (" AND " + " AND ".join(clauses)) if clauses else ""

@@ -46,8 +46,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photosort.core import categories as cats
+from photosort.core import tag_admin  # registers 0005_a_tag_case: one spelling per tag
 from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
-from photosort.core.categories import Category, CategoryError, clean_tag
+from photosort.core.categories import Category, CategoryError
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.search import (
     SearchQuery,
@@ -298,9 +299,17 @@ class Tagger:
         return out
 
     def decide(
-        self, ids: np.ndarray, matrix: np.ndarray, label_ids: Sequence[Sequence[int]]
+        self,
+        ids: np.ndarray,
+        matrix: np.ndarray,
+        label_ids: Sequence[Sequence[int]],
+        applies_to: dict[str, np.ndarray] | None = None,
     ) -> tuple[Decisions, dict[str, int]]:
-        """The auto tags for all photos, and the count of uncertain photos per exclusive group."""
+        """The auto tags for all photos, and the count of uncertain photos per exclusive group.
+
+        ``applies_to``: per category name, the only photo ids it may tag (its applies_if
+        label holds there); the other photos get nothing from it and are not uncertain.
+        """
         pids, lids, scores = [], [], []
         uncertain: dict[str, int] = {}
         for cat, probs, ids_of_labels in zip(
@@ -308,16 +317,19 @@ class Tagger:
         ):
             lid_arr = np.asarray(ids_of_labels, dtype=np.int64)
             thresholds = np.array([cat.threshold_of(lab) for lab in cat.labels], np.float32)
+            applies = np.ones(len(ids), bool)
+            if applies_to is not None and cat.name in applies_to:
+                applies = np.isin(ids, applies_to[cat.name])
             if cat.kind == "exclusive":
                 best = probs.argmax(axis=1)
                 p = probs[np.arange(len(best)), best]
-                keep = p >= thresholds[best]
+                keep = (p >= thresholds[best]) & applies
                 pids.append(ids[keep])
                 lids.append(lid_arr[best[keep]])
                 scores.append(p[keep])
-                uncertain[cat.name] = int(len(keep) - keep.sum())
+                uncertain[cat.name] = int(applies.sum() - keep.sum())
             else:
-                rows, cols = np.nonzero(probs >= thresholds[None, :])
+                rows, cols = np.nonzero((probs >= thresholds[None, :]) & applies[:, None])
                 pids.append(ids[rows])
                 lids.append(lid_arr[cols])
                 scores.append(probs[rows, cols])
@@ -501,7 +513,22 @@ def run_autotag(
     cache: AutoTagCache | None = None,
     fuse: Fusion | None = None,
 ) -> AutotagSummary:
-    """Re-tag ``categories`` over all stored vectors and store the changes."""
+    """Re-tag ``categories`` over all stored vectors and store the changes.
+
+    A category with ``applies_if`` runs after the others, over the photos where its
+    label holds (manual tags included) once they are written.
+    """
+    later = [c for c in categories if c.applies_if]
+    if later and len(later) < len(categories):
+        first = [c for c in categories if not c.applies_if]
+        args = (load_vectors, vectors, logit_scale, on_progress, should_cancel, cache)
+        one = run_autotag(catalog, first, *args)
+        two = run_autotag(catalog, later, *args)
+        for name in ("labels", "tagged", "added", "removed", "changed", "seconds"):
+            setattr(one, name, getattr(one, name) + getattr(two, name))
+        one.uncertain.update(two.uncertain)
+        one.cancelled = one.cancelled or two.cancelled
+        return one
     started = time.perf_counter()
     meter = RateMeter("tagging", 2, on_progress, unit="step")
     meter.report(0)
@@ -513,7 +540,12 @@ def run_autotag(
     for attempt in range(3):
         version, ids, matrix = load_vectors()
         summary.photos = len(ids)
-        decisions, summary.uncertain = tagger.decide(ids, matrix, label_ids)
+        applies_to = {
+            c.name: np.array(photos_with_tag(catalog, c.applies_if), np.int64)
+            for c in categories
+            if c.applies_if
+        }
+        decisions, summary.uncertain = tagger.decide(ids, matrix, label_ids, applies_to)
         meter.report(1)
         if should_cancel and should_cancel():
             summary.cancelled = True
@@ -545,8 +577,9 @@ def set_manual(
     """Record manual decisions. Removing a label rejects it ('off', wins over the tagger);
     removing a free-standing manual tag (no label of that name) just forgets it."""
     ids = sorted({int(i) for i in photo_ids})
-    add = [clean_tag(t) for t in add]
-    remove = [clean_tag(t) for t in remove]
+    with catalog.transaction() as conn:  # "favourite" means the existing "Favourite"
+        add = tag_admin.canonical_tags(conn, add)
+        remove = tag_admin.canonical_tags(conn, remove)
     if set(add) & set(remove):
         raise CategoryError(f"cannot add and remove the same tag: {sorted(set(add) & set(remove))}")
     labels = label_names(catalog)
@@ -678,7 +711,16 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
                 TagCount(label.name, cat.name, auto_only(label.name) + merged.get(label.name, 0))
             )
             decided += auto_only(label.name)
-        if cat.kind == "exclusive":
+        if cat.kind == "exclusive" and cat.applies_if:
+            # only photos where the category applies (its label holds) can be uncertain
+            undecided = catalog.scalar(
+                "SELECT COUNT(DISTINCT t.photo_id) FROM effective_tags t JOIN embeddings e "
+                "ON e.photo_id = t.photo_id AND e.model = ? WHERE t.tag = ? AND t.photo_id "
+                "NOT IN (SELECT photo_id FROM effective_tags WHERE category = ?)",
+                (model_id, cat.applies_if, cat.name),
+            )
+            out.append(TagCount(UNCERTAIN, cat.name, int(undecided)))
+        elif cat.kind == "exclusive":
             out.append(TagCount(UNCERTAIN, cat.name, max(embedded - decided, 0)))
     for name in sorted(set(merged) - set(label_id)):
         out.append(TagCount(name, None, merged[name]))
@@ -687,7 +729,9 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
 
 def photos_with_tag(catalog: Catalog, tag: str) -> list[int]:
     rows = catalog.query(
-        "SELECT DISTINCT photo_id FROM effective_tags WHERE tag = ? ORDER BY photo_id", (tag,)
+        "SELECT DISTINCT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE "
+        "ORDER BY photo_id",
+        (tag.strip(),),
     )
     return [r[0] for r in rows]
 
@@ -698,10 +742,12 @@ def _tag_filter(query: SearchQuery) -> tuple[list[str], list]:
     clauses: list[str] = []
     params: list = []
     for tag in query.tags:
-        clauses.append("p.id IN (SELECT photo_id FROM effective_tags WHERE tag = ?)")
+        clauses.append("p.id IN (SELECT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE)")
         params.append(tag.strip())
     for tag in query.not_tags:
-        clauses.append("p.id NOT IN (SELECT photo_id FROM effective_tags WHERE tag = ?)")
+        clauses.append(
+            "p.id NOT IN (SELECT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE)"
+        )
         params.append(tag.strip())
     return clauses, params
 

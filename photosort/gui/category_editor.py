@@ -90,6 +90,12 @@ class CategoryEditor(QDialog):
         form.addRow("Name", self.name_edit)
         form.addRow("Kind", self.kind_box)
         form.addRow("Threshold", self.threshold_spin)
+        self.applies_box = QComboBox()
+        self.applies_box.setToolTip(
+            "Tag only photos that carry this label of another category "
+            "(e.g. the time of day only for outdoor photos)"
+        )
+        form.addRow("Applies to", self.applies_box)
 
         self.label_table = QTableWidget(0, 3)
         self.label_table.setHorizontalHeaderLabels(["Label", "Threshold", "Photos"])
@@ -169,6 +175,7 @@ class CategoryEditor(QDialog):
         self.name_edit.textEdited.connect(self._edited)
         self.kind_box.currentIndexChanged.connect(self._edited)
         self.threshold_spin.valueChanged.connect(self._edited)
+        self.applies_box.currentIndexChanged.connect(self._edited)
         self.label_table.itemChanged.connect(self._edited)
         self.label_table.currentCellChanged.connect(self._label_selected)
         self.prompts_edit.textChanged.connect(self._prompts_edited)
@@ -202,6 +209,7 @@ class CategoryEditor(QDialog):
         self.name_edit.setText(category.name)
         self.kind_box.setCurrentIndex(0 if category.kind == "exclusive" else 1)
         self.threshold_spin.setValue(category.threshold)
+        self._fill_applies(category)
         self.label_table.setRowCount(0)
         for label in category.labels:
             self._append_label_row(label)
@@ -216,9 +224,7 @@ class CategoryEditor(QDialog):
         if 0 <= self.current < len(self.working):
             self.working[self.current] = self.form_category()
         name = _unique("New category", {c.name for c in self.working})
-        self.working.append(
-            Category(name, "free", DEFAULT_THRESHOLD, [Label("something", [], None)])
-        )
+        self.working.append(Category(name, "free", DEFAULT_THRESHOLD, []))  # labels: user's
         self.saved_names.append(None)
         self.dirty.add(len(self.working) - 1)
         self.current = -1
@@ -226,6 +232,7 @@ class CategoryEditor(QDialog):
         self.category_list.setCurrentRow(len(self.working) - 1)
         self.name_edit.setFocus()
         self.name_edit.selectAll()
+        self.error_label.setText("Name the category, then add its labels (Add label).")
 
     def delete_category(self) -> None:
         row = self.current
@@ -341,10 +348,23 @@ class CategoryEditor(QDialog):
             self.kind_box.currentData(),
             round(self.threshold_spin.value(), 2),
             labels,
+            self.applies_box.currentData() or None,
         )
         # The form edits words and thresholds; the sun keys (TOML only) stay as they were.
         before = self.working[self.current] if 0 <= self.current < len(self.working) else None
         return keep_sun_settings(category, before)
+
+    def _fill_applies(self, category: Category) -> None:
+        """ "Every photo", or a label of another category the photos must carry."""
+        self.applies_box.clear()
+        self.applies_box.addItem("every photo", None)
+        for other in self.working:
+            if other is category or other.name == category.name:
+                continue
+            for label in other.labels:
+                self.applies_box.addItem(f"photos tagged “{label.name}” ({other.name})", label.name)
+        index = self.applies_box.findData(category.applies_if) if category.applies_if else 0
+        self.applies_box.setCurrentIndex(max(index, 0))
 
     def _edited(self, *_args) -> None:
         if self._loading or self.current < 0:
@@ -418,6 +438,10 @@ class CategoryEditor(QDialog):
         category = self.form_category()
         old_name = self.saved_names[row]
         library = self.library
+        for k, other in enumerate(self.working):  # "ball colour" is "Ball colour"
+            if k != row and other.name.casefold() == category.name.casefold():
+                self.error_label.setText(f"A category named “{other.name}” already exists.")
+                return
         self.save_button.setEnabled(False)
         self.save_button.setText("Saving…")
 
@@ -493,9 +517,10 @@ def _threshold_spin(allow_none: bool = False) -> QDoubleSpinBox:
 
 
 def _unique(base: str, taken: set[str]) -> str:
-    if base not in taken:
+    taken = {t.casefold() for t in taken}
+    if base.casefold() not in taken:
         return base
     k = 2
-    while f"{base} {k}" in taken:
+    while f"{base} {k}".casefold() in taken:
         k += 1
     return f"{base} {k}"

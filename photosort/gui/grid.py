@@ -87,10 +87,11 @@ class PhotoGridModel(QAbstractListModel):
         if role == SCORE_ROLE:
             return self.score(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
-            score = self.score(index.row())
-            return f"{score:.3f}" if score is not None else self._labels.get(photo_id, "")
+            return self._labels.get(photo_id, "")
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._labels.get(photo_id)
+            name = self._labels.get(photo_id, "")
+            score = self.score(index.row())
+            return name if score is None else f"{name}\nmatch score {score:.3f}"
         return None
 
     def _thumbnail_ready(self, photo_id: int) -> None:
@@ -101,10 +102,13 @@ class PhotoGridModel(QAbstractListModel):
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
-    """Fixed-size cell: thumbnail centred, caption (score or name) underneath."""
+    """Fixed-size cell: thumbnail centred, the file name underneath (the score on hover)."""
 
     def __init__(self, thumb_size: int, parent=None):
         super().__init__(parent)
+        self.set_thumb_size(thumb_size)
+
+    def set_thumb_size(self, thumb_size: int) -> None:
         self.thumb_size = thumb_size
         self.cell = QSize(thumb_size + 16, thumb_size * 3 // 4 + 34)
 
@@ -125,7 +129,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setBrush(QColor(255, 255, 255, 18))
             painter.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 6, 6)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
-        image_area = QRect(rect.x() + 8, rect.y() + 6, self.thumb_size, self.thumb_size * 3 // 4)
+        image_area = QRect(0, rect.y() + 6, self.thumb_size, self.thumb_size * 3 // 4)
+        image_area.moveLeft(rect.x() + (rect.width() - self.thumb_size) // 2)
         if pixmap is not None and not pixmap.isNull():
             scaled = pixmap.size().scaled(image_area.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, scaled.width(), scaled.height())
@@ -134,8 +139,6 @@ class ThumbnailDelegate(QStyledItemDelegate):
         caption = index.data(Qt.ItemDataRole.DisplayRole)
         if caption:
             font = QFont(option.font)
-            if index.data(SCORE_ROLE) is not None:
-                font.setBold(True)
             painter.setFont(font)
             role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
             painter.setPen(palette.color(role))
@@ -171,6 +174,37 @@ class PhotoGrid(QListView):
         self.setMouseTracking(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.activated.connect(lambda index: self.photo_activated.emit(index.data(PHOTO_ID_ROLE)))
+        self._fit_cells()
+
+    # -- cell size: the columns share the whole width -------------------------------------------
+    def set_thumb_size(self, size: int) -> None:
+        """Thumbnail width in px (the cached thumbnails are scaled to it)."""
+        delegate = self.itemDelegate()
+        if isinstance(delegate, ThumbnailDelegate) and delegate.thumb_size != size:
+            delegate.set_thumb_size(size)
+            self._fit_cells()
+
+    @property
+    def thumb_size(self) -> int:
+        delegate = self.itemDelegate()
+        return delegate.thumb_size if isinstance(delegate, ThumbnailDelegate) else 0
+
+    def _fit_cells(self) -> None:
+        """Widen the cells so whole columns fill the row: no empty strip on the right."""
+        delegate = self.itemDelegate()
+        if not isinstance(delegate, ThumbnailDelegate):
+            return
+        base = delegate.thumb_size + 16
+        width = max(self.viewport().width() - 2 * self.spacing() - 1, base)
+        columns = max(1, width // (base + self.spacing()))
+        cell = QSize(width // columns - self.spacing(), delegate.thumb_size * 3 // 4 + 34)
+        if cell != delegate.cell:
+            delegate.cell = cell
+            self.doItemsLayout()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_cells()
 
     def selected_ids(self) -> list[int]:
         rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())

@@ -21,6 +21,7 @@ def load_sidebar(library: Library) -> SidebarData:
         folders=folders,
         categories=library.categories(),
         tag_counts=library.tag_counts(),
+        date_span=library.date_span(),
     )
 
 

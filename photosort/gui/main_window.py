@@ -11,7 +11,16 @@ import os
 from functools import partial
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -21,26 +30,31 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from photosort.core.embedder import ModelError
 from photosort.core.library import Library, LibraryError, ScanSummary
-from photosort.core.search import SearchError, SearchQuery
+from photosort.core.search import SearchError, SearchQuery, relevant_count, sort_results
 from photosort.gui import library_data, tasks
 from photosort.gui.activity import ActivityWidget
+from photosort.gui.browse_bar import BrowseBar
 from photosort.gui.details import DetailsPanel, pil_to_qimage
+from photosort.gui.empty_state import EmptyState
 from photosort.gui.grid import PhotoGrid
 from photosort.gui.search_bar import SearchBar
 from photosort.gui.sidebar import KIND_ROLE, Sidebar
+from photosort.gui.tag_admin_commands import TagAdminActions
 from photosort.gui.tag_commands import TagCommand
 from photosort.gui.thumbnails import ThumbnailLoader
 
 SEARCH_TOP = 500  # results shown for a search; browsing shows everything
 
 
-class MainWindow(QMainWindow):
+class MainWindow(TagAdminActions, QMainWindow):
     def __init__(self, library: Library, settings: QSettings | None = None):
         super().__init__()
         self.library = library
@@ -52,6 +66,10 @@ class MainWindow(QMainWindow):
         self._query_generation = 0
         self._info_generation = 0
         self.loading = False  # a browse/search is running (tests wait on it)
+        self.model_task: tasks.Task | None = None  # the background model preload
+        self.total_photos: int | None = None  # from the last sidebar load
+        self._shown_query: tuple | None = None  # what the grid shows: a new one scrolls to top
+        self._last_results: tuple | None = None  # (kind, rows) of the last answer, for resorting
         self.closed = False  # after closeEvent nothing may start reading the library
 
         self.thumbnails = ThumbnailLoader(
@@ -71,12 +89,25 @@ class MainWindow(QMainWindow):
         self.errors_button.setVisible(False)
         self.errors_button.clicked.connect(self.show_errors)
 
+        self.browse_bar = BrowseBar()
+        self.empty_state = EmptyState()
+        self.grid_stack = QStackedWidget()
+        self.grid_stack.addWidget(self.grid)
+        self.grid_stack.addWidget(self.empty_state)
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.setContentsMargins(0, 0, 0, 0)
+        center_layout.setSpacing(0)
+        center_layout.addWidget(self.browse_bar)
+        center_layout.addWidget(self.grid_stack, 1)
+        self.setAcceptDrops(True)  # a folder dropped anywhere on the window is added
+
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.sidebar)
-        splitter.addWidget(self.grid)
+        splitter.addWidget(center)
         splitter.addWidget(self.details)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([240, 760, 300])
+        splitter.setSizes([220, 780, 280])
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
         self.setCentralWidget(splitter)
@@ -97,17 +128,24 @@ class MainWindow(QMainWindow):
         self.sidebar.filters_changed.connect(self.refresh_grid)
         self.sidebar.itemClicked.connect(self._sidebar_clicked)
         self.sidebar.tag_context.connect(self._sidebar_tag_menu)
+        self.sidebar.category_context.connect(self._sidebar_category_menu)
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid.photo_activated.connect(self.open_preview)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
         self.details.tag_requested.connect(self.apply_tags)
         self.details.find_similar.connect(self.find_similar)
         self.activity.cancel_requested.connect(self.cancel_bulk)
+        self.empty_state.add_folder.connect(self.add_folder)
+        self.browse_bar.changed.connect(self.refresh_grid)
+        self.browse_bar.resort.connect(self._resort)
+        self.browse_bar.show_all_changed.connect(self._resort)
+        self.browse_bar.size_changed.connect(self.grid.set_thumb_size)
         self._selection_timer = QTimer(self)
         self._selection_timer.setSingleShot(True)
         self._selection_timer.setInterval(60)
         self._selection_timer.timeout.connect(self._load_selection)
 
+        self.preload_on_show = True  # tests that want no model in memory turn it off
         self._restore_geometry()
         self.refresh_all()
 
@@ -206,18 +244,35 @@ class MainWindow(QMainWindow):
         self.sidebar.populate(data)
         self.details.set_known_tags(self.sidebar.label_tags + self.sidebar.manual_tags)
         self._fill_quick_tags()
-        self.library_label.setText(
-            f"{data.total} photos · {self.library.model_spec.name.split('/')[-1]}"
-        )
+        self.total_photos = data.total
+        self.library_label.setText(self._library_line(data.total))
         self.errors_button.setText(f"⚠ {data.failed} unreadable")
         self.errors_button.setVisible(data.failed > 0)
+        self._update_empty_state()
+        self.browse_bar.set_date_span(*data.date_span)
+
+    def _library_line(self, total: int) -> str:
+        """The status bar's left part: how big the library is and which model it uses."""
+        spec = self.library.model_spec
+        model = spec.local_dir.name if spec.local_dir is not None else spec.name
+        photos = "no photos" if not total else f"{total} photo{'s' if total != 1 else ''}"
+        return f"{photos} · model {model}"
+
+    def _update_empty_state(self) -> None:
+        """An empty library with nothing being scanned shows the "Add a photo folder" page."""
+        empty = self.total_photos == 0 and not self.library.roots() and self.bulk_task is None
+        self.grid_stack.setCurrentWidget(self.empty_state if empty else self.grid)
+        self.browse_bar.setVisible(not empty)
 
     def current_query(self) -> SearchQuery:
         filters = self.sidebar.filters
+        date_from, date_to = self.browse_bar.date_range
         return SearchQuery(
             text=self.search_bar.text or None,
             image=self.search_bar.image,
             folder=filters.folder,
+            date_from=date_from,
+            date_to=date_to,
             tags=list(filters.tags),
             not_tags=list(filters.not_tags),
             top=SEARCH_TOP,
@@ -231,25 +286,28 @@ class MainWindow(QMainWindow):
         generation = self._query_generation
         query = self.current_query()
         self.loading = True
+        self.browse_bar.set_search_mode(query.has_semantic_part)
+        key = (query.text, query.image)
+        if key != getattr(self, "_search_key", None):
+            self._search_key = key
+            self.browse_bar.reset_show_all()  # a new search shows its relevant results first
+        if query.has_semantic_part and not self.library.model_loaded:
+            self.browse_bar.show_message("Loading the model…")
+            self.status_note.setText("Loading the model… the search runs as soon as it is ready.")
         if query.has_semantic_part:
             job = partial(self._run_search, query)
         else:
-            job = partial(self._run_browse, query)
+            job = partial(self._run_browse, query, self.browse_bar.sort_key)
         tasks.run_task(
             job, partial(self._grid_loaded, generation), partial(self._grid_failed, generation)
         )
 
     def _run_search(self, query: SearchQuery):
         results = self.library.search(query)
-        ids = [r.photo_id for r in results]
-        return (
-            ids,
-            [r.score for r in results],
-            {r.photo_id: os.path.basename(r.path) for r in results},
-        )
+        return ("search", query, results)
 
-    def _run_browse(self, query: SearchQuery):
-        ids = self.library.browse(query)
+    def _run_browse(self, query: SearchQuery, order: str = "date"):
+        ids = self.library.browse(query, order)
         names = {}
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
@@ -259,21 +317,55 @@ class MainWindow(QMainWindow):
                     for pid, p in library_data.photo_paths(self.library, chunk).items()
                 }
             )
-        return ids, None, names
+        return ("browse", query, (ids, names))
 
     def _grid_loaded(self, generation: int, answer) -> None:
         if generation != self._query_generation:
             return
-        ids, scores, names = answer
+        self._last_results = answer
+        self._show_results(answer)
+        self.loading = False
+
+    def _resort(self) -> None:
+        """Same answer, new order or cutoff (sort box, "Show all"); browsing asks again."""
+        if self._last_results is None or self._last_results[0] == "browse":
+            self.refresh_grid()
+        else:
+            self._show_results(self._last_results)
+
+    def _show_results(self, answer) -> None:
+        kind, query, rows = answer
+        filtered = " (filtered)" if self.sidebar.filters.active or query.date_from else ""
+        if kind == "search":
+            results = rows
+            relevant = relevant_count(results)
+            shown = results if self.browse_bar.show_all else [r for r in results if r.relevant]
+            shown = sort_results(shown, self.browse_bar.sort_key)
+            ids = [r.photo_id for r in shown]
+            scores = [r.score for r in shown]
+            names = {r.photo_id: os.path.basename(r.path) for r in shown}
+            self.browse_bar.show_count(
+                len(shown), len(results), "results" if len(shown) != 1 else "result"
+            )
+            if not relevant and results:
+                self.browse_bar.count_label.setText("No photo matches well")
+            self.status_note.setText(
+                f"{relevant} relevant of {len(results)} photos searched{filtered}"
+            )
+        else:
+            ids, names = rows
+            scores = None
+            self.browse_bar.show_count(len(ids), len(ids), "photos" if len(ids) != 1 else "photo")
+            self.status_note.setText(filtered.strip(" ()"))
+        query_key = (query.text, query.image, kind, self.browse_bar.sort_key)
+        new_view = query_key != self._shown_query
+        self._shown_query = query_key
         keep = self.grid.selected_ids()
         self.grid.photo_model.set_labels(names)
         self.grid.photo_model.set_photos(ids, scores)
         self.grid.select_ids(keep)
-        self.loading = False
-        what = "results" if scores is not None else "photos"
-        self.status_note.setText(
-            f"{len(ids)} {what}" + (" (filtered)" if self.sidebar.filters.active else "")
-        )
+        if new_view:  # new results start at the top, best first
+            self.grid.scrollToTop()
 
     def _grid_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._query_generation:
@@ -329,7 +421,13 @@ class MainWindow(QMainWindow):
 
         dialog = PreviewDialog(self)
         dialog.show()
-        self._load_preview(photo_id, 1600, dialog.show_image)
+        self.preview_dialog = dialog
+        dialog.set_sequence(
+            self.grid.photo_model.ids,
+            photo_id,
+            lambda pid, deliver: self._load_preview(pid, 1600, deliver),
+            self.grid.photo_model._labels,
+        )
 
     # -- search ---------------------------------------------------------------------------
     def find_similar(self, photo_id: int) -> None:
@@ -426,6 +524,8 @@ class MainWindow(QMainWindow):
         menu.addAction(f"Remove “{name}” from selection", partial(self.apply_tags, ids, [], [name]))
         for action in menu.actions():
             action.setEnabled(bool(ids))
+        menu.addSeparator()
+        self._tag_admin_actions(menu, name)
         menu.exec(global_pos)
 
     def _sidebar_clicked(self, item, _column) -> None:
@@ -473,7 +573,11 @@ class MainWindow(QMainWindow):
 
     def scan(self, paths: list[str] | None) -> bool:
         """Index in the background; the grid refreshes when it is done."""
-        return self._start_bulk("Scanning", partial(self.library.scan, paths), self._scan_done)
+        started = self._start_bulk("Scanning", partial(self.library.scan, paths), self._scan_done)
+        if started:
+            self._update_empty_state()
+            self.browse_bar.show_message("Scanning… the photos appear when indexing is done.")
+        return started
 
     def _scan_done(self, summary: ScanSummary) -> None:
         self.last_summary = summary
@@ -503,16 +607,8 @@ class MainWindow(QMainWindow):
 
         editor = CategoryEditor(self.library, self)
         editor.exec()
-        if editor.changed:
+        if editor.changed:  # saving re-tagged what changed already: nothing to ask
             self.refresh_all()
-            if (
-                self.library.status().embedded
-                and QMessageBox.question(
-                    self, "Re-tag?", "Categories changed. Re-tag all photos now?"
-                )
-                == QMessageBox.StandardButton.Yes
-            ):
-                self.retag()
 
     def open_export(self) -> None:
         from photosort.gui.export_dialog import ExportDialog
@@ -553,7 +649,7 @@ class MainWindow(QMainWindow):
         self.thumbnails.resolve = partial(library_data.photo_paths, new)
         self.undo_stack.clear()
         self.refresh_all()
-        if (
+        if self.library.catalog.scalar("SELECT COUNT(*) FROM photos") and (
             QMessageBox.question(
                 self,
                 "Index with the new model?",
@@ -593,11 +689,59 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1300, 820)
+        else:  # fits a 1366×768 laptop screen, status bar and all
+            screen = QGuiApplication.primaryScreen()
+            avail = screen.availableGeometry() if screen is not None else None
+            width, height = 1300, 820
+            if avail is not None:
+                width, height = min(width, avail.width() - 40), min(height, avail.height() - 40)
+            self.resize(width, height)
         splitter = self.settings.value("window/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
+
+    # -- a folder dropped on the window -----------------------------------------------------------
+    @staticmethod
+    def _dropped_folders(event: QDragEnterEvent | QDropEvent) -> list[str]:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        return [u.toLocalFile() for u in urls if u.isLocalFile() and os.path.isdir(u.toLocalFile())]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if self._dropped_folders(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        folders = self._dropped_folders(event)
+        if folders:
+            event.acceptProposedAction()
+            self.scan(folders)
+
+    # -- the model, loaded before the first search needs it ----------------------------------------
+    def preload_model(self) -> None:
+        """Load the model in the background (only when that needs no download)."""
+        from photosort.gui.model_setup import weights_cached
+
+        if self.closed or self.library.model_loaded or self.model_task is not None:
+            return
+        if not weights_cached(self.library.model_spec) and not self.library.known_model_id():
+            return  # a download is the first-run dialog's business, not a silent preload
+        library = self.library
+
+        def loaded(_result) -> None:
+            self.model_task = None
+            if self.search_bar.active and library is self.library:
+                self.refresh_grid()
+
+        def failed(exc: BaseException) -> None:
+            self.model_task = None
+            self.status_note.setText(f"The model could not load: {str(exc).splitlines()[0]}")
+
+        self.model_task = tasks.run_task(library.preload_model, loaded, failed, pool_name="model")
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self.preload_on_show:
+            QTimer.singleShot(0, self.preload_model)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.closed = True

@@ -45,11 +45,13 @@ class SidebarData:
     folders: dict[str, int] = field(default_factory=dict)  # folder path -> photo count
     categories: list = field(default_factory=list)  # core Category objects
     tag_counts: list = field(default_factory=list)  # core TagCount objects
+    date_span: tuple = (None, None)  # first and last date taken (ISO), for the date filter
 
 
 class Sidebar(QTreeWidget):
     filters_changed = Signal()
     tag_context = Signal(str, object)  # tag name, global position: the window shows a menu
+    category_context = Signal(str, object)  # category name, global position
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -228,6 +230,9 @@ class Sidebar(QTreeWidget):
         item = self.itemAt(pos)
         if item is not None and item.data(0, KIND_ROLE) == "tag":
             self.tag_context.emit(item.data(0, VALUE_ROLE), self.viewport().mapToGlobal(pos))
+        elif item is not None and item.data(0, KIND_ROLE) == "category":
+            name = str(item.data(0, VALUE_ROLE)).removeprefix("category:")
+            self.category_context.emit(name, self.viewport().mapToGlobal(pos))
 
 
 def _count_under(folders: dict[str, int], root: str) -> int:

@@ -50,8 +50,17 @@ def test_typing_a_query_fills_the_grid_with_matching_photos(
     paths = library.photo_details(model.ids[:10])
     top = [truth[paths[pid]["path"]] for pid in model.ids[:10]]
     red_balls = sum(p.truth.has("red", "ball") for p in generated_photos)
-    # the top results are red things, and every red ball of the library is in the first ten
-    assert all(any(c == "red" for c, _ in t.objects) for t in top[:5]), top
+    # only the relevant results are shown (not all 48), and they are red balls
+    assert all(t.has("red", "ball") for t in top), top
+    assert model.rowCount() < N_PHOTOS
+    assert f"Show all {N_PHOTOS}" in window.browse_bar.show_all_button.text()
+    assert not window.browse_bar.show_all_button.isHidden()
+    # "Show all": every photo, best first, and every red ball of the library in the top ten
+    qtbot.mouseClick(window.browse_bar.show_all_button, Qt.MouseButton.LeftButton)
+    assert model.rowCount() == N_PHOTOS
+    paths = library.photo_details(model.ids[:10])
+    top = [truth[paths[pid]["path"]] for pid in model.ids[:10]]
+    assert all(any(c == "red" for c, _ in t.objects) for t in top[:3]), top
     assert sum(t.has("red", "ball") for t in top) == red_balls > 0, top
     # Escape clears the search: back to browsing everything
     window.back_to_browsing()
@@ -237,10 +246,10 @@ def test_grid_stays_light_with_100k_rows(make_window, library, qtbot):
 
 def test_window_geometry_is_kept(make_window, library, qtbot, settings):
     window = make_window(library)
-    window.resize(640, 470)  # inside the offscreen screen: restore clamps
+    window.resize(760, 470)  # inside the offscreen screen: restore clamps
     window.close()
     again = make_window(library)
-    assert again.size().width() == 640 and again.size().height() == 470
+    assert again.size().width() == 760 and again.size().height() == 470
 
 
 def test_errors_dialog_lists_unreadable_files(qtbot, library, tmp_path):

@@ -64,3 +64,42 @@ def test_a_tag_name_belongs_to_one_category_only():
 def test_bad_toml_names_the_source():
     with pytest.raises(CategoryError, match="mine.toml"):
         from_toml("[[category]\nname=", "mine.toml")
+
+
+# -- categories import: encodings and typos ------------------------------------------------------
+def test_import_reads_utf8_with_bom_and_utf16(tmp_path):
+    from photosort.core.categories import read_toml_file
+
+    text = '[[category]]\nname = "Mood"\n[[category.label]]\nname = "calm"\n'
+    for encoding in ("utf-8-sig", "utf-16", "utf-16-be"):
+        path = tmp_path / f"{encoding}.toml"
+        data = text.encode(encoding)
+        if encoding == "utf-16-be":
+            data = b"\xfe\xff" + data
+        path.write_bytes(data)
+        assert [c.name for c in read_toml_file(path)] == ["Mood"], encoding
+
+
+def test_import_of_a_binary_file_is_one_line(tmp_path):
+    import pytest
+
+    from photosort.core.categories import CategoryError, read_toml_file
+
+    path = tmp_path / "photo.toml"
+    path.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)))
+    with pytest.raises(CategoryError, match="is not a text file") as info:
+        read_toml_file(path)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_keys_are_rejected_with_the_line_and_a_suggestion():
+    import pytest
+
+    from photosort.core.categories import CategoryError, from_toml
+
+    text = '[[category]]\nname = "Mood"\ntreshold = 0.6\n[[category.label]]\nname = "calm"\n'
+    with pytest.raises(CategoryError, match=r"line 3: unknown key 'treshold'.*'threshold'"):
+        from_toml(text, "mood.toml")
+    text = '[[category]]\nname = "Mood"\n[[category.label]]\nname = "calm"\nprompt = "x"\n'
+    with pytest.raises(CategoryError, match=r"line 5: unknown key 'prompt'.*'prompts'"):
+        from_toml(text, "mood.toml")

@@ -108,9 +108,14 @@ def test_new_library_has_defaults_and_scan_tags_new_photos(tagged_library):
         assert len(times) <= 1 and len(settings) <= 1
         assert all(t.source == "auto" and 0 < t.score <= 1 for t in tags[pid])
     counts = {(c.category, c.name): c.count for c in lib.tag_counts()}
-    for group in (TIME, "Setting"):
+    outdoor = counts[("Setting", "outdoor")]
+    for group, expected in ((TIME, outdoor), ("Setting", 12)):
         total = sum(n for (cat, _), n in counts.items() if cat == group)
-        assert total == 12  # every photo is one label or uncertain
+        assert total == expected  # one label or uncertain, where the group applies
+    # the time of day applies only to outdoor photos (applies_if in the defaults)
+    for pid in ids:
+        if any(t.category == TIME for t in tags[pid]):
+            assert any(t.name == "outdoor" for t in tags[pid])
 
 
 def test_retag_writes_nothing_when_nothing_changed(tagged_library):
@@ -260,7 +265,16 @@ def test_fast_counts_agree_with_the_merge_rule(tagged_library):
             "SELECT COUNT(DISTINCT photo_id) FROM effective_tags WHERE category = ?", (group,)
         )
         uncertain = next(c for c in counts if c.category == group and c.name == "uncertain")
-        assert uncertain.count == 12 - decided
+        if group == "Setting":
+            assert uncertain.count == 12 - decided
+        else:  # the time of day applies to outdoor photos only
+            undecided = set(lib.photos_with_tag("outdoor")) - {
+                r[0]
+                for r in lib.catalog.query(
+                    "SELECT photo_id FROM effective_tags WHERE category = ?", (group,)
+                )
+            }
+            assert uncertain.count == len(undecided)
     assert next(c for c in counts if c.name == "trip").category is None
 
 
