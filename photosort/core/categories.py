@@ -106,6 +106,12 @@ def validate(category: Category) -> Category:
         raise CategoryError(f"category {name!r} needs at least one label")
     if category.kind == "exclusive" and len(labels) < 2:
         raise CategoryError(f"exclusive category {name!r} needs at least two labels")
+    applies_if = clean_tag(category.applies_if) if category.applies_if else None
+    if applies_if and applies_if.casefold() in {lb.name.casefold() for lb in labels}:
+        raise CategoryError(f"category {name!r} cannot depend on its own label {applies_if!r}")
+    return Category(
+        name, category.kind, threshold, labels, bool(category.sun), applies_if=applies_if
+    )
 
 
 def _sun_keys(label: Label, owner: str) -> tuple[tuple[float, float] | None, bool | None]:
@@ -136,12 +142,6 @@ def keep_sun_settings(new: Category, old: Category | None) -> Category:
         if before is not None and label.sun_elevation is None and label.sun_rising is None:
             label.sun_elevation, label.sun_rising = before.sun_elevation, before.sun_rising
     return new
-    applies_if = clean_tag(category.applies_if) if category.applies_if else None
-    if applies_if and applies_if.casefold() in {lb.name.casefold() for lb in labels}:
-        raise CategoryError(f"category {name!r} cannot depend on its own label {applies_if!r}")
-    return Category(
-        name, category.kind, threshold, labels, bool(category.sun), applies_if=applies_if
-    )
 
 
 def _threshold(value, owner: str) -> float:
