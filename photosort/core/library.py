@@ -22,6 +22,8 @@ from photosort.core import categories as category_store
 from photosort.core import export as exporter
 from photosort.core import index as vector_index
 from photosort.core import (
+    lookup,
+    query_input,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     xmp,
 )
@@ -110,13 +112,28 @@ class Library:
         folder: str | os.PathLike | None = None,
         model: str | None = None,
         device: str | None = None,
+        read_only: bool = False,
     ):
         self.folder = Path(folder).expanduser() if folder else default_library_dir()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LibraryError(f"cannot create library folder {self.folder}: {exc}") from exc
-        self.catalog = Catalog(self.folder / Catalog.FILENAME, backup_dir=self.folder / "backups")
+        self.read_only = read_only
+        if self.folder.exists() and not self.folder.is_dir():
+            raise LibraryError(f"the library must be a folder, and {self.folder} is a file")
+        if read_only:  # reading commands (search, status) never create a library
+            if not (self.folder / Catalog.FILENAME).is_file():
+                raise LibraryError(
+                    f"no library at {self.folder} yet: add photos with photosort scan PATH"
+                )
+        else:
+            try:
+                if not self.folder.is_dir():  # a new library is private to the user
+                    self.folder.mkdir(mode=0o700, parents=True)
+            except OSError as exc:
+                raise LibraryError(
+                    f"cannot create library folder {self.folder}: {exc.strerror or exc}"
+                ) from exc
+        self.catalog = Catalog(
+            self.folder / Catalog.FILENAME, backup_dir=self.folder / "backups", read_only=read_only
+        )
         stored = self.catalog.get_meta("model")
         self.model_spec = ModelSpec.parse(
             model or os.environ.get("PHOTOSORT_MODEL") or stored or DEFAULT_MODEL
@@ -143,20 +160,43 @@ class Library:
                 # torch and the model leave ~10^6 long-lived objects; a full GC pass over
                 # them holds the GIL ~200 ms and froze the GUI mid-scan. Park them for good.
                 gc.freeze()
-                with self.catalog.transaction() as conn:
-                    self.catalog.set_meta("model", str(self.model_spec), conn)
-                    self.catalog.set_meta("model_id", self._embedder.model_id, conn)
-                    self.catalog.set_meta("model_dim", str(self._embedder.dim), conn)
+                self._remember_model()
             return self._embedder
+
+    def _remember_model(self) -> None:
+        """Record the loaded model, only when that changes something: loading a model for a
+        search is a read, and a write would start the scheduled backup (minutes at 1M)."""
+        known = {
+            "model": str(self.model_spec),
+            "model_id": self._embedder.model_id,
+            "model_dim": str(self._embedder.dim),
+        }
+        if self.read_only or all(self.catalog.get_meta(k) == v for k, v in known.items()):
+            return
+        with self.catalog.transaction() as conn:
+            for key, value in known.items():
+                self.catalog.set_meta(key, value, conn)
 
     @property
     def model_id(self) -> str:
         """The model id, known without loading the model when the spec is unchanged."""
-        if self._embedder is None and self.catalog.get_meta("model") == str(self.model_spec):
+        if self._embedder is None:
+            known = self.known_model_id()
+            if known:
+                return known
+        return self.embedder.model_id
+
+    def known_model_id(self) -> str | None:
+        """The model id if it is known without loading the model (status never loads it)."""
+        if self._embedder is not None:
+            return self._embedder.model_id
+        if self.catalog.get_meta("model") == str(self.model_spec):
             stored = self.catalog.get_meta("model_id")
             if stored:
                 return stored
-        return self.embedder.model_id
+        if self.model_spec.local_dir is None:
+            return str(self.model_spec)  # a hub model's id is its name
+        return None
 
     def _dim(self) -> int:
         if self._embedder is None and self.catalog.get_meta("model") == str(self.model_spec):
@@ -272,13 +312,13 @@ class Library:
         batch_size: int = 32,
     ) -> ScanSummary:
         """Add ``paths`` as roots (all roots when None) and bring them up to date."""
-        roots = (
-            [self.add_root(p) for p in paths]
-            if paths
-            else [(r["id"], r["path"]) for r in self.catalog.roots()]
-        )
-        roots = list(dict.fromkeys(roots))
-        with self._exclusive():
+        with self._exclusive():  # a refused scan ("busy") adds no root
+            roots = (
+                [self.add_root(p) for p in paths]
+                if paths
+                else [(r["id"], r["path"]) for r in self.catalog.roots()]
+            )
+            roots = list(dict.fromkeys(roots))
             notes = exporter.recover_moves(self.catalog)  # a killed export --mode move
             summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
             summary.warnings += notes
@@ -321,8 +361,24 @@ class Library:
     def searcher(self) -> Searcher:
         return Searcher(self.catalog, self.index, lambda: self.embedder)
 
-    def search(self, query: SearchQuery) -> list[SearchResult]:
+    def search(self, query: SearchQuery, names: dict[str, str] | None = None) -> list[SearchResult]:
+        """Run a query; what the user typed is checked first (``names``: how the caller
+        calls each field in messages, e.g. ``{"date_from": "--from"}``)."""
+        query = self.check_query(query, names)
         return self.searcher().search(query)
+
+    def check_query(self, query: SearchQuery, names: dict[str, str] | None = None) -> SearchQuery:
+        """Bad dates, weights, unknown tags or folders: one-line errors, not empty results."""
+        names = {"folder": "folder", "root": "root", "tags": "tag", **(names or {})}
+        query = query_input.validate(query, names)
+        for field_name in ("folder", "root"):
+            value = getattr(query, field_name)
+            if value:
+                lookup.check_folder(self.catalog, value, names[field_name])
+        lookup.check_tags(self.catalog, [*query.tags, *query.not_tags], names["tags"])
+        photos = int(self.catalog.scalar("SELECT COUNT(*) FROM photos") or 0)
+        query.top = min(query.top, max(photos, 1))  # "all of them", without overflowing FAISS
+        return query
 
     def browse(self, query: SearchQuery | None = None) -> list[int]:
         """Ids of every photo matching the query's filters, newest first (the GUI's grid)."""
@@ -354,7 +410,8 @@ class Library:
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> LibraryStatus:
-        model_id = self.model_id
+        """Counts from the catalog alone: never loads the model (7 s, or a failure offline)."""
+        model_id = self.known_model_id() or ""
         counts = self.catalog.query(
             "SELECT COUNT(*) AS photos, SUM(status = 'failed') AS failed FROM photos"
         )[0]
@@ -586,6 +643,7 @@ class Library:
     ) -> exporter.ExportSummary:
         """Copy, link or move photos with the requested tags into folders under request.dest."""
         exporter.check_request(request)
+        lookup.check_tags(self.catalog, request.tags)  # a typo is an error, not "0 copied"
         recovered = [] if request.dry_run else exporter.recover_moves(self.catalog)
         sources = exporter.sources_for(self.catalog, request.tags, request.photo_ids)
 
