@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from photosort.core.errors import PhotosortError
+from photosort.core.private import follow_umask
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -121,6 +122,7 @@ def write_sidecar(photo: str | os.PathLike, tags: Iterable[SidecarTag]) -> tuple
         return target, "kept-foreign"
     fd, tmp = tempfile.mkstemp(prefix=".photosort-", suffix=".xmp.tmp", dir=target.parent)
     try:
+        follow_umask(fd)  # a sidecar is the user's file, for other apps and NAS services
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
