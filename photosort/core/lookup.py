@@ -37,17 +37,16 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
 
 
 def similar_folder(path: str, folders: Iterable[str]) -> str:
-    """A did-you-mean for a folder: the full path first, then the last component."""
-    folders = list(folders)
-    hint = did_you_mean(path, folders)
-    if hint:
-        return hint
-    name = os.path.basename(path.rstrip(os.sep))
-    by_name: dict[str, str] = {}
-    for folder in folders:
-        by_name.setdefault(os.path.basename(folder.rstrip(os.sep)), folder)
-    found = closest(name, by_name)
-    return "; did you mean " + " or ".join(repr(by_name[f]) for f in found) + "?" if found else ""
+    """A did-you-mean for a folder: a sibling with a close name first (full paths all
+    look alike by their long common prefix), else the closest full path."""
+    folders = [f.rstrip(os.sep) or os.sep for f in folders]
+    path = path.rstrip(os.sep) or os.sep
+    parent, name = os.path.split(path)
+    siblings = {os.path.basename(f): f for f in folders if os.path.dirname(f) == parent}
+    found = closest(name, siblings, n=2)
+    if found:
+        return "; did you mean " + " or ".join(repr(siblings[f]) for f in found) + "?"
+    return did_you_mean(path, folders, n=1)
 
 
 def known_tags(catalog: Catalog) -> list[str]:
@@ -86,8 +85,8 @@ def check_folder(catalog: Catalog, path: str, what: str = "folder") -> str:
         return folder
     hint = similar_folder(folder, library_folders(catalog))
     if not os.path.isdir(folder):
-        raise UnknownNameError(f"{what} not found: {path}{hint}")
-    raise UnknownNameError(f"no photos of this library under {path}{hint}")
+        raise UnknownNameError(f"{what} {path} does not exist{hint}")
+    raise UnknownNameError(f"{what} {path} holds no photo of this library{hint}")
 
 
 def check_category(names: Iterable[str], name: str) -> None:
