@@ -147,6 +147,8 @@ def test_tag_search_export_xmp(cli, photo_tree, tmp_path):
     assert Path(summary["manifest"]).is_file()
     assert len(list((dest / "holiday").glob("*.xmp"))) == 6
     code, out, _ = cli("export", "--tag", "evening", "--to", str(dest), "--mode", "hardlink")
+    assert code == 0 and "0 photos linked" in out and "7 already there" in out
+    code, out, _ = cli("export", "--tag", "evening", "--to", str(dest / "l"), "--mode", "hardlink")
     assert code == 0 and "7 photos linked" in out
 
     code, out, _ = cli("xmp", str(family), "--json")
@@ -156,5 +158,7 @@ def test_tag_search_export_xmp(cli, photo_tree, tmp_path):
 
 
 def test_export_needs_tag_and_destination(cli, capsys):
+    code, _, err = cli("export", "--to", "/tmp/x")
+    assert code == 2 and "nothing to export" in err and len(err.splitlines()) == 1
     with pytest.raises(SystemExit):
-        cli("export", "--to", "/tmp/x")
+        cli("export", "--tag", "x")

@@ -21,6 +21,7 @@ from photosort.core.embedder import DEVICES
 from photosort.core.errors import PhotosortError
 from photosort.core.export import LAYOUTS, MODES, PAIR_CHOICES, ExportRequest
 from photosort.core.library import Library, LibraryError
+from photosort.core.lookup import check_category, did_you_mean
 from photosort.core.progress import CancelToken, Progress
 from photosort.core.search import SearchError, SearchQuery, Term
 
@@ -92,9 +93,20 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a mistyped command, in one line."""
+
+    def error(self, message: str):
+        if "invalid choice" in message and "COMMAND" in message:
+            word = message.split("invalid choice: ", 1)[1].split(" (choose", 1)[0].strip("'")
+            hint = did_you_mean(word, COMMANDS) or "; 'photosort --help' lists the commands"
+            self.exit(2, f"photosort: error: unknown command {word!r}{hint}\n")
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="photosort",
         description="Organise local photos: CLIP search, auto-tagging and export. "
         "Without a command, opens the desktop app.",
@@ -111,9 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_library(args: argparse.Namespace) -> Library:
+def open_library(args: argparse.Namespace, read_only: bool = False) -> Library:
+    """The library of ``--library``; reading commands open it ``read_only``: they work on a
+    read-only disk, never create a library and never write (so never start a backup)."""
     return Library(
-        getattr(args, "library", None), getattr(args, "model", None), getattr(args, "device", None)
+        getattr(args, "library", None),
+        getattr(args, "model", None),
+        getattr(args, "device", None),
+        read_only=read_only,
     )
 
 
@@ -179,8 +196,10 @@ class ProgressBar:
                 **width,
             )
         self._bar.n = progress.done
-        if progress.current:
-            self._bar.set_postfix_str(_short(os.path.basename(progress.current)), refresh=False)
+        room = _name_room()
+        if progress.current and room:
+            name = _short(one_line(os.path.basename(progress.current)), room)
+            self._bar.set_postfix_str(name, refresh=False)
         self._bar.refresh()
 
     def close(self) -> None:
@@ -201,6 +220,13 @@ def _terminal_size() -> tuple[int, int]:
         return tuple(os.get_terminal_size(sys.stderr.fileno()))
     except (OSError, ValueError):
         return (0, 0)
+
+
+def _name_room() -> int:
+    """Columns the file name may take beside the bar; none in a narrow terminal, where it
+    would squeeze the bar itself (80 columns: bar, counts, rate and ETA need them all)."""
+    columns = _terminal_size()[0] or 80
+    return max(0, min(30, columns - 90))
 
 
 def _short(path: str, width: int = 30) -> str:
@@ -278,12 +304,21 @@ def _roots_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the roots as JSON")
 
 
+def _check_root(lib: Library, path: str) -> None:
+    roots = [r["path"] for r in lib.roots()]
+    if os.path.abspath(os.path.expanduser(path)) not in roots:
+        from photosort.core.lookup import similar_folder
+
+        raise LibraryError(f"not a root of this library: {path}{similar_folder(path, roots)}")
+
+
 @command("roots", _roots_options, "list the library's folders, or remove one (forgets its photos)")
 def cmd_roots(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
+    with open_library(args, read_only=args.action == "list") as lib:
         if args.action == "remove":
             if not args.path:
                 raise LibraryError("roots remove needs a PATH")
+            _check_root(lib, args.path)
             count = lib.remove_root(args.path)
             print(f"removed root {args.path}: forgot {count} photos (files untouched)")
             return 0
@@ -304,9 +339,15 @@ def _status_options(p: argparse.ArgumentParser) -> None:
 
 @command("status", _status_options, "show photo counts, the model and what is left to index")
 def cmd_status(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
-        status = lib.status()
-        failures = lib.failures() if args.failures else []
+    try:
+        with open_library(args, read_only=True) as lib:
+            status = lib.status()
+            failures = lib.failures() if args.failures else []
+    except LibraryError as exc:
+        if "no library at" not in str(exc):
+            raise
+        print(f"photosort: {exc}", file=sys.stderr)  # status of nothing: say so, create nothing
+        return 0
     if args.json:
         data = status.as_dict()
         if args.failures:
@@ -377,13 +418,36 @@ def _search_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: How ``search`` names each query field in its one-line errors.
+SEARCH_FLAGS = {
+    "date_from": "--from",
+    "date_to": "--to",
+    "also": "--and",
+    "exclude": "--not",
+    "top": "--top",
+    "folder": "--folder",
+    "root": "--root",
+    "tags": "tag",
+}
+
+
 @command("search", _search_options, "search photos by text, by example image, and by filters")
 def cmd_search(args: argparse.Namespace) -> int:
     if args.top <= 0:
         raise SearchError("--top must be positive")
-    query = SearchQuery(
+    query = _query_from(args)
+    if not query.has_semantic_part and not query.has_filters:
+        raise SearchError('nothing to search for: give a text, e.g. photosort search "beach"')
+    with open_library(args, read_only=True) as lib:
+        results = lib.search(query, SEARCH_FLAGS)
+    return _search_output(args, results)
+
+
+def _query_from(args: argparse.Namespace) -> SearchQuery:
+    """The search options (shared by ``search`` and ``export --query``) as a query."""
+    return SearchQuery(
         text=" ".join(args.query).strip() or None,
-        image=args.image,
+        image=getattr(args, "image", None),
         also=[Term.parse(t) for t in args.also],
         exclude=[Term.parse(t) for t in args.exclude],
         root=args.root,
@@ -394,10 +458,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         not_tags=args.not_tags,
         top=args.top,
     )
-    if not query.has_semantic_part and not query.has_filters:
-        raise SearchError('nothing to search for: give a text, e.g. photosort search "beach"')
-    with open_library(args) as lib:
-        results = lib.search(query)
+
+
+def _search_output(args: argparse.Namespace, results) -> int:
     if args.json:
         print(
             json.dumps(
@@ -482,7 +545,7 @@ def cmd_categories(args: argparse.Namespace) -> int:
         from photosort.cli.tag_admin import run_categories_action
 
         return run_categories_action(args)
-    with open_library(args) as lib:
+    with open_library(args, read_only=args.action in ("list", "export")) as lib:
         if args.action == "list":
             cats = lib.categories()
             if args.json:
@@ -500,6 +563,7 @@ def cmd_categories(args: argparse.Namespace) -> int:
                 f"{'file' if args.action in ('import', 'export') else 'name'}"
             )
         if args.action == "remove":
+            check_category([c.name for c in lib.categories()], args.name)
             lib.remove_category(args.name)
             print(f"removed category {args.name!r} (manual tags kept)")
         elif args.action == "import":
@@ -597,6 +661,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
             print(f"photosort: not in the library: {path}", file=sys.stderr)
         if not ids:
             raise LibraryError("none of the given paths is a photo of this library")
+        from photosort.core.lookup import check_tags
+
+        check_tags(lib.catalog, [*args.remove, *args.clear])  # a typo would reject a new tag
         if args.clear:
             lib.clear_manual(ids, args.clear)
         if args.add or args.remove:
@@ -611,11 +678,35 @@ def cmd_tag(args: argparse.Namespace) -> int:
                 ensure_ascii=False,
             )
         )
+    elif len(ids) > TAG_LINES or any(os.path.isdir(p) for p in args.paths):
+        print(_tag_summary(args, ids, tags))
     else:
         for pid in ids:
             shown = [t.name if t.state == "on" else f"-{t.name}" for t in tags[pid]]
             print(f"{paths[pid]}: {', '.join(shown) or '(no tags)'}")
     return 1 if unknown else 0
+
+
+#: ``tag`` lists each photo's tags up to this many photos; beyond (or for a folder), a summary.
+TAG_LINES = 10
+
+
+def _tag_summary(args: argparse.Namespace, ids: list[int], tags: dict) -> str:
+    """``40 photos: added 'x'; now: x 40, dusk 12`` instead of one line per photo."""
+    counts: dict[str, int] = {}
+    for pid in ids:
+        for t in tags[pid]:
+            if t.state == "on":
+                counts[t.name] = counts.get(t.name, 0) + 1
+    done = [f"added {t!r}" for t in args.add] + [f"removed {t!r}" for t in args.remove]
+    done += [f"cleared {t!r}" for t in args.clear]
+    common = ", ".join(f"{n} {c}" for n, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
+    changes = "; ".join(done) or "unchanged"
+    return f"{_count(len(ids), 'photo')}: {changes}; tags now: {common or 'none'}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _tags_options(p: argparse.ArgumentParser) -> None:
@@ -644,7 +735,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
         from photosort.cli.tag_admin import run_tags_action
 
         return run_tags_action(args)
-    with open_library(args) as lib:
+    with open_library(args, read_only=True) as lib:
         counts = lib.tag_counts()
     if args.json:
         print(json.dumps([c.as_dict() for c in counts], indent=2, ensure_ascii=False))
@@ -664,9 +755,26 @@ def _export_options(p: argparse.ArgumentParser) -> None:
         dest="tags",
         action="append",
         default=[],
-        required=True,
         metavar="TAG",
-        help="export photos with this tag (repeatable)",
+        help="export photos with this tag, into a folder per tag (repeatable)",
+    )
+    p.add_argument(
+        "--query",
+        metavar="TEXT",
+        help='export the results of this search (as "photosort search TEXT" shows them)',
+    )
+    p.add_argument(
+        "--top",
+        type=int,
+        default=20,
+        metavar="N",
+        help="with --query: how many results (default 20)",
+    )
+    p.add_argument(
+        "--paths",
+        nargs="+",
+        metavar="PATH",
+        help="export these photos, or every photo under these folders",
     )
     p.add_argument("--to", dest="dest", required=True, metavar="DIR", help="destination folder")
     p.add_argument(
@@ -692,12 +800,33 @@ def _export_options(p: argparse.ArgumentParser) -> None:
     _json_progress_options(p)
 
 
-@command("export", _export_options, "copy, link or move tagged photos into folders")
+def _export_selection(lib: Library, args: argparse.Namespace) -> list[int] | None:
+    """The photos ``--query`` and ``--paths`` pick (both: those in both); None: all."""
+    picked: list[int] | None = None
+    if args.paths:
+        picked, unknown = lib.photo_ids_for_paths(args.paths)
+        if unknown:
+            raise LibraryError(f"not a photo or folder of this library: {unknown[0]}")
+    if args.query:
+        if args.top <= 0:
+            raise SearchError("--top must be positive")
+        query = SearchQuery(text=args.query, top=args.top)
+        found = [r.photo_id for r in lib.search(query, SEARCH_FLAGS)]
+        picked = found if picked is None else [i for i in found if i in set(picked)]
+    return picked
+
+
+@command(
+    "export", _export_options, "copy, link or move photos (by tag, search or path) into folders"
+)
 def cmd_export(args: argparse.Namespace) -> int:
+    if not (args.tags or args.query or args.paths):
+        raise LibraryError("nothing to export: give --tag TAG, --query TEXT or --paths PATH")
     request = ExportRequest(
         args.tags, args.dest, args.mode, args.layout, args.dry_run, args.xmp, pair=args.pair
     )
     with open_library(args) as lib:
+        request.photo_ids = _export_selection(lib, args)
         bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
         try:
             summary = run_cancellable(lambda token: lib.export(request, bar, token))
@@ -733,6 +862,8 @@ def cmd_xmp(args: argparse.Namespace) -> int:
             ids, unknown = lib.photo_ids_for_paths(args.paths)
             for path in unknown:
                 print(f"photosort: not in the library: {path}", file=sys.stderr)
+            if not ids:  # as ``tag`` does: nothing to work on is an error, not "0 written"
+                raise LibraryError("none of the given paths is a photo of this library")
         bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
         try:
             summary = run_cancellable(
@@ -746,7 +877,7 @@ def cmd_xmp(args: argparse.Namespace) -> int:
         for path, reason in summary.failures:
             print(f"failed: {one_line(path)}: {reason}", file=sys.stderr)
         print(summary.line())
-    return 1 if summary.cancelled or summary.failures else 0
+    return 1 if summary.cancelled or summary.failures or (args.paths and unknown) else 0
 
 
 def _gui_options(p: argparse.ArgumentParser) -> None:
@@ -813,10 +944,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             if args.backup_now:
                 print(f"backed up to {doctor.make_backup(lib)}")
             if args.list_backups:
-                from photosort.core.backup import list_backups
-
-                for path in list_backups(lib.folder / doctor.BACKUPS):
-                    print(path)
+                _list_backups(lib.folder / doctor.BACKUPS)
                 return 0
             report = doctor.check(lib, fix=args.fix)
     except (doctor.DoctorError, doctor.backup.BackupError) as exc:
@@ -826,6 +954,31 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         print("\n".join(report.lines()))
     return 0 if report.healthy else 1
+
+
+def _list_backups(folder) -> None:
+    """One line per backup: when, how big, and the path to give ``doctor --restore``."""
+    from photosort.core.backup import backup_time, list_backups
+
+    backups = list_backups(folder)
+    if not backups:
+        print(f"no backups yet in {folder}")
+    for path in backups:
+        taken = backup_time(path)
+        when = taken.strftime("%Y-%m-%d %H:%M:%S") if taken else "unknown date"
+        try:
+            size = _size(path.stat().st_size)
+        except OSError:
+            size = "?"
+        print(f"{when}  {size:>9}  {path}")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
 
 
 if __name__ == "__main__":

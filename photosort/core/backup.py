@@ -11,12 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+from photosort.core import private
 from photosort.core.errors import PhotosortError
 
 DEFAULT_KEEP = 10
 DEFAULT_INTERVAL_S = 24 * 3600
+#: A catalog this big (a million photos is ~4 GB) is backed up by a process of its own.
+BACKGROUND_ABOVE_BYTES = int(os.environ.get("PHOTOSORT_BACKUP_BACKGROUND_ABOVE", 256 << 20))
 _PARTIAL_PREFIX = ".partial-"
 
 
@@ -28,12 +33,13 @@ def backup_database(
     conn: sqlite3.Connection, folder: Path, reason: str = "manual", keep: int = DEFAULT_KEEP
 ) -> Path:
     """Write a consistent copy of the catalog into ``folder`` and prune old copies."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private.private_dir(folder)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"catalog-{stamp}-{_safe(reason)}.sqlite"
     partial = folder / (_PARTIAL_PREFIX + target.name)
     try:
         dest = sqlite3.connect(partial)
+        private.make_private(partial)  # a copy of the catalog is as private as the catalog
         try:
             conn.backup(dest)
         finally:
@@ -113,3 +119,47 @@ def verify_backup(path: Path) -> None:
 
 def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)[:60]
+
+
+def is_large(catalog: Path) -> bool:
+    try:
+        return os.path.getsize(catalog) >= BACKGROUND_ABOVE_BYTES
+    except OSError:
+        return False
+
+
+def scheduled_backup_in_background(
+    catalog: Path, folder: Path, keep: int = DEFAULT_KEEP, interval_h: float = 24.0
+) -> subprocess.Popen | None:
+    """Start ``python -m photosort.core.backup`` on its own: it reads a snapshot (WAL lets
+    every process go on writing meanwhile) and outlives a short CLI command."""
+    newest = list_backups(folder)
+    taken = backup_time(newest[0]) if newest else None
+    if taken is not None and 0 <= (dt.datetime.now() - taken).total_seconds() < interval_h * 3600:
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-m", "photosort.core.backup", str(catalog), str(folder), str(keep)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+def _main(argv: list[str]) -> int:
+    catalog, folder, keep = Path(argv[0]), Path(argv[1]), int(argv[2])
+    if hasattr(os, "nice"):
+        os.nice(10)
+    conn = sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+    try:
+        backup_database(conn, folder, reason="scheduled", keep=keep)
+    except BackupError:
+        return 1
+    finally:
+        conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from photosort.core import backup
+from photosort.core import backup, private
 from photosort.core.errors import PhotosortError
 
 log = logging.getLogger(__name__)
@@ -126,14 +126,26 @@ class Catalog:
 
     FILENAME = "catalog.sqlite"
 
-    def __init__(self, path: Path, backup_dir: Path | None = None, busy_timeout_s: float = 10.0):
+    def __init__(
+        self,
+        path: Path,
+        backup_dir: Path | None = None,
+        busy_timeout_s: float = 10.0,
+        read_only: bool = False,
+    ):
         self.path = Path(path)
         self.backup_dir = backup_dir
+        self.read_only = read_only
+        self._immutable = False
         self._lock = threading.RLock()
         self._busy_timeout_s = busy_timeout_s
         self._writer: int | None = None  # thread id inside a write transaction
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
+        self._backup_due = False  # migrations take their own backup
+        if read_only and self._open_read_only():
+            return
+        self.read_only = False
         try:
             self.conn = sqlite3.connect(
                 self.path,
@@ -141,11 +153,14 @@ class Catalog:
                 isolation_level=None,  # we issue BEGIN/COMMIT ourselves
                 check_same_thread=False,
             )
+            # Paths and GPS positions are the user's business: 0600, before the WAL exists
+            # (SQLite gives the -wal and -shm files the catalog's own mode).
+            for suffix in ("", "-wal", "-shm"):
+                private.make_private(f"{self.path}{suffix}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._enable_wal(busy_timeout_s)
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.db = sqlite_utils.Database(self.conn)
-            self._backup_due = False  # migrations take their own backup
             self._migrate()
             self._backup_due = True
         except sqlite3.OperationalError as exc:
@@ -157,6 +172,61 @@ class Catalog:
             ) from exc
         except backup.BackupError as exc:
             raise CatalogError(f"{exc}; the catalog was left as it was") from exc
+
+    def _connect(self, read_only: bool) -> sqlite3.Connection:
+        """A connection to the catalog; read-only ones never create or change a file."""
+        if not read_only:
+            return sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        if self._immutable:
+            uri += "&immutable=1"
+        return sqlite3.connect(
+            uri,
+            uri=True,
+            timeout=self._busy_timeout_s,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+
+    def _open_read_only(self) -> bool:
+        """Open for reading only (search, status on a read-only disk); False when the schema
+        needs migrating and the disk allows it, so the caller opens it for writing instead.
+
+        On a read-only disk a WAL catalog cannot make its -shm file; nobody can write there
+        either, so SQLite may read it as immutable.
+        """
+        self._immutable = not os.access(self.path.parent, os.W_OK)
+        try:
+            self.conn = self._connect(read_only=True)
+            self.conn.execute("PRAGMA query_only = ON")
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
+            done = (
+                {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
+                if "migrations" in tables
+                else set()
+            )
+        except sqlite3.OperationalError as exc:
+            raise CatalogError(_explain(exc, self.path)) from exc
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(
+                f"catalog {self.path} is damaged: {exc}; "
+                "'photosort doctor --restore' puts back the newest backup"
+            ) from exc
+        if all(m.name in done for m in MIGRATIONS):
+            self.db = sqlite_utils.Database(self.conn)
+            return True
+        self.conn.close()
+        if self._immutable:
+            raise CatalogError(
+                f"catalog {self.path} was written by an older photosort and needs an upgrade, "
+                "which its read-only disk does not allow"
+            )
+        return False
 
     def _enable_wal(self, timeout_s: float) -> None:
         """Switch to WAL, retrying: SQLite answers "locked" at once (no busy wait) when two
@@ -175,6 +245,8 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A short write transaction; rolled back as a whole on any error."""
+        if self.read_only:
+            raise CatalogError(f"the catalog {self.path} is open for reading only")
         with self._lock:
             if self._backup_due:
                 self._backup_due = False
@@ -212,7 +284,10 @@ class Catalog:
                 return
             keep = int(self.get_meta("backup_keep") or backup.DEFAULT_KEEP)
             hours = float(self.get_meta("backup_interval_h") or backup.DEFAULT_INTERVAL_S / 3600)
-            backup.scheduled_backup(self.conn, self.backup_dir, keep, hours * 3600)
+            if backup.is_large(self.path):  # minutes of copying: never in the user's way
+                backup.scheduled_backup_in_background(self.path, self.backup_dir, keep, hours)
+            else:
+                backup.scheduled_backup(self.conn, self.backup_dir, keep, hours * 3600)
         except (backup.BackupError, sqlite3.Error, ValueError) as exc:
             # A missed backup must not stop the user's work; the next session tries again.
             log.warning("scheduled catalog backup failed: %s", exc)
@@ -234,12 +309,7 @@ class Catalog:
             return None  # it must see its own uncommitted writes
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout_s,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            conn = self._connect(self.read_only)
             conn.execute("PRAGMA query_only = ON")
             with self._lock:
                 self._readers.append(conn)

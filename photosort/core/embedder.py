@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import struct
 import threading
@@ -150,6 +152,7 @@ class Embedder:
                 model, _, preprocess = _load_local(spec.local_dir)
                 tokenizer = open_clip.get_tokenizer(f"{LOCAL_PREFIX}{spec.local_dir}")
             else:
+                _check_known_name(spec)  # a typo is not a network problem
                 _go_offline_unless_hub_reachable()
                 model, _, preprocess = open_clip.create_model_and_transforms(
                     spec.name, pretrained=spec.pretrained, cache_dir=str(model_cache_dir())
@@ -282,9 +285,10 @@ def _load_local(folder: Path):
     weights = _weights_file(folder)
     if weights is not None and weights.suffix == ".safetensors":
         try:
-            model, train_tf, preprocess = open_clip.create_model_and_transforms(
-                f"{LOCAL_PREFIX}{folder}", load_weights=False
-            )
+            with _quiet_random_init():  # the weights follow at once, from the file
+                model, train_tf, preprocess = open_clip.create_model_and_transforms(
+                    f"{LOCAL_PREFIX}{folder}", load_weights=False
+                )
             if _stream_weights(model, weights):
                 return model, train_tf, preprocess
         except Exception:  # anything unusual: open_clip's own loader decides and explains
@@ -293,6 +297,29 @@ def _load_local(folder: Path):
         return open_clip.create_model_and_transforms(f"{LOCAL_PREFIX}{folder}", weights_only=True)
     except Exception as exc:
         raise ModelError(f"cannot load model from {folder}: {_one_line(exc)}") from exc
+
+
+class _DropRandomInitWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_random_init():
+    """open_clip warns "No pretrained weights loaded … initialized randomly" when asked to
+    build a bare model; for a local model whose weights are streamed in next, it is false."""
+    dropper = _DropRandomInitWarning()
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    root.addFilter(dropper)
+    for handler in handlers:
+        handler.addFilter(dropper)
+    try:
+        yield
+    finally:
+        root.removeFilter(dropper)
+        for handler in handlers:
+            handler.removeFilter(dropper)
 
 
 def _stream_weights(model, weights: Path) -> bool:
@@ -340,6 +367,33 @@ _SAFETENSORS_DTYPES = {
     "U8": "uint8",
     "BOOL": "bool",
 }
+
+
+def _check_known_name(spec: ModelSpec) -> None:
+    """An unknown model name or pretrained tag, with whole names to choose from."""
+    import open_clip
+
+    from photosort.core.lookup import did_you_mean
+
+    names = open_clip.list_models()
+    if spec.name not in names:
+        hint = did_you_mean(spec.name, names) or f"; e.g. {', '.join(_examples(names))}"
+        raise ModelError(f"unknown model {spec.name!r}{hint} (open_clip knows {len(names)})")
+    tags = open_clip.list_pretrained_tags_by_model(spec.name)
+    if spec.pretrained not in tags and not os.path.isfile(spec.pretrained):
+        hint = did_you_mean(spec.pretrained, tags) or f"; one of {', '.join(_examples(tags))}"
+        raise ModelError(f"{spec.name} has no pretrained weights {spec.pretrained!r}{hint}")
+
+
+def _examples(names: list[str], budget: int = 120) -> list[str]:
+    """As many whole names as fit in ``budget`` characters (never one cut in half)."""
+    out: list[str] = []
+    for name in names:
+        if sum(len(n) + 2 for n in out) + len(name) > budget:
+            out.append("…")
+            break
+        out.append(name)
+    return out
 
 
 def _input_size(model) -> int:

@@ -11,12 +11,20 @@ Safety rules, because the destination may be any disk and tag names are free tex
 * ``copy`` writes to a temporary file first and keeps timestamps (``shutil.copy2``
   semantics); ``move`` is all-or-nothing per file: copy (or link) and fsync, update the
   catalog, then remove the original, undoing the earlier steps if a later one fails;
-* a manifest CSV (source, destination, tag, mode) in the destination lists what was done.
+* a manifest CSV (source, destination, tag, mode) in the destination lists what was done,
+  even when the disk fills up (the export stops there, with one line saying so); its cells
+  cannot start a spreadsheet formula; a second export into the same folder appends to it;
+* a photo already in the destination with identical content is skipped ("already there"),
+  so running the same export twice copies nothing again;
+* two different tags never share a folder, whatever their names sanitise to.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
+import io
 import os
 import shutil
 import tempfile
@@ -35,6 +43,15 @@ MODES = ("copy", "hardlink", "symlink", "move")
 LAYOUTS = ("by-tag", "flat")
 MANIFEST = "manifest.csv"
 MAX_NAME_BYTES = 200  # under every file system's 255, with room for " (99999)"
+MANIFEST_HEADER = ["source", "destination", "tag", "mode"]
+#: Unicode categories never kept in a name: controls, format characters (bidi overrides
+#: such as U+202E that make "‮gpj.exe" read as "exe.jpg", zero-width spaces and joiners),
+#: line and paragraph separators, lone surrogates.
+_DROPPED_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs")
+#: A cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Errors that mean the destination disk (or the user's quota) is full.
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 _ILLEGAL = set('<>:"/\\|?*')
 _RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
     f"{dev}{n}" for dev in ("COM", "LPT") for n in [*"0123456789", "¹", "²", "³"]
@@ -76,6 +93,7 @@ class ExportSummary:
     manifest: str | None = None
     cancelled: bool = False
     warnings: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the export stopped early (a full disk), one line
 
     @property
     def done(self) -> int:
@@ -92,10 +110,16 @@ class ExportSummary:
         if self.dry_run:
             return f"dry run: would have {verb} {len(self.items)} photos into {self.dest}"
         text = f"{self.done} photos {verb} into {self.dest}, {self.failed} failed"
-        skipped = sum(i.status == "skipped" for i in self.items)
+        skipped = self.skipped
         if skipped:
             text += f", {skipped} already there"
+        if self.stopped:
+            return f"stopped: {self.stopped}; " + text
         return ("cancelled: " if self.cancelled else "") + text
+
+    @property
+    def skipped(self) -> int:
+        return sum(i.status == "skipped" for i in self.items)
 
     def as_dict(self) -> dict:
         return {
@@ -104,7 +128,9 @@ class ExportSummary:
             "dry_run": self.dry_run,
             "done": self.done,
             "failed": self.failed,
+            "skipped": self.skipped,
             "cancelled": self.cancelled,
+            "stopped": self.stopped,
             "manifest": self.manifest,
             "warnings": list(self.warnings),
             "items": [dict(i.__dict__) for i in self.items],
@@ -118,7 +144,7 @@ def safe_name(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     text = "".join(
         "_" if ch in _ILLEGAL else ch
         for ch in text
-        if unicodedata.category(ch) not in ("Cc", "Zl", "Zp")
+        if unicodedata.category(ch) not in _DROPPED_CATEGORIES
     )
     text = _trim(text)
     if text.split(".")[0].strip().upper() in _RESERVED:
@@ -130,9 +156,14 @@ def safe_name(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
 
 
 def _trim(text: str) -> str:
-    # Leading dots would hide the folder (and "." / ".." are not names); Windows drops
-    # trailing dots and spaces, which would make two names the same.
-    return text.strip().lstrip(".").strip().rstrip(". ")
+    # Leading dots would hide the folder and "." / ".." are not names: dots are dropped,
+    # and a name of dots alone becomes one "_" per dot, so ".", ".." and "..." stay three
+    # names (tag_folders keeps any other two tags apart). Windows drops trailing dots and
+    # spaces, which would make two names the same.
+    text = text.strip()
+    if text and not text.strip("."):
+        return "_" * len(text)
+    return text.lstrip(".").strip().rstrip(". ")
 
 
 def safe_filename(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
@@ -172,15 +203,19 @@ def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
     base = Path(os.path.abspath(os.path.expanduser(os.fspath(request.dest))))
     taken: dict[str, set[str]] = {}
     items: list[ExportItem] = []
+    folders = tag_folders([t for src in sources for t in src.tags])
     for src in sources:
-        if request.layout == "flat" or request.mode == "move":
+        if not src.tags:  # a search result or a picked photo: straight into the destination
+            targets = [("", None)]
+        elif request.layout == "flat" or request.mode == "move":
             targets = [
                 (src.tags[0] if request.mode == "move" else "; ".join(src.tags), src.tags[0])
             ]
         else:
             targets = [(tag, tag) for tag in src.tags]
         for label, folder_tag in targets:
-            folder = base if request.layout == "flat" else base / safe_name(folder_tag)
+            flat = request.layout == "flat" or folder_tag is None
+            folder = base if flat else base / folders[folder_tag]
             if os.path.dirname(src.path) == str(folder):  # already there (an earlier export)
                 items.append(
                     ExportItem(
@@ -195,12 +230,44 @@ def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
                 continue
             used = taken.setdefault(str(folder), set())
             name = safe_filename(os.path.basename(src.path))
+            twin = None
             for cand in candidates(name):
-                if cand.casefold() not in used and not os.path.lexists(folder / cand):
+                if cand.casefold() in used:
+                    continue
+                if not os.path.lexists(folder / cand):
                     break
+                if twin is None and request.mode != "move" and _identical(src.path, folder / cand):
+                    twin = cand
+            if twin is not None:  # exported before, same content: nothing to do
+                used.add(twin.casefold())
+                items.append(
+                    ExportItem(
+                        src.photo_id,
+                        src.path,
+                        str(folder / twin),
+                        label,
+                        "skipped",
+                        "already there",
+                    )
+                )
+                continue
             used.add(cand.casefold())
             items.append(ExportItem(src.photo_id, src.path, str(folder / cand), label))
     return items
+
+
+def tag_folders(tags: Iterable[str]) -> dict[str, str]:
+    """A folder name per tag, never the same for two tags ("a/b" and "a_b", "x." and "x",
+    "Dog" and "dog" on a case-insensitive disk): a later one gets " (2)"."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for tag in dict.fromkeys(tags):
+        for cand in candidates(safe_name(tag)):
+            if cand.casefold() not in used:
+                break
+        used.add(cand.casefold())
+        out[tag] = cand
+    return out
 
 
 # -- doing ----------------------------------------------------------------------------------
@@ -226,12 +293,12 @@ def run(
         raise ExportError(f"cannot create {base}: {exc.strerror or exc}") from exc
     meter = RateMeter("exporting", len(summary.items), on_progress)
     meter.report(0)
-    manifest_path, manifest = _open_manifest(base)
-    summary.manifest = manifest_path
+    if all(i.status == "skipped" for i in summary.items):
+        return summary  # all already there: not even a manifest to touch
+    manifest = Manifest.open(base)
+    summary.manifest = manifest.path
     root_id: int | None = None
     try:
-        writer = csv.writer(manifest)
-        writer.writerow(["source", "destination", "tag", "mode"])
         for n, item in enumerate(summary.items, 1):
             if item.status == "skipped":
                 continue
@@ -250,14 +317,19 @@ def run(
             except (OSError, ExportError) as exc:
                 item.status = "failed"
                 item.error = _reason(exc)
+                if _disk_full(exc) and not _room_for(item.source, base):
+                    summary.stopped = f"the disk of {base} is full"  # the rest would fail too
             if item.status == "done":
-                writer.writerow([item.source, item.destination, item.tag, request.mode])
-                manifest.flush()
+                manifest.add([item.source, item.destination, item.tag, request.mode])
                 if request.xmp:
                     _sidecar(item, tags_of(item.photo_id), summary)
             meter.report(n, item.source)
+            if summary.stopped:
+                break
     finally:
-        manifest.close()
+        problem = manifest.close()
+    if problem:
+        summary.warnings.append(problem)
     summary.items = [i for i in summary.items if i.status != "planned"]
     return summary
 
@@ -270,8 +342,10 @@ def check_request(request: ExportRequest) -> None:
         raise ExportError(f"unknown mode {request.mode!r}: choose one of {', '.join(MODES)}")
     if request.layout not in LAYOUTS:
         raise ExportError(f"unknown layout {request.layout!r}: choose {' or '.join(LAYOUTS)}")
-    if not request.tags:
-        raise ExportError("nothing to export: give at least one tag")
+    if not request.tags and request.photo_ids is None:
+        raise ExportError("nothing to export: give at least one tag, or the photos")
+    if request.photo_ids is not None and not request.photo_ids:
+        raise ExportError("nothing to export: no photo was picked")
     if request.pair not in PAIR_CHOICES:
         raise ExportError(f"unknown pair choice {request.pair!r}: {', '.join(PAIR_CHOICES)}")
     if not os.fspath(request.dest):
@@ -291,14 +365,112 @@ def _prepare_folder(folder: str, base: str) -> None:
         raise ExportError(f"{folder} leads outside {base}")
 
 
-def _open_manifest(base: str):
-    for cand in candidates(MANIFEST):
-        path = os.path.join(base, cand)
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _DISK_FULL
+
+
+def _room_for(source: str, base: str) -> bool:
+    """Whether the destination still has room for a file like ``source`` (a failure
+    that says "disk full" with room left, a quota or a flaky share, does not stop it)."""
+    try:
+        return shutil.disk_usage(base).free > os.path.getsize(source)
+    except OSError:
+        return False
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: a leading ``=``, ``+``, ``-``, ``@``, tab or CR
+    (a tag such as ``=HYPERLINK(...)``) gets a ``'`` before it (OWASP's advice)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+class Manifest:
+    """``manifest.csv``: one row per file placed, written as it happens.
+
+    Rows are kept in memory until they reach the disk, so a full disk loses none: a row the
+    disk refused is written again after the failed copy's temporary file has freed space,
+    and at close. A second export into the same folder appends to the same manifest.
+    """
+
+    def __init__(self, path: str, fh, header: bool):
+        self.path = path
+        self._fh = fh
+        self._good = os.fstat(fh.fileno()).st_size  # bytes known to be whole rows
+        self._pending: list[list[str]] = [MANIFEST_HEADER] if header else []
+        self._flush()
+
+    @classmethod
+    def open(cls, base: str) -> Manifest:
+        for cand in candidates(MANIFEST):
+            path = os.path.join(base, cand)
+            try:
+                return cls(path, open(path, "x", newline="", encoding="utf-8"), header=True)
+            except FileExistsError:
+                if _has_header(path):  # an earlier export's manifest: append to it
+                    return cls(path, open(path, "a", newline="", encoding="utf-8"), header=False)
+            except OSError as exc:
+                raise ExportError(f"cannot write {path}: {_reason(exc)}") from exc
+        raise AssertionError("unreachable")
+
+    def add(self, row: list[str]) -> None:
+        self._pending.append([csv_cell(v) for v in row])
+        self._flush()
+
+    def _flush(self) -> bool:
+        if not self._pending:
+            return True
+        text = _csv_text(self._pending)
+        if self._fh is None:
+            self._reopen()
+            if self._fh is None:
+                return False
         try:
-            return path, open(path, "x", newline="", encoding="utf-8")
-        except FileExistsError:
-            continue
-    raise AssertionError("unreachable")
+            self._fh.write(text)
+            self._fh.flush()
+        except OSError:
+            self._reopen()
+            return False
+        self._pending.clear()
+        self._good = os.fstat(self._fh.fileno()).st_size
+        return True
+
+    def _reopen(self) -> None:
+        """After a failed write the buffer holds a half row: start again from the disk."""
+        with contextlib.suppress(OSError, AttributeError):
+            self._fh.close()  # its buffer still holds the refused text: drop it
+        with contextlib.suppress(OSError), open(self.path, "r+b") as raw:
+            raw.truncate(self._good)
+        try:
+            self._fh = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            self._fh = None
+
+    def close(self) -> str | None:
+        """Write what is left; returns a one-line warning if some rows could not be."""
+        done = self._flush()
+        try:
+            if self._fh is not None:
+                self._fh.close()
+        except OSError:
+            done = False
+        if done:
+            return None
+        return f"the manifest {self.path} lacks {len(self._pending)} rows: the disk is full"
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue()
+
+
+def _has_header(path: str) -> bool:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return next(csv.reader(fh), None) == MANIFEST_HEADER
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
 
 
 def _reason(exc: BaseException) -> str:
@@ -561,8 +733,11 @@ def remove_original(path: str) -> None:
 
 
 def sources_for(catalog: Catalog, tags: Iterable[str], photo_ids: list[int] | None) -> list[Source]:
-    """Photos that have any of ``tags`` (effective tags), with which of them, in path order."""
+    """Photos that have any of ``tags`` (effective tags), with which of them, in path order;
+    without tags, the photos ``photo_ids`` names (a search's results, the app's selection)."""
     tags = list(dict.fromkeys(t.strip() for t in tags))
+    if not tags:
+        return _picked_sources(catalog, photo_ids or [])
     marks = ",".join("?" * len(tags))
     rows = catalog.query(
         f"SELECT t.photo_id, p.path, t.tag FROM effective_tags t JOIN photos p "
@@ -578,3 +753,15 @@ def sources_for(catalog: Catalog, tags: Iterable[str], photo_ids: list[int] | No
         Source(pid, path, tuple(t for t in tags if t in have))
         for pid, (path, have) in found.items()
     ]
+
+
+def _picked_sources(catalog: Catalog, photo_ids: list[int]) -> list[Source]:
+    ids = list(dict.fromkeys(photo_ids))
+    paths: dict[int, str] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        rows = catalog.query(
+            f"SELECT id, path FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        )
+        paths.update((r[0], r[1]) for r in rows)
+    return [Source(pid, paths[pid], ()) for pid in sorted(paths, key=paths.get)]

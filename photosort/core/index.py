@@ -214,7 +214,10 @@ def rebuild(folder: Path, catalog, model: str, dim: int) -> VectorIndex:
     for ids, vectors in catalog.vectors(model):
         if vectors.shape[1] == dim:
             index._index.add_with_ids(vectors, ids)
-    index.save(folder, index.meta(model, catalog.vectors_version()))
+    try:
+        index.save(folder, index.meta(model, catalog.vectors_version()))
+    except (OSError, RuntimeError) as exc:  # a read-only or full disk: it is only a cache
+        log.info("could not save the vector index (%s); using it from memory", exc)
     return index
 
 

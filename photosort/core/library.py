@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from photosort.core import categories as category_store
 from photosort.core import (
     duplicate_actions,
     duplicates,
+    lookup,
+    query_input,
     sun,
     sun_fusion,
     sun_store,  # registers the 0006_sun migration
@@ -141,13 +144,28 @@ class Library:
         folder: str | os.PathLike | None = None,
         model: str | None = None,
         device: str | None = None,
+        read_only: bool = False,
     ):
         self.folder = Path(folder).expanduser() if folder else default_library_dir()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LibraryError(f"cannot create library folder {self.folder}: {exc}") from exc
-        self.catalog = Catalog(self.folder / Catalog.FILENAME, backup_dir=self.folder / "backups")
+        self.read_only = read_only
+        if self.folder.exists() and not self.folder.is_dir():
+            raise LibraryError(f"the library must be a folder, and {self.folder} is a file")
+        if read_only:  # reading commands (search, status) never create a library
+            if not (self.folder / Catalog.FILENAME).is_file():
+                raise LibraryError(
+                    f"no library at {self.folder} yet: add photos with photosort scan PATH"
+                )
+        else:
+            try:
+                if not self.folder.is_dir():  # a new library is private to the user
+                    self.folder.mkdir(mode=0o700, parents=True)
+            except OSError as exc:
+                raise LibraryError(
+                    f"cannot create library folder {self.folder}: {exc.strerror or exc}"
+                ) from exc
+        self.catalog = Catalog(
+            self.folder / Catalog.FILENAME, backup_dir=self.folder / "backups", read_only=read_only
+        )
         stored = self.catalog.get_meta("model")
         self.model_spec = ModelSpec.parse(
             model or os.environ.get("PHOTOSORT_MODEL") or stored or DEFAULT_MODEL
@@ -175,20 +193,43 @@ class Library:
                 # torch and the model leave ~10^6 long-lived objects; a full GC pass over
                 # them holds the GIL ~200 ms and froze the GUI mid-scan. Park them for good.
                 gc.freeze()
-                with self.catalog.transaction() as conn:
-                    self.catalog.set_meta("model", str(self.model_spec), conn)
-                    self.catalog.set_meta("model_id", self._embedder.model_id, conn)
-                    self.catalog.set_meta("model_dim", str(self._embedder.dim), conn)
+                self._remember_model()
             return self._embedder
+
+    def _remember_model(self) -> None:
+        """Record the loaded model, only when that changes something: loading a model for a
+        search is a read, and a write would start the scheduled backup (minutes at 1M)."""
+        known = {
+            "model": str(self.model_spec),
+            "model_id": self._embedder.model_id,
+            "model_dim": str(self._embedder.dim),
+        }
+        if self.read_only or all(self.catalog.get_meta(k) == v for k, v in known.items()):
+            return
+        with self.catalog.transaction() as conn:
+            for key, value in known.items():
+                self.catalog.set_meta(key, value, conn)
 
     @property
     def model_id(self) -> str:
         """The model id, known without loading the model when the spec is unchanged."""
-        if self._embedder is None and self.catalog.get_meta("model") == str(self.model_spec):
+        if self._embedder is None:
+            known = self.known_model_id()
+            if known:
+                return known
+        return self.embedder.model_id
+
+    def known_model_id(self) -> str | None:
+        """The model id if it is known without loading the model (status never loads it)."""
+        if self._embedder is not None:
+            return self._embedder.model_id
+        if self.catalog.get_meta("model") == str(self.model_spec):
             stored = self.catalog.get_meta("model_id")
             if stored:
                 return stored
-        return self.embedder.model_id
+        if self.model_spec.local_dir is None:
+            return str(self.model_spec)  # a hub model's id is its name
+        return None
 
     def _dim(self) -> int:
         if self._embedder is None and self.catalog.get_meta("model") == str(self.model_spec):
@@ -304,13 +345,13 @@ class Library:
         batch_size: int = 32,
     ) -> ScanSummary:
         """Add ``paths`` as roots (all roots when None) and bring them up to date."""
-        roots = (
-            [self.add_root(p) for p in paths]
-            if paths
-            else [(r["id"], r["path"]) for r in self.catalog.roots()]
-        )
-        roots = list(dict.fromkeys(roots))
-        with self._exclusive():
+        with self._exclusive():  # a refused scan ("busy") adds no root
+            roots = (
+                [self.add_root(p) for p in paths]
+                if paths
+                else [(r["id"], r["path"]) for r in self.catalog.roots()]
+            )
+            roots = list(dict.fromkeys(roots))
             notes = exporter.recover_moves(self.catalog)  # a killed export --mode move
             raw_pairs.rescue_tags_of_vanishing_primaries(self.catalog)
             summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
@@ -403,8 +444,24 @@ class Library:
         """Load the model now (the app calls this in the background after its window shows)."""
         _ = self.embedder
 
-    def search(self, query: SearchQuery) -> list[SearchResult]:
+    def search(self, query: SearchQuery, names: dict[str, str] | None = None) -> list[SearchResult]:
+        """Run a query; what the user typed is checked first (``names``: how the caller
+        calls each field in messages, e.g. ``{"date_from": "--from"}``)."""
+        query = self.check_query(query, names)
         return self.searcher().search(query)
+
+    def check_query(self, query: SearchQuery, names: dict[str, str] | None = None) -> SearchQuery:
+        """Bad dates, weights, unknown tags or folders: one-line errors, not empty results."""
+        names = {"folder": "folder", "root": "root", "tags": "tag", **(names or {})}
+        query = query_input.validate(query, names)
+        for field_name in ("folder", "root"):
+            value = getattr(query, field_name)
+            if value:
+                lookup.check_folder(self.catalog, value, names[field_name])
+        lookup.check_tags(self.catalog, [*query.tags, *query.not_tags], names["tags"])
+        photos = int(self.catalog.scalar("SELECT COUNT(*) FROM photos") or 0)
+        query.top = min(query.top, max(photos, 1))  # "all of them", without overflowing FAISS
+        return query
 
     def browse(self, query: SearchQuery | None = None, order: str = "date") -> list[int]:
         """Ids of every photo matching the query's filters (the GUI's grid), in ``order``:
@@ -445,7 +502,8 @@ class Library:
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> LibraryStatus:
-        model_id = self.model_id
+        """Counts from the catalog alone: never loads the model (7 s, or a failure offline)."""
+        model_id = self.known_model_id() or ""
         counts = self.catalog.query(
             "SELECT COUNT(*) AS photos, SUM(status = 'failed') AS failed FROM photos"
         )[0]
@@ -609,6 +667,7 @@ class Library:
     ) -> tagging.AutotagSummary:
         if not cats:
             return tagging.AutotagSummary()
+        started = time.monotonic()  # the whole wait, model load included ("0.00s" for 3 s)
         names = {c.name for c in cats}
         labels = {lb.name.casefold() for c in cats for lb in c.labels}
         cats = list(cats) + [  # categories that apply where one of these labels holds
@@ -617,7 +676,7 @@ class Library:
             if c.name not in names and c.applies_if and c.applies_if.casefold() in labels
         ]
         vectors = self._text_vectors(cats)
-        return tagging.run_autotag(
+        summary = tagging.run_autotag(
             self.catalog,
             cats,
             self._versioned_vectors,
@@ -628,6 +687,8 @@ class Library:
             self._auto_cache,
             self._sun_fusion(),
         )
+        summary.seconds = time.monotonic() - started
+        return summary
 
     def _autotag_after_scan(self, summary: ScanSummary) -> None:
         """New photos get their tags at the end of a scan; a failure here is a warning."""
@@ -698,18 +759,6 @@ class Library:
     def tag_counts(self) -> list[tagging.TagCount]:
         """Counts from the catalog alone: never loads the model (the sidebar waits on them)."""
         return tagging.tag_counts(self.catalog, self.known_model_id() or "")
-
-    def known_model_id(self) -> str | None:
-        """The current model's id if the catalog or memory knows it, without loading it.
-
-        None means the model has never been loaded for this library: no vector can be
-        from it yet.
-        """
-        if self._embedder is not None:
-            return self._embedder.model_id
-        if self.catalog.get_meta("model") == str(self.model_spec):
-            return self.catalog.get_meta("model_id")
-        return None
 
     # -- tag housekeeping (core/tag_admin.py) ------------------------------------------------
     def rename_tag(self, old: str, new: str) -> str:
@@ -793,6 +842,7 @@ class Library:
     ) -> exporter.ExportSummary:
         """Copy, link or move photos with the requested tags into folders under request.dest."""
         exporter.check_request(request)
+        lookup.check_tags(self.catalog, request.tags)  # a typo is an error, not "0 copied"
         recovered = [] if request.dry_run else exporter.recover_moves(self.catalog)
         sources = exporter.sources_for(self.catalog, request.tags, request.photo_ids)
         sources = self._with_pairs(sources, request.pair)

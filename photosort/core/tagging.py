@@ -187,14 +187,19 @@ class AutotagSummary:
 
     def line(self) -> str:
         text = (
-            f"{self.photos} photos × {self.labels} labels: {self.tagged} auto tags "
+            f"{_n(self.photos, 'photo')} × {_n(self.labels, 'label')}: "
+            f"{_n(self.tagged, 'auto tag')} "
             f"({self.added} added, {self.removed} removed, {self.changed} rescored) "
-            f"in {self.seconds:.2f}s"
+            f"in {self.seconds:.1f}s"
         )
         return ("cancelled: " if self.cancelled else "") + text
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 # -- text vectors --------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from photosort.core.errors import PhotosortError
+from photosort.core.private import follow_umask
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -364,6 +365,7 @@ def _put(target: Path, text: str, before: tuple[bytes, tuple[int, int]] | None) 
     """Install *text* at *target*; None when the sidecar changed since it was read."""
     fd, tmp = tempfile.mkstemp(prefix=".photosort-", suffix=".xmp.tmp", dir=target.parent)
     try:
+        follow_umask(fd)  # a sidecar is the user's file, for other apps and NAS services
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

@@ -723,7 +723,7 @@ class MainWindow(TagAdminActions, QMainWindow):
 
         if self.closed or self.library.model_loaded or self.model_task is not None:
             return
-        if not weights_cached(self.library.model_spec) and not self.library.known_model_id():
+        if not weights_cached(self.library.model_spec):
             return  # a download is the first-run dialog's business, not a silent preload
         library = self.library
 
