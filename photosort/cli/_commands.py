@@ -5,3 +5,5 @@ import line here.
 """
 
 from __future__ import annotations
+
+from photosort.cli import teach  # noqa: F401  (issue 16: teach, discover)
