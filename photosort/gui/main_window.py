@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from photosort.core.embedder import ModelError
 from photosort.core.library import Library, LibraryError, ScanSummary
 from photosort.core.search import SearchError, SearchQuery
-from photosort.gui import library_data, tasks
+from photosort.gui import library_data, tasks, teach_dialog
 from photosort.gui.activity import ActivityWidget
 from photosort.gui.details import DetailsPanel, pil_to_qimage
 from photosort.gui.grid import PhotoGrid
@@ -167,6 +167,8 @@ class MainWindow(QMainWindow):
         self._action(tags, "&Add tag to selection…", self.prompt_add_tag, "T")
         self._action(tags, "&Remove tag from selection…", self.prompt_remove_tag, "Shift+T")
         self.quick_menu = tags.addMenu("Quick tags")
+        tags.addSeparator()
+        teach_dialog.add_actions(self, tags)
         tags.addSeparator()
         self._action(tags, "&Categories…", self.open_category_editor, "Ctrl+Shift+C")
         self.retag_action = self._action(
@@ -412,6 +414,7 @@ class MainWindow(QMainWindow):
             return
         menu = QMenu(self)
         self._tag_menu(menu, ids)
+        teach_dialog.add_actions(self, menu)
         menu.addSeparator()
         similar = menu.addAction("Find similar", self._find_similar_selected)
         similar.setEnabled(len(ids) == 1)
