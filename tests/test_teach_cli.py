@@ -91,3 +91,22 @@ def test_teaching_needs_examples(cli):
     assert code == 2 and "at least 2" in err
     code, _, err = cli("teach", "dawn")  # a label of the exclusive time-of-day group
     assert code == 2 and "exclusive" in err
+
+
+def test_discover_groups_and_teach_one(cli, scenes):
+    _, truth = scenes
+    code, out, err = cli("discover", "--groups", "6", "--json")
+    assert code == 0, err
+    groups = json.loads(out)
+    assert len(groups) == 6 and sum(g["size"] for g in groups) == len(truth)
+    assert [g["size"] for g in groups] == sorted((g["size"] for g in groups), reverse=True)
+    # each group is shown by its central photos and named after the nearest labels
+    assert all(g["photos"] and " · " in g["name"] for g in groups)
+    # a group is mostly one kind of scene: its central photos share the setting/time
+    for g in groups:
+        kinds = [truth[p].time_of_day or "indoor" for p in g["photos"]]
+        assert max(kinds.count(k) for k in set(kinds)) / len(kinds) >= 0.5, (g["name"], kinds)
+    code, out, _ = cli("discover", "--groups", "6", "--teach", "1", "group one", "--json")
+    assert code == 0 and json.loads(out)["positives"] == len(groups[0]["photos"])
+    code, out, _ = cli("discover", "--groups", "6", "--teach", "9", "nope")
+    assert code == 2
