@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from photosort.core.embedder import ModelError
 from photosort.core.library import Library, LibraryError, ScanSummary
 from photosort.core.search import SearchError, SearchQuery
-from photosort.gui import library_data, tasks, teach_dialog
+from photosort.gui import discover_view, library_data, tasks, teach_dialog
 from photosort.gui.activity import ActivityWidget
 from photosort.gui.details import DetailsPanel, pil_to_qimage
 from photosort.gui.grid import PhotoGrid
@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         self._action(view, "&Clear filters", self.sidebar.clear_filters, "Ctrl+Shift+A")
         self._action(view, "&Refresh", self.refresh_all, "Ctrl+R")
+        self._action(view, "&Discover groups…", lambda: discover_view.open_discover(self))
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About photosort", self.about)
 

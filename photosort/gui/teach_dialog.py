@@ -10,6 +10,7 @@ these" searches with the mean of the selected vectors. All library work runs thr
 
 from __future__ import annotations
 
+import contextlib
 import os
 from functools import partial
 
@@ -78,7 +79,9 @@ class ReviewTile(QFrame):
         self.decided.emit()
 
     def set_image(self, image) -> None:
-        if image is not None:
+        if image is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the page moved on before it came
             self.image.setPixmap(
                 QPixmap.fromImage(image).scaled(
                     THUMB,

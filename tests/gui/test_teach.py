@@ -63,3 +63,23 @@ def test_find_more_like_these(make_window, library, qtbot, generated_photos):
     paths = library.photo_details(ids[:5])
     top = [truth[paths[pid]["path"]].time_of_day for pid in ids[:5]]
     assert sum(t in ("dusk", "night") for t in top) >= 4, top
+
+
+def test_discover_view_groups_and_teaches_a_group(make_window, library, qtbot):
+    from photosort.gui import discover_view
+
+    window = make_window(library)
+    dialog = discover_view.open_discover(window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30000)
+    assert len(dialog.groups) >= 2 and "groups" in dialog.note.text()
+    assert sum(g.size for g in dialog.groups) == len(library.browse())
+    group = dialog.groups[0]
+    review = dialog.teach_group(group, "first group")
+    qtbot.addWidget(review)
+    qtbot.waitUntil(lambda: review.pages == 1 and not review.busy, timeout=30000)
+    (info,) = library.teacher.list()
+    assert info.tag == "first group" and info.positives == len(group.central)
+    review.close()
+    dialog.close()
+    wait_idle(qtbot, window)
