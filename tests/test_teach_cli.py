@@ -85,6 +85,13 @@ def test_teach_review_reject_list(cli, scenes):
     code, out, _ = cli("teach", "--list")
     assert "evening: 10 examples, 1 rejected" in out
 
+    # forgetting the taught tag drops its suggestions (and its label), not the examples
+    assert cli("teach", "evening", "--forget")[0] == 0
+    assert cli("autotag", "--no-progress")[0] == 0
+    code, out, _ = cli("search", "--tag", "evening", "--top", "500", "--json")
+    assert sorted(r["path"] for r in json.loads(out)) == sorted(examples)
+    assert json.loads(cli("teach", "--list", "--json")[1]) == []
+
 
 def test_teaching_needs_examples(cli):
     code, _, err = cli("teach", "nothing-tagged-yet")

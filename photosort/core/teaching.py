@@ -575,13 +575,21 @@ class Teacher:
         ]
 
     def forget(self, tag: str) -> None:
-        """Stop teaching ``tag``: its taught auto tags go, manual tags stay."""
+        """Stop teaching ``tag``: its taught auto tags go (with its label, when photosort
+        made it in the Taught category), manual tags stay."""
         with self.catalog.transaction() as conn:
             conn.execute("DELETE FROM taught_tags WHERE tag = ?", (tag,))
             lid = conn.execute("SELECT id FROM labels WHERE name = ?", (tag,)).fetchone()
             if lid:
                 conn.execute("DELETE FROM auto_tags WHERE label_id = ?", (lid[0],))
                 tagging.bump_auto_version(conn)
+            taught = next((c for c in category_store.load(conn) if c.name == TAUGHT_CATEGORY), None)
+            if taught is not None and any(lab.name == tag for lab in taught.labels):
+                taught.labels = [lab for lab in taught.labels if lab.name != tag]
+                if taught.labels:
+                    category_store.store(conn, taught)
+                else:
+                    category_store.delete(conn, TAUGHT_CATEGORY)
 
 
 # -- manual decisions and wiring helpers ----------------------------------------------------------
