@@ -650,6 +650,13 @@ def _tag_options(p: argparse.ArgumentParser) -> None:
         metavar="TAG",
         help="forget the manual decision; the auto tagger decides again",
     )
+    p.add_argument(
+        "--reject",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="record that TAG is wrong here: a negative example for a taught tag (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print the photos' tags as JSON")
 
 
@@ -668,6 +675,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
             lib.clear_manual(ids, args.clear)
         if args.add or args.remove:
             lib.tag_photos(ids, add=args.add, remove=args.remove)
+        if args.reject:
+            lib.reject_tags(ids, args.reject)
         tags = lib.photo_tags(ids)
         paths = {pid: d["path"] for pid, d in lib.photo_details(ids).items()}
     if args.json:

@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from photosort.cli import (
     duplicates,  # noqa: F401  (issue 17)
+    teach,  # noqa: F401  (issue 16: teach, discover)
     watch,  # noqa: E402,F401  (issue 18: photosort watch)
 )

@@ -21,6 +21,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from photosort.core import categories as category_store
+from photosort.core import discover as discovery
 from photosort.core import (
     duplicate_actions,
     duplicates,
@@ -31,6 +32,7 @@ from photosort.core import (
     sun_store,  # registers the 0006_sun migration
     tag_admin,
     tagging,  # registers the 0002_tags migration before any Catalog opens
+    teaching,  # registers 0007_taught_tags
     xmp,
 )
 from photosort.core import export as exporter
@@ -657,14 +659,19 @@ class Library:
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> tagging.AutotagSummary:
-        """Re-tag every photo with a vector of the current model for every category
-        (first reading the sun of photos scanned before it was kept: EXIF headers only)."""
+        """Re-tag every photo with a vector of the current model for every category (first
+        reading the sun of photos scanned before it was kept: EXIF headers only), then
+        retrain and re-apply the taught tags."""
         self.update_sun(on_progress, should_cancel)
-        return self._autotag(self.categories(), on_progress, should_cancel)
+        summary = self._autotag(self.categories(), on_progress, should_cancel)
+        if not summary.cancelled:
+            self.teacher.apply_all()
+        return summary
 
     def _autotag(
         self, cats: list[Category], on_progress=None, should_cancel=None
     ) -> tagging.AutotagSummary:
+        cats = teaching.without_taught(self.catalog, cats)  # their tags come from the probe
         if not cats:
             return tagging.AutotagSummary()
         started = time.monotonic()  # the whole wait, model load included ("0.00s" for 3 s)
@@ -806,6 +813,46 @@ class Library:
                 self._autotag(touched)
             except ModelError as exc:
                 log.warning("re-tagging after the change failed: %s", exc)
+
+    # -- taught tags (core/teaching.py) -----------------------------------------------------
+    @property
+    def teacher(self) -> teaching.Teacher:
+        return teaching.Teacher(
+            self.catalog, self._versioned_vectors, self.model_id, self._auto_cache
+        )
+
+    def reject_tags(self, photo_ids: Iterable[int], tags: Iterable[str]) -> None:
+        teaching.reject(self.catalog, photo_ids, tags)
+
+    def more_like(
+        self, photo_ids: Iterable[int], unlike: Iterable[int] = (), top: int = 50
+    ) -> list[SearchResult]:
+        """ "Find more like these": the mean of the photos' vectors minus the rejected."""
+        liked, disliked = list(photo_ids), list(unlike)
+        vector = teaching.more_like(self._vectors_of, liked, disliked)
+        hits = self.index.search(vector, top + len(liked) + len(disliked))
+        skip = set(liked) | set(disliked)
+        kept = [(int(i), float(s)) for i, s in zip(*hits, strict=True) if int(i) not in skip]
+        return self.searcher()._results(kept[:top])
+
+    def discover(
+        self,
+        groups: int = discovery.DEFAULT_GROUPS,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> list[discovery.Group]:
+        """Cluster the library's vectors into groups named after their nearest labels."""
+        _, ids, matrix = self._versioned_vectors()
+        cats = teaching.without_taught(self.catalog, self.categories())
+        names, vecs, neutral = discovery.label_directions(cats, self._text_vectors(cats))
+        return discovery.cluster(
+            ids, matrix, groups, names, vecs, neutral,
+            on_progress=on_progress, should_cancel=should_cancel,
+        )  # fmt: skip
+
+    def _vectors_of(self, photo_ids: list[int]) -> np.ndarray:
+        _, ids, matrix = self._versioned_vectors()
+        return matrix[np.isin(ids, np.asarray(photo_ids, np.int64))]
 
     def photos_with_tag(self, tag: str) -> list[int]:
         return tagging.photos_with_tag(self.catalog, tag)

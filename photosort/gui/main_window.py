@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from photosort.core.embedder import ModelError
 from photosort.core.library import Library, LibraryError, ScanSummary
 from photosort.core.search import SearchError, SearchQuery, relevant_count, sort_results
-from photosort.gui import library_data, tasks
+from photosort.gui import discover_view, library_data, tasks, teach_dialog
 from photosort.gui.activity import ActivityWidget
 from photosort.gui.browse_bar import BrowseBar
 from photosort.gui.details import DetailsPanel, pil_to_qimage
@@ -207,6 +207,8 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._action(tags, "&Remove tag from selection…", self.prompt_remove_tag, "Shift+T")
         self.quick_menu = tags.addMenu("Quick tags")
         tags.addSeparator()
+        teach_dialog.add_actions(self, tags)
+        tags.addSeparator()
         self._action(tags, "&Categories…", self.open_category_editor, "Ctrl+Shift+C")
         self.retag_action = self._action(
             tags, "Re-&tag all photos", self.retag, tip="Apply the categories to every photo"
@@ -215,6 +217,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         view = bar.addMenu("&View")
         self._action(view, "&Clear filters", self.sidebar.clear_filters, "Ctrl+Shift+A")
         self._action(view, "&Refresh", self.refresh_all, "Ctrl+R")
+        self._action(view, "&Discover groups…", lambda: discover_view.open_discover(self))
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About photosort", self.about)
 
@@ -511,6 +514,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             return
         menu = QMenu(self)
         self._tag_menu(menu, ids)
+        teach_dialog.add_actions(self, menu)
         menu.addSeparator()
         similar = menu.addAction("Find similar", self._find_similar_selected)
         similar.setEnabled(len(ids) == 1)

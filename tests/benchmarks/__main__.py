@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 
-BENCHMARKS = ("model", "indexing", "search", "retag", "gui", "sun", "duplicates")
+BENCHMARKS = ("model", "indexing", "search", "retag", "gui", "sun", "duplicates", "teaching")
 
 
 def machine() -> dict:

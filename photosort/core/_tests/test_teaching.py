@@ -1,0 +1,61 @@
+"""The probe learns a tag from a few examples, calibrates it and estimates its quality."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from photosort.core import teaching
+
+
+def _clusters(rng: np.random.Generator, centres: np.ndarray, n: int) -> np.ndarray:
+    picks = centres[rng.integers(0, len(centres), n)]
+    vecs = picks + 0.25 * rng.normal(size=picks.shape) / np.sqrt(picks.shape[1])
+    return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_scattered_examples_are_learned_better_than_their_mean():
+    """A tag whose examples sit in three unrelated places: the probe ranks their
+    neighbours first, where the mean of the examples (one direction) cannot."""
+    rng = np.random.default_rng(0)
+    dim = 64
+    centres = rng.normal(size=(40, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    mine = centres[:3]
+    between = mine.mean(axis=0, keepdims=True)  # other photos where the examples' mean points
+    between /= np.linalg.norm(between)
+    library = np.vstack([_clusters(rng, centres[3:], 3000), _clusters(rng, between, 100)])
+    positives = _clusters(rng, mine, 60)
+    examples, hidden = positives[:10], positives[10:]
+    matrix = np.vstack([library, hidden])
+    truth = np.r_[np.zeros(len(library)), np.ones(len(hidden))]
+    trained = teaching.train(examples, examples[:0], library[:1000], unlabelled=len(matrix))
+    top = np.argsort(-trained.probe.scores(matrix))[:20]
+    mean = examples.mean(axis=0)
+    top_mean = np.argsort(-(matrix @ mean))[:20]
+    assert truth[top].mean() >= 0.9
+    assert truth[top].mean() > truth[top_mean].mean()
+    probs = trained.probe.probability(matrix)
+    assert probs[truth == 1].mean() > 0.5 > probs[truth == 0].mean()
+    assert trained.estimate.recall is not None and trained.estimate.recall >= 0.5
+
+
+def test_rejections_push_a_lookalike_down():
+    rng = np.random.default_rng(1)
+    dim = 32
+    centres = rng.normal(size=(10, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    pos = _clusters(rng, centres[:1], 12)
+    lookalike = _clusters(rng, (centres[:1] + 0.8 * centres[1:2]), 12)
+    background = _clusters(rng, centres[2:], 500)
+    before = teaching.train(pos, pos[:0], background).probe.probability(lookalike[6:]).mean()
+    after = teaching.train(pos, lookalike[:6], background).probe.probability(lookalike[6:]).mean()
+    assert after < before
+
+
+def test_few_examples_come_with_a_warning_and_no_estimate():
+    rng = np.random.default_rng(2)
+    vecs = _clusters(rng, np.eye(16)[:4], 200)
+    trained = teaching.train(vecs[:2], vecs[:0], vecs[2:])
+    assert trained.estimate.precision is None and trained.estimate.recall is None
+    assert "only 2 examples" in (trained.estimate.warning or "")
+    assert "no estimate" in trained.estimate.line()
