@@ -20,7 +20,7 @@ from photosort.core.categories import Category, Label
 from photosort.core.embedder import DEVICES
 from photosort.core.errors import PhotosortError
 from photosort.core.export import LAYOUTS, MODES, ExportRequest
-from photosort.core.library import Library, LibraryError
+from photosort.core.library import Library, LibraryError, default_library_dir
 from photosort.core.lookup import check_category, did_you_mean
 from photosort.core.progress import CancelToken, Progress
 from photosort.core.search import SearchError, SearchQuery, Term
@@ -345,6 +345,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         if "no library at" not in str(exc):
             raise
         print(f"photosort: {exc}", file=sys.stderr)  # status of nothing: say so, create nothing
+        if args.json:
+            folder = getattr(args, "library", None) or default_library_dir()
+            print(json.dumps({"library": str(folder), "exists": False, "photos": 0}, indent=2))
         return 0
     if args.json:
         data = status.as_dict()
