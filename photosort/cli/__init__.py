@@ -792,7 +792,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         if args.dry_run:
             for item in summary.items:
-                print(f"{item.source} -> {item.destination}")
+                if item.status != "skipped":
+                    print(f"{item.source} -> {item.destination}")
         for item in summary.items:
             if item.status == "failed":
                 print(f"failed: {item.source}: {item.error}", file=sys.stderr)
