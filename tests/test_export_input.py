@@ -174,6 +174,8 @@ def test_the_same_export_twice_copies_nothing_and_keeps_one_manifest(tagged, tmp
     dest = tmp_path / "out"
     first = lib.export(ExportRequest(["dog"], dest))
     assert first.done == 6
+    dry = lib.export(ExportRequest(["dog"], dest, dry_run=True))
+    assert dry.line().endswith("would have copied 0 photos into " + str(dest) + ", 6 already there")
     again = lib.export(ExportRequest(["dog"], dest))
     assert again.done == 0 and again.skipped == 6 and "6 already there" in again.line()
     assert sorted(p.name for p in dest.iterdir()) == ["dog", "manifest.csv"]

@@ -79,6 +79,8 @@ def test_status_and_search_on_a_new_library_create_nothing(tmp_path, capsys):
     started = time.monotonic()
     assert main([*env_model, "status"]) == 0
     assert "no library at" in capsys.readouterr().err
+    assert main([*env_model, "status", "--json"]) == 0
+    assert '"exists": false' in capsys.readouterr().out
     assert main([*env_model, "search", "a dog"]) == 2
     assert "no library at" in capsys.readouterr().err
     assert main([*env_model, "tags"]) == 2

@@ -20,7 +20,7 @@ from photosort.core.categories import Category, Label
 from photosort.core.embedder import DEVICES
 from photosort.core.errors import PhotosortError
 from photosort.core.export import LAYOUTS, MODES, PAIR_CHOICES, ExportRequest
-from photosort.core.library import Library, LibraryError
+from photosort.core.library import Library, LibraryError, default_library_dir
 from photosort.core.lookup import check_category, did_you_mean
 from photosort.core.progress import CancelToken, Progress
 from photosort.core.search import SearchError, SearchQuery, Term
@@ -347,6 +347,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         if "no library at" not in str(exc):
             raise
         print(f"photosort: {exc}", file=sys.stderr)  # status of nothing: say so, create nothing
+        if args.json:
+            folder = getattr(args, "library", None) or default_library_dir()
+            print(json.dumps({"library": str(folder), "exists": False, "photos": 0}, indent=2))
         return 0
     if args.json:
         data = status.as_dict()
@@ -848,7 +851,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         if args.dry_run:
             for item in summary.items:
-                print(f"{item.source} -> {item.destination}")
+                if item.status != "skipped":
+                    print(f"{item.source} -> {item.destination}")
         for item in summary.items:
             if item.status == "failed":
                 print(f"failed: {item.source}: {item.error}", file=sys.stderr)

@@ -20,8 +20,9 @@ from photosort.core.errors import PhotosortError
 
 DEFAULT_KEEP = 10
 DEFAULT_INTERVAL_S = 24 * 3600
-#: A catalog this big (a million photos is ~4 GB) is backed up by a process of its own.
-BACKGROUND_ABOVE_BYTES = int(os.environ.get("PHOTOSORT_BACKUP_BACKGROUND_ABOVE", 256 << 20))
+#: A catalog this big (~4k photos; a million is ~4 GB) is backed up by a process of its
+#: own: copying it inline would hold up the first write of the day by a second or more.
+BACKGROUND_ABOVE_BYTES = int(os.environ.get("PHOTOSORT_BACKUP_BACKGROUND_ABOVE", 16 << 20))
 _PARTIAL_PREFIX = ".partial-"
 
 

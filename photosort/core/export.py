@@ -108,7 +108,9 @@ class ExportSummary:
             self.mode
         ]
         if self.dry_run:
-            return f"dry run: would have {verb} {len(self.items)} photos into {self.dest}"
+            todo = len(self.items) - self.skipped
+            text = f"dry run: would have {verb} {todo} photos into {self.dest}"
+            return text + (f", {self.skipped} already there" if self.skipped else "")
         text = f"{self.done} photos {verb} into {self.dest}, {self.failed} failed"
         skipped = self.skipped
         if skipped:

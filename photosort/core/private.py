@@ -18,7 +18,15 @@ _umask_lock = threading.Lock()
 
 
 def current_umask() -> int:
-    """The process umask (reading it means setting it; done under a lock, set back at once)."""
+    """The process umask: from /proc on Linux, else by setting it and setting it back (under
+    a lock; another thread creating a file in that instant would see 022)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     with _umask_lock:
         mask = os.umask(0o022)
         os.umask(mask)

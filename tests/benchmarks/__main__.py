@@ -15,7 +15,17 @@ import sys
 import time
 import traceback
 
-BENCHMARKS = ("model", "indexing", "search", "retag", "gui", "sun", "duplicates", "teaching")
+BENCHMARKS = (
+    "model",
+    "indexing",
+    "search",
+    "retag",
+    "gui",
+    "sun",
+    "duplicates",
+    "teaching",
+    "backup",
+)
 
 
 def machine() -> dict:

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from photosort.core.export import MAX_NAME_BYTES, candidates, inside, safe_filename, safe_name
+from photosort.core.export import (
+    MAX_NAME_BYTES,
+    candidates,
+    csv_cell,
+    inside,
+    safe_filename,
+    safe_name,
+    tag_folders,
+)
 
 RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{d}{n}" for d in ("COM", "LPT") for n in range(10)}
 
@@ -27,7 +35,13 @@ def _valid_everywhere(name: str) -> None:
     [
         ("dusk", "dusk"),
         ("../x", "_x"),
-        ("..", "_"),
+        ("..", "__"),
+        (".", "_"),
+        ("...", "___"),
+        (".hidden", "hidden"),
+        ("\u202egpj.exe", "gpj.exe"),  # a right-to-left override would show "exe.jpg"
+        ("zero\u200bwidth\u200d\ufeff", "zerowidth"),
+        ("\u2066isolate\u2069", "isolate"),
         ("a/b", "a_b"),
         ("a\\b", "a_b"),
         ("CON", "_CON"),
@@ -79,3 +93,33 @@ def test_inside_follows_links(tmp_path):
     assert inside(base / "ok", base)
     assert not inside(base / "escape", base)
     assert not inside(base / ".." / "elsewhere", base)
+
+
+def test_no_two_tags_share_a_folder():
+    tags = [".", "..", "...", "_", "a/b", "a_b", "night.", "night", "Dog", "dog"]
+    folders = tag_folders(tags)
+    assert len(set(f.casefold() for f in folders.values())) == len(tags)
+    assert folders["."] == "_" and folders["_"] == "_ (2)" and folders["a_b"] == "a_b (2)"
+
+
+@given(st.lists(st.text(max_size=20), max_size=12))
+def test_tag_folders_never_merge(tags):
+    folders = tag_folders(tags)
+    assert len({f.casefold() for f in folders.values()}) == len(set(tags))
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("dusk", "dusk"),
+        ("/photos/a.jpg", "/photos/a.jpg"),
+        (None, ""),
+    ],
+)
+def test_manifest_cells_never_start_a_formula(raw, expected):
+    assert csv_cell(raw) == expected
