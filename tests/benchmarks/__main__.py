@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 
-BENCHMARKS = ("model", "indexing", "search", "retag", "gui")
+BENCHMARKS = ("model", "indexing", "search", "retag", "gui", "raw")
 
 
 def machine() -> dict:
