@@ -468,6 +468,11 @@ def _detach(result: Image.Image, source: Image.Image) -> Image.Image:
 # --------------------------------------------------------------------------- RAW
 
 
+def open_file(source: Source) -> BinaryIO:
+    """Open a photo file for reading without ever blocking (a FIFO) or following a non-file."""
+    return _open_fp(source)
+
+
 def open_image(fp: BinaryIO) -> ImageFile.ImageFile:
     """Identify an image (an embedded RAW preview) with the same checks as a photo file."""
     return _open_image(fp)

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -111,18 +112,18 @@ def _iptc_keywords(im: Image.Image) -> list[str]:
 
 def embedded_keyword_paths(path: str) -> list[tuple[str, ...]]:
     """Keyword hierarchies embedded in a photo (XMP packet and IPTC), read from its header."""
-    from photosort.core.imaging import DecodeError, open_image
+    from photosort.core.imaging import open_file, open_image
 
-    try:
-        with open(path, "rb") as fh, open_image(fh) as im:  # type: ignore[arg-type]
-            packet = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
-            if packet is None and hasattr(im, "tag_v2"):
-                packet = im.tag_v2.get(_TIFF_XMP)
-            iptc = _iptc_keywords(im)
-    except (OSError, DecodeError, SyntaxError, ValueError):
-        return []
-    except Exception:  # a damaged header must not stop a scan
-        return []
+    with warnings.catch_warnings():  # a damaged TIFF header warns; it just has no keywords
+        warnings.simplefilter("ignore")
+        try:
+            with open_file(path) as fh, open_image(fh) as im:
+                packet = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
+                if packet is None and hasattr(im, "tag_v2"):
+                    packet = im.tag_v2.get(_TIFF_XMP)
+                iptc = _iptc_keywords(im)
+        except Exception:  # unreadable or damaged: no keywords, never a failed scan
+            return []
     paths: list[tuple[str, ...]] = []
     if isinstance(packet, str):
         packet = packet.encode("utf-8")

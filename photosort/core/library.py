@@ -943,18 +943,20 @@ class Library:
     ) -> xmp.XmpSummary:
         """Write ``photo.ext.xmp`` with the tags next to originals (only when asked).
 
-        Without ``photo_ids``: every photo that has a tag. A photo without tags gets a
-        sidecar only to refresh one photosort wrote before. Originals are never touched.
+        Without ``photo_ids``: every photo that has a tag or keywords imported from its
+        sidecar. A photo without tags gets a sidecar only to refresh one photosort wrote or
+        imported from before. Originals are never touched.
         """
-        if photo_ids is None:
-            ids = [
+        if photo_ids is None:  # tagged photos, and those whose imported keywords may be gone
+            photo_ids = [
                 r[0]
                 for r in self.catalog.query(
-                    "SELECT DISTINCT photo_id FROM effective_tags ORDER BY photo_id"
+                    "SELECT photo_id FROM effective_tags UNION "
+                    "SELECT photo_id FROM keyword_imports WHERE keywords != '[]' "
+                    "ORDER BY photo_id"
                 )
             ]
-        else:
-            ids = raw_pairs.primary_of(self.catalog, photo_ids)
+        ids = raw_pairs.primary_of(self.catalog, photo_ids)  # a RAW's tags live on its JPEG
         # The RAW of a pair gets the same sidecar (darktable and Lightroom read the RAW's).
         companions = raw_pairs.companions_of(self.catalog, ids)
         carrier = {cid: pid for pid, rows in companions.items() for cid, _ in rows}

@@ -137,6 +137,11 @@ def link(catalog: Catalog, root_ids: Sequence[int]) -> PairUpdate:
             )
             _move_manual_tags(conn, companion, primary)
             conn.execute("DELETE FROM embeddings WHERE photo_id = ?", (companion,))
+            # Not 'ok' any more: listings of indexed photos leave it out, like the grid.
+            conn.execute(
+                "UPDATE photos SET status = 'pending' WHERE id = ? AND status = 'ok'",
+                (companion,),
+            )
             update.formed += 1
             update.companion_ids.append(companion)
         if update.companion_ids:

@@ -140,11 +140,11 @@ class FolderWatcher:
         self.poll_interval_s = poll_interval_s
         self.modes: dict[str, str] = {}  # root -> "events" | "polling" | "missing"
         self._observers: list = []
+        self._events = self._polling = None
+        self._handler = None
 
     def start(self) -> None:
         from watchdog.events import FileSystemEventHandler
-        from watchdog.observers import Observer
-        from watchdog.observers.polling import PollingObserver
 
         collector = self.collector
 
@@ -160,32 +160,42 @@ class FolderWatcher:
                 if paths:
                     collector.add(paths)
 
-        handler = Handler()
-        events: Observer | None = None
-        polling: PollingObserver | None = None
+        self._handler = Handler()
         for root in self.roots:
-            if not os.path.isdir(root):
-                self.modes[root] = "missing"
-                continue
-            if self.force_polling or needs_polling(root):
-                if polling is None:
-                    polling = PollingObserver(timeout=self.poll_interval_s)
-                observer, self.modes[root] = polling, "polling"
-            else:
-                if events is None:
-                    events = Observer()
-                observer, self.modes[root] = events, "events"
-            try:
-                observer.schedule(handler, root, recursive=True)
-            except OSError:  # inotify watch limit reached, or the folder vanished
-                if polling is None:
-                    polling = PollingObserver(timeout=self.poll_interval_s)
-                polling.schedule(handler, root, recursive=True)
-                self.modes[root] = "polling"
-        self._observers = [o for o in (events, polling) if o is not None]
-        for observer in self._observers:
+            self._schedule(root)
+
+    def add_root(self, root: str) -> None:
+        """Watch one more folder (a root added while watching); no restart, no stall."""
+        root = os.path.abspath(root)
+        if root not in self.roots:
+            self.roots.append(root)
+            self._schedule(root)
+
+    def _observer(self, polling: bool):
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        attr = "_polling" if polling else "_events"
+        observer = getattr(self, attr)
+        if observer is None:
+            observer = PollingObserver(timeout=self.poll_interval_s) if polling else Observer()
             observer.daemon = True
             observer.start()
+            setattr(self, attr, observer)
+            self._observers.append(observer)
+        return observer
+
+    def _schedule(self, root: str) -> None:
+        if not os.path.isdir(root):
+            self.modes[root] = "missing"
+            return
+        polling = self.force_polling or needs_polling(root)
+        try:
+            self._observer(polling).schedule(self._handler, root, recursive=True)
+            self.modes[root] = "polling" if polling else "events"
+        except OSError:  # inotify watch limit reached, or the folder vanished meanwhile
+            self._observer(True).schedule(self._handler, root, recursive=True)
+            self.modes[root] = "polling"
 
     def take(self, timeout: float = 0.0) -> WatchBatch | None:
         return self.collector.take(timeout)
@@ -205,6 +215,7 @@ class FolderWatcher:
         for observer in self._observers:
             observer.join(timeout=5)
         self._observers = []
+        self._events = self._polling = None
 
     def __enter__(self) -> FolderWatcher:
         self.start()

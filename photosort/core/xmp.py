@@ -347,8 +347,8 @@ def write_sidecar(
     tags = list(tags)
     adopted = list(adopted)
     target = sidecar_path(photo)
-    if target.is_symlink():
-        return target, "kept-foreign"
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        return target, "kept-foreign"  # a link or a FIFO: never followed, never blocked on
     for _attempt in range(5):
         before = _snapshot(target)
         try:

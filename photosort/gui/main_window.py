@@ -50,6 +50,7 @@ from photosort.gui.sidebar import KIND_ROLE, Sidebar
 from photosort.gui.tag_admin_commands import TagAdminActions
 from photosort.gui.tag_commands import TagCommand
 from photosort.gui.thumbnails import ThumbnailLoader
+from photosort.gui.watching import WatchController
 
 SEARCH_TOP = 500  # results shown for a search; browsing shows everything
 
@@ -148,6 +149,8 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.preload_on_show = True  # tests that want no model in memory turn it off
         self._restore_geometry()
         self.refresh_all()
+        self.watching = WatchController(self)  # issue 18: changes in the roots are indexed
+        self.watching.start()
 
     # -- menus ----------------------------------------------------------------------------
     def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -585,6 +588,7 @@ class MainWindow(TagAdminActions, QMainWindow):
 
     def _scan_done(self, summary: ScanSummary) -> None:
         self.last_summary = summary
+        self.watching.start()  # a folder added by this scan is watched from now on
         self.thumbnails.invalidate()
         self.statusBar().showMessage(
             ("Scan: " if not summary.cancelled else "Scan stopped: ") + summary.line(), 20000
@@ -749,6 +753,7 @@ class MainWindow(TagAdminActions, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.closed = True
+        self.watching.stop()
         self._selection_timer.stop()
         if self.bulk_task is not None:
             self.bulk_task.cancel()

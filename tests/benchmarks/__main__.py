@@ -25,6 +25,7 @@ BENCHMARKS = (
     "duplicates",
     "teaching",
     "backup",
+    "raw",
 )
 
 
