@@ -15,7 +15,7 @@ import pytest
 
 from photosort.cli import main
 from photosort.core.duplicates import DuplicatesError
-from tests.fixtures.duplicates import evaluate, write_duplicate_set
+from tests.fixtures.duplicates import evaluate, single_signal_baselines, write_duplicate_set
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -146,6 +146,7 @@ def test_evaluation_on_the_full_generated_set(tmp_path, make_library):
     lib = make_library()
     assert lib.scan([tmp_path / "photos"]).failed == 0
     scores = evaluate(lib.find_duplicates(), truth)
+    scores["baselines"] = single_signal_baselines(lib, truth)
     print(json.dumps(scores, indent=2))
     assert scores["exact"]["precision"] == scores["exact"]["recall"] == 1.0
     assert scores["near"]["precision"] >= 0.95 and scores["near"]["recall"] >= 0.9
