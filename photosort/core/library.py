@@ -673,8 +673,14 @@ class Library:
         should_cancel: Callable[[], bool] | None = None,
     ) -> list[duplicates.Group]:
         """Exact, near-duplicate and burst groups, each with a suggested keeper."""
-        finder = duplicates.DuplicateFinder(self.catalog, self._vector_matrix)
+        finder = duplicates.DuplicateFinder(self.catalog, self._stored_vectors)
         return finder.find(kinds, threshold, on_progress, should_cancel)
+
+    def _stored_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The vector matrix, or nothing when no photo has one yet (never loads a model)."""
+        if not self.catalog.scalar("SELECT EXISTS (SELECT 1 FROM embeddings)"):
+            return np.empty(0, np.int64), np.empty((0, 1), np.float32)
+        return self._vector_matrix()
 
     def tag_duplicates(
         self, groups: list[duplicates.Group], tag: str
