@@ -376,6 +376,9 @@ class DuplicateFinder:
         if "near" not in kinds and "bursts" not in kinds:
             return groups
         vec_ids, matrix = self.vectors()
+        known = np.array([int(i) in photos for i in vec_ids], dtype=bool)
+        if not known.all():  # a photo forgotten since the vectors were cached
+            vec_ids, matrix = vec_ids[known], matrix[known]
         info = self._arrays(vec_ids, photos)
         fps = fingerprints.load(self.catalog, None)
         info.update(self._fp_arrays(vec_ids, fps))
