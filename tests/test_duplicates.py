@@ -15,7 +15,7 @@ import pytest
 
 from photosort.cli import main
 from photosort.core.duplicates import DuplicatesError
-from tests.fixtures.duplicates import evaluate, write_duplicate_set
+from tests.fixtures.duplicates import evaluate, single_signal_baselines, write_duplicate_set
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -50,6 +50,27 @@ def test_kinds_are_found_and_kept_apart(small_set, make_library):
     assert len(others) == len(set(others)), "a photo is 'another' in two groups"
     near = [g for g in groups if g.kind == "near"]
     assert all(g.keeper.path in truth.originals for g in near), [g.as_dict() for g in near]
+
+
+def test_photos_scanned_before_fingerprints_get_them_lazily(small_set, make_library):
+    tmp_path, truth = small_set
+    lib = make_library()
+    expected = [sorted(m.path for m in g.members) for g in lib.find_duplicates(["near"])]
+    with lib.catalog.transaction() as conn:
+        conn.execute("DELETE FROM photo_fingerprints")  # as a library scanned before 0008
+    again = [sorted(m.path for m in g.members) for g in lib.find_duplicates(["near"])]
+    hashed = lib.catalog.scalar("SELECT COUNT(*) FROM photo_fingerprints")
+    photos = lib.catalog.scalar("SELECT COUNT(*) FROM photos")
+    # Grayscale copies are found by their pixels alone, which needs stored hashes: a
+    # library scanned before gets them at its next scan of those files, or here via CLIP.
+    assert again and all(any(set(g) <= set(e) for e in expected) for g in again)
+    assert 0 < hashed < photos  # only the CLIP candidates were hashed
+
+
+def test_empty_library_lists_nothing_without_a_model(tmp_path, capsys):
+    lib_dir = tmp_path / "empty"
+    assert main(["--library", str(lib_dir), "duplicates", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_json_lists_groups_with_paths_keeper_and_reasons(small_set, tiny_model, capsys):
@@ -146,6 +167,7 @@ def test_evaluation_on_the_full_generated_set(tmp_path, make_library):
     lib = make_library()
     assert lib.scan([tmp_path / "photos"]).failed == 0
     scores = evaluate(lib.find_duplicates(), truth)
+    scores["baselines"] = single_signal_baselines(lib, truth)
     print(json.dumps(scores, indent=2))
     assert scores["exact"]["precision"] == scores["exact"]["recall"] == 1.0
     assert scores["near"]["precision"] >= 0.95 and scores["near"]["recall"] >= 0.9

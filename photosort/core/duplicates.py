@@ -224,7 +224,7 @@ def _cells(matrix: np.ndarray, rows: np.ndarray | None = None, depth: int = 0) -
 
     rows = np.arange(len(matrix)) if rows is None else rows
     n, dim = len(rows), matrix.shape[1]
-    nlist = int(min(4096, max(8, math.sqrt(n))))
+    nlist = int(min(4096, max(8, min(math.sqrt(n), n / 40))))
     rng = np.random.default_rng(depth)
     sample = matrix[rows[rng.choice(n, min(n, nlist * 40), replace=False)]]
     kmeans = faiss.Kmeans(dim, nlist, niter=5, seed=1, spherical=True)
@@ -376,6 +376,9 @@ class DuplicateFinder:
         if "near" not in kinds and "bursts" not in kinds:
             return groups
         vec_ids, matrix = self.vectors()
+        known = np.array([int(i) in photos for i in vec_ids], dtype=bool)
+        if not known.all():  # a photo forgotten since the vectors were cached
+            vec_ids, matrix = vec_ids[known], matrix[known]
         info = self._arrays(vec_ids, photos)
         fps = fingerprints.load(self.catalog, None)
         info.update(self._fp_arrays(vec_ids, fps))
@@ -396,7 +399,7 @@ class DuplicateFinder:
             for group in near:
                 for m in group.others:
                     rep_of[m.photo_id] = group.keeper_id
-            is_rep &= np.array([rep_of.get(int(i), int(i)) == int(i) for i in vec_ids])
+            is_rep &= np.array([rep_of.get(int(i), int(i)) == int(i) for i in vec_ids], bool)
             burst_threshold = threshold if threshold is not None else BURST_THRESHOLD
             groups += self._bursts(vec_ids, matrix, is_rep, burst_threshold, photos, fps, info)
         meter.report(4)

@@ -22,9 +22,12 @@ from filelock import FileLock, Timeout
 
 from photosort.core import categories as category_store
 from photosort.core import discover as discovery
+from photosort.core import duplicate_actions as dup_actions
+from photosort.core import duplicates as dup
+from photosort.core import export as exporter
+from photosort.core import index as vector_index
+from photosort.core import keywords as keyword_import  # registers 0009_b
 from photosort.core import (
-    duplicate_actions,
-    duplicates,
     lookup,
     query_input,
     sun,
@@ -35,9 +38,6 @@ from photosort.core import (
     teaching,  # registers 0007_taught_tags
     xmp,
 )
-from photosort.core import export as exporter
-from photosort.core import index as vector_index
-from photosort.core import keywords as keyword_import  # registers 0009_b
 from photosort.core import pairs as raw_pairs  # registers 0009_a
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError
@@ -991,45 +991,47 @@ class Library:
             meter.report(n, path)
         return summary
 
-    # -- duplicates (issue 17): core/duplicates.py and core/duplicate_actions.py ---------------
+    # -- duplicates (issue 17): core/duplicates.py and core/duplicate_actions.py ---------
     def find_duplicates(
         self,
-        kinds: Iterable[str] = duplicates.KINDS,
+        kinds: Iterable[str] = dup.KINDS,
         threshold: float | None = None,
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
-    ) -> list[duplicates.Group]:
+    ) -> list[dup.Group]:
         """Exact, near-duplicate and burst groups, each with a suggested keeper."""
-        finder = duplicates.DuplicateFinder(self.catalog, self._vector_matrix)
+        finder = dup.DuplicateFinder(self.catalog, self._stored_vectors)
         return finder.find(kinds, threshold, on_progress, should_cancel)
 
-    def tag_duplicates(
-        self, groups: list[duplicates.Group], tag: str
-    ) -> duplicate_actions.ActionSummary:
-        return duplicate_actions.tag_others(self.catalog, groups, tag)
+    def _stored_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The vector matrix, or nothing when no photo has one yet (never loads a model)."""
+        if not self.catalog.scalar("SELECT EXISTS (SELECT 1 FROM embeddings)"):
+            return np.empty(0, np.int64), np.empty((0, 1), np.float32)
+        return self._vector_matrix()
+
+    def tag_duplicates(self, groups: list[dup.Group], tag: str) -> dup_actions.ActionSummary:
+        return dup_actions.tag_others(self.catalog, groups, tag)
 
     def export_keepers(
         self,
-        groups: list[duplicates.Group],
+        groups: list[dup.Group],
         dest: str | os.PathLike,
         on_progress=None,
         should_cancel=None,
-    ) -> duplicate_actions.ActionSummary:
-        return duplicate_actions.export_keepers(
-            self.catalog, groups, dest, on_progress, should_cancel
-        )
+    ) -> dup_actions.ActionSummary:
+        return dup_actions.export_keepers(self.catalog, groups, dest, on_progress, should_cancel)
 
     def trash_duplicates(
         self,
-        groups: list[duplicates.Group],
+        groups: list[dup.Group],
         confirmed: bool,
         on_progress=None,
         should_cancel=None,
         send_to_trash=None,
-    ) -> duplicate_actions.ActionSummary:
+    ) -> dup_actions.ActionSummary:
         """Others to the system trash, only when confirmed; the catalog and index forget them."""
         with self._exclusive():
-            summary = duplicate_actions.trash_others(
+            summary = dup_actions.trash_others(
                 self.catalog, groups, confirmed, send_to_trash, on_progress, should_cancel
             )
             self.index.remove(summary.removed_ids)

@@ -7,7 +7,6 @@ asks first, every time, and only ever uses the system trash.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -49,25 +48,49 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
-class PhotoCard(QToolButton):
-    """One photo of a group: thumbnail, size, date; checked when it is the keeper."""
+class PhotoCard(QWidget):
+    """One photo of a group: thumbnail (a toggle: checked = the keeper), size and date."""
+
+    clicked = Signal()
 
     def __init__(self, member, keeper: bool, parent: QWidget | None = None):
         super().__init__(parent)
         self.photo_id = member.photo_id
-        self.setCheckable(True)
-        self.setChecked(keeper)
-        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-        self.setIconSize(QSize(THUMB, THUMB))
-        self.setFixedWidth(THUMB + 24)
+        self.button = QToolButton()
+        self.button.setCheckable(True)
+        self.button.setChecked(keeper)
+        self.button.setIconSize(QSize(THUMB, THUMB))
+        self.button.setFixedSize(THUMB + 12, THUMB + 12)
+        self.button.setToolTip(member.path)
+        self.button.setStyleSheet("QToolButton:checked { border: 3px solid #2a8f2a; }")
+        self.button.clicked.connect(lambda _checked=False: self.clicked.emit())
         dims = f"{member.width}×{member.height}" if member.width else "?"
         when = (member.taken_at or "no date").replace("T", " ")
-        mark = "★ keep" if keeper else "click to keep"
-        self.setText(
-            f"{os.path.basename(member.path)}\n{dims} · {_size(member.size)}\n{when}\n{mark}"
+        mark = "<b>★ keeper</b>" if keeper else "click to keep"
+        self.caption = QLabel(
+            f"{os.path.basename(member.path)}<br>{dims} · {_size(member.size)}<br>{when}<br>{mark}"
         )
-        self.setToolTip(member.path)
-        self.setStyleSheet("QToolButton:checked { border: 3px solid #2a8f2a; }")
+        self.caption.setFixedWidth(THUMB + 12)
+        self.caption.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.button)
+        layout.addWidget(self.caption)
+
+    def text(self) -> str:
+        return self.caption.text()
+
+    def isChecked(self) -> bool:  # noqa: N802 - mirrors the Qt button it wraps
+        return self.button.isChecked()
+
+    def click(self) -> None:
+        self.button.click()
+
+    def icon(self) -> QIcon:
+        return self.button.icon()
+
+    def setIcon(self, icon: QIcon) -> None:  # noqa: N802
+        self.button.setIcon(icon)
 
 
 class GroupView(QFrame):
@@ -85,7 +108,7 @@ class GroupView(QFrame):
         self.header.setWordWrap(True)
         layout.addWidget(self.header)
         self.row = QHBoxLayout()
-        self.row.setAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.row.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.addLayout(self.row)
         buttons = QHBoxLayout()
         self.tag_button = QPushButton("Tag the others")
@@ -106,12 +129,13 @@ class GroupView(QFrame):
             f"<b>{os.path.basename(g.keeper.path)}</b>: {'; '.join(g.reasons)}"
         )
         for card in self.cards:
+            card.hide()  # at once: a deferred delete waits for the event loop
             card.deleteLater()
         self.cards = []
         for member in g.members:
             card = PhotoCard(member, member.photo_id == g.keeper_id)
-            card.clicked.connect(lambda _checked=False, pid=member.photo_id: self.choose(pid))
-            pixmap = self.dialog.thumbnail(member.photo_id, member.path, card)
+            card.clicked.connect(lambda pid=member.photo_id: self.choose(pid))
+            pixmap = self.dialog.thumbnail(member.photo_id, member.path)
             if pixmap is not None:
                 card.setIcon(QIcon(pixmap))
             self.row.addWidget(card)
@@ -135,6 +159,8 @@ class DuplicatesDialog(QDialog):
         self.views: list[GroupView] = []
         self.task: tasks.Task | None = None
         self._thumbs: dict[int, QPixmap] = {}
+        self._asked: set[int] = set()
+        self.closed = False
         self.setWindowTitle("Duplicates")
         self.resize(980, 720)
 
@@ -201,6 +227,8 @@ class DuplicatesDialog(QDialog):
     def _show_groups(self, groups: list[Group]) -> None:
         self.groups = groups
         for view in self.views:
+            view.hide()
+            self.list_layout.removeWidget(view)
             view.deleteLater()
         self.views = []
         for group in groups[:SHOWN]:
@@ -213,9 +241,13 @@ class DuplicatesDialog(QDialog):
             text += f" (showing the first {SHOWN}; actions on all groups cover every one)"
         self._set_busy(False, text if groups else "No duplicates found")
 
-    def thumbnail(self, photo_id: int, path: str, card: PhotoCard) -> QPixmap | None:
+    def thumbnail(self, photo_id: int, path: str) -> QPixmap | None:
+        """The cached thumbnail, or None while it is made (the card gets it when ready)."""
         if photo_id in self._thumbs:
             return self._thumbs[photo_id]
+        if photo_id in self._asked:
+            return None
+        self._asked.add(photo_id)
 
         def job():
             from photosort.core.imaging import DecodeError, load_thumbnail
@@ -227,11 +259,13 @@ class DuplicatesDialog(QDialog):
                 return None
 
         def deliver(image) -> None:
-            if image is None:
+            if image is None or self.closed:
                 return
             self._thumbs[photo_id] = QPixmap.fromImage(image)
-            with contextlib.suppress(RuntimeError):  # the card was replaced meanwhile
-                card.setIcon(QIcon(self._thumbs[photo_id]))
+            for view in self.views:  # only live cards: never one replaced meanwhile
+                for live in view.cards:
+                    if live.photo_id == photo_id:
+                        live.setIcon(QIcon(self._thumbs[photo_id]))
 
         tasks.run_task(job, deliver, lambda _exc: None)
         return None
@@ -314,4 +348,9 @@ class DuplicatesDialog(QDialog):
     def reject(self) -> None:
         if self.task is not None and not self.task.finished:
             self.task.cancel()
+        self.closed = True
         super().reject()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.closed = True
+        super().closeEvent(event)

@@ -94,3 +94,32 @@ def test_tag_others_of_one_group(qtbot, dup_library):
     assert tagged == {m.photo_id for m in view.group.others}
     dialog.close()
     _idle(qtbot, dialog)
+
+
+def test_screenshot(qtbot, dup_library, tmp_path):
+    """The README's picture (``PHOTOSORT_SCREENSHOTS=1`` writes it into docs/screenshots)."""
+    import os
+
+    from PySide6.QtGui import QImage
+
+    from tests.gui.screenshots import DOCS, grab
+
+    lib, _ = dup_library
+    dialog = DuplicatesDialog(lib)
+    qtbot.addWidget(dialog)
+    dialog.resize(1000, 760)
+    dialog.show()
+    _idle(qtbot, dialog)
+    dialog.kind.setCurrentIndex(2)  # near-duplicates only: the interesting picture
+    dialog.find()
+    _idle(qtbot, dialog)
+    shown = [v for v in dialog.views if not v.isHidden()]
+    assert shown and all(v.group.kind == "near" for v in shown)
+    assert all(v.isHidden() for v in dialog.findChildren(type(shown[0])) if v not in shown)
+    view = next(v for v in dialog.views if v.group.kind == "near")
+    qtbot.waitUntil(lambda: all(not c.icon().isNull() for c in view.cards), timeout=15000)
+    folder = DOCS if os.environ.get("PHOTOSORT_SCREENSHOTS") == "1" else tmp_path
+    path = grab(dialog, folder / "duplicates.png")
+    assert QImage(str(path)).width() >= 900
+    dialog.close()
+    _idle(qtbot, dialog)
