@@ -5,3 +5,5 @@ import line here.
 """
 
 from __future__ import annotations
+
+from photosort.cli import reindex  # noqa: F401, E402  (gui-ux: photosort reindex)

@@ -22,6 +22,7 @@ from photosort.core import categories as category_store
 from photosort.core import export as exporter
 from photosort.core import index as vector_index
 from photosort.core import (
+    model_check,
     tag_admin,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     xmp,
@@ -150,11 +151,20 @@ class Library:
                 # torch and the model leave ~10^6 long-lived objects; a full GC pass over
                 # them holds the GIL ~200 ms and froze the GUI mid-scan. Park them for good.
                 gc.freeze()
-                with self.catalog.transaction() as conn:
-                    self.catalog.set_meta("model", str(self.model_spec), conn)
-                    self.catalog.set_meta("model_id", self._embedder.model_id, conn)
-                    self.catalog.set_meta("model_dim", str(self._embedder.dim), conn)
+                model_check.remember_spec(
+                    self.catalog, self._embedder.model_id, str(self.model_spec)
+                )
+                # a one-off --model whose vectors the library lacks does not become its model
+                if not model_check.is_foreign(self.catalog, self._embedder.model_id):
+                    self._record_model(self._embedder)
             return self._embedder
+
+    def _record_model(self, embedder: Embedder) -> None:
+        """The library's model: the next open uses it (a scan or reindex makes it so)."""
+        with self.catalog.transaction() as conn:
+            self.catalog.set_meta("model", str(self.model_spec), conn)
+            self.catalog.set_meta("model_id", embedder.model_id, conn)
+            self.catalog.set_meta("model_dim", str(embedder.dim), conn)
 
     @property
     def model_id(self) -> str:
@@ -294,6 +304,7 @@ class Library:
 
     def _scan_locked(self, roots, on_progress, should_cancel, batch_size) -> ScanSummary:
         embedder = self.embedder  # fail early (and clearly) if the model cannot load
+        self._record_model(embedder)  # indexing with it makes it the library's model
         rec = reconcile(self.catalog, roots, on_progress, should_cancel)
         summary = ScanSummary(
             new=rec.new,
@@ -346,6 +357,8 @@ class Library:
         _ = self.embedder
 
     def search(self, query: SearchQuery) -> list[SearchResult]:
+        if query.has_semantic_part:  # another model's vectors: say so, not "no results"
+            model_check.check(self.catalog, self.model_id, str(self.model_spec))
         return self.searcher().search(query)
 
     def browse(self, query: SearchQuery | None = None, order: str = "date") -> list[int]:

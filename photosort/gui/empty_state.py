@@ -21,7 +21,8 @@ class EmptyState(QWidget):
             "and are never changed.<br><br>You can also drop a folder onto this window."
         )
         self.text.setWordWrap(True)
-        self.text.setMaximumWidth(480)
+        self.text.setFixedWidth(440)  # a fixed width lets the wrapped text take its height
+        self.text.setMinimumHeight(self.text.heightForWidth(440))
         self.button = QPushButton("Add a photo folder…")
         self.button.setDefault(True)
         self.button.setMinimumHeight(36)
