@@ -38,6 +38,9 @@ class BrowseBar(QWidget):
         self.show_all_button.setFlat(True)
         self.show_all_button.setVisible(False)
         self.show_all_button.clicked.connect(self._toggle_show_all)
+        self.reindex_button = QPushButton("Re-index with this model")
+        self.reindex_button.setToolTip("Embed every photo with the model in Preferences")
+        self.reindex_button.setVisible(False)
         self.sort_box = QComboBox()
         for key, text in SORTS:
             self.sort_box.addItem(text, key)
@@ -65,6 +68,7 @@ class BrowseBar(QWidget):
         layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(self.count_label)
         layout.addWidget(self.show_all_button)
+        layout.addWidget(self.reindex_button)
         layout.addStretch(1)
         layout.addWidget(self.dates_check)
         layout.addWidget(self.date_from)
@@ -123,6 +127,7 @@ class BrowseBar(QWidget):
 
     def show_count(self, shown: int, total: int, what: str) -> None:
         """``shown`` of ``total``; "Show all" appears when a cutoff hid some."""
+        self.reindex_button.setVisible(False)
         text = f"{shown} {what}" if shown == total else f"{shown} relevant {what} of {total}"
         self.count_label.setText(text)
         hidden = total != shown or self.show_all

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from photosort.core.embedder import ModelError
 from photosort.core.library import Library, LibraryError, ScanSummary
+from photosort.core.model_check import ModelMismatchError
 from photosort.core.search import SearchError, SearchQuery, relevant_count, sort_results
 from photosort.gui import library_data, tasks
 from photosort.gui.activity import ActivityWidget
@@ -140,6 +141,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.browse_bar.resort.connect(self._resort)
         self.browse_bar.show_all_changed.connect(self._resort)
         self.browse_bar.size_changed.connect(self.grid.set_thumb_size)
+        self.browse_bar.reindex_button.clicked.connect(self.rescan)
         self._selection_timer = QTimer(self)
         self._selection_timer.setSingleShot(True)
         self._selection_timer.setInterval(60)
@@ -373,6 +375,10 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.grid.photo_model.set_photos([], None)
         if isinstance(exc, ModelError):
             self.model_problem(str(exc))
+        elif isinstance(exc, ModelMismatchError):  # one line, and the button that fixes it
+            self.browse_bar.show_message("The photos were indexed with another model.")
+            self.browse_bar.reindex_button.setVisible(True)
+            self.status_note.setText(str(exc))
         elif isinstance(exc, SearchError | LibraryError):
             self.status_note.setText(str(exc))
         else:
@@ -622,19 +628,40 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.change_model(dialog.model(), dialog.device())
 
     def change_model(self, model: str, device: str) -> None:
-        """Save the choice and reopen the library with it (vectors of the old model stay)."""
+        """Load the chosen model in the background; only once it loads is it saved and
+        the library reopened with it (a model that cannot load changes nothing)."""
         if model == str(self.library.model_spec) and device == self.library.device:
             return
-        if self.bulk_task is not None:
+        if self.bulk_task is not None or self.model_task is not None:
             QMessageBox.information(self, "Busy", "Wait for the running job before switching.")
             return
-        self.settings.setValue("model", model)
-        self.settings.setValue("device", device)
         try:
             new = Library(self.library.folder, model=model, device=device)
         except Exception as exc:  # noqa: BLE001
             QMessageBox.warning(self, "Cannot switch model", str(exc))
             return
+        self.status_note.setText(f"Loading the model {model}…")
+
+        def loaded(_result) -> None:
+            self.model_task = None
+            self._switch_library(new, model, device)
+
+        def failed(exc: BaseException) -> None:
+            self.model_task = None
+            new.close()
+            self.status_note.setText("")
+            QMessageBox.warning(
+                self,
+                "Cannot switch model",
+                f"{model} could not be loaded, so photosort keeps using "
+                f"{self.library.model_spec}.\n\n{str(exc).splitlines()[0] if str(exc) else exc}",
+            )
+
+        self.model_task = tasks.run_task(new.preload_model, loaded, failed, pool_name="model")
+
+    def _switch_library(self, new: Library, model: str, device: str) -> None:
+        self.settings.setValue("model", model)
+        self.settings.setValue("device", device)
         tasks.wait_for_all(10000)
         self.library.close()
         self.library = new
