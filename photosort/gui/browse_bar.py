@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QWidget,
 )
@@ -34,6 +35,8 @@ class BrowseBar(QWidget):
         self.show_all = False
         self.count_label = QLabel()
         self.count_label.setObjectName("result-count")
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.count_label.setMinimumWidth(40)  # elided rather than widening a narrow window
         self.show_all_button = QPushButton()
         self.show_all_button.setFlat(True)
         self.show_all_button.setVisible(False)
@@ -61,7 +64,7 @@ class BrowseBar(QWidget):
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(*SIZES)
         self.size_slider.setValue(160)
-        self.size_slider.setFixedWidth(90)
+        self.size_slider.setFixedWidth(80)
         self.size_slider.setToolTip("Thumbnail size")
         self.size_slider.valueChanged.connect(self.size_changed)
         layout = QHBoxLayout(self)

@@ -61,6 +61,8 @@ def test_new_category_is_saved_and_tags_photos(qtbot, library):
     editor.new_category()
     editor.name_edit.setText("Vehicles")
     editor._edited()
+    assert editor.label_table.rowCount() == 0  # no made-up label to start with
+    editor.add_label()
     editor.label_table.item(0, 0).setText("automobile")
     editor.prompts_edit.setPlainText("a photo of a car\na car parked outside")
     editor.save_button.click()
@@ -76,6 +78,7 @@ def test_new_category_is_saved_and_tags_photos(qtbot, library):
 def test_a_label_name_used_elsewhere_is_refused_with_a_message(qtbot, library):
     editor = open_editor(qtbot, library)
     editor.new_category()
+    editor.add_label()
     editor.label_table.item(0, 0).setText("car")  # already a label of "Things"
     editor.save_button.click()
     qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=15000)
