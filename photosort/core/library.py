@@ -584,6 +584,9 @@ class Library:
         """What ``label_name`` of the (unsaved) ``category`` would tag, for the editor."""
         category = category_store.validate(category)
         ids, matrix = self._vector_matrix()
+        if category.applies_if:  # only the photos it would apply to
+            keep = np.isin(ids, self.photos_with_tag(category.applies_if))
+            ids, matrix = ids[keep], matrix[keep]
         tagger = tagging.Tagger([category], self._text_vectors([category]), self._logit_scale())
         return tagging.preview(tagger, ids, matrix, label_name.strip())
 
