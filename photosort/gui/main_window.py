@@ -69,8 +69,10 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.loading = False  # a browse/search is running (tests wait on it)
         self.model_task: tasks.Task | None = None  # the background model preload
         self.total_photos: int | None = None  # from the last sidebar load
+        self._has_roots = False
         self._shown_query: tuple | None = None  # what the grid shows: a new one scrolls to top
         self._last_results: tuple | None = None  # (kind, rows) of the last answer, for resorting
+        self._search_key: tuple | None = None  # the query text/image "Show all" belongs to
         self.closed = False  # after closeEvent nothing may start reading the library
 
         self.thumbnails = ThumbnailLoader(
@@ -246,6 +248,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.details.set_known_tags(self.sidebar.label_tags + self.sidebar.manual_tags)
         self._fill_quick_tags()
         self.total_photos = data.total
+        self._has_roots = bool(data.roots)
         self.library_label.setText(self._library_line(data.total))
         self.errors_button.setText(f"⚠ {data.failed} unreadable")
         self.errors_button.setVisible(data.failed > 0)
@@ -261,7 +264,8 @@ class MainWindow(TagAdminActions, QMainWindow):
 
     def _update_empty_state(self) -> None:
         """An empty library with nothing being scanned shows the "Add a photo folder" page."""
-        empty = self.total_photos == 0 and not self.library.roots() and self.bulk_task is None
+        # from the sidebar's last load: no catalog read on the GUI thread (a scan may write)
+        empty = self.total_photos == 0 and not self._has_roots and self.bulk_task is None
         self.grid_stack.setCurrentWidget(self.empty_state if empty else self.grid)
         self.browse_bar.setVisible(not empty)
 
@@ -289,7 +293,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.loading = True
         self.browse_bar.set_search_mode(query.has_semantic_part)
         key = (query.text, query.image)
-        if key != getattr(self, "_search_key", None):
+        if key != self._search_key:
             self._search_key = key
             self.browse_bar.reset_show_all()  # a new search shows its relevant results first
         if query.has_semantic_part and not self.library.model_loaded:
@@ -668,7 +672,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.thumbnails.resolve = partial(library_data.photo_paths, new)
         self.undo_stack.clear()
         self.refresh_all()
-        if self.library.catalog.scalar("SELECT COUNT(*) FROM photos") and (
+        if self.total_photos and (
             QMessageBox.question(
                 self,
                 "Index with the new model?",
