@@ -69,10 +69,9 @@ class BrowseBar(QWidget):
         self.size_slider.valueChanged.connect(self.size_changed)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
-        layout.addWidget(self.count_label)
+        layout.addWidget(self.count_label, 1)  # takes the free width; clipped when narrow
         layout.addWidget(self.show_all_button)
         layout.addWidget(self.reindex_button)
-        layout.addStretch(1)
         layout.addWidget(self.dates_check)
         layout.addWidget(self.date_from)
         layout.addWidget(self.dash)
