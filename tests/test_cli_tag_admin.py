@@ -21,6 +21,8 @@ def test_tags_are_case_insensitive_and_can_be_renamed_merged_deleted(cli, photo_
     assert _tag_counts(cli) == {"Family trip": 2}
     code, out, _ = cli("search", "--tag", "family trip", "--top", "50")
     assert code == 0 and len(out.strip().splitlines()) == 2
+    assert "0.000" not in out  # a filter-only listing shows no made-up score
+    assert sorted(line.split("  ")[0] for line in out.strip().splitlines()) == files[:2]
     assert cli("tag", files[2], "--add", "holiday")[0] == 0
     code, out, _ = cli("tags", "rename", "holiday", "Summer")
     assert code == 0 and "renamed 'holiday' to 'Summer'" in out

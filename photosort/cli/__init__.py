@@ -482,8 +482,9 @@ def _search_output(args: argparse.Namespace, results) -> int:
         return 0
     if not results:
         print("no matching photos", file=sys.stderr)
-    for r in results:
-        print(f"{r.score:6.3f}  {r.path}" + (f"  [{', '.join(r.tags)}]" if r.tags else ""))
+    for r in results:  # a filter-only listing has no score to show
+        score = f"{r.score:6.3f}  " if query.has_semantic_part else ""
+        print(f"{score}{r.path}" + (f"  [{', '.join(r.tags)}]" if r.tags else ""))
     return 0
 
 

@@ -29,6 +29,7 @@ from photosort.core import index as vector_index
 from photosort.core import keywords as keyword_import  # registers 0009_b
 from photosort.core import (
     lookup,
+    model_check,
     query_input,
     sun,
     sun_fusion,
@@ -195,12 +196,19 @@ class Library:
                 # torch and the model leave ~10^6 long-lived objects; a full GC pass over
                 # them holds the GIL ~200 ms and froze the GUI mid-scan. Park them for good.
                 gc.freeze()
-                self._remember_model()
+                if not self.read_only:
+                    model_check.remember_spec(
+                        self.catalog, self._embedder.model_id, str(self.model_spec)
+                    )
+                    # a one-off --model whose vectors the library lacks does not become its model
+                    if not model_check.is_foreign(self.catalog, self._embedder.model_id):
+                        self._remember_model()
             return self._embedder
 
     def _remember_model(self) -> None:
         """Record the loaded model, only when that changes something: loading a model for a
         search is a read, and a write would start the scheduled backup (minutes at 1M)."""
+        assert self._embedder is not None
         known = {
             "model": str(self.model_spec),
             "model_id": self._embedder.model_id,
@@ -208,9 +216,14 @@ class Library:
         }
         if self.read_only or all(self.catalog.get_meta(k) == v for k, v in known.items()):
             return
+        self._record_model(self._embedder)
+
+    def _record_model(self, embedder: Embedder) -> None:
+        """The library's model: the next open uses it (a scan or reindex makes it so)."""
         with self.catalog.transaction() as conn:
-            for key, value in known.items():
-                self.catalog.set_meta(key, value, conn)
+            self.catalog.set_meta("model", str(self.model_spec), conn)
+            self.catalog.set_meta("model_id", embedder.model_id, conn)
+            self.catalog.set_meta("model_dim", str(embedder.dim), conn)
 
     @property
     def model_id(self) -> str:
@@ -383,6 +396,7 @@ class Library:
 
     def _scan_locked(self, roots, on_progress, should_cancel, batch_size) -> ScanSummary:
         embedder = self.embedder  # fail early (and clearly) if the model cannot load
+        self._record_model(embedder)  # indexing with it makes it the library's model
         rec = reconcile(self.catalog, roots, on_progress, should_cancel)
         summary = ScanSummary(
             new=rec.new,
@@ -450,6 +464,8 @@ class Library:
         """Run a query; what the user typed is checked first (``names``: how the caller
         calls each field in messages, e.g. ``{"date_from": "--from"}``)."""
         query = self.check_query(query, names)
+        if query.has_semantic_part:  # another model's vectors: say so, not "no results"
+            model_check.check(self.catalog, self.model_id, str(self.model_spec))
         return self.searcher().search(query)
 
     def check_query(self, query: SearchQuery, names: dict[str, str] | None = None) -> SearchQuery:
@@ -709,6 +725,9 @@ class Library:
         """What ``label_name`` of the (unsaved) ``category`` would tag, for the editor."""
         category = category_store.validate(category)
         ids, matrix = self._vector_matrix()
+        if category.applies_if:  # only the photos it would apply to
+            keep = np.isin(ids, self.photos_with_tag(category.applies_if))
+            ids, matrix = ids[keep], matrix[keep]
         tagger = tagging.Tagger(
             [category], self._text_vectors([category]), self._logit_scale(), self._sun_fusion()
         )

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QWidget,
 )
@@ -34,10 +35,15 @@ class BrowseBar(QWidget):
         self.show_all = False
         self.count_label = QLabel()
         self.count_label.setObjectName("result-count")
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.count_label.setMinimumWidth(40)  # elided rather than widening a narrow window
         self.show_all_button = QPushButton()
         self.show_all_button.setFlat(True)
         self.show_all_button.setVisible(False)
         self.show_all_button.clicked.connect(self._toggle_show_all)
+        self.reindex_button = QPushButton("Re-index with this model")
+        self.reindex_button.setToolTip("Embed every photo with the model in Preferences")
+        self.reindex_button.setVisible(False)
         self.sort_box = QComboBox()
         for key, text in SORTS:
             self.sort_box.addItem(text, key)
@@ -58,14 +64,14 @@ class BrowseBar(QWidget):
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(*SIZES)
         self.size_slider.setValue(160)
-        self.size_slider.setFixedWidth(90)
+        self.size_slider.setFixedWidth(80)
         self.size_slider.setToolTip("Thumbnail size")
         self.size_slider.valueChanged.connect(self.size_changed)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
-        layout.addWidget(self.count_label)
+        layout.addWidget(self.count_label, 1)  # takes the free width; clipped when narrow
         layout.addWidget(self.show_all_button)
-        layout.addStretch(1)
+        layout.addWidget(self.reindex_button)
         layout.addWidget(self.dates_check)
         layout.addWidget(self.date_from)
         layout.addWidget(self.dash)
@@ -123,6 +129,7 @@ class BrowseBar(QWidget):
 
     def show_count(self, shown: int, total: int, what: str) -> None:
         """``shown`` of ``total``; "Show all" appears when a cutoff hid some."""
+        self.reindex_button.setVisible(False)
         text = f"{shown} {what}" if shown == total else f"{shown} relevant {what} of {total}"
         self.count_label.setText(text)
         hidden = total != shown or self.show_all

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 
 class EmptyState(QWidget):
@@ -21,15 +21,24 @@ class EmptyState(QWidget):
             "and are never changed.<br><br>You can also drop a folder onto this window."
         )
         self.text.setWordWrap(True)
-        self.text.setMaximumWidth(480)
+        for label in (self.title, self.text):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.button = QPushButton("Add a photo folder…")
         self.button.setDefault(True)
         self.button.setMinimumHeight(36)
         self.button.clicked.connect(self.add_folder)
+        # a column at most 460 px wide, centred; narrower windows wrap the text further
+        column = QWidget()
+        column.setMaximumWidth(460)
+        column_layout = QVBoxLayout(column)
+        column_layout.addWidget(self.title)
+        column_layout.addWidget(self.text)
+        column_layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column, 4)
+        row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
-        for widget in (self.title, self.text, self.button):
-            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
-            if isinstance(widget, QLabel):
-                widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addLayout(row)
         layout.addStretch(2)

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from photosort.core.embedder import ModelError
 from photosort.core.library import Library, LibraryError, ScanSummary
+from photosort.core.model_check import ModelMismatchError
 from photosort.core.search import SearchError, SearchQuery, relevant_count, sort_results
 from photosort.gui import discover_view, library_data, tasks, teach_dialog
 from photosort.gui.activity import ActivityWidget
@@ -69,8 +70,10 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.loading = False  # a browse/search is running (tests wait on it)
         self.model_task: tasks.Task | None = None  # the background model preload
         self.total_photos: int | None = None  # from the last sidebar load
+        self._has_roots = False
         self._shown_query: tuple | None = None  # what the grid shows: a new one scrolls to top
         self._last_results: tuple | None = None  # (kind, rows) of the last answer, for resorting
+        self._search_key: tuple | None = None  # the query text/image "Show all" belongs to
         self.closed = False  # after closeEvent nothing may start reading the library
 
         self.thumbnails = ThumbnailLoader(
@@ -141,6 +144,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.browse_bar.resort.connect(self._resort)
         self.browse_bar.show_all_changed.connect(self._resort)
         self.browse_bar.size_changed.connect(self.grid.set_thumb_size)
+        self.browse_bar.reindex_button.clicked.connect(self.rescan)
         self._selection_timer = QTimer(self)
         self._selection_timer.setSingleShot(True)
         self._selection_timer.setInterval(60)
@@ -251,6 +255,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.details.set_known_tags(self.sidebar.label_tags + self.sidebar.manual_tags)
         self._fill_quick_tags()
         self.total_photos = data.total
+        self._has_roots = bool(data.roots)
         self.library_label.setText(self._library_line(data.total))
         self.errors_button.setText(f"⚠ {data.failed} unreadable")
         self.errors_button.setVisible(data.failed > 0)
@@ -266,7 +271,8 @@ class MainWindow(TagAdminActions, QMainWindow):
 
     def _update_empty_state(self) -> None:
         """An empty library with nothing being scanned shows the "Add a photo folder" page."""
-        empty = self.total_photos == 0 and not self.library.roots() and self.bulk_task is None
+        # from the sidebar's last load: no catalog read on the GUI thread (a scan may write)
+        empty = self.total_photos == 0 and not self._has_roots and self.bulk_task is None
         self.grid_stack.setCurrentWidget(self.empty_state if empty else self.grid)
         self.browse_bar.setVisible(not empty)
 
@@ -294,7 +300,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.loading = True
         self.browse_bar.set_search_mode(query.has_semantic_part)
         key = (query.text, query.image)
-        if key != getattr(self, "_search_key", None):
+        if key != self._search_key:
             self._search_key = key
             self.browse_bar.reset_show_all()  # a new search shows its relevant results first
         if query.has_semantic_part and not self.library.model_loaded:
@@ -380,6 +386,10 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.grid.photo_model.set_photos([], None)
         if isinstance(exc, ModelError):
             self.model_problem(str(exc))
+        elif isinstance(exc, ModelMismatchError):  # one line, and the button that fixes it
+            self.browse_bar.show_message("The photos were indexed with another model.")
+            self.browse_bar.reindex_button.setVisible(True)
+            self.status_note.setText(str(exc))
         elif isinstance(exc, SearchError | LibraryError):
             self.status_note.setText(str(exc))
         else:
@@ -638,26 +648,47 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.change_model(dialog.model(), dialog.device())
 
     def change_model(self, model: str, device: str) -> None:
-        """Save the choice and reopen the library with it (vectors of the old model stay)."""
+        """Load the chosen model in the background; only once it loads is it saved and
+        the library reopened with it (a model that cannot load changes nothing)."""
         if model == str(self.library.model_spec) and device == self.library.device:
             return
-        if self.bulk_task is not None:
+        if self.bulk_task is not None or self.model_task is not None:
             QMessageBox.information(self, "Busy", "Wait for the running job before switching.")
             return
-        self.settings.setValue("model", model)
-        self.settings.setValue("device", device)
         try:
             new = Library(self.library.folder, model=model, device=device)
         except Exception as exc:  # noqa: BLE001
             QMessageBox.warning(self, "Cannot switch model", str(exc))
             return
+        self.status_note.setText(f"Loading the model {model}…")
+
+        def loaded(_result) -> None:
+            self.model_task = None
+            self._switch_library(new, model, device)
+
+        def failed(exc: BaseException) -> None:
+            self.model_task = None
+            new.close()
+            self.status_note.setText("")
+            QMessageBox.warning(
+                self,
+                "Cannot switch model",
+                f"{model} could not be loaded, so photosort keeps using "
+                f"{self.library.model_spec}.\n\n{str(exc).splitlines()[0] if str(exc) else exc}",
+            )
+
+        self.model_task = tasks.run_task(new.preload_model, loaded, failed, pool_name="model")
+
+    def _switch_library(self, new: Library, model: str, device: str) -> None:
+        self.settings.setValue("model", model)
+        self.settings.setValue("device", device)
         tasks.wait_for_all(10000)
         self.library.close()
         self.library = new
         self.thumbnails.resolve = partial(library_data.photo_paths, new)
         self.undo_stack.clear()
         self.refresh_all()
-        if self.library.catalog.scalar("SELECT COUNT(*) FROM photos") and (
+        if self.total_photos and (
             QMessageBox.question(
                 self,
                 "Index with the new model?",

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
 from photosort.core.errors import PhotosortError
 from photosort.core.library import Library
+from photosort.gui.sidebar import VALUE_ROLE
 
 
 class TagAdminCommand(QUndoCommand):
@@ -63,10 +64,11 @@ class TagAdminActions:
     uses the window's library, sidebar, undo stack and refresh methods)."""
 
     def _label_category(self, name: str) -> str | None:
-        for category in self.library.categories():
-            if any(lb.name == name for lb in category.labels):
-                return category.name
-        return None
+        """The category a label belongs to, from the sidebar (no catalog read here)."""
+        item = self.sidebar.item_for("tag", name)
+        parent = item.parent() if item is not None else None
+        value = str(parent.data(0, VALUE_ROLE) or "") if parent is not None else ""
+        return value.removeprefix("category:") if value.startswith("category:") else None
 
     def _tag_admin_actions(self, menu: QMenu, name: str) -> None:
         menu.addAction(f"Rename “{name}”…", partial(self.prompt_rename_tag, name))
@@ -99,12 +101,8 @@ class TagAdminActions:
 
     def _names_changed(self, message: str) -> None:
         self.statusBar().showMessage(message, 10000)
-        names = {t.casefold() for t in self.sidebar.filters.tags}
-        known = {t.name.casefold() for t in self.library.tag_counts()}
-        if names - known:  # a filter on a tag that no longer exists would show nothing
-            self.sidebar.filters.tags = [
-                t for t in self.sidebar.filters.tags if t.casefold() in known
-            ]
+        if self.sidebar.filters.tags:  # a filter on a renamed or deleted tag would show nothing
+            self.sidebar.filters.tags = []
         self.refresh_all()
         self._load_selection()
 

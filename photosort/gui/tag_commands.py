@@ -20,7 +20,8 @@ def _describe(count: int, add: list[str], remove: list[str]) -> str:
         parts.append("tag " + ", ".join(add))
     if remove:
         parts.append("untag " + ", ".join(remove))
-    return f"{' and '.join(parts).capitalize()} ({count} photo{'s' if count != 1 else ''})"
+    text = " and ".join(parts)  # capitalize() would lower-case the user's tag names
+    return f"{text[:1].upper()}{text[1:]} ({count} photo{'s' if count != 1 else ''})"
 
 
 class TagCommand(QUndoCommand):

@@ -236,3 +236,50 @@ def test_category_editor_asks_nothing_after_save_and_new_categories_start_empty(
     wait_idle(qtbot, window)
     assert asked == []
     assert "Mood" in [c.name for c in library.categories()]
+
+
+def test_a_model_that_cannot_load_is_not_switched_to(
+    make_window, library, qtbot, settings, tmp_path, monkeypatch
+):
+    window = make_window(library)
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "open_clip_config.json").write_text("{}")
+    window.change_model(f"local-dir:{broken}", "cpu")
+    qtbot.waitUntil(lambda: window.model_task is None, timeout=60000)
+    assert warnings and "could not be loaded" in warnings[0]
+    assert window.library is library
+    assert settings.value("model") is None  # nothing saved
+    wait_idle(qtbot, window)
+
+
+def test_a_search_with_another_models_library_offers_to_reindex(
+    make_library, indexed_template, tmp_path, qtbot, settings
+):
+    import shutil
+    from pathlib import Path
+
+    from photosort.gui.main_window import MainWindow
+
+    folder = tmp_path / "library"
+    shutil.copytree(indexed_template, folder)
+    other = tmp_path / "other_clip"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip", other)
+    lib = make_library(folder, model=f"local-dir:{other}")
+    window = MainWindow(lib, settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.total_photos == N_PHOTOS, timeout=60000)
+    window.search_bar.set_text("a red ball")
+    qtbot.waitUntil(lambda: window.browse_bar.reindex_button.isVisibleTo(window), timeout=120000)
+    assert "photosort reindex --model local-dir:" in window.status_note.text()
+    window.browse_bar.reindex_button.click()
+    assert window.bulk_task is not None
+    qtbot.waitUntil(lambda: window.bulk_task is None, timeout=240000)
+    qtbot.waitUntil(lambda: window.grid.photo_model.has_scores, timeout=60000)
+    wait_idle(qtbot, window, timeout=60000)
+    assert window.grid.photo_model.rowCount() > 0
+    assert not window.browse_bar.reindex_button.isVisibleTo(window)
+    window.close()

@@ -138,3 +138,10 @@ def test_time_of_day_applies_only_to_outdoor_photos(lib):
         t.count for t in lib.tag_counts() if t.category == "Time of day" and t.name == "uncertain"
     )
     assert uncertain <= len(lib.photos_with_tag("outdoor"))
+
+
+def test_the_editors_preview_counts_only_photos_the_category_applies_to(lib):
+    time_of_day = next(c for c in lib.categories() if c.name == "Time of day")
+    preview = lib.preview_label(time_of_day, "night")
+    assert len(preview.scores) == len(lib.photos_with_tag("outdoor"))
+    assert set(preview.photo_ids.tolist()) == set(lib.photos_with_tag("outdoor"))
