@@ -443,7 +443,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise SearchError('nothing to search for: give a text, e.g. photosort search "beach"')
     with open_library(args, read_only=True) as lib:
         results = lib.search(query, SEARCH_FLAGS)
-    return _search_output(args, results)
+    return _search_output(args, results, query.has_semantic_part)
 
 
 def _query_from(args: argparse.Namespace) -> SearchQuery:
@@ -463,7 +463,7 @@ def _query_from(args: argparse.Namespace) -> SearchQuery:
     )
 
 
-def _search_output(args: argparse.Namespace, results) -> int:
+def _search_output(args: argparse.Namespace, results, scored: bool = True) -> int:
     if args.json:
         print(
             json.dumps(
@@ -483,7 +483,7 @@ def _search_output(args: argparse.Namespace, results) -> int:
     if not results:
         print("no matching photos", file=sys.stderr)
     for r in results:  # a filter-only listing has no score to show
-        score = f"{r.score:6.3f}  " if query.has_semantic_part else ""
+        score = f"{r.score:6.3f}  " if scored else ""
         print(f"{score}{r.path}" + (f"  [{', '.join(r.tags)}]" if r.tags else ""))
     return 0
 
