@@ -726,7 +726,9 @@ class Library:
         category = category_store.validate(category)
         ids, matrix = self._vector_matrix()
         if category.applies_if:  # only the photos it would apply to
-            keep = np.isin(ids, self.photos_with_tag(category.applies_if))
+            keep = np.isin(
+                ids, tagging.photos_where_applies(self.catalog, category.applies_if, ids)
+            )
             ids, matrix = ids[keep], matrix[keep]
         tagger = tagging.Tagger(
             [category], self._text_vectors([category]), self._logit_scale(), self._sun_fusion()

@@ -526,7 +526,7 @@ def run_autotag(
     later = [c for c in categories if c.applies_if]
     if later and len(later) < len(categories):
         first = [c for c in categories if not c.applies_if]
-        args = (load_vectors, vectors, logit_scale, on_progress, should_cancel, cache)
+        args = (load_vectors, vectors, logit_scale, on_progress, should_cancel, cache, fuse)
         one = run_autotag(catalog, first, *args)
         two = run_autotag(catalog, later, *args)
         for name in ("labels", "tagged", "added", "removed", "changed", "seconds"):
@@ -546,7 +546,7 @@ def run_autotag(
         version, ids, matrix = load_vectors()
         summary.photos = len(ids)
         applies_to = {
-            c.name: np.array(photos_with_tag(catalog, c.applies_if), np.int64)
+            c.name: photos_where_applies(catalog, c.applies_if, ids)
             for c in categories
             if c.applies_if
         }
@@ -717,19 +717,56 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
             )
             decided += auto_only(label.name)
         if cat.kind == "exclusive" and cat.applies_if:
-            # only photos where the category applies (its label holds) can be uncertain
-            undecided = catalog.scalar(
-                "SELECT COUNT(DISTINCT t.photo_id) FROM effective_tags t JOIN embeddings e "
-                "ON e.photo_id = t.photo_id AND e.model = ? WHERE t.tag = ? AND t.photo_id "
-                "NOT IN (SELECT photo_id FROM effective_tags WHERE category = ?)",
-                (model_id, cat.applies_if, cat.name),
-            )
-            out.append(TagCount(UNCERTAIN, cat.name, int(undecided)))
+            # only photos where the category applies can be uncertain
+            contrary = contrary_labels(catalog, cat.applies_if)
+            if contrary is None:  # a free label: it must hold
+                undecided = catalog.scalar(
+                    "SELECT COUNT(DISTINCT t.photo_id) FROM effective_tags t JOIN embeddings e "
+                    "ON e.photo_id = t.photo_id AND e.model = ? WHERE t.tag = ? COLLATE NOCASE "
+                    "AND t.photo_id NOT IN "
+                    "(SELECT photo_id FROM effective_tags WHERE category = ?)",
+                    (model_id, cat.applies_if, cat.name),
+                )
+            else:  # every photo but those where a contrary label holds
+                marks = ",".join("?" * len(contrary))
+                undecided = catalog.scalar(
+                    "SELECT COUNT(*) FROM embeddings e WHERE e.model = ? AND e.photo_id NOT IN "
+                    "(SELECT photo_id FROM effective_tags WHERE category = ?) AND e.photo_id "
+                    f"NOT IN (SELECT photo_id FROM effective_tags WHERE tag COLLATE NOCASE "
+                    f"IN ({marks}))",
+                    (model_id, cat.name, *contrary),
+                )
+            out.append(TagCount(UNCERTAIN, cat.name, int(undecided or 0)))
         elif cat.kind == "exclusive":
             out.append(TagCount(UNCERTAIN, cat.name, max(embedded - decided, 0)))
     for name in sorted(set(merged) - set(label_id)):
         out.append(TagCount(name, None, merged[name]))
     return out
+
+
+def contrary_labels(catalog: Catalog, label: str) -> list[str] | None:
+    """The other labels of ``label``'s exclusive group (indoor for outdoor), or None when
+    ``label`` is a free tag."""
+    key = label.strip().casefold()
+    for category in cats.load(catalog):
+        names = [lb.name for lb in category.labels]
+        if category.kind == "exclusive" and key in {n.casefold() for n in names}:
+            return [n for n in names if n.casefold() != key]
+    return None
+
+
+def photos_where_applies(catalog: Catalog, applies_if: str, ids: np.ndarray) -> np.ndarray:
+    """Of ``ids``, the photos a category with ``applies_if`` may tag.
+
+    Where the condition is a label of an exclusive group, only a contrary label rules a
+    photo out: an outdoor night photo the model is unsure of still gets its time of day,
+    an indoor one does not. A free tag as condition must hold.
+    """
+    contrary = contrary_labels(catalog, applies_if)
+    if contrary is None:
+        return np.array(photos_with_tag(catalog, applies_if), np.int64)
+    ruled_out = [pid for name in contrary for pid in photos_with_tag(catalog, name)]
+    return np.asarray(ids, np.int64)[~np.isin(ids, np.array(ruled_out, np.int64))]
 
 
 def photos_with_tag(catalog: Catalog, tag: str) -> list[int]:

@@ -267,8 +267,8 @@ def test_fast_counts_agree_with_the_merge_rule(tagged_library):
         uncertain = next(c for c in counts if c.category == group and c.name == "uncertain")
         if group == "Setting":
             assert uncertain.count == 12 - decided
-        else:  # the time of day applies to outdoor photos only
-            undecided = set(lib.photos_with_tag("outdoor")) - {
+        else:  # the time of day applies to every photo that is not indoor
+            undecided = set(ids) - set(lib.photos_with_tag("indoor")) - {
                 r[0]
                 for r in lib.catalog.query(
                     "SELECT photo_id FROM effective_tags WHERE category = ?", (group,)
