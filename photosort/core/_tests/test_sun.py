@@ -291,3 +291,40 @@ name = "b"
 """
     with pytest.raises(CategoryError, match=message):
         from_toml(text)
+
+
+# -- an existing library ---------------------------------------------------------------------
+def _as_before_0006(path) -> None:
+    """Turn a catalog back into one made before the sun was kept."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE photo_sun")
+        conn.execute("ALTER TABLE categories DROP COLUMN sun")
+        conn.execute("ALTER TABLE labels DROP COLUMN sun_elevation")
+        conn.execute("ALTER TABLE labels DROP COLUMN sun_rising")
+        conn.execute("DELETE FROM migrations WHERE name = '0006_sun'")
+
+
+@pytest.mark.parametrize("renamed", [False, True])
+def test_migration_gives_an_existing_default_time_of_day_the_sun(tmp_path, renamed):
+    import sqlite3
+
+    from photosort.core import categories, sun_store  # noqa: F401 - registers 0006
+    from photosort.core.catalog import Catalog
+
+    path = tmp_path / "catalog.sqlite"
+    Catalog(path).close()
+    _as_before_0006(path)
+    if renamed:  # the user made the group their own: it is left as it is
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE labels SET name = 'sunrise' WHERE name = 'dawn'")
+    catalog = Catalog(path, backup_dir=tmp_path / "backups")
+    try:
+        time_of_day = next(c for c in categories.load(catalog) if c.name == "Time of day")
+        assert time_of_day.sun is not renamed
+        assert (time_of_day.labels[0].sun_elevation is None) is renamed
+        assert "0006_sun" in catalog.applied_migrations()
+        assert any((tmp_path / "backups").iterdir())  # backed up before migrating
+    finally:
+        catalog.close()
