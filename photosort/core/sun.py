@@ -198,12 +198,8 @@ def _in_zone(clock: dt.datetime, lat: float, lon: float, notes: list[str]):
         zone = None
     if zone is None:  # no zone found: the nautical zone of the longitude
         hours = round(lon / 15.0)
-        return (
-            clock - dt.timedelta(hours=hours),
-            hours * 60,
-            f"UTC{hours:+d} (at sea)",
-            (TRUST_DOUBTFUL),
-        )
+        instant = (clock - dt.timedelta(hours=hours)).replace(tzinfo=dt.UTC)
+        return instant, hours * 60, f"UTC{hours:+d} (at sea)", TRUST_DOUBTFUL
     trust = TRUST_ZONE
     early, late = clock.replace(tzinfo=zone, fold=0), clock.replace(tzinfo=zone, fold=1)
     if early.utcoffset() != late.utcoffset():

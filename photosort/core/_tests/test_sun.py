@@ -109,6 +109,15 @@ def test_the_date_line_and_odd_zones(place, clock, utc):
     assert cap.instant == utc.replace(tzinfo=dt.UTC)
 
 
+def test_at_sea_the_nautical_zone_is_used_and_trusted_less(monkeypatch):
+    atlantic = capture(clock="2023:06:01 06:30:00", position=(0.5, -30.0))
+    assert atlantic.instant == dt.datetime(2023, 6, 1, 8, 30, tzinfo=dt.UTC)
+    assert atlantic.trust == sun.TRUST_DOUBTFUL
+    monkeypatch.setattr(sun, "zone_at", lambda lat, lon: None)  # no zone known at all
+    nowhere = capture(clock="2023:06:01 06:30:00", position=(0.5, -30.0))
+    assert nowhere.instant == atlantic.instant and "at sea" in nowhere.time_source
+
+
 @pytest.mark.parametrize(
     ("clock", "word"), [("2023:03:26 02:30:00", "skipped"), ("2023:10:29 02:30:00", "repeated")]
 )
