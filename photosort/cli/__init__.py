@@ -265,6 +265,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         for path, reason in summary.failures:
             print(f"failed: {one_line(path)}: {reason}", file=sys.stderr)
         print(summary.line())
+        if summary.sun.read:  # metadata ignored: reasons in --json and tags --explain
+            print(summary.sun.line())
     return 1 if summary.cancelled else 0
 
 
