@@ -97,7 +97,8 @@ class SunUpdate:
     def line(self) -> str:
         return (
             f"sun: {self.read} photos read, {self.with_sun} with time and place, "
-            f"{self.clock_only} with a clock only, {len(self.ignored)} with metadata ignored"
+            f"{self.clock_only} with a clock only, "
+            f"{len({path for path, _ in self.ignored})} with metadata ignored"
         )
 
 
