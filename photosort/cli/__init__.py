@@ -475,11 +475,12 @@ def cmd_categories(args: argparse.Namespace) -> int:
                 print(f"{c.name} ({c.kind}, threshold {c.threshold:g}{', sun' if c.sun else ''})")
                 for label in c.labels:
                     extra = "" if label.threshold is None else f" [threshold {label.threshold:g}]"
+                    sun = ""
                     if c.sun and label.sun_elevation is not None:
                         low, high = label.sun_elevation
                         way = {True: ", rising", False: ", setting", None: ""}[label.sun_rising]
-                        extra += f" [sun {low:g}° to {high:g}°{way}]"
-                    print(f"  {label.name}{extra}: {' | '.join(label.prompt_texts())}")
+                        sun = f"  [sun {low:g}° to {high:g}°{way}]"
+                    print(f"  {label.name}{extra}: {' | '.join(label.prompt_texts())}{sun}")
             return 0
         if not args.name:
             raise LibraryError(
