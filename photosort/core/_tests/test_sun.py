@@ -337,3 +337,14 @@ def test_migration_gives_an_existing_default_time_of_day_the_sun(tmp_path, renam
         assert any((tmp_path / "backups").iterdir())  # backed up before migrating
     finally:
         catalog.close()
+
+
+def test_faces_that_edit_only_words_keep_the_sun_keys():
+    from photosort.core.categories import keep_sun_settings
+
+    stored = next(c for c in default_categories() if c.name == "Time of day")
+    edited = Category("Time of day", "exclusive", 0.6, [Label("dawn", ["sunrise"]), Label("noon")])
+    kept = keep_sun_settings(edited, stored)
+    assert kept.sun and kept.labels[0].sun_elevation == (-6.0, 6.0)
+    assert kept.labels[0].sun_rising is True and kept.labels[0].prompts == ["sunrise"]
+    assert kept.labels[1].sun_elevation is None  # a new label: the whole sky
