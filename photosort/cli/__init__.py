@@ -264,9 +264,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     else:
         for path, reason in summary.failures:
             print(f"failed: {one_line(path)}: {reason}", file=sys.stderr)
-        print(summary.line())
         if summary.sun.read:  # metadata ignored: reasons in --json and tags --explain
             print(summary.sun.line())
+        print(summary.line())  # the summary stays the last line
     return 1 if summary.cancelled else 0
 
 
