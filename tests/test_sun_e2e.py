@@ -97,7 +97,8 @@ def test_scan_autotag_and_explain_through_the_cli(cli, tmp_path):
     photos = write_sun_set(tmp_path / "photos", per_kind=2, seed=3, kinds=("exif offset",))
     code, out, err = cli("scan", str(tmp_path / "photos"), "--no-progress", "--json")
     assert code == 0, err
-    assert json.loads(out)["sun"] == {"read": len(photos), "with_sun": len(photos)}
+    sun = json.loads(out)["sun"]
+    assert (sun["read"], sun["with_sun"], sun["ignored"]) == (len(photos), len(photos), [])
     for p in photos:
         assert _time_of_day(cli, p.path) == p.truth, p
 
@@ -125,3 +126,46 @@ def test_scan_autotag_and_explain_through_the_cli(cli, tmp_path):
 
     code, _, err = cli("tags", "--explain", str(tmp_path / "nope.jpg"))
     assert code == 2 and "not a photo of this library" in err
+
+
+def test_bad_metadata_is_ignored_with_a_reason_through_a_scan(cli, tmp_path):
+    import random
+
+    import piexif
+
+    from tests.fixtures.sun_scenes import _picture
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    bad = {
+        "zero.jpg": (b"2023:06:14 06:10:00", b"+02:00", (0.0, 0.0)),
+        "offset.jpg": (b"2023:06:14 06:10:00", b"+15:00", None),
+        "unset.jpg": (b"1900:01:01 00:00:00", b"+00:00", None),
+    }
+    for name, (clock, offset, gps) in bad.items():
+        exif = {
+            "Exif": {
+                piexif.ExifIFD.DateTimeOriginal: clock,
+                piexif.ExifIFD.OffsetTimeOriginal: offset,
+            },
+            "GPS": {},
+        }
+        if gps:
+            exif["GPS"] = {
+                piexif.GPSIFD.GPSLatitudeRef: b"N",
+                piexif.GPSIFD.GPSLatitude: ((0, 1), (0, 1), (0, 1)),
+                piexif.GPSIFD.GPSLongitudeRef: b"E",
+                piexif.GPSIFD.GPSLongitude: ((0, 1), (0, 1), (0, 1)),
+            }
+        image = _picture(random.Random(name), "day")
+        image.save(folder / name, "JPEG", exif=piexif.dump(exif))
+    code, out, err = cli("scan", str(folder), "--no-progress", "--json")
+    assert code == 0, err
+    sun = json.loads(out)["sun"]
+    reasons = {Path(x["path"]).name: x["reason"] for x in sun["ignored"]}
+    assert "0°, 0°" in reasons["zero.jpg"]
+    assert "out of range" in reasons["offset.jpg"]
+    assert "never set" in reasons["unset.jpg"]
+    assert sun["with_sun"] == 0
+    code, out, _ = cli("tags", "--explain", str(folder / "zero.jpg"))
+    assert code == 0 and "0°, 0°" in out and "= day, decided by" in out

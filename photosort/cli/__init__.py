@@ -290,9 +290,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     else:
         for path, reason in summary.failures:
             print(f"failed: {one_line(path)}: {reason}", file=sys.stderr)
-        print(summary.line())
+        if summary.sun.read:  # metadata ignored: reasons in --json and tags --explain
+            print(summary.sun.line())
         if summary.keywords and summary.keywords.tags:
             print(summary.keywords.line())
+        print(summary.line())  # the summary stays the last line
     return 1 if summary.cancelled else 0
 
 
@@ -556,10 +558,15 @@ def cmd_categories(args: argparse.Namespace) -> int:
                 print(json.dumps([_category_dict(c) for c in cats], indent=2, ensure_ascii=False))
                 return 0
             for c in cats:
-                print(f"{c.name} ({c.kind}, threshold {c.threshold:g})")
+                print(f"{c.name} ({c.kind}, threshold {c.threshold:g}{', sun' if c.sun else ''})")
                 for label in c.labels:
                     extra = "" if label.threshold is None else f" [threshold {label.threshold:g}]"
-                    print(f"  {label.name}{extra}: {' | '.join(label.prompt_texts())}")
+                    sun = ""
+                    if c.sun and label.sun_elevation is not None:
+                        low, high = label.sun_elevation
+                        way = {True: ", rising", False: ", setting", None: ""}[label.sun_rising]
+                        sun = f"  [sun {low:g}° to {high:g}°{way}]"
+                    print(f"  {label.name}{extra}: {' | '.join(label.prompt_texts())}{sun}")
             return 0
         if not args.name:
             raise LibraryError(
@@ -603,13 +610,21 @@ def cmd_categories(args: argparse.Namespace) -> int:
 
 
 def _category_dict(c: Category) -> dict:
+    def label(x: Label) -> dict:
+        out = {"name": x.name, "prompts": x.prompts, "threshold": x.threshold}
+        if x.sun_elevation is not None:  # the sun keys only where set (core/sun_fusion.py)
+            out["sun_elevation"] = list(x.sun_elevation)
+        if x.sun_rising is not None:
+            out["sun_rising"] = x.sun_rising
+        return out
+
+    sun = {"sun": True} if c.sun else {}
     return {
         "name": c.name,
         "kind": c.kind,
         "threshold": c.threshold,
-        "labels": [
-            {"name": x.name, "prompts": x.prompts, "threshold": x.threshold} for x in c.labels
-        ],
+        **sun,
+        "labels": [label(x) for x in c.labels],
     }
 
 

@@ -430,7 +430,7 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
                 "VALUES (?, ?, ?, ?, ?)",
                 (cat_id, label.name, *values),
             )
-    store_sun_keys(conn, cat_id, category)
+    store_sun_keys(conn, int(cat_id), category)
     return cat_id
 
 

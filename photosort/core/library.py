@@ -115,7 +115,7 @@ class ScanSummary:
             "failures": [{"path": p, "reason": r} for p, r in self.failures],
             "issues": [{"path": i.path, "reason": i.reason} for i in self.issues],
             "warnings": list(self.warnings),
-            "sun": {"read": self.sun.read, "with_sun": self.sun.with_sun},
+            "sun": self.sun.as_dict(),
             "imported_tags": self.keywords.as_dict() if self.keywords else None,
             "pairs_formed": self.pairs,
         }

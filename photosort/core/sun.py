@@ -198,12 +198,8 @@ def _in_zone(clock: dt.datetime, lat: float, lon: float, notes: list[str]):
         zone = None
     if zone is None:  # no zone found: the nautical zone of the longitude
         hours = round(lon / 15.0)
-        return (
-            clock - dt.timedelta(hours=hours),
-            hours * 60,
-            f"UTC{hours:+d} (at sea)",
-            (TRUST_DOUBTFUL),
-        )
+        instant = (clock - dt.timedelta(hours=hours)).replace(tzinfo=dt.UTC)
+        return instant, hours * 60, f"UTC{hours:+d} (at sea)", TRUST_DOUBTFUL
     trust = TRUST_ZONE
     early, late = clock.replace(tzinfo=zone, fold=0), clock.replace(tzinfo=zone, fold=1)
     if early.utcoffset() != late.utcoffset():
@@ -211,7 +207,7 @@ def _in_zone(clock: dt.datetime, lat: float, lon: float, notes: list[str]):
         kind = "skipped" if back != clock else "repeated"
         notes.append(f"{clock:%H:%M} local time was {kind} by a DST change in {name}")
         trust = TRUST_DOUBTFUL
-    if name.startswith("Etc/"):
+    if (name or "").startswith("Etc/"):
         trust = TRUST_DOUBTFUL  # at sea
     offset = early.utcoffset() or dt.timedelta(0)
     return early.astimezone(dt.UTC), int(offset.total_seconds() // 60), name, trust
@@ -313,12 +309,12 @@ def sun_fix(capture: Capture) -> SunFix:
         return SunFix(elevation, azimuth, rising, trust, trust, source, notes, capture)
     if capture.clock is not None:
         hour = capture.clock.hour + capture.clock.minute / 60
-        rising = True if 3 <= hour < 11 else False if hour >= 14 else None
-        if rising is not None:
+        half = True if 3 <= hour < 11 else False if hour >= 14 else None
+        if half is not None:
             source = capture.time_source or "EXIF time"
             if capture.lat is None and capture.time_source != "EXIF time only, no GPS position":
                 source += ", no GPS position"
-            return SunFix(None, None, rising, 0.0, TRUST_CLOCK_ONLY, source, notes, capture)
+            return SunFix(None, None, half, 0.0, TRUST_CLOCK_ONLY, source, notes, capture)
     return SunFix(notes=notes, capture=capture)
 
 

@@ -162,11 +162,14 @@ class SunFusion:
 
     def __init__(self, evidence: SunEvidence):
         self.evidence = evidence
+        self._aligned: tuple[np.ndarray, tuple[np.ndarray, ...]] | None = None
 
     def __call__(self, cat: Category, ids: np.ndarray, probs: np.ndarray) -> np.ndarray:
-        if not cat.sun or not len(ids):
+        if not cat.sun or not len(ids) or not len(self.evidence.photo_ids):
             return probs
-        return fuse(cat, probs, self.evidence.aligned(np.asarray(ids, np.int64)))
+        if self._aligned is None or self._aligned[0] is not ids:  # once per re-tag
+            self._aligned = (ids, self.evidence.aligned(np.asarray(ids, np.int64)))
+        return fuse(cat, probs, self._aligned[1])
 
 
 def decided_by(

@@ -86,10 +86,19 @@ class SunUpdate:
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     cancelled: bool = False
 
+    def as_dict(self) -> dict:
+        return {
+            "read": self.read,
+            "with_sun": self.with_sun,
+            "clock_only": self.clock_only,
+            "ignored": [{"path": p, "reason": r} for p, r in self.ignored],
+        }
+
     def line(self) -> str:
         return (
             f"sun: {self.read} photos read, {self.with_sun} with time and place, "
-            f"{self.clock_only} with a clock only, {len(self.ignored)} with metadata ignored"
+            f"{self.clock_only} with a clock only, "
+            f"{len({path for path, _ in self.ignored})} with metadata ignored"
         )
 
 

@@ -16,6 +16,10 @@ gives every cosine at once; the model's own logit scale (``exp(logit_scale)``, a
   *neutral* caption ensemble (``NEUTRAL_PROMPTS``: "a photo", "a picture" ...), i.e.
   ``sigmoid(scale * (cos_tag - cos_neutral))``; tagged when that reaches the threshold.
 
+A group with ``sun = true`` (the default Time of day) has these probabilities fused with
+the sun's position at the photo's EXIF time and place before the threshold is applied
+(``Tagger``'s ``fuse`` hook; the rule is in ``core/sun_fusion.py``).
+
 Why not one fixed cosine cutoff: raw CLIP cosines sit in a narrow band (about 0.15 to
 0.35) whose position depends on the text, the prompt wording and the model, so any single
 cutoff is too strict for one query and too loose for another. The Immich maintainers

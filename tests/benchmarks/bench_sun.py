@@ -48,43 +48,47 @@ def _set_sun(lib, on: bool) -> None:
         )
 
 
-def _retag(photos: int, dim: int) -> dict:
-    out: dict = {}
+def _retag(photos: int, dim: int, repeats: int) -> dict:
+    """Best of ``repeats`` for each step, alternating with and without the sun, so a
+    busy machine weighs on both alike."""
+    steps: dict[str, list[float]] = {}
+
+    def add(name: str, seconds: float) -> None:
+        steps.setdefault(name, []).append(seconds)
+
     with tempfile.TemporaryDirectory() as tmp:
         lib = build(Path(tmp), photos, dim)
         _give_every_photo_a_sun(lib, photos)
-        lib.autotag()  # first tagging (fills auto_tags) with the sun
-        steps = {}
-        steps["re-tag all with the sun, nothing changed"], _ = timed(lib.autotag)
-        cats = {c.name: c for c in lib.categories()}
-        time_of_day = cats["Time of day"]
-        time_of_day.labels[0].prompts.append("a photo taken at golden hour")
-        steps["edit a prompt (save + re-tag), with the sun"], _ = timed(
-            lambda: lib.save_category(time_of_day)
-        )
-        _set_sun(lib, False)
-        lib.autotag()
-        steps["baseline: re-tag all without the sun, nothing changed"], _ = timed(lib.autotag)
-        time_of_day.labels[0].prompts.pop()
-        time_of_day.sun = False
-        steps["baseline: edit a prompt (save + re-tag), without the sun"], _ = timed(
-            lambda: lib.save_category(time_of_day)
-        )
-        evidence = sun_store.load_evidence(lib.catalog)
-        steps["load the sun of 100k photos (once per change)"], _ = timed(
-            lambda: sun_store.load_evidence(lib.catalog)
-        )
+        extra = "a photo taken at golden hour"
+        for _ in range(repeats):
+            for on in (True, False):
+                which = "with the sun" if on else "baseline: without the sun"
+                _set_sun(lib, on)
+                lib.autotag()  # settle the tags of this state
+                add(f"re-tag all, nothing changed ({which})", timed(lib.autotag)[0])
+                time_of_day = next(c for c in lib.categories() if c.name == "Time of day")
+                prompts = time_of_day.labels[0].prompts
+                if extra in prompts:
+                    prompts.remove(extra)
+                else:
+                    prompts.append(extra)
+                save = lambda cat=time_of_day: lib.save_category(cat)  # noqa: E731
+                add(f"edit a prompt, save + re-tag ({which})", timed(save)[0])
+        load = lambda: sun_store.load_evidence(lib.catalog)  # noqa: E731
+        add("load the sun of 100k photos (once per scan)", timed(load)[0])
+        evidence = load()
         ids, _ = lib._vector_matrix()
         aligned = evidence.aligned(ids)
         tod = default_categories()[0]
         probs = np.random.default_rng(3).dirichlet(np.ones(4), size=len(ids)).astype(np.float32)
-        steps["fusion alone, 100k x 4 labels"], _ = timed(
-            lambda: sun_fusion.fuse(tod, probs, aligned)
-        )
+        for _ in range(repeats):
+            add(
+                "fusion alone, 100k x 4 labels",
+                timed(lambda: sun_fusion.fuse(tod, probs, aligned))[0],
+            )
         assert lib._embedder is None, "re-tagging loaded the model"
         lib.close()
-    out["steps_ms"] = {k: round(v * 1000, 1) for k, v in steps.items()}
-    return out
+    return {"steps_ms": {k: round(min(v) * 1000, 1) for k, v in steps.items()}}
 
 
 def _jpeg_12mp() -> bytes:
@@ -132,12 +136,12 @@ def _scan_cost(repeats: int) -> dict:
 
 def run(quick: bool = False, photos: int = 100_000, dim: int = 512) -> dict:
     out: dict = {"photos": photos, "dim": dim}
-    out.update(_retag(photos, dim))
+    out.update(_retag(photos, dim, 2 if quick else 3))
     out["scan"] = _scan_cost(50 if quick else 200)
     steps = out["steps_ms"]
     worst = max(
-        steps["re-tag all with the sun, nothing changed"],
-        steps["edit a prompt (save + re-tag), with the sun"],
+        steps["re-tag all, nothing changed (with the sun)"],
+        steps["edit a prompt, save + re-tag (with the sun)"],
     )
     out["retag_with_sun_ms"] = worst
     out["target_ms"] = 1000

@@ -109,6 +109,15 @@ def test_the_date_line_and_odd_zones(place, clock, utc):
     assert cap.instant == utc.replace(tzinfo=dt.UTC)
 
 
+def test_at_sea_the_nautical_zone_is_used_and_trusted_less(monkeypatch):
+    atlantic = capture(clock="2023:06:01 06:30:00", position=(0.5, -30.0))
+    assert atlantic.instant == dt.datetime(2023, 6, 1, 8, 30, tzinfo=dt.UTC)
+    assert atlantic.trust == sun.TRUST_DOUBTFUL
+    monkeypatch.setattr(sun, "zone_at", lambda lat, lon: None)  # no zone known at all
+    nowhere = capture(clock="2023:06:01 06:30:00", position=(0.5, -30.0))
+    assert nowhere.instant == atlantic.instant and "at sea" in nowhere.time_source
+
+
 @pytest.mark.parametrize(
     ("clock", "word"), [("2023:03:26 02:30:00", "skipped"), ("2023:10:29 02:30:00", "repeated")]
 )
@@ -291,3 +300,51 @@ name = "b"
 """
     with pytest.raises(CategoryError, match=message):
         from_toml(text)
+
+
+# -- an existing library ---------------------------------------------------------------------
+def _as_before_0006(path) -> None:
+    """Turn a catalog back into one made before the sun was kept."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE photo_sun")
+        conn.execute("ALTER TABLE categories DROP COLUMN sun")
+        conn.execute("ALTER TABLE labels DROP COLUMN sun_elevation")
+        conn.execute("ALTER TABLE labels DROP COLUMN sun_rising")
+        conn.execute("DELETE FROM migrations WHERE name = '0006_sun'")
+
+
+@pytest.mark.parametrize("renamed", [False, True])
+def test_migration_gives_an_existing_default_time_of_day_the_sun(tmp_path, renamed):
+    import sqlite3
+
+    from photosort.core import categories, sun_store  # noqa: F401 - registers 0006
+    from photosort.core.catalog import Catalog
+
+    path = tmp_path / "catalog.sqlite"
+    Catalog(path).close()
+    _as_before_0006(path)
+    if renamed:  # the user made the group their own: it is left as it is
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE labels SET name = 'sunrise' WHERE name = 'dawn'")
+    catalog = Catalog(path, backup_dir=tmp_path / "backups")
+    try:
+        time_of_day = next(c for c in categories.load(catalog) if c.name == "Time of day")
+        assert time_of_day.sun is not renamed
+        assert (time_of_day.labels[0].sun_elevation is None) is renamed
+        assert "0006_sun" in catalog.applied_migrations()
+        assert any((tmp_path / "backups").iterdir())  # backed up before migrating
+    finally:
+        catalog.close()
+
+
+def test_faces_that_edit_only_words_keep_the_sun_keys():
+    from photosort.core.categories import keep_sun_settings
+
+    stored = next(c for c in default_categories() if c.name == "Time of day")
+    edited = Category("Time of day", "exclusive", 0.6, [Label("dawn", ["sunrise"]), Label("noon")])
+    kept = keep_sun_settings(edited, stored)
+    assert kept.sun and kept.labels[0].sun_elevation == (-6.0, 6.0)
+    assert kept.labels[0].sun_rising is True and kept.labels[0].prompts == ["sunrise"]
+    assert kept.labels[1].sun_elevation is None  # a new label: the whole sky

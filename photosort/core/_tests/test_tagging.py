@@ -268,12 +268,16 @@ def test_fast_counts_agree_with_the_merge_rule(tagged_library):
         if group == "Setting":
             assert uncertain.count == 12 - decided
         else:  # the time of day applies to every photo that is not indoor
-            undecided = set(ids) - set(lib.photos_with_tag("indoor")) - {
-                r[0]
-                for r in lib.catalog.query(
-                    "SELECT photo_id FROM effective_tags WHERE category = ?", (group,)
-                )
-            }
+            undecided = (
+                set(ids)
+                - set(lib.photos_with_tag("indoor"))
+                - {
+                    r[0]
+                    for r in lib.catalog.query(
+                        "SELECT photo_id FROM effective_tags WHERE category = ?", (group,)
+                    )
+                }
+            )
             assert uncertain.count == len(undecided)
     assert next(c for c in counts if c.name == "trip").category is None
 
