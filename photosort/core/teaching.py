@@ -24,6 +24,7 @@ from the manual examples each time makes them follow a change of model.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 import time
@@ -619,7 +620,7 @@ def without_taught(catalog: Catalog, cats: Sequence[Category]) -> list[Category]
     for cat in cats:
         labels = [lab for lab in cat.labels if lab.name not in taught]
         if labels:
-            out.append(Category(cat.name, cat.kind, cat.threshold, labels))
+            out.append(dataclasses.replace(cat, labels=labels))  # sun, applies_if kept
     return out
 
 

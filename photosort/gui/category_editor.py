@@ -348,7 +348,7 @@ class CategoryEditor(QDialog):
             self.kind_box.currentData(),
             round(self.threshold_spin.value(), 2),
             labels,
-            self.applies_box.currentData() or None,
+            applies_if=self.applies_box.currentData() or None,
         )
         # The form edits words and thresholds; the sun keys (TOML only) stay as they were.
         before = self.working[self.current] if 0 <= self.current < len(self.working) else None
