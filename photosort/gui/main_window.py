@@ -14,7 +14,6 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -35,9 +34,11 @@ from photosort.gui.grid import PhotoGrid
 from photosort.gui.search_bar import SearchBar
 from photosort.gui.sidebar import KIND_ROLE, Sidebar
 from photosort.gui.tag_commands import TagCommand
+from photosort.gui.tag_prompt import TypeToSearch, ask_tag
 from photosort.gui.thumbnails import ThumbnailLoader
 
 SEARCH_TOP = 500  # results shown for a search; browsing shows everything
+CONFIRM_OVER = 50  # tagging more photos than this at once asks first
 
 
 class MainWindow(QMainWindow):
@@ -100,7 +101,7 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid.photo_activated.connect(self.open_preview)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
-        self.details.tag_requested.connect(self.apply_tags)
+        self.details.tag_requested.connect(self._details_tagged)
         self.details.find_similar.connect(self.find_similar)
         self.activity.cancel_requested.connect(self.cancel_bulk)
         self._selection_timer = QTimer(self)
@@ -108,7 +109,9 @@ class MainWindow(QMainWindow):
         self._selection_timer.setInterval(60)
         self._selection_timer.timeout.connect(self._load_selection)
 
+        self.type_to_search = TypeToSearch(self.grid, self.search_bar.edit)
         self._restore_geometry()
+        self.search_bar.edit.setFocus()  # typing at launch searches; it never tags
         self.refresh_all()
 
     # -- menus ----------------------------------------------------------------------------
@@ -164,8 +167,9 @@ class MainWindow(QMainWindow):
         self._action(edit, "Back to &browsing", self.back_to_browsing, "Escape")
 
         tags = bar.addMenu("&Tags")
-        self._action(tags, "&Add tag to selection…", self.prompt_add_tag, "T")
-        self._action(tags, "&Remove tag from selection…", self.prompt_remove_tag, "Shift+T")
+        # never a bare letter: typing that lands in the grid must not tag (issue 11 #4)
+        self._action(tags, "&Add tag to selection…", self.prompt_add_tag, "Ctrl+T")
+        self._action(tags, "&Remove tag from selection…", self.prompt_remove_tag, "Ctrl+Shift+T")
         self.quick_menu = tags.addMenu("Quick tags")
         tags.addSeparator()
         self._action(tags, "&Categories…", self.open_category_editor, "Ctrl+Shift+C")
@@ -268,6 +272,9 @@ class MainWindow(QMainWindow):
         self.grid.photo_model.set_labels(names)
         self.grid.photo_model.set_photos(ids, scores)
         self.grid.select_ids(keep)
+        if self.grid.selected_ids() != keep:  # a reset drops the selection silently
+            self._selection_timer.stop()
+            self._load_selection()  # the panel shows what is still selected, at once
         self.loading = False
         what = "results" if scores is not None else "photos"
         self.status_note.setText(
@@ -299,6 +306,8 @@ class MainWindow(QMainWindow):
         if not ids:
             self.details.show_info(None)
             return
+        if self.details.info is not None and self.details.info.ids != ids[:5000]:
+            self.details.show_info(None)  # never show (or act on) a selection that is gone
         tasks.run_task(
             partial(library_data.load_photo_info, self.library, ids[:5000]),
             partial(self._info_loaded, generation),
@@ -345,12 +354,40 @@ class MainWindow(QMainWindow):
         self.search_bar.clear()
 
     # -- tagging --------------------------------------------------------------------------
+    def _details_tagged(self, photo_ids: list[int], add: list[str], remove: list[str]) -> None:
+        """The panel acts only on photos the grid still has selected."""
+        selected = set(self.grid.selected_ids())
+        self.apply_tags([pid for pid in photo_ids if pid in selected], add, remove)
+
+    def confirm_many(self, count: int, what: str) -> bool:
+        """Bulk tagging is easy to trigger by accident: above CONFIRM_OVER photos, ask."""
+        if count <= CONFIRM_OVER:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Tag many photos?",
+            f"{what} on {count} photos at once?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def apply_tags(self, photo_ids: list[int], add: list[str], remove: list[str]) -> None:
         """Tag or untag photos as one undoable step."""
         if not photo_ids or not (add or remove):
             return
+        what = " and ".join(
+            part
+            for part in (
+                f"Add {', '.join(add)}" if add else "",
+                f"remove {', '.join(remove)}" if remove else "",
+            )
+            if part
+        )
+        if not self.confirm_many(len(photo_ids), what[:1].upper() + what[1:]):
+            return
         try:
-            command = TagCommand(self.library, photo_ids, add, remove, self._tags_changed)
+            command = TagCommand(lambda: self.library, photo_ids, add, remove, self._tags_changed)
             self.undo_stack.push(command)
         except Exception as exc:  # noqa: BLE001 - a bad tag name: tell the user
             QMessageBox.warning(self, "Cannot tag", str(exc))
@@ -378,21 +415,17 @@ class MainWindow(QMainWindow):
             self.status_note.setText("Select photos first.")
             return
         names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))
-        name, ok = QInputDialog.getItem(
-            self, "Add tag", f"Tag for {len(ids)} photo(s):", names, 0, True
-        )
-        if ok and name.strip():
-            self.apply_tags(ids, [name.strip()], [])
+        name = ask_tag(self, "Add tag", f"Tag for {len(ids)} photo(s):", names, editable=True)
+        if name:
+            self.apply_tags(ids, [name], [])
 
     def prompt_remove_tag(self) -> None:
         ids = self.grid.selected_ids()
         if not ids:
             return
         names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))
-        name, ok = QInputDialog.getItem(
-            self, "Remove tag", f"Remove from {len(ids)} photo(s):", names, 0, False
-        )
-        if ok and name:
+        name = ask_tag(self, "Remove tag", f"Remove from {len(ids)} photo(s):", names)
+        if name:
             self.apply_tags(ids, [], [name])
 
     def _tag_menu(self, menu: QMenu, ids: list[int]) -> None:
@@ -543,8 +576,7 @@ class MainWindow(QMainWindow):
         self.library.close()
         self.library = new
         self.thumbnails.resolve = partial(library_data.photo_paths, new)
-        self.undo_stack.clear()
-        self.refresh_all()
+        self.refresh_all()  # the undo history stays: its commands act on self.library
         if (
             QMessageBox.question(
                 self,
