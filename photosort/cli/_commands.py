@@ -5,3 +5,4 @@ import line here.
 """
 
 from __future__ import annotations
+from photosort.cli import model  # noqa: F401  download-model
