@@ -287,7 +287,7 @@ class MainWindow(QMainWindow):
         self.loading = False
         self.grid.photo_model.set_photos([], None)
         if isinstance(exc, ModelError):
-            self.model_problem(str(exc))
+            self.model_problem(exc)
         elif isinstance(exc, SearchError | LibraryError):
             self.status_note.setText(str(exc))
         else:
@@ -480,7 +480,7 @@ class MainWindow(QMainWindow):
             self.bulk_task = None
             self.activity.finish()
             if isinstance(exc, ModelError):
-                self.model_problem(str(exc))
+                self.model_problem(exc)
             else:
                 self._show_error(exc)
             self.refresh_all()
@@ -587,12 +587,14 @@ class MainWindow(QMainWindow):
         ):
             self.rescan()
 
-    def model_problem(self, message: str) -> None:
-        from photosort.gui.model_setup import ModelSetupDialog
+    def model_problem(self, problem: str | BaseException | None = None) -> None:
+        """The one model dialog (download, or choose a folder); a second call updates it."""
+        from photosort.gui.model_setup import ask_for_model
 
-        dialog = ModelSetupDialog(self.library.model_spec, message, self)
-        if dialog.exec() and dialog.chosen_model:
-            self.change_model(dialog.chosen_model, self.library.device)
+        text = getattr(problem, "reason", None) or (str(problem) if problem else None)
+        chosen = ask_for_model(self, self.library, text)
+        if chosen:
+            self.change_model(chosen, self.library.device)
 
     def about(self) -> None:
         from photosort import __version__
@@ -606,7 +608,7 @@ class MainWindow(QMainWindow):
 
     def _show_error(self, exc: BaseException) -> None:
         if isinstance(exc, ModelError):
-            self.model_problem(str(exc))
+            self.model_problem(exc)
             return
         text = str(exc) or type(exc).__name__
         self.status_note.setText("Error: " + text.splitlines()[0][:200])
