@@ -5,4 +5,5 @@ import line here.
 """
 
 from __future__ import annotations
+
 from photosort.cli import model  # noqa: F401  download-model
