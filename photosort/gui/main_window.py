@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
             file_menu, "&Rescan", self.rescan, "F5", "Look for new, changed and removed photos"
         )
         self.export_action = self._action(file_menu, "&Export…", self.open_export, "Ctrl+E")
+        self._action(file_menu, "Remove folder…", self.remove_folder)
         file_menu.addSeparator()
         self._action(file_menu, "Files that could not be read…", self.show_errors)
         self._action(
@@ -499,6 +500,23 @@ class MainWindow(QMainWindow):
             folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
         if folder:
             self.scan([folder])
+
+    def remove_folder(self, path: str | None = None) -> bool:
+        """Forget a root after saying which manual tags go with it (issue 11 #5)."""
+        from photosort.gui.remove_folder import confirm_removal, removal_impact
+
+        roots = [r["path"] for r in self.library.roots()]
+        if path is None:
+            path = ask_tag(self, "Remove folder", "Folder to remove from the library:", roots)
+        if not path or path not in roots or self.bulk_task is not None:
+            return False
+        if not confirm_removal(self, removal_impact(self.library, path)):
+            return False
+        return self._start_bulk(
+            "Removing folder",
+            lambda on_progress, should_cancel: self.library.remove_root(path),
+            lambda _count: self.refresh_all(),
+        )
 
     def rescan(self) -> None:
         self.scan(None)
