@@ -247,13 +247,15 @@ def download(
     total = sum(r.size or 0 for r in remotes.values())
     started = time.monotonic()
     base = 0
+    resumed: dict[str, int] = {}
 
     def emit_for(name: str) -> Emit:
         def emit(have: int) -> None:
             if on_progress is None:
                 return
             done = base + have
-            rate = done / max(time.monotonic() - started, 1e-6)
+            resumed.setdefault(name, done)  # bytes already here: not part of the rate
+            rate = (done - resumed[name]) / max(time.monotonic() - started, 1e-6)
             eta = (total - done) / rate if rate > 0 and total else None
             on_progress(Progress("downloading", done, total, name, rate, eta, "B"))
 

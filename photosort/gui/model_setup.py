@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 from photosort.core.embedder import LOCAL_PREFIX, ModelSpec, model_cache_dir, model_cached
 from photosort.core.progress import Progress
 
+NB_HYPHEN = "\u2011"  # keeps "hf-hub:..." on one line
+
 #: Rough download sizes, for the text before the hub says the exact size.
 EXPECTED_BYTES = {"ViT-B-32": 605_000_000, "ViT-B-16": 599_000_000, "ViT-L-14": 1_710_000_000}
 
@@ -65,7 +67,8 @@ class ModelSetupDialog(QDialog):
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
         self.intro = QLabel(
-            f"<b>photosort needs the CLIP model <tt>{spec}</tt></b> to understand your photos."
+            "<b>photosort needs the CLIP model "
+            f"<tt>{str(spec).replace('-', NB_HYPHEN)}</tt></b> to understand your photos."
             f"<p>Its weights ({_size_text(spec)}) are downloaded once into "
             f"<tt>{model_cache_dir()}</tt>; after that everything runs on this "
             "computer, offline.</p>"
@@ -144,6 +147,7 @@ class ModelSetupDialog(QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)  # busy until the hub says how much
         self.progress.setFormat("Connecting…")
+        self.adjustSize()  # room for the bar: the wrapped text must not be squeezed
         library = self.library
         spec = self.spec
 
