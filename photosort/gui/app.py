@@ -61,4 +61,7 @@ def run_app(library: str | None = None, model: str | None = None, device: str | 
     try:
         return app.exec()
     finally:
+        from photosort.gui import tasks
+
+        tasks.shutdown()  # pools and relays go while the QApplication still exists
         window.library.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import partial
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
@@ -338,7 +339,12 @@ class MainWindow(QMainWindow):
 
         dialog = PreviewDialog(self)
         dialog.show()
-        self._load_preview(photo_id, 1600, dialog.show_image)
+
+        def deliver(pid: int, image) -> None:
+            if shiboken6.isValid(dialog):  # closed (deleted) before its image arrived
+                dialog.show_image(pid, image)
+
+        self._load_preview(photo_id, 1600, deliver)
 
     # -- search ---------------------------------------------------------------------------
     def find_similar(self, photo_id: int) -> None:

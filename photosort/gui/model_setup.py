@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
@@ -165,6 +166,8 @@ class ModelSetupDialog(QDialog):
         )
 
     def _progress(self, report: Progress) -> None:
+        if not shiboken6.isValid(self):  # closed and deleted meanwhile
+            return
         if report.total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * report.done / report.total))
@@ -178,12 +181,16 @@ class ModelSetupDialog(QDialog):
             self.progress.setFormat("Stopping…")
 
     def _loaded(self, _embedder) -> None:
+        if not shiboken6.isValid(self):  # closed and deleted meanwhile
+            return
         self.task = None
         self.accept()
 
     def _failed(self, exc: BaseException) -> None:
         from photosort.core.progress import Cancelled
 
+        if not shiboken6.isValid(self):  # closed and deleted meanwhile
+            return
         self.task = None
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)

@@ -244,3 +244,13 @@ def abandon_all() -> None:
             _retire(task.relay)
     _RUNNING.clear()
     _sweep()
+
+
+def shutdown(timeout_ms: int = 60000) -> None:
+    """At quit: wait for the pools, drop late answers, free pools and relays in order."""
+    wait_for_all(timeout_ms)
+    abandon_all()
+    for pool_ in _POOLS.values():
+        pool_.waitForDone(timeout_ms)
+    _POOLS.clear()
+    _sweep()
