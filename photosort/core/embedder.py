@@ -258,10 +258,12 @@ def _hub_mode(spec: ModelSpec):
     from huggingface_hub import constants
 
     if model_download.model_files(spec.name, spec.pretrained) is not None:
-        if not model_cached(spec) and model_download.hub_reachable():
+        forced = model_download.hub_offline_forced()
+        if not model_cached(spec) and not forced and model_download.hub_reachable():
             download_weights(spec)
         if not model_cached(spec):
-            raise _load_failure(spec, OSError("offline"))
+            why = "HF_HUB_OFFLINE is set" if forced else "offline"
+            raise _load_failure(spec, OSError(why))
         previous = constants.HF_HUB_OFFLINE
         constants.HF_HUB_OFFLINE = True
         try:
@@ -417,7 +419,10 @@ def _load_failure(spec: ModelSpec, exc: BaseException) -> ModelError:
     text = str(exc)
     offline_signs = ("local cache", "connect", "Connection", "offline", "resolve", "Network")
     offline = any(sign in text for sign in offline_signs)
-    if offline:
+    if "HF_HUB_OFFLINE" in text:
+        offline = True
+        reason = "the weights are not in the cache and HF_HUB_OFFLINE forbids downloading them"
+    elif offline:
         reason = (
             "the weights are not in the cache and the model hub "
             f"({model_download.endpoint()}) cannot be reached"
