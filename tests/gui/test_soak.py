@@ -231,7 +231,7 @@ def run_soak(make_window, library, qtbot, qtlog, monkeypatch, tmp_path, steps: i
 
 
 def test_gui_soak_short(make_window, library, qtbot, qtlog, monkeypatch, tmp_path):
-    run_soak(make_window, library, qtbot, qtlog, monkeypatch, tmp_path, steps=400, seed=11)
+    run_soak(make_window, library, qtbot, qtlog, monkeypatch, tmp_path, steps=300, seed=11)
 
 
 @pytest.mark.slow
