@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photosort.core import model_download
 from photosort.core.errors import PhotosortError
 
 DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
@@ -23,7 +24,16 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 class ModelError(PhotosortError):
-    """The model cannot be loaded; the message is one line a user can act on."""
+    """The model cannot be loaded; the message is one line a user can act on.
+
+    ``reason`` is the same without command-line advice (the app shows it), and
+    ``offline`` says the cause is a missing network (the app then offers a folder).
+    """
+
+    def __init__(self, message: str, reason: str | None = None, offline: bool = False):
+        super().__init__(message)
+        self.reason = reason or message
+        self.offline = offline
 
 
 @dataclass(frozen=True)
@@ -152,16 +162,25 @@ class Embedder:
                 model, _, preprocess = _load_local(spec.local_dir)
                 tokenizer = open_clip.get_tokenizer(f"{LOCAL_PREFIX}{spec.local_dir}")
             else:
-                _check_known_name(spec)  # a typo is not a network problem
-                _go_offline_unless_hub_reachable()
-                model, _, preprocess = open_clip.create_model_and_transforms(
-                    spec.name, pretrained=spec.pretrained, cache_dir=str(model_cache_dir())
-                )
-                tokenizer = open_clip.get_tokenizer(spec.name)
+                if spec.name != model_download.HF_HUB_PREFIX:
+                    _check_known_name(spec)  # a typo is not a network problem
+                cache = str(model_cache_dir())
+                with _hub_mode(spec):
+                    if spec.name == model_download.HF_HUB_PREFIX:
+                        name = f"{model_download.HF_HUB_PREFIX}:{spec.pretrained}"
+                        model, _, preprocess = open_clip.create_model_and_transforms(
+                            name, cache_dir=cache
+                        )
+                        tokenizer = open_clip.get_tokenizer(name, cache_dir=cache)
+                    else:
+                        model, _, preprocess = open_clip.create_model_and_transforms(
+                            spec.name, pretrained=spec.pretrained, cache_dir=cache
+                        )
+                        tokenizer = open_clip.get_tokenizer(spec.name)
         except ModelError:
             raise
         except Exception as exc:  # network, corrupt file, unknown name: one clear line
-            raise ModelError(_explain_load_failure(spec, exc)) from exc
+            raise _load_failure(spec, exc) from exc
         model.eval()
         self.logit_scale = float(model.logit_scale.exp().item())
         self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[
@@ -211,18 +230,54 @@ class Embedder:
         return self.encode_images(torch.stack([self.preprocess(im) for im in images]))
 
 
-def _go_offline_unless_hub_reachable(host: str = "huggingface.co", timeout_s: float = 3.0) -> None:
-    """Without a network, use cached weights at once instead of minutes of download retries."""
-    import socket
+def model_cached(spec: ModelSpec) -> bool:
+    """True when loading ``spec`` needs no network (a local folder, or weights cached)."""
+    if spec.local_dir is not None:
+        return spec.local_dir.is_dir()
+    return model_download.is_cached(spec.name, spec.pretrained, model_cache_dir())
 
-    from huggingface_hub import constants
 
-    if constants.HF_HUB_OFFLINE:
+def download_weights(spec: ModelSpec, on_progress=None, should_cancel=None) -> None:
+    """Fetch the weights of ``spec`` into the cache with progress; Cancelled stops it."""
+    if spec.local_dir is not None or model_cached(spec):
         return
     try:
-        socket.create_connection((host, 443), timeout=timeout_s).close()
-    except OSError:
+        model_download.download_model(
+            spec.name, spec.pretrained, model_cache_dir(), on_progress, should_cancel
+        )
+    except model_download.Offline as exc:
+        raise ModelError(
+            f"cannot download model {spec}: {exc}", reason=f"{exc}.", offline=True
+        ) from exc
+    except model_download.DownloadError as exc:
+        raise ModelError(f"cannot download model {spec}: {exc}", reason=f"{exc}.") from exc
+
+
+@contextlib.contextmanager
+def _hub_mode(spec: ModelSpec):
+    """Fetch missing weights ourselves (progress, resume, checks), then let open_clip load
+    them from the cache with the hub client offline: no network round trip once cached,
+    and a cached model never changes under a library's vectors."""
+    from huggingface_hub import constants
+
+    if model_download.model_files(spec.name, spec.pretrained) is not None:
+        forced = model_download.hub_offline_forced()
+        if not model_cached(spec) and not forced and model_download.hub_reachable():
+            download_weights(spec)
+        if not model_cached(spec):
+            why = "HF_HUB_OFFLINE is set" if forced else "offline"
+            raise _load_failure(spec, OSError(why))
+        previous = constants.HF_HUB_OFFLINE
         constants.HF_HUB_OFFLINE = True
+        try:
+            yield
+        finally:
+            constants.HF_HUB_OFFLINE = previous
+        return
+    # a model open_clip fetches from a plain URL: its own downloader, if online
+    if not constants.HF_HUB_OFFLINE and not model_download.hub_reachable():
+        constants.HF_HUB_OFFLINE = True
+    yield
 
 
 def _encode_text_short(model, tokens):
@@ -413,15 +468,24 @@ def _one_line(exc: BaseException) -> str:
     return line[:300]
 
 
-def _explain_load_failure(spec: ModelSpec, exc: BaseException) -> str:
+def _load_failure(spec: ModelSpec, exc: BaseException) -> ModelError:
+    """One line for the CLI (with the flag to use) and a reason for the app's dialog."""
     text = str(exc)
     offline_signs = ("local cache", "connect", "Connection", "offline", "resolve", "Network")
-    if any(sign in text for sign in offline_signs):
-        reason = "the weights are not in the cache and could not be downloaded"
+    offline = any(sign in text for sign in offline_signs)
+    if "HF_HUB_OFFLINE" in text:
+        offline = True
+        reason = "the weights are not in the cache and HF_HUB_OFFLINE forbids downloading them"
+    elif offline:
+        reason = (
+            "the weights are not in the cache and the model hub "
+            f"({model_download.endpoint()}) cannot be reached"
+        )
     else:
         reason = _one_line(exc)[:160]
-    return (
+    message = (
         f"cannot load model {spec}: {reason}. Weights are downloaded on first use "
         f"into {model_cache_dir()}; connect to the internet once, or use "
         "--model local-dir:PATH with an open_clip folder (open_clip_config.json + weights)"
     )
+    return ModelError(message, reason=f"{reason}.", offline=offline)

@@ -39,7 +39,7 @@ def open_library(
 def run_app(library: str | None = None, model: str | None = None, device: str | None = None) -> int:
     app = application()
     from photosort.gui.main_window import MainWindow, app_icon
-    from photosort.gui.model_setup import ModelSetupDialog, weights_cached
+    from photosort.gui.model_setup import weights_cached
 
     app.setWindowIcon(app_icon())
     settings = QSettings()
@@ -55,12 +55,13 @@ def run_app(library: str | None = None, model: str | None = None, device: str | 
         if not lib.roots():
             window.status_note.setText("Start with File → Add folder… to index your photos.")
         if lib.catalog.get_meta("model_id") is None and not weights_cached(lib.model_spec):
-            dialog = ModelSetupDialog(lib.model_spec, None, window, library=lib)
-            if dialog.exec() and dialog.chosen_model:
-                window.change_model(dialog.chosen_model, lib.device)
+            window.model_problem()  # the one dialog; model errors meanwhile only update it
 
     QTimer.singleShot(0, first_run)
     try:
         return app.exec()
     finally:
+        from photosort.gui import tasks
+
+        tasks.shutdown()  # pools and relays go while the QApplication still exists
         window.library.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import partial
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
@@ -23,7 +24,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -50,10 +50,12 @@ from photosort.gui.search_bar import SearchBar
 from photosort.gui.sidebar import KIND_ROLE, Sidebar
 from photosort.gui.tag_admin_commands import TagAdminActions
 from photosort.gui.tag_commands import TagCommand
+from photosort.gui.tag_prompt import TypeToSearch, ask_tag
 from photosort.gui.thumbnails import ThumbnailLoader
 from photosort.gui.watching import WatchController
 
 SEARCH_TOP = 500  # results shown for a search; browsing shows everything
+CONFIRM_OVER = 50  # tagging more photos than this at once asks first
 
 
 class MainWindow(TagAdminActions, QMainWindow):
@@ -136,7 +138,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid.photo_activated.connect(self.open_preview)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
-        self.details.tag_requested.connect(self.apply_tags)
+        self.details.tag_requested.connect(self._details_tagged)
         self.details.find_similar.connect(self.find_similar)
         self.activity.cancel_requested.connect(self.cancel_bulk)
         self.empty_state.add_folder.connect(self.add_folder)
@@ -151,7 +153,9 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._selection_timer.timeout.connect(self._load_selection)
 
         self.preload_on_show = True  # tests that want no model in memory turn it off
+        self.type_to_search = TypeToSearch(self.grid, self.search_bar.edit)
         self._restore_geometry()
+        self.search_bar.edit.setFocus()  # typing at launch searches; it never tags
         self.refresh_all()
         self.watching = WatchController(self)  # issue 18: changes in the roots are indexed
         self.watching.start()
@@ -181,6 +185,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             file_menu, "&Rescan", self.rescan, "F5", "Look for new, changed and removed photos"
         )
         self.export_action = self._action(file_menu, "&Export…", self.open_export, "Ctrl+E")
+        self._action(file_menu, "Remove folder…", self.remove_folder)
         file_menu.addSeparator()
         self._action(file_menu, "Files that could not be read…", self.show_errors)
         self._action(
@@ -210,8 +215,9 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._action(edit, "Back to &browsing", self.back_to_browsing, "Escape")
 
         tags = bar.addMenu("&Tags")
-        self._action(tags, "&Add tag to selection…", self.prompt_add_tag, "T")
-        self._action(tags, "&Remove tag from selection…", self.prompt_remove_tag, "Shift+T")
+        # never a bare letter: typing that lands in the grid must not tag (issue 11 #4)
+        self._action(tags, "&Add tag to selection…", self.prompt_add_tag, "Ctrl+T")
+        self._action(tags, "&Remove tag from selection…", self.prompt_remove_tag, "Ctrl+Shift+T")
         self.quick_menu = tags.addMenu("Quick tags")
         tags.addSeparator()
         teach_dialog.add_actions(self, tags)
@@ -378,6 +384,10 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.grid.select_ids(keep)
         if new_view:  # new results start at the top, best first
             self.grid.scrollToTop()
+        if self.grid.selected_ids() != keep:  # a reset drops the selection silently
+            self._selection_timer.stop()
+            self._load_selection()  # the panel shows what is still selected, at once
+        self.loading = False
 
     def _grid_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._query_generation:
@@ -385,7 +395,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.loading = False
         self.grid.photo_model.set_photos([], None)
         if isinstance(exc, ModelError):
-            self.model_problem(str(exc))
+            self.model_problem(exc)
         elif isinstance(exc, ModelMismatchError):  # one line, and the button that fixes it
             self.browse_bar.show_message("The photos were indexed with another model.")
             self.browse_bar.reindex_button.setVisible(True)
@@ -408,6 +418,8 @@ class MainWindow(TagAdminActions, QMainWindow):
         if not ids:
             self.details.show_info(None)
             return
+        if self.details.info is not None and self.details.info.ids != ids[:5000]:
+            self.details.show_info(None)  # never show (or act on) a selection that is gone
         tasks.run_task(
             partial(library_data.load_photo_info, self.library, ids[:5000]),
             partial(self._info_loaded, generation),
@@ -438,11 +450,16 @@ class MainWindow(TagAdminActions, QMainWindow):
         dialog = PreviewDialog(self)
         dialog.show()
         self.preview_dialog = dialog
+
+        def load(pid: int, deliver) -> None:
+            def guarded(shown: int, image) -> None:
+                if shiboken6.isValid(dialog):  # closed (deleted) before its image arrived
+                    deliver(shown, image)
+
+            self._load_preview(pid, 1600, guarded)
+
         dialog.set_sequence(
-            self.grid.photo_model.ids,
-            photo_id,
-            lambda pid, deliver: self._load_preview(pid, 1600, deliver),
-            self.grid.photo_model._labels,
+            self.grid.photo_model.ids, photo_id, load, self.grid.photo_model._labels
         )
 
     # -- search ---------------------------------------------------------------------------
@@ -460,12 +477,40 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.search_bar.clear()
 
     # -- tagging --------------------------------------------------------------------------
+    def _details_tagged(self, photo_ids: list[int], add: list[str], remove: list[str]) -> None:
+        """The panel acts only on photos the grid still has selected."""
+        selected = set(self.grid.selected_ids())
+        self.apply_tags([pid for pid in photo_ids if pid in selected], add, remove)
+
+    def confirm_many(self, count: int, what: str) -> bool:
+        """Bulk tagging is easy to trigger by accident: above CONFIRM_OVER photos, ask."""
+        if count <= CONFIRM_OVER:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Tag many photos?",
+            f"{what} on {count} photos at once?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def apply_tags(self, photo_ids: list[int], add: list[str], remove: list[str]) -> None:
         """Tag or untag photos as one undoable step."""
         if not photo_ids or not (add or remove):
             return
+        what = " and ".join(
+            part
+            for part in (
+                f"Add {', '.join(add)}" if add else "",
+                f"remove {', '.join(remove)}" if remove else "",
+            )
+            if part
+        )
+        if not self.confirm_many(len(photo_ids), what[:1].upper() + what[1:]):
+            return
         try:
-            command = TagCommand(self.library, photo_ids, add, remove, self._tags_changed)
+            command = TagCommand(lambda: self.library, photo_ids, add, remove, self._tags_changed)
             self.undo_stack.push(command)
         except Exception as exc:  # noqa: BLE001 - a bad tag name: tell the user
             QMessageBox.warning(self, "Cannot tag", str(exc))
@@ -493,21 +538,17 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.status_note.setText("Select photos first.")
             return
         names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))
-        name, ok = QInputDialog.getItem(
-            self, "Add tag", f"Tag for {len(ids)} photo(s):", names, 0, True
-        )
-        if ok and name.strip():
-            self.apply_tags(ids, [name.strip()], [])
+        name = ask_tag(self, "Add tag", f"Tag for {len(ids)} photo(s):", names, editable=True)
+        if name:
+            self.apply_tags(ids, [name], [])
 
     def prompt_remove_tag(self) -> None:
         ids = self.grid.selected_ids()
         if not ids:
             return
         names = list(dict.fromkeys(self.sidebar.label_tags + self.sidebar.manual_tags))
-        name, ok = QInputDialog.getItem(
-            self, "Remove tag", f"Remove from {len(ids)} photo(s):", names, 0, False
-        )
-        if ok and name:
+        name = ask_tag(self, "Remove tag", f"Remove from {len(ids)} photo(s):", names)
+        if name:
             self.apply_tags(ids, [], [name])
 
     def _tag_menu(self, menu: QMenu, ids: list[int]) -> None:
@@ -565,7 +606,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.bulk_task = None
             self.activity.finish()
             if isinstance(exc, ModelError):
-                self.model_problem(str(exc))
+                self.model_problem(exc)
             else:
                 self._show_error(exc)
             self.refresh_all()
@@ -584,6 +625,23 @@ class MainWindow(TagAdminActions, QMainWindow):
             folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
         if folder:
             self.scan([folder])
+
+    def remove_folder(self, path: str | None = None) -> bool:
+        """Forget a root after saying which manual tags go with it (issue 11 #5)."""
+        from photosort.gui.remove_folder import confirm_removal, removal_impact
+
+        roots = [r["path"] for r in self.library.roots()]
+        if path is None:
+            path = ask_tag(self, "Remove folder", "Folder to remove from the library:", roots)
+        if not path or path not in roots or self.bulk_task is not None:
+            return False
+        if not confirm_removal(self, removal_impact(self.library, path)):
+            return False
+        return self._start_bulk(
+            "Removing folder",
+            lambda on_progress, should_cancel: self.library.remove_root(path),
+            lambda _count: self.refresh_all(),
+        )
 
     def rescan(self) -> None:
         self.scan(None)
@@ -686,8 +744,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.library.close()
         self.library = new
         self.thumbnails.resolve = partial(library_data.photo_paths, new)
-        self.undo_stack.clear()
-        self.refresh_all()
+        self.refresh_all()  # the undo history stays: its commands act on self.library
         if self.total_photos and (
             QMessageBox.question(
                 self,
@@ -698,12 +755,14 @@ class MainWindow(TagAdminActions, QMainWindow):
         ):
             self.rescan()
 
-    def model_problem(self, message: str) -> None:
-        from photosort.gui.model_setup import ModelSetupDialog
+    def model_problem(self, problem: str | BaseException | None = None) -> None:
+        """The one model dialog (download, or choose a folder); a second call updates it."""
+        from photosort.gui.model_setup import ask_for_model
 
-        dialog = ModelSetupDialog(self.library.model_spec, message, self)
-        if dialog.exec() and dialog.chosen_model:
-            self.change_model(dialog.chosen_model, self.library.device)
+        text = getattr(problem, "reason", None) or (str(problem) if problem else None)
+        chosen = ask_for_model(self, self.library, text)
+        if chosen:
+            self.change_model(chosen, self.library.device)
 
     def about(self) -> None:
         from photosort import __version__
@@ -717,7 +776,7 @@ class MainWindow(TagAdminActions, QMainWindow):
 
     def _show_error(self, exc: BaseException) -> None:
         if isinstance(exc, ModelError):
-            self.model_problem(str(exc))
+            self.model_problem(exc)
             return
         text = str(exc) or type(exc).__name__
         self.status_note.setText("Error: " + text.splitlines()[0][:200])

@@ -27,20 +27,21 @@ def _describe(count: int, add: list[str], remove: list[str]) -> str:
 class TagCommand(QUndoCommand):
     def __init__(
         self,
-        library: Library,
+        library: Library | Callable[[], Library],
         photo_ids: list[int],
         add: list[str],
         remove: list[str],
         on_change: Callable[[list[int]], None],
     ):
         super().__init__(_describe(len(photo_ids), add, remove))
-        self.library = library
+        # a getter keeps undo working after the window reopens the library (model switch)
+        self._library = library
         self.ids = list(photo_ids)
         self.add = list(add)
         self.remove = [t for t in remove if t not in add]
         self.on_change = on_change
         names = set(self.add) | set(self.remove)
-        before = library.photo_tags(self.ids)
+        before = self.library.photo_tags(self.ids)
         # (photo, tag) -> "on" / "off": the manual decisions that existed before this command
         self.previous: dict[tuple[int, str], str] = {
             (pid, t.name): t.state
@@ -48,6 +49,10 @@ class TagCommand(QUndoCommand):
             for t in tags
             if t.source == "manual" and t.name in names
         }
+
+    @property
+    def library(self) -> Library:
+        return self._library() if callable(self._library) else self._library
 
     def redo(self) -> None:
         self.library.tag_photos(self.ids, add=self.add, remove=self.remove)

@@ -9,12 +9,13 @@ category previews). Thumbnails have their own pool in ``thumbnails.py``.
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
 
 from photosort.core.progress import CancelToken, Progress
 
@@ -37,22 +38,72 @@ def all_pools() -> list[QThreadPool]:
 
 def wait_for_all(timeout_ms: int = 30000) -> bool:
     """Block until every pool is idle (window close, test teardown)."""
-    return all(p.waitForDone(timeout_ms) for p in all_pools())
+    idle = all(p.waitForDone(timeout_ms) for p in all_pools())
+    _sweep()
+    return idle
 
 
 class _Relay(QObject):
-    """Lives in the GUI thread; the worker emits, Qt delivers to the GUI thread."""
+    """Carries one task's answer from its worker to the GUI thread, then is deleted there.
+
+    Ownership matters at quit time and under load: a relay is a child of a GUI-thread
+    QObject (``_home()``), so a worker dropping its Python reference can never delete it;
+    the GUI thread deletes it with ``deleteLater`` once the worker has left ``run``.
+    Before, a finished pool thread could free the last reference to a parentless Task and
+    destroy a GUI-thread QObject from the wrong thread while its events were being
+    delivered ("QObject: shared QObject was deleted directly", then SIGSEGV on quit).
+    """
 
     done = Signal(object)
     failed = Signal(object)
     progress = Signal(object)
 
+    def __init__(self, task: Task):
+        super().__init__(_home())
+        self.task: Task | None = task
+        self.worker_left = task.worker_left
+        self.done.connect(self._deliver_done)
+        self.failed.connect(self._deliver_error)
+        self.progress.connect(self._deliver_progress)
 
-class Task(QObject):
+    @Slot(object)
+    def _deliver_done(self, result: Any) -> None:
+        task = self._finish()
+        if task is not None and task._on_done is not None:
+            task._on_done(result)
+
+    @Slot(object)
+    def _deliver_error(self, exc: BaseException) -> None:
+        task = self._finish()
+        if task is None:
+            return
+        if task._on_error is not None:
+            task._on_error(exc)
+        else:
+            _report_unhandled(exc)
+
+    @Slot(object)
+    def _deliver_progress(self, progress: Progress) -> None:
+        task = self.task
+        if task is not None and not task.finished and task._on_progress is not None:
+            task._on_progress(progress)
+
+    def _finish(self) -> Task | None:
+        task, self.task = self.task, None
+        if task is not None:
+            _retire(self)
+        if task is None or task.finished:  # abandoned (window closing): nobody listens
+            return None
+        task.finished = True
+        _RUNNING.discard(task)
+        return task
+
+
+class Task:
     """A handle on one background call: cancel it, or ignore its late answer.
 
-    Its slots are bound methods of a GUI-thread QObject, so the relay's signals (emitted in
-    the worker) are queued to the GUI thread; a bare lambda would run in the worker.
+    A plain Python object (no QObject), so whichever thread drops the last reference to it
+    destroys nothing Qt owns; its relay is the only QObject and lives in the GUI thread.
     """
 
     def __init__(
@@ -61,16 +112,13 @@ class Task(QObject):
         on_error: Callable[[BaseException], None] | None,
         on_progress: Callable[[Progress], None] | None,
     ):
-        super().__init__()
         self.token = CancelToken()
         self.finished = False
+        self.worker_left = threading.Event()  # the worker returned from run(): relay may go
         self._on_done = on_done
         self._on_error = on_error
         self._on_progress = on_progress
-        self.relay = _Relay()
-        self.relay.done.connect(self._deliver_done)
-        self.relay.failed.connect(self._deliver_error)
-        self.relay.progress.connect(self._deliver_progress)
+        self.relay = _Relay(self)
 
     def cancel(self) -> None:
         self.token.set()
@@ -79,29 +127,35 @@ class Task(QObject):
     def cancelled(self) -> bool:
         return self.token.cancelled
 
-    @Slot(object)
-    def _deliver_done(self, result: Any) -> None:
-        self.finished = True
-        _RUNNING.discard(self)
-        if self._on_done is not None:
-            self._on_done(result)
 
-    @Slot(object)
-    def _deliver_error(self, exc: BaseException) -> None:
-        self.finished = True
-        _RUNNING.discard(self)
-        if self._on_error is not None:
-            self._on_error(exc)
+_RUNNING: set[Task] = set()  # keeps a Task alive until its answer is delivered
+_RETIRED: list[_Relay] = []  # relays whose answer arrived, deleted once their worker is out
+_HOME: list[QObject] = []
+
+
+def _home() -> QObject:
+    """The GUI-thread parent of every relay (a child of the application, so Qt frees it)."""
+    if not _HOME:
+        home = QObject(QCoreApplication.instance())
+        home.setObjectName("photosort-task-relays")
+        _HOME.append(home)
+    return _HOME[0]
+
+
+def _retire(relay: _Relay) -> None:
+    _RETIRED.append(relay)
+    _sweep()
+
+
+def _sweep() -> None:
+    """Delete (later, in the GUI thread) the retired relays whose worker has returned."""
+    keep = []
+    for relay in _RETIRED:
+        if relay.worker_left.is_set():
+            relay.deleteLater()
         else:
-            _report_unhandled(exc)
-
-    @Slot(object)
-    def _deliver_progress(self, progress: Progress) -> None:
-        if not self.finished and self._on_progress is not None:
-            self._on_progress(progress)
-
-
-_RUNNING: set[Task] = set()  # keeps a Task (and its relay) alive until the answer is delivered
+            keep.append(relay)
+    _RETIRED[:] = keep
 
 
 class _Runnable(QRunnable):
@@ -111,13 +165,16 @@ class _Runnable(QRunnable):
         self.task = task
 
     def run(self) -> None:
+        task = self.task
         try:
-            result = self.func(self.task)
+            result = self.func(task)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
             exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-            self.task.relay.failed.emit(exc)
+            task.relay.failed.emit(exc)
         else:
-            self.task.relay.done.emit(result)
+            task.relay.done.emit(result)
+        finally:
+            task.worker_left.set()
 
 
 class ProgressThrottle:
@@ -151,6 +208,7 @@ def run_task(
     With ``with_progress`` the function is called as ``func(on_progress=..., should_cancel=...)``
     — the shape of every long core job — and reports are throttled before they cross threads.
     """
+    _sweep()
     task = Task(on_done, on_error, on_progress)
     _RUNNING.add(task)
 
@@ -181,7 +239,18 @@ def abandon_all() -> None:
         task.cancel()
         task.finished = True
         task._on_done = task._on_error = task._on_progress = None
-        task.relay.done.disconnect()
-        task.relay.failed.disconnect()
-        task.relay.progress.disconnect()
+        if task.relay.task is not None:
+            task.relay.task = None
+            _retire(task.relay)
     _RUNNING.clear()
+    _sweep()
+
+
+def shutdown(timeout_ms: int = 60000) -> None:
+    """At quit: wait for the pools, drop late answers, free pools and relays in order."""
+    wait_for_all(timeout_ms)
+    abandon_all()
+    for pool_ in _POOLS.values():
+        pool_.waitForDone(timeout_ms)
+    _POOLS.clear()
+    _sweep()

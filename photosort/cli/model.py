@@ -1,0 +1,50 @@
+"""``photosort download-model``: fetch a model's weights with progress, resumable.
+
+The first scan or search downloads the model too; this command does it ahead of time
+(Ctrl-C stops it, running it again resumes). With a terminal, an implicit first-use
+download shows the same bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from photosort.cli import ProgressBar, command, run_cancellable
+from photosort.core import model_download
+from photosort.core.embedder import (
+    DEFAULT_MODEL,
+    ModelSpec,
+    download_weights,
+    model_cache_dir,
+    model_cached,
+)
+from photosort.core.progress import Cancelled
+
+if sys.stderr is not None and sys.stderr.isatty():
+    model_download.default_progress = ProgressBar()  # first-use downloads in any command
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@command("download-model", _options, "download the model's weights now (resumable)")
+def cmd_download_model(args: argparse.Namespace) -> int:
+    spec = ModelSpec.parse(
+        getattr(args, "model", None) or os.environ.get("PHOTOSORT_MODEL") or DEFAULT_MODEL
+    )
+    if model_cached(spec):
+        print(f"model {spec} is already here ({model_cache_dir()})")
+        return 0
+    bar = ProgressBar(enabled=not args.no_progress)
+    try:
+        run_cancellable(lambda token: download_weights(spec, bar, token))
+    except Cancelled:
+        bar.close()
+        print("photosort: download stopped; run the command again to resume", file=sys.stderr)
+        return 1
+    bar.close()
+    print(f"model {spec} downloaded into {model_cache_dir()}")
+    return 0
