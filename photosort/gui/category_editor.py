@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -397,7 +398,8 @@ class CategoryEditor(QDialog):
         )
 
     def _previews_ready(self, generation: int, previews: dict) -> None:
-        if generation != self._preview_generation:
+        # a late answer for an editor already closed (deleted) or edited since is dropped
+        if generation != self._preview_generation or not shiboken6.isValid(self.error_label):
             return
         self.previews = previews
         self.error_label.setText("")
@@ -412,7 +414,7 @@ class CategoryEditor(QDialog):
         self._show_selected_preview()
 
     def _preview_failed(self, generation: int, exc: BaseException) -> None:
-        if generation == self._preview_generation:
+        if generation == self._preview_generation and shiboken6.isValid(self.error_label):
             self.error_label.setText(str(exc))
             self.count_label.setText("—")
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosort.core.library import Library
+from photosort.core.search import SearchQuery
 from photosort.gui import library_data, tasks
 from photosort.gui.details import pil_to_qimage
 
@@ -243,14 +244,11 @@ def find_more_like_selection(window) -> None:
     window._query_generation += 1
     generation = window._query_generation
     window.loading = True
+    window.browse_bar.set_search_mode(True)  # a search's answer: best match first
 
     def job():
-        results = window.library.more_like(ids, top=200)
-        return (
-            [r.photo_id for r in results],
-            [r.score for r in results],
-            {r.photo_id: os.path.basename(r.path) for r in results},
-        )
+        # the window's answer shape: ("search", the query, results best first)
+        return ("search", SearchQuery(), window.library.more_like(ids, top=200))
 
     def failed(exc: BaseException) -> None:
         window._grid_failed(generation, exc)

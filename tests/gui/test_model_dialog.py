@@ -153,5 +153,5 @@ def test_first_run_window_downloads_then_searches(qtbot, hub, make_library, tmp_
     assert library._embedder is not None
     window.search_bar.set_text("a red ball")
     wait_idle(qtbot, window)
-    assert window.status_note.text().endswith("results")
+    assert window.status_note.text().endswith("photos searched")  # the search ran
     window.close()

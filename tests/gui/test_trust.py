@@ -175,7 +175,8 @@ def test_undo_survives_a_model_switch(make_window, library, qtbot, monkeypatch, 
     shutil.copytree(ModelSpec.parse(str(library.model_spec)).local_dir, other)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     window.change_model(f"local-dir:{other}", "cpu")
-    assert window.library is not library
+    # the new model loads in the background before the window switches to it
+    qtbot.waitUntil(lambda: window.library is not library, timeout=30000)
     wait_idle(qtbot, window)
     assert window.undo_stack.canUndo()
     window.undo_stack.undo()
