@@ -19,11 +19,10 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from photosort.core import backup
 from photosort.core import index as vector_index
 from photosort.core.errors import PhotosortError
+from photosort.core.writelock import WriteLock
 
 CATALOG = "catalog.sqlite"
 BACKUPS = "backups"
@@ -103,7 +102,15 @@ class DoctorReport:
 
 
 def check(lib, fix: bool = False) -> DoctorReport:
-    """Check ``lib`` (a Library), rebuild its vector index, and with ``fix`` drop orphans."""
+    """Check ``lib`` (a Library), rebuild its vector index, and with ``fix`` drop orphans.
+
+    Under the library's write lock throughout: what it compares with the disk must not
+    change under it, and ``fix`` changes the set of photos."""
+    with lib.writing("repairing the catalog" if fix else "checking the library"):
+        return _check_locked(lib, fix)
+
+
+def _check_locked(lib, fix: bool) -> DoctorReport:
     cat = lib.catalog
     report = DoctorReport()
     report.integrity = [r[0] for r in cat.query("PRAGMA integrity_check")]
@@ -162,10 +169,9 @@ def check(lib, fix: bool = False) -> DoctorReport:
         report.index_before += "; not rebuilt until damaged vectors are fixed"
         report.index_before = report.index_before.replace(", rebuilt;", ";")
         return _finish(report, lib)
-    with lib._exclusive():  # no scan may add vectors while the index is rebuilt
-        rebuilt = vector_index.rebuild(lib.folder, cat, model, lib._dim())
-        lib._index = rebuilt
-        lib._index_version = cat.vectors_version()
+    rebuilt = vector_index.rebuild(lib.folder, cat, model, lib._dim())
+    lib._index = rebuilt
+    lib._index_version = cat.vectors_version()
     report.index_count = rebuilt.count
     return _finish(report, lib)
 
@@ -235,14 +241,7 @@ def restore(folder: Path, chosen: str | os.PathLike | None = None) -> tuple[Path
     folder = Path(folder)
     backups_dir = folder / BACKUPS
     source = _choose_backup(backups_dir, chosen)
-    lock = FileLock(str(folder / "scan.lock"))
-    try:
-        lock.acquire(timeout=0.5)
-    except Timeout as exc:
-        raise DoctorError(
-            f"library is busy: another photosort process is scanning {folder}"
-        ) from exc
-    try:
+    with WriteLock(folder).hold("restoring a backup"):
         catalog = folder / CATALOG
         old_version = _version_of(catalog) or 0
         saved = _save_current(catalog, backups_dir) if catalog.exists() else None
@@ -270,8 +269,6 @@ def restore(folder: Path, chosen: str | os.PathLike | None = None) -> tuple[Path
         for name in (vector_index.INDEX_FILENAME, vector_index.META_FILENAME):
             (folder / name).unlink(missing_ok=True)
         return source, saved
-    finally:
-        lock.release()
 
 
 def _choose_backup(backups_dir: Path, chosen: str | os.PathLike | None) -> Path:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
 from photosort.core.errors import PhotosortError
+from photosort.core.owner import Owner, is_gone, this_process
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.xmp import SidecarTag, write_sidecar
 
@@ -395,6 +396,21 @@ def _journal_schema(conn) -> None:
 register_migration(Migration("0003_move_journal", _journal_schema))
 
 
+def _journal_owner_schema(conn) -> None:
+    """Each journal row names its process, so recovery can tell a live move from a dead one."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE move_journal ADD COLUMN owner_host TEXT;
+        ALTER TABLE move_journal ADD COLUMN owner_pid INTEGER;
+        ALTER TABLE move_journal ADD COLUMN owner_started TEXT
+        """,
+    )
+
+
+register_migration(Migration("0004_a_move_journal_owner", _journal_owner_schema))
+
+
 def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
     """Move one photo, all or nothing, even across a kill -9.
 
@@ -405,11 +421,13 @@ def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
     """
     folder, name = os.path.split(item.destination)
     tmp = os.path.join(folder, f".photosort-move-{item.photo_id}-{uuid.uuid4().hex[:8]}.part")
+    me = this_process()
     with catalog.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO move_journal (photo_id, source, temp, destination, "
-            "started_at) VALUES (?, ?, ?, NULL, ?)",
-            (item.photo_id, item.source, tmp, now_iso()),
+            "started_at, owner_host, owner_pid, owner_started) "
+            "VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
+            (item.photo_id, item.source, tmp, now_iso(), me.host, me.pid, me.started),
         )
     committed = False
 
@@ -503,10 +521,22 @@ def settle(catalog: Catalog, photo_id: int) -> str | None:
     return note
 
 
-def recover_moves(catalog: Catalog) -> list[str]:
-    """Settle moves a killed process left half done (run before export and scan)."""
+def recover_moves(catalog: Catalog, lock_held: bool) -> list[str]:
+    """Settle moves a killed process left half done (run before export and scan).
+
+    Only the holder of the library's write lock may recover, and only journals whose owner
+    process is provably gone: a live export's journal is its own business (settling it
+    from outside deleted originals). Rows from before owners were recorded (NULL owner)
+    are settled under the lock: no older photosort can still be running a move, since
+    opening the catalog with this version migrated it.
+    """
+    if not lock_held:
+        raise ExportError("internal error: move recovery needs the library's write lock")
     notes = []
-    for (photo_id,) in catalog.query("SELECT photo_id FROM move_journal"):
+    rows = catalog.query("SELECT photo_id, owner_host, owner_pid, owner_started FROM move_journal")
+    for photo_id, host, pid, started in rows:
+        if host is not None and not is_gone(Owner(host, int(pid), started)):
+            continue
         note = settle(catalog, photo_id)
         if note:
             notes.append(note)

@@ -6,6 +6,7 @@ the catalog or loads the model.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -16,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 
 from photosort.core import categories as category_store
 from photosort.core import export as exporter
@@ -34,6 +34,7 @@ from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
 from photosort.core.scanner import WalkIssue
 from photosort.core.search import Searcher, SearchQuery, SearchResult
+from photosort.core.writelock import WriteLock
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,9 @@ class Library:
         self._load_lock = threading.Lock()
         self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
         self._auto_cache = tagging.AutoTagCache()
-        self._scan_lock = FileLock(str(self.folder / "scan.lock"))
+        self._write_lock = WriteLock(self.folder)
         # The catalog vectors_version the in-memory index mirrors, and whether this process
-        # holds the scan lock (only then may it change vectors and save the index).
+        # holds the write lock (only then may it change vectors and save the index).
         self._index_version: int | None = None
         self._index_lock = threading.RLock()
         self._writing = False
@@ -185,29 +186,35 @@ class Library:
             return self._index
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """Hold the library's scan lock: the one writer of vectors and of the index file.
+    def writing(self, activity: str, wait_s: float = 0.5) -> Iterator[None]:
+        """Hold the library's write lock (see core/writelock.py) while ``activity`` runs.
 
-        An in-memory index another process made stale is dropped first; saving it under
-        the new catalog version would hide that process's changes from every later open.
+        Every change to files or to the set of photos goes through here; it is also the
+        one writer of vectors and of the index file. An in-memory index another process
+        made stale is dropped first: saving it under the new catalog version would hide
+        that process's changes from every later open.
         """
-        try:
-            self._scan_lock.acquire(timeout=0.5)
-        except Timeout as exc:
-            raise LibraryError(
-                f"library is busy: another photosort process is scanning {self.folder}"
-            ) from exc
-        try:
-            with self._index_lock:
-                if self._index is not None and (
-                    self._index_version != self.catalog.vectors_version()
-                ):
-                    self._index = None
-                self._writing = True
-            yield
-        finally:
-            self._writing = False
-            self._scan_lock.release()
+        with self._write_lock.hold(activity, wait_s):
+            outer = not self._writing
+            if outer:
+                with self._index_lock:
+                    if self._index is not None and (
+                        self._index_version != self.catalog.vectors_version()
+                    ):
+                        self._index = None
+                    self._writing = True
+            try:
+                yield
+            finally:
+                if outer:
+                    self._writing = False
+
+    def _exclusive(self, activity: str = "scanning") -> contextlib.AbstractContextManager:
+        return self.writing(activity)
+
+    def _recover_moves(self) -> list[str]:
+        """Settle half-done moves of dead processes; only under the write lock."""
+        return exporter.recover_moves(self.catalog, lock_held=self._write_lock.held)
 
     def save_index(self) -> None:
         """Save a changed index. It is only a cache: a failure (a full disk) must not hide
@@ -257,7 +264,7 @@ class Library:
         root_id = self.catalog.root_id(folder)
         if root_id is None:
             raise LibraryError(f"not a root of this library: {path}")
-        with self._exclusive():
+        with self.writing("removing a folder"):
             ids = self.catalog.remove_root(root_id)
             self.index.remove(ids)
             self.save_index()
@@ -272,14 +279,14 @@ class Library:
         batch_size: int = 32,
     ) -> ScanSummary:
         """Add ``paths`` as roots (all roots when None) and bring them up to date."""
-        roots = (
-            [self.add_root(p) for p in paths]
-            if paths
-            else [(r["id"], r["path"]) for r in self.catalog.roots()]
-        )
-        roots = list(dict.fromkeys(roots))
-        with self._exclusive():
-            notes = exporter.recover_moves(self.catalog)  # a killed export --mode move
+        with self.writing("scanning"):
+            roots = (
+                [self.add_root(p) for p in paths]
+                if paths
+                else [(r["id"], r["path"]) for r in self.catalog.roots()]
+            )
+            roots = list(dict.fromkeys(roots))
+            notes = self._recover_moves()  # a killed export --mode move
             summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
             summary.warnings += notes
             self._autotag_after_scan(summary)
@@ -586,7 +593,13 @@ class Library:
     ) -> exporter.ExportSummary:
         """Copy, link or move photos with the requested tags into folders under request.dest."""
         exporter.check_request(request)
-        recovered = [] if request.dry_run else exporter.recover_moves(self.catalog)
+        if request.dry_run:  # writes nothing: no lock, no recovery
+            return self._export_locked(request, on_progress, should_cancel)
+        with self.writing("exporting"):
+            return self._export_locked(request, on_progress, should_cancel)
+
+    def _export_locked(self, request, on_progress, should_cancel) -> exporter.ExportSummary:
+        recovered = [] if request.dry_run else self._recover_moves()
         sources = exporter.sources_for(self.catalog, request.tags, request.photo_ids)
 
         def tags_of(photo_id: int) -> list[xmp.SidecarTag]:
@@ -624,6 +637,10 @@ class Library:
         Without ``photo_ids``: every photo that has a tag. A photo without tags gets a
         sidecar only to refresh one photosort wrote before. Originals are never touched.
         """
+        with self.writing("writing XMP sidecars"):
+            return self._write_xmp_locked(photo_ids, on_progress, should_cancel)
+
+    def _write_xmp_locked(self, photo_ids, on_progress, should_cancel) -> xmp.XmpSummary:
         if photo_ids is None:
             ids = [
                 r[0]
