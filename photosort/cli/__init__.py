@@ -495,20 +495,23 @@ def cmd_categories(args: argparse.Namespace) -> int:
                 lib.export_categories(args.name)
                 print(f"wrote {args.name}")
         else:
-            existing = {c.name: c for c in lib.categories()}
-            cat = existing.get(args.name) or Category(args.name, args.kind or "free")
-            if args.kind:
-                cat.kind = args.kind
-            if args.threshold is not None:
-                cat.threshold = args.threshold
-            for raw in args.label:
-                label = _parse_label(raw)
-                cat.labels = [x for x in cat.labels if x.name != label.name] + [label]
-            summary = lib.save_category(cat)
+
+            def change(stored: Category | None) -> Category:  # runs inside one transaction
+                cat = stored or Category(args.name, args.kind or "free")
+                if args.kind:
+                    cat.kind = args.kind
+                if args.threshold is not None:
+                    cat.threshold = args.threshold
+                for raw in args.label:
+                    label = _parse_label(raw)
+                    cat.labels = [x for x in cat.labels if x.name != label.name] + [label]
+                return cat
+
+            summary = lib.update_category(args.name, change)
             if args.json:
                 print(json.dumps(summary.as_dict(), indent=2))
             else:
-                print(f"saved category {cat.name!r}; {summary.line()}")
+                print(f"saved category {args.name!r}; {summary.line()}")
     return 0
 
 

@@ -463,6 +463,22 @@ class Library:
         saved = next(c for c in self.categories() if c.name == category.name.strip())
         return self._autotag([saved])
 
+    def update_category(
+        self, name: str, change: Callable[[Category | None], Category]
+    ) -> tagging.AutotagSummary:
+        """Read, change and store one category inside one transaction, then re-tag it.
+
+        ``change`` gets the stored category (None when there is none) and returns the new
+        one. Two processes adding labels at once both keep theirs: the read happens under
+        the catalog's write transaction, never before it.
+        """
+        with self.catalog.transaction() as conn:
+            current = next((c for c in category_store.load(conn) if c.name == name), None)
+            category = change(current)
+            category_store.store(conn, category, None if current is None else name)
+        saved = next(c for c in self.categories() if c.name == category.name.strip())
+        return self._autotag([saved])
+
     def remove_category(self, name: str) -> None:
         """Forget a category; its auto tags go with it, manual tags (keyed by name) stay."""
         with self.catalog.transaction() as conn:
