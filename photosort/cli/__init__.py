@@ -241,6 +241,16 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=32, metavar="N", help="photos per batch (default 32)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="try every failed photo again (I/O failures are always retried)",
+    )
+    p.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="follow symlinks that lead outside the given folders (remembered per folder)",
+    )
 
 
 @command("scan", _scan_options, "add folders and index new or changed photos")
@@ -251,7 +261,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
         try:
             summary = run_cancellable(
-                lambda token: lib.scan(args.paths or None, bar, token, args.batch_size)
+                lambda token: lib.scan(
+                    args.paths or None,
+                    bar,
+                    token,
+                    args.batch_size,
+                    follow_links=args.follow_links,
+                    retry_failed=args.retry_failed,
+                )
             )
         finally:
             bar.close()
@@ -274,6 +291,9 @@ def _roots_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("path", nargs="?", help="root folder to remove")
     p.add_argument("--json", action="store_true", help="print the roots as JSON")
+    p.add_argument(
+        "-y", "--yes", action="store_true", help="remove without asking (after saying what goes)"
+    )
 
 
 @command("roots", _roots_options, "list the library's folders, or remove one (forgets its photos)")
@@ -282,6 +302,14 @@ def cmd_roots(args: argparse.Namespace) -> int:
         if args.action == "remove":
             if not args.path:
                 raise LibraryError("roots remove needs a PATH")
+            impact = lib.root_removal(args.path)
+            for line in impact.lines():
+                print(line, file=sys.stderr)
+            if not args.yes and not _confirm("remove it?"):
+                raise LibraryError(
+                    "nothing removed: confirm with --yes"
+                    + ("" if sys.stdin.isatty() else " (no terminal to ask on)")
+                )
             count = lib.remove_root(args.path)
             print(f"removed root {args.path}: forgot {count} photos (files untouched)")
             return 0
@@ -293,6 +321,16 @@ def cmd_roots(args: argparse.Namespace) -> int:
     for r in roots if not args.json else []:
         print(f"{r['photos']:>8}  {r['path']}")
     return 0
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; without one (a script, a pipe) the answer is no."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def _status_options(p: argparse.ArgumentParser) -> None:

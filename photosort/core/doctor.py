@@ -19,7 +19,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from photosort.core import backup
+from photosort.core import backup, kept_tags
 from photosort.core import index as vector_index
 from photosort.core.errors import PhotosortError
 from photosort.core.writelock import WriteLock
@@ -124,7 +124,9 @@ def _check_locked(lib, fix: bool) -> DoctorReport:
     if fix and (report.orphan_vectors or report.photos_without_root):
         with cat.transaction() as conn:
             conn.execute("DELETE FROM embeddings WHERE photo_id NOT IN (SELECT id FROM photos)")
-            conn.execute("DELETE FROM photos WHERE root_id NOT IN (SELECT id FROM roots)")
+            rootless = "FROM photos WHERE root_id NOT IN (SELECT id FROM roots)"
+            kept_tags.keep(conn, [r[0] for r in conn.execute(f"SELECT id {rootless}")], {})
+            conn.execute(f"DELETE {rootless}")
             cat.bump_vectors_version(conn)
         report.fixed.append(
             f"removed {report.orphan_vectors} orphan vectors and "
@@ -249,7 +251,7 @@ def restore(folder: Path, chosen: str | os.PathLike | None = None) -> tuple[Path
         try:
             try:
                 _copy_into(src, catalog)
-            except sqlite3.Error:  # the current file is beyond SQLite: start a new one
+            except (sqlite3.Error, ValueError):  # beyond SQLite (saved above): start anew
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{catalog}{suffix}").unlink(missing_ok=True)
                 _copy_into(src, catalog)
@@ -294,15 +296,22 @@ def _choose_backup(backups_dir: Path, chosen: str | os.PathLike | None) -> Path:
     raise DoctorError(f"no usable backup in {backups_dir}{detail}")
 
 
-def _save_current(catalog: Path, backups_dir: Path) -> Path:
-    conn = sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)
+def _save_current(catalog: Path, backups_dir: Path) -> Path | None:
+    """Keep what is being replaced: a backup if SQLite can read it, else the raw files.
+
+    Whatever is wrong with it (a bad byte in its schema text reaches Python as a
+    UnicodeDecodeError), this never stops the restore; an empty file holds nothing."""
+    if catalog.stat().st_size == 0:
+        return None
     try:
-        if [r[0] for r in conn.execute("PRAGMA integrity_check")] == ["ok"]:
-            return backup.backup_database(conn, backups_dir, "before-restore", keep=10**6)
-    except sqlite3.Error:
+        conn = sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            if [r[0] for r in conn.execute("PRAGMA integrity_check")] == ["ok"]:
+                return backup.backup_database(conn, backups_dir, "before-restore", keep=10**6)
+        finally:
+            conn.close()
+    except (sqlite3.Error, ValueError, backup.BackupError):
         pass
-    finally:
-        conn.close()
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     damaged = backups_dir / f"damaged-{stamp}"
     damaged.mkdir(parents=True)

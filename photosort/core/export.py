@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import stat
 import tempfile
 import unicodedata
 import uuid
@@ -165,6 +166,7 @@ class Source:
     photo_id: int
     path: str
     tags: tuple[str, ...]  # the requested tags this photo has, in request order
+    problem: str | None = None  # why it must not be exported (not a photo, outside its root)
 
 
 def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
@@ -173,6 +175,9 @@ def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
     taken: dict[str, set[str]] = {}
     items: list[ExportItem] = []
     for src in sources:
+        if src.problem:
+            items.append(ExportItem(src.photo_id, src.path, "", src.tags[0], "failed", src.problem))
+            continue
         if request.layout == "flat" or request.mode == "move":
             targets = [
                 (src.tags[0] if request.mode == "move" else "; ".join(src.tags), src.tags[0])
@@ -233,7 +238,7 @@ def run(
         writer = csv.writer(manifest)
         writer.writerow(["source", "destination", "tag", "mode"])
         for n, item in enumerate(summary.items, 1):
-            if item.status == "skipped":
+            if item.status in ("skipped", "failed"):
                 continue
             if should_cancel and should_cancel():
                 summary.cancelled = True
@@ -589,16 +594,32 @@ def sources_for(catalog: Catalog, tags: Iterable[str], photo_ids: list[int] | No
     tags = list(dict.fromkeys(t.strip() for t in tags))
     marks = ",".join("?" * len(tags))
     rows = catalog.query(
-        f"SELECT t.photo_id, p.path, t.tag FROM effective_tags t JOIN photos p "
-        f"ON p.id = t.photo_id WHERE t.tag IN ({marks}) ORDER BY p.path",
+        f"SELECT t.photo_id, p.path, t.tag, p.status, r.path, r.follow_links "
+        f"FROM effective_tags t JOIN photos p ON p.id = t.photo_id "
+        f"JOIN roots r ON r.id = p.root_id WHERE t.tag IN ({marks}) ORDER BY p.path",
         tags,
     )
     allowed = None if photo_ids is None else set(photo_ids)
-    found: dict[int, tuple[str, set[str]]] = {}
-    for pid, path, tag in rows:
+    found: dict[int, tuple[str, set[str], tuple]] = {}
+    for pid, path, tag, *where in rows:
         if allowed is None or pid in allowed:
-            found.setdefault(pid, (path, set()))[1].add(tag)
+            found.setdefault(pid, (path, set(), tuple(where)))[1].add(tag)
     return [
-        Source(pid, path, tuple(t for t in tags if t in have))
-        for pid, (path, have) in found.items()
+        Source(pid, path, tuple(t for t in tags if t in have), not_a_photo(path, *where))
+        for pid, (path, have, where) in found.items()
     ]
+
+
+def not_a_photo(path: str, status: str, root: str, follow_links: int) -> str | None:
+    """Why ``path`` must not be exported, or None: only photos the catalog could read,
+    that are plain files inside their root (unless the user let that root follow links)."""
+    if status == "failed":
+        return "not exported: it could not be read as a photo"
+    try:
+        if os.path.islink(path) and not follow_links and not inside(path, root):
+            return "not exported: a symlink that leads outside its folder"
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "not exported: not a regular file"
+    except OSError:
+        return None  # missing now: the export reports the real error when it gets there
+    return None

@@ -22,9 +22,11 @@ from photosort.core import categories as category_store
 from photosort.core import export as exporter
 from photosort.core import index as vector_index
 from photosort.core import (
+    kept_tags,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     xmp,
 )
+from photosort.core import roots as root_paths
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec
@@ -232,17 +234,28 @@ class Library:
     def roots(self) -> list[dict]:
         return [dict(r) for r in self.catalog.roots()]
 
-    def add_root(self, path: str | os.PathLike) -> tuple[int, str]:
-        """Register a folder; a folder inside a known root resolves to that root."""
-        folder = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    def add_root(self, path: str | os.PathLike, follow_links: bool = False) -> tuple[int, str]:
+        """Register a folder by its real path; a folder inside a known root, or the same
+        folder reached another way (a link, a bind mount), resolves to that root.
+
+        ``follow_links``: follow symlinks that lead out of the folder (remembered)."""
+        folder = root_paths.canonical(path)
         if not os.path.isdir(folder):
             raise LibraryError(f"not a folder: {path}")
-        for root in self.catalog.roots():
-            if folder == root["path"] or folder.startswith(root["path"].rstrip(os.sep) + os.sep):
-                return root["id"], root["path"]
+        known = root_paths.containing_root(folder, self.catalog.roots())
+        if known is not None:
+            if follow_links:
+                self._follow_links(known["id"])
+            return known["id"], known["path"]
         root_id = self.catalog.add_root(folder)
+        if follow_links:
+            self._follow_links(root_id)
         self._absorb_nested_roots(root_id, folder)
         return root_id, folder
+
+    def _follow_links(self, root_id: int) -> None:
+        with self.catalog.transaction() as conn:
+            conn.execute("UPDATE roots SET follow_links = 1 WHERE id = ?", (root_id,))
 
     def _absorb_nested_roots(self, root_id: int, folder: str) -> None:
         prefix = folder.rstrip(os.sep) + os.sep
@@ -258,14 +271,35 @@ class Library:
                 )
                 conn.execute("DELETE FROM roots WHERE id = ?", (nested_id,))
 
-    def remove_root(self, path: str | os.PathLike) -> int:
-        """Forget a root and its photos (files on disk are untouched)."""
+    def _known_root(self, path: str | os.PathLike) -> tuple[int, str]:
         folder = os.path.abspath(os.path.expanduser(os.fspath(path)))
         root_id = self.catalog.root_id(folder)
+        if root_id is None:  # named through a link, or with extra slashes
+            folder = root_paths.canonical(path)
+            root_id = self.catalog.root_id(folder)
         if root_id is None:
             raise LibraryError(f"not a root of this library: {path}")
+        return root_id, folder
+
+    def root_removal(self, path: str | os.PathLike) -> kept_tags.RootRemoval:
+        """What removing this root would forget (photos, manual tag decisions), to show
+        the user before they confirm; nothing is changed."""
+        root_id, folder = self._known_root(path)
+        return kept_tags.removal_impact(self.catalog, root_id, folder)
+
+    def remove_root(self, path: str | os.PathLike) -> int:
+        """Forget a root and its photos (files on disk are untouched). Their manual tag
+        decisions are kept by content hash: adding the folder back restores them."""
+        root_id, _ = self._known_root(path)
         with self.writing("removing a folder"):
-            ids = self.catalog.remove_root(root_id)
+            ids = [
+                r[0]
+                for r in self.catalog.query("SELECT id FROM photos WHERE root_id = ?", (root_id,))
+            ]
+            hashes = kept_tags.fill_missing_hashes(self.catalog, ids)
+            ids = self.catalog.remove_root(
+                root_id, lambda conn, gone: kept_tags.keep(conn, gone, hashes)
+            )
             self.index.remove(ids)
             self.save_index()
         return len(ids)
@@ -277,22 +311,30 @@ class Library:
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
         batch_size: int = 32,
+        follow_links: bool = False,
+        retry_failed: bool = False,
     ) -> ScanSummary:
-        """Add ``paths`` as roots (all roots when None) and bring them up to date."""
+        """Add ``paths`` as roots (all roots when None) and bring them up to date.
+
+        ``follow_links``: the given folders' symlinks that lead outside them are followed
+        (remembered per folder). ``retry_failed``: every failed photo is tried again, not
+        only those that failed for a reason outside the file (an I/O error)."""
         with self.writing("scanning"):
             roots = (
-                [self.add_root(p) for p in paths]
+                [self.add_root(p, follow_links) for p in paths]
                 if paths
                 else [(r["id"], r["path"]) for r in self.catalog.roots()]
             )
             roots = list(dict.fromkeys(roots))
             notes = self._recover_moves()  # a killed export --mode move
-            summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
+            summary = self._scan_locked(roots, on_progress, should_cancel, batch_size, retry_failed)
             summary.warnings += notes
             self._autotag_after_scan(summary)
             return summary
 
-    def _scan_locked(self, roots, on_progress, should_cancel, batch_size) -> ScanSummary:
+    def _scan_locked(
+        self, roots, on_progress, should_cancel, batch_size, retry_failed=False
+    ) -> ScanSummary:
         embedder = self.embedder  # fail early (and clearly) if the model cannot load
         rec = reconcile(self.catalog, roots, on_progress, should_cancel)
         summary = ScanSummary(
@@ -309,7 +351,9 @@ class Library:
             summary.cancelled = True
             self.save_index()
             return summary
-        rows = self.catalog.photos_needing_embedding(embedder.model_id, [r[0] for r in roots])
+        rows = self.catalog.photos_needing_embedding(
+            embedder.model_id, [r[0] for r in roots], retry_failed
+        )
         jobs = [EmbedJob(r["id"], r["path"]) for r in rows]
         try:
             stats = embed_photos(
@@ -317,6 +361,8 @@ class Library:
             )
         finally:
             self.save_index()
+        with self.catalog.transaction() as conn:  # decisions kept when photos were forgotten
+            kept_tags.restore(conn)
         summary.embedded = stats.embedded
         summary.failed = stats.failed
         summary.failures = stats.failures
