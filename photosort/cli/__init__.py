@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from photosort import __version__
@@ -143,13 +144,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return launch_gui(args)
     try:
-        return int(run(args) or 0)
+        code = int(run(args) or 0)
     except USER_ERRORS as exc:
-        return fail(str(exc))
+        code = fail(str(exc))
     except KeyboardInterrupt:
-        return fail("interrupted", 130)
+        code = fail("interrupted", 130)
     except BrokenPipeError:
-        return 0
+        code = 0
+    if argv is None:  # the program itself, not a caller in the same process
+        _exit_now_if_stuck(code)
+    return code
+
+
+def _exit_now_if_stuck(code: int) -> None:
+    """After Ctrl-C, a worker thread may still sit in a read that never returns (a dead
+    network share); Python's exit would wait for it for ever. Everything the command
+    wrote is committed or journalled by now, so leave without waiting."""
+    stuck = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+    if stuck:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
 
 
 # -- progress --------------------------------------------------------------------------------
@@ -212,20 +232,42 @@ def run_cancellable(job: Callable[[CancelToken], object]):
     token = CancelToken()
     previous = signal.getsignal(signal.SIGINT)
 
+    main_thread = threading.get_ident()
+    watchdogs: list[threading.Timer] = []
+
     def on_interrupt(signum, frame):
         if token.cancelled:
             signal.signal(signal.SIGINT, previous)
             raise KeyboardInterrupt
         token.set()
         print("\nstopping after the current batch… (Ctrl-C again to abort)", file=sys.stderr)
+        # Ctrl-C stops any command within 2 s: a job that has not stopped by then (stuck in
+        # a read, loading the model) gets the second Ctrl-C itself. Everything it writes is
+        # a transaction or a journalled move, so stopping anywhere loses nothing.
+        watchdog = threading.Timer(1.5, _interrupt, (main_thread,))
+        watchdog.daemon = True
+        watchdogs.append(watchdog)
+        watchdog.start()
 
     with contextlib.suppress(ValueError):  # not the main thread: no Ctrl-C handling
         signal.signal(signal.SIGINT, on_interrupt)
     try:
         return job(token)
     finally:
+        for watchdog in watchdogs:
+            watchdog.cancel()
         with contextlib.suppress(ValueError):
             signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt(thread_id: int) -> None:
+    """Deliver SIGINT to the main thread (wakes it from a blocking call)."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(thread_id, signal.SIGINT)
+    else:  # Windows
+        import _thread
+
+        _thread.interrupt_main()
 
 
 # -- commands --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -183,7 +184,11 @@ def embed_photos(
         meter.report(done, batch[-1].job.path)
         batch.clear()
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photosort-decode") as pool:
+    # Not a ``with`` block: its exit waits for every worker, and a worker stuck in a read
+    # (a dead network share) would make a cancelled scan wait for ever.
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photosort-decode")
+    finished = False
+    try:
 
         def top_up() -> None:
             while len(inflight) < limit:
@@ -197,7 +202,12 @@ def embed_photos(
             if cancel():
                 stats.cancelled = True
                 break
-            batch.append(inflight.popleft().result())
+            try:  # wait in short steps, so a cancel is seen even while a read hangs
+                prepared = inflight[0].result(timeout=0.1)
+            except FuturesTimeout:
+                continue
+            inflight.popleft()
+            batch.append(prepared)
             top_up()
             if len(batch) >= batch_size:
                 flush()
@@ -207,6 +217,9 @@ def embed_photos(
         if stats.cancelled:
             batch.extend(f.result() for f in inflight if f.done() and not f.cancelled())
         flush()
+        finished = not stats.cancelled
+    finally:
+        pool.shutdown(wait=finished, cancel_futures=True)
     return stats
 
 

@@ -11,7 +11,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from photosort.core.imaging import SUPPORTED_EXTENSIONS
 
@@ -35,7 +35,8 @@ class FoundFile:
     path: str
     size: int
     mtime_ns: int
-    file_id: tuple[int, int] | None = None  # (device, inode) of the file (links followed)
+    #: (device, inode) of the file, links followed: one file reached by two paths is one photo
+    file_id: tuple[int, int] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
