@@ -55,7 +55,7 @@ def _ready(log: Path) -> bool:
 
 @pytest.mark.parametrize(
     ("workers", "operations", "min_kills", "photos"),
-    [(3, 15, 3, 16), pytest.param(5, 300, 40, 60, marks=pytest.mark.slow)],
+    [(3, 15, 3, 16), pytest.param(5, 150, 25, 40, marks=pytest.mark.slow)],
 )
 def test_chaos(make_library, tiny_model, tmp_path, workers, operations, min_kills, photos):
     """Runs until ``operations`` finished and ``min_kills`` processes were killed (bounded
