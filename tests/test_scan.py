@@ -189,18 +189,18 @@ def test_incremental_rescans(make_library, photo_tree: Path, tmp_path: Path):
 
 
 def test_unreadable_file_is_reported_and_scan_goes_on(make_library, photo_tree, monkeypatch):
-    import builtins
+    from photosort.core import pipeline
 
     victim = str(photo_tree / "family" / "img_04.png")
     assert os.path.exists(victim)
-    real_open = builtins.open
+    real_read = pipeline.read_regular_file
 
-    def guarded_open(file, *args, **kwargs):
-        if os.fspath(file) == victim:
+    def guarded_read(path):
+        if os.fspath(path) == victim:
             raise PermissionError(13, "Permission denied", victim)
-        return real_open(file, *args, **kwargs)
+        return real_read(path)
 
-    monkeypatch.setattr("photosort.core.pipeline.open", guarded_open, raising=False)
+    monkeypatch.setattr(pipeline, "read_regular_file", guarded_read)
     summary = make_library().scan([photo_tree])
     assert (summary.embedded, summary.failed) == (11, 1)
     assert summary.failures == [(victim, "cannot read file: Permission denied")]

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from photosort import __version__
@@ -160,13 +161,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return launch_gui(args)
     try:
-        return int(run(args) or 0)
+        code = int(run(args) or 0)
     except USER_ERRORS as exc:
-        return fail(str(exc))
+        code = fail(str(exc))
     except KeyboardInterrupt:
-        return fail("interrupted", 130)
+        code = fail("interrupted", 130)
     except BrokenPipeError:
-        return 0
+        code = 0
+    if argv is None:  # the program itself, not a caller in the same process
+        _exit_now_if_stuck(code)
+    return code
+
+
+def _exit_now_if_stuck(code: int) -> None:
+    """After Ctrl-C, a worker thread may still sit in a read that never returns (a dead
+    network share); Python's exit would wait for it for ever. Everything the command
+    wrote is committed or journalled by now, so leave without waiting."""
+    stuck = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+    if stuck:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
 
 
 # -- progress --------------------------------------------------------------------------------
@@ -238,20 +258,42 @@ def run_cancellable(job: Callable[[CancelToken], object]):
     token = CancelToken()
     previous = signal.getsignal(signal.SIGINT)
 
+    main_thread = threading.get_ident()
+    watchdogs: list[threading.Timer] = []
+
     def on_interrupt(signum, frame):
         if token.cancelled:
             signal.signal(signal.SIGINT, previous)
             raise KeyboardInterrupt
         token.set()
         print("\nstopping after the current batch… (Ctrl-C again to abort)", file=sys.stderr)
+        # Ctrl-C stops any command within 2 s: a job that has not stopped by then (stuck in
+        # a read, loading the model) gets the second Ctrl-C itself. Everything it writes is
+        # a transaction or a journalled move, so stopping anywhere loses nothing.
+        watchdog = threading.Timer(1.5, _interrupt, (main_thread,))
+        watchdog.daemon = True
+        watchdogs.append(watchdog)
+        watchdog.start()
 
     with contextlib.suppress(ValueError):  # not the main thread: no Ctrl-C handling
         signal.signal(signal.SIGINT, on_interrupt)
     try:
         return job(token)
     finally:
+        for watchdog in watchdogs:
+            watchdog.cancel()
         with contextlib.suppress(ValueError):
             signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt(thread_id: int) -> None:
+    """Deliver SIGINT to the main thread (wakes it from a blocking call)."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(thread_id, signal.SIGINT)
+    else:  # Windows
+        import _thread
+
+        _thread.interrupt_main()
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -267,6 +309,16 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=32, metavar="N", help="photos per batch (default 32)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="try every failed photo again (I/O failures are always retried)",
+    )
+    p.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="follow symlinks that lead outside the given folders (remembered per folder)",
+    )
 
 
 @command("scan", _scan_options, "add folders and index new or changed photos")
@@ -277,7 +329,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
         try:
             summary = run_cancellable(
-                lambda token: lib.scan(args.paths or None, bar, token, args.batch_size)
+                lambda token: lib.scan(
+                    args.paths or None,
+                    bar,
+                    token,
+                    args.batch_size,
+                    follow_links=args.follow_links,
+                    retry_failed=args.retry_failed,
+                )
             )
         finally:
             bar.close()
@@ -304,6 +363,9 @@ def _roots_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("path", nargs="?", help="root folder to remove")
     p.add_argument("--json", action="store_true", help="print the roots as JSON")
+    p.add_argument(
+        "-y", "--yes", action="store_true", help="remove without asking (after saying what goes)"
+    )
 
 
 def _check_root(lib: Library, path: str) -> None:
@@ -321,6 +383,14 @@ def cmd_roots(args: argparse.Namespace) -> int:
             if not args.path:
                 raise LibraryError("roots remove needs a PATH")
             _check_root(lib, args.path)
+            impact = lib.root_removal(args.path)
+            for line in impact.lines():
+                print(line, file=sys.stderr)
+            if not args.yes and not _confirm("remove it?"):
+                raise LibraryError(
+                    "nothing removed: confirm with --yes"
+                    + ("" if sys.stdin.isatty() else " (no terminal to ask on)")
+                )
             count = lib.remove_root(args.path)
             print(f"removed root {args.path}: forgot {count} photos (files untouched)")
             return 0
@@ -332,6 +402,16 @@ def cmd_roots(args: argparse.Namespace) -> int:
     for r in roots if not args.json else []:
         print(f"{r['photos']:>8}  {r['path']}")
     return 0
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; without one (a script, a pipe) the answer is no."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def _status_options(p: argparse.ArgumentParser) -> None:
@@ -589,23 +669,26 @@ def cmd_categories(args: argparse.Namespace) -> int:
                 lib.export_categories(args.name)
                 print(f"wrote {args.name}")
         else:
-            existing = {c.name.casefold(): c for c in lib.categories()}
-            cat = existing.get(args.name.casefold()) or Category(args.name, args.kind or "free")
-            if args.kind:
-                cat.kind = args.kind
-            if args.threshold is not None:
-                cat.threshold = args.threshold
-            for raw in args.label:
-                label = _parse_label(raw)
-                old = next((x for x in cat.labels if x.name == label.name), None)
-                if old is not None:  # new words, same sun keys (set in TOML)
-                    label.sun_elevation, label.sun_rising = old.sun_elevation, old.sun_rising
-                cat.labels = [x for x in cat.labels if x.name != label.name] + [label]
-            summary = lib.save_category(cat)
+
+            def change(stored: Category | None) -> Category:  # runs inside one transaction
+                cat = stored or Category(args.name, args.kind or "free")
+                if args.kind:
+                    cat.kind = args.kind
+                if args.threshold is not None:
+                    cat.threshold = args.threshold
+                for raw in args.label:
+                    label = _parse_label(raw)
+                    old = next((x for x in cat.labels if x.name == label.name), None)
+                    if old is not None:  # new words, same sun keys (set in TOML)
+                        label.sun_elevation, label.sun_rising = old.sun_elevation, old.sun_rising
+                    cat.labels = [x for x in cat.labels if x.name != label.name] + [label]
+                return cat
+
+            summary = lib.update_category(args.name, change)
             if args.json:
                 print(json.dumps(summary.as_dict(), indent=2))
             else:
-                print(f"saved category {cat.name!r}; {summary.line()}")
+                print(f"saved category {args.name!r}; {summary.line()}")
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import logging
 import os
 import sqlite3
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from photosort import __version__
 from photosort.core import backup, private
 from photosort.core.errors import PhotosortError
 
@@ -146,6 +148,7 @@ class Catalog:
         if read_only and self._open_read_only():
             return
         self.read_only = False
+        self._refuse_emptied()
         try:
             self.conn = sqlite3.connect(
                 self.path,
@@ -158,6 +161,7 @@ class Catalog:
             for suffix in ("", "-wal", "-shm"):
                 private.make_private(f"{self.path}{suffix}")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            self._refuse_newer()  # before anything is written (WAL included)
             self._enable_wal(busy_timeout_s)
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self.db = sqlite_utils.Database(self.conn)
@@ -165,11 +169,18 @@ class Catalog:
             self._backup_due = True
         except sqlite3.OperationalError as exc:
             raise CatalogError(_explain(exc, self.path)) from exc
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            # A bad byte in the schema text reaches Python as UnicodeDecodeError.
+            if hasattr(self, "conn"):
+                self.conn.close()
+            reason = "unreadable schema text" if isinstance(exc, UnicodeDecodeError) else exc
             raise CatalogError(
-                f"catalog {self.path} is damaged: {exc}; "
+                f"catalog {self.path} is damaged: {reason}; "
                 "'photosort doctor --restore' puts back the newest backup"
             ) from exc
+        except CatalogError:
+            self.conn.close()
+            raise
         except backup.BackupError as exc:
             raise CatalogError(f"{exc}; the catalog was left as it was") from exc
 
@@ -227,6 +238,44 @@ class Catalog:
                 "which its read-only disk does not allow"
             )
         return False
+
+    def _refuse_emptied(self) -> None:
+        """A 0-byte catalog would silently become an empty library while backups with the
+        user's photos and tags exist: refuse, and name the backup to restore."""
+        try:
+            if self.path.stat().st_size != 0 or self.backup_dir is None:
+                return
+        except OSError:
+            return  # no catalog yet: a new library
+        wal = Path(f"{self.path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return  # SQLite rebuilds the database from its WAL
+        found = backup.newest_with_photos(self.backup_dir)
+        if found is not None:
+            name, photos = found
+            raise CatalogError(
+                f"catalog {self.path} is empty (0 bytes) but the backup {name} holds "
+                f"{photos} photos: 'photosort doctor --restore' puts it back"
+            )
+
+    def _refuse_newer(self) -> None:
+        """A catalog a newer photosort migrated is never written by this one: its newer
+        schema would be damaged by older code, and the user's newer install broken."""
+        try:
+            done = {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
+            row = self.conn.execute(
+                "SELECT value FROM meta WHERE key = 'photosort_version'"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return  # a new catalog (or one from before version stamps)
+        unknown = sorted(done - {m.name for m in MIGRATIONS})
+        writer = row[0] if row else None
+        if unknown and writer and _version_key(writer) > _version_key(__version__):
+            raise CatalogError(
+                f"catalog {self.path} was written by photosort {writer}, newer than this "
+                f"photosort {__version__} (it has migration {unknown[-1]}); upgrade photosort "
+                "to use it: nothing was changed"
+            )
 
     def _enable_wal(self, timeout_s: float) -> None:
         """Switch to WAL, retrying: SQLite answers "locked" at once (no busy wait) when two
@@ -361,6 +410,12 @@ class Catalog:
                         "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
                         (migration.name, now_iso()),
                     )
+            with self.transaction() as conn:  # the newest photosort that migrated it
+                row = conn.execute(
+                    "SELECT value FROM meta WHERE key = 'photosort_version'"
+                ).fetchone()
+                if row is None or _version_key(__version__) > _version_key(row[0]):
+                    self.set_meta("photosort_version", __version__, conn)
 
     def applied_migrations(self) -> list[str]:
         return [r[0] for r in self.query("SELECT name FROM migrations ORDER BY rowid")]
@@ -405,12 +460,20 @@ class Catalog:
     def root_id(self, path: str) -> int | None:
         return self.scalar("SELECT id FROM roots WHERE path = ?", (path,))
 
-    def remove_root(self, root_id: int) -> list[int]:
-        """Forget a root and its photos; returns the removed photo ids (for the index)."""
+    def remove_root(
+        self,
+        root_id: int,
+        before_delete: Callable[[sqlite3.Connection, list[int]], object] | None = None,
+    ) -> list[int]:
+        """Forget a root and its photos; returns the removed photo ids (for the index).
+
+        ``before_delete(conn, ids)`` runs in the same transaction, before the rows go."""
         with self.transaction() as conn:
             ids = [
                 r[0] for r in conn.execute("SELECT id FROM photos WHERE root_id = ?", (root_id,))
             ]
+            if before_delete is not None:
+                before_delete(conn, ids)
             conn.execute("DELETE FROM roots WHERE id = ?", (root_id,))
             self.bump_vectors_version(conn)
         return ids
@@ -442,15 +505,20 @@ class Catalog:
             )
         )
 
-    def photos_needing_embedding(self, model: str, root_ids: Iterable[int] | None = None):
-        """Pending photos, and embedded ones whose vector came from another model."""
+    def photos_needing_embedding(
+        self, model: str, root_ids: Iterable[int] | None = None, retry_failed: bool = False
+    ):
+        """Pending photos, embedded ones whose vector came from another model, and failed
+        ones whose failure came from outside the file (an I/O error: a drive unplugged,
+        a network share gone), or all failed ones with ``retry_failed``."""
         sql = (
             "SELECT p.id, p.path, p.size, p.mtime_ns FROM photos p "
             "LEFT JOIN embeddings e ON e.photo_id = p.id "
             "WHERE (p.status = 'pending' OR (p.status = 'ok' AND "
-            "(e.model IS NULL OR e.model != ?)))"
+            "(e.model IS NULL OR e.model != ?)) OR (p.status = 'failed' AND "
+            "(p.failure_kind = 'io' OR ?)))"
         )
-        params: list = [model]
+        params: list = [model, int(retry_failed)]
         if root_ids is not None:
             ids = list(root_ids)
             sql += f" AND p.root_id IN ({','.join('?' * len(ids))})"
@@ -497,6 +565,15 @@ class Catalog:
 
     def count_vectors(self, model: str) -> int:
         return int(self.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,)))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """``"1.10.2rc1"`` -> (1, 10, 2): enough to tell a newer release from an older one."""
+    parts = []
+    for part in version.split("+")[0].split(".")[:3]:
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        parts.append(int(digits or 0))
+    return tuple(parts)
 
 
 def _fetch_all(cursor: sqlite3.Cursor, chunk: int = 256) -> list[sqlite3.Row]:

@@ -19,11 +19,10 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
-from photosort.core import backup
+from photosort.core import backup, kept_tags
 from photosort.core import index as vector_index
 from photosort.core.errors import PhotosortError
+from photosort.core.writelock import WriteLock
 
 CATALOG = "catalog.sqlite"
 BACKUPS = "backups"
@@ -103,7 +102,15 @@ class DoctorReport:
 
 
 def check(lib, fix: bool = False) -> DoctorReport:
-    """Check ``lib`` (a Library), rebuild its vector index, and with ``fix`` drop orphans."""
+    """Check ``lib`` (a Library), rebuild its vector index, and with ``fix`` drop orphans.
+
+    Under the library's write lock throughout: what it compares with the disk must not
+    change under it, and ``fix`` changes the set of photos."""
+    with lib.writing("repairing the catalog" if fix else "checking the library"):
+        return _check_locked(lib, fix)
+
+
+def _check_locked(lib, fix: bool) -> DoctorReport:
     cat = lib.catalog
     report = DoctorReport()
     report.integrity = [r[0] for r in cat.query("PRAGMA integrity_check")]
@@ -117,7 +124,9 @@ def check(lib, fix: bool = False) -> DoctorReport:
     if fix and (report.orphan_vectors or report.photos_without_root):
         with cat.transaction() as conn:
             conn.execute("DELETE FROM embeddings WHERE photo_id NOT IN (SELECT id FROM photos)")
-            conn.execute("DELETE FROM photos WHERE root_id NOT IN (SELECT id FROM roots)")
+            rootless = "FROM photos WHERE root_id NOT IN (SELECT id FROM roots)"
+            kept_tags.keep(conn, [r[0] for r in conn.execute(f"SELECT id {rootless}")], {})
+            conn.execute(f"DELETE {rootless}")
             cat.bump_vectors_version(conn)
         report.fixed.append(
             f"removed {report.orphan_vectors} orphan vectors and "
@@ -162,10 +171,9 @@ def check(lib, fix: bool = False) -> DoctorReport:
         report.index_before += "; not rebuilt until damaged vectors are fixed"
         report.index_before = report.index_before.replace(", rebuilt;", ";")
         return _finish(report, lib)
-    with lib._exclusive():  # no scan may add vectors while the index is rebuilt
-        rebuilt = vector_index.rebuild(lib.folder, cat, model, lib._dim())
-        lib._index = rebuilt
-        lib._index_version = cat.vectors_version()
+    rebuilt = vector_index.rebuild(lib.folder, cat, model, lib._dim())
+    lib._index = rebuilt
+    lib._index_version = cat.vectors_version()
     report.index_count = rebuilt.count
     return _finish(report, lib)
 
@@ -235,14 +243,7 @@ def restore(folder: Path, chosen: str | os.PathLike | None = None) -> tuple[Path
     folder = Path(folder)
     backups_dir = folder / BACKUPS
     source = _choose_backup(backups_dir, chosen)
-    lock = FileLock(str(folder / "scan.lock"))
-    try:
-        lock.acquire(timeout=0.5)
-    except Timeout as exc:
-        raise DoctorError(
-            f"library is busy: another photosort process is scanning {folder}"
-        ) from exc
-    try:
+    with WriteLock(folder).hold("restoring a backup"):
         catalog = folder / CATALOG
         old_version = _version_of(catalog) or 0
         saved = _save_current(catalog, backups_dir) if catalog.exists() else None
@@ -250,7 +251,7 @@ def restore(folder: Path, chosen: str | os.PathLike | None = None) -> tuple[Path
         try:
             try:
                 _copy_into(src, catalog)
-            except sqlite3.Error:  # the current file is beyond SQLite: start a new one
+            except (sqlite3.Error, ValueError):  # beyond SQLite (saved above): start anew
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{catalog}{suffix}").unlink(missing_ok=True)
                 _copy_into(src, catalog)
@@ -270,8 +271,6 @@ def restore(folder: Path, chosen: str | os.PathLike | None = None) -> tuple[Path
         for name in (vector_index.INDEX_FILENAME, vector_index.META_FILENAME):
             (folder / name).unlink(missing_ok=True)
         return source, saved
-    finally:
-        lock.release()
 
 
 def _choose_backup(backups_dir: Path, chosen: str | os.PathLike | None) -> Path:
@@ -297,15 +296,22 @@ def _choose_backup(backups_dir: Path, chosen: str | os.PathLike | None) -> Path:
     raise DoctorError(f"no usable backup in {backups_dir}{detail}")
 
 
-def _save_current(catalog: Path, backups_dir: Path) -> Path:
-    conn = sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)
+def _save_current(catalog: Path, backups_dir: Path) -> Path | None:
+    """Keep what is being replaced: a backup if SQLite can read it, else the raw files.
+
+    Whatever is wrong with it (a bad byte in its schema text reaches Python as a
+    UnicodeDecodeError), this never stops the restore; an empty file holds nothing."""
+    if catalog.stat().st_size == 0:
+        return None
     try:
-        if [r[0] for r in conn.execute("PRAGMA integrity_check")] == ["ok"]:
-            return backup.backup_database(conn, backups_dir, "before-restore", keep=10**6)
-    except sqlite3.Error:
+        conn = sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            if [r[0] for r in conn.execute("PRAGMA integrity_check")] == ["ok"]:
+                return backup.backup_database(conn, backups_dir, "before-restore", keep=10**6)
+        finally:
+            conn.close()
+    except (sqlite3.Error, ValueError, backup.BackupError):
         pass
-    finally:
-        conn.close()
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     damaged = backups_dir / f"damaged-{stamp}"
     damaged.mkdir(parents=True)

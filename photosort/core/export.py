@@ -27,6 +27,7 @@ import errno
 import io
 import os
 import shutil
+import stat
 import tempfile
 import unicodedata
 import uuid
@@ -36,6 +37,7 @@ from pathlib import Path
 
 from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
 from photosort.core.errors import PhotosortError
+from photosort.core.owner import Owner, is_gone, this_process
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.xmp import SidecarTag, write_sidecar
 
@@ -198,6 +200,7 @@ class Source:
     photo_id: int
     path: str
     tags: tuple[str, ...]  # the requested tags this photo has, in request order
+    problem: str | None = None  # why it must not be exported (not a photo, outside its root)
 
 
 def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
@@ -207,6 +210,10 @@ def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
     items: list[ExportItem] = []
     folders = tag_folders([t for src in sources for t in src.tags])
     for src in sources:
+        if src.problem:
+            tag = src.tags[0] if src.tags else ""
+            items.append(ExportItem(src.photo_id, src.path, "", tag, "failed", src.problem))
+            continue
         if not src.tags:  # a search result or a picked photo: straight into the destination
             targets = [("", None)]
         elif request.layout == "flat" or request.mode == "move":
@@ -302,7 +309,7 @@ def run(
     root_id: int | None = None
     try:
         for n, item in enumerate(summary.items, 1):
-            if item.status == "skipped":
+            if item.status in ("skipped", "failed"):
                 continue
             if should_cancel and should_cancel():
                 summary.cancelled = True
@@ -575,6 +582,21 @@ def _journal_schema(conn) -> None:
 register_migration(Migration("0003_move_journal", _journal_schema))
 
 
+def _journal_owner_schema(conn) -> None:
+    """Each journal row names its process, so recovery can tell a live move from a dead one."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE move_journal ADD COLUMN owner_host TEXT;
+        ALTER TABLE move_journal ADD COLUMN owner_pid INTEGER;
+        ALTER TABLE move_journal ADD COLUMN owner_started TEXT
+        """,
+    )
+
+
+register_migration(Migration("0004_a_move_journal_owner", _journal_owner_schema))
+
+
 def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
     """Move one photo, all or nothing, even across a kill -9.
 
@@ -585,11 +607,13 @@ def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
     """
     folder, name = os.path.split(item.destination)
     tmp = os.path.join(folder, f".photosort-move-{item.photo_id}-{uuid.uuid4().hex[:8]}.part")
+    me = this_process()
     with catalog.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO move_journal (photo_id, source, temp, destination, "
-            "started_at) VALUES (?, ?, ?, NULL, ?)",
-            (item.photo_id, item.source, tmp, now_iso()),
+            "started_at, owner_host, owner_pid, owner_started) "
+            "VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
+            (item.photo_id, item.source, tmp, now_iso(), me.host, me.pid, me.started),
         )
     committed = False
 
@@ -683,10 +707,22 @@ def settle(catalog: Catalog, photo_id: int) -> str | None:
     return note
 
 
-def recover_moves(catalog: Catalog) -> list[str]:
-    """Settle moves a killed process left half done (run before export and scan)."""
+def recover_moves(catalog: Catalog, lock_held: bool) -> list[str]:
+    """Settle moves a killed process left half done (run before export and scan).
+
+    Only the holder of the library's write lock may recover, and only journals whose owner
+    process is provably gone: a live export's journal is its own business (settling it
+    from outside deleted originals). Rows from before owners were recorded (NULL owner)
+    are settled under the lock: no older photosort can still be running a move, since
+    opening the catalog with this version migrated it.
+    """
+    if not lock_held:
+        raise ExportError("internal error: move recovery needs the library's write lock")
     notes = []
-    for (photo_id,) in catalog.query("SELECT photo_id FROM move_journal"):
+    rows = catalog.query("SELECT photo_id, owner_host, owner_pid, owner_started FROM move_journal")
+    for photo_id, host, pid, started in rows:
+        if host is not None and not is_gone(Owner(host, int(pid), started)):
+            continue
         note = settle(catalog, photo_id)
         if note:
             notes.append(note)
@@ -742,28 +778,50 @@ def sources_for(catalog: Catalog, tags: Iterable[str], photo_ids: list[int] | No
         return _picked_sources(catalog, photo_ids or [])
     marks = ",".join("?" * len(tags))
     rows = catalog.query(
-        f"SELECT t.photo_id, p.path, t.tag FROM effective_tags t JOIN photos p "
-        f"ON p.id = t.photo_id WHERE t.tag IN ({marks}) ORDER BY p.path",
+        f"SELECT t.photo_id, p.path, t.tag, p.status, r.path, r.follow_links "
+        f"FROM effective_tags t JOIN photos p ON p.id = t.photo_id "
+        f"JOIN roots r ON r.id = p.root_id WHERE t.tag IN ({marks}) ORDER BY p.path",
         tags,
     )
     allowed = None if photo_ids is None else set(photo_ids)
-    found: dict[int, tuple[str, set[str]]] = {}
-    for pid, path, tag in rows:
+    found: dict[int, tuple[str, set[str], tuple]] = {}
+    for pid, path, tag, *where in rows:
         if allowed is None or pid in allowed:
-            found.setdefault(pid, (path, set()))[1].add(tag)
+            found.setdefault(pid, (path, set(), tuple(where)))[1].add(tag)
     return [
-        Source(pid, path, tuple(t for t in tags if t in have))
-        for pid, (path, have) in found.items()
+        Source(pid, path, tuple(t for t in tags if t in have), not_a_photo(path, *where))
+        for pid, (path, have, where) in found.items()
     ]
 
 
 def _picked_sources(catalog: Catalog, photo_ids: list[int]) -> list[Source]:
+    """The photos a search or a selection picked, checked like tagged ones (not_a_photo)."""
     ids = list(dict.fromkeys(photo_ids))
-    paths: dict[int, str] = {}
+    found: dict[int, tuple[str, tuple]] = {}
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         rows = catalog.query(
-            f"SELECT id, path FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            "SELECT p.id, p.path, p.status, r.path, r.follow_links FROM photos p "
+            f"JOIN roots r ON r.id = p.root_id WHERE p.id IN ({','.join('?' * len(chunk))})",
+            chunk,
         )
-        paths.update((r[0], r[1]) for r in rows)
-    return [Source(pid, paths[pid], ()) for pid in sorted(paths, key=paths.get)]
+        found.update((r[0], (r[1], tuple(r[2:]))) for r in rows)
+    return [
+        Source(pid, path, (), not_a_photo(path, *where))
+        for pid, (path, where) in sorted(found.items(), key=lambda item: item[1][0])
+    ]
+
+
+def not_a_photo(path: str, status: str, root: str, follow_links: int) -> str | None:
+    """Why ``path`` must not be exported, or None: only photos the catalog could read,
+    that are plain files inside their root (unless the user let that root follow links)."""
+    if status == "failed":
+        return "not exported: it could not be read as a photo"
+    try:
+        if os.path.islink(path) and not follow_links and not inside(path, root):
+            return "not exported: a symlink that leads outside its folder"
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "not exported: not a regular file"
+    except OSError:
+        return None  # missing now: the export reports the real error when it gets there
+    return None

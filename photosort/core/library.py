@@ -6,6 +6,7 @@ the catalog or loads the model.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -18,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 
 from photosort.core import categories as category_store
 from photosort.core import discover as discovery
@@ -26,8 +26,8 @@ from photosort.core import duplicate_actions as dup_actions
 from photosort.core import duplicates as dup
 from photosort.core import export as exporter
 from photosort.core import index as vector_index
-from photosort.core import keywords as keyword_import  # registers 0009_b
 from photosort.core import (
+    kept_tags,
     lookup,
     model_check,
     query_input,
@@ -39,7 +39,9 @@ from photosort.core import (
     teaching,  # registers 0007_taught_tags
     xmp,
 )
+from photosort.core import keywords as keyword_import  # registers 0009_b
 from photosort.core import pairs as raw_pairs  # registers 0009_a
+from photosort.core import roots as root_paths
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
@@ -56,6 +58,7 @@ from photosort.core.search import (
     SearchQuery,
     SearchResult,
 )
+from photosort.core.writelock import LibraryBusy, WriteLock
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +67,8 @@ class LibraryError(PhotosortError):
     """A user-facing problem with the library (bad path, busy, ...)."""
 
 
-class LibraryBusyError(LibraryError):
-    """Another process holds the library's scan lock; trying again later may work."""
+#: Another process holds the library's write lock; trying again later may work.
+LibraryBusyError = LibraryBusy
 
 
 def default_library_dir() -> Path:
@@ -180,9 +183,9 @@ class Library:
         self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
         self._auto_cache = tagging.AutoTagCache()
         self._sun_cache = sun_store.EvidenceCache()
-        self._scan_lock = FileLock(str(self.folder / "scan.lock"))
+        self._write_lock = WriteLock(self.folder)
         # The catalog vectors_version the in-memory index mirrors, and whether this process
-        # holds the scan lock (only then may it change vectors and save the index).
+        # holds the write lock (only then may it change vectors and save the index).
         self._index_version: int | None = None
         self._index_lock = threading.RLock()
         self._writing = False
@@ -273,29 +276,35 @@ class Library:
             return self._index
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """Hold the library's scan lock: the one writer of vectors and of the index file.
+    def writing(self, activity: str, wait_s: float = 0.5) -> Iterator[None]:
+        """Hold the library's write lock (see core/writelock.py) while ``activity`` runs.
 
-        An in-memory index another process made stale is dropped first; saving it under
-        the new catalog version would hide that process's changes from every later open.
+        Every change to files or to the set of photos goes through here; it is also the
+        one writer of vectors and of the index file. An in-memory index another process
+        made stale is dropped first: saving it under the new catalog version would hide
+        that process's changes from every later open.
         """
-        try:
-            self._scan_lock.acquire(timeout=0.5)
-        except Timeout as exc:
-            raise LibraryBusyError(
-                f"library is busy: another photosort process is scanning {self.folder}"
-            ) from exc
-        try:
-            with self._index_lock:
-                if self._index is not None and (
-                    self._index_version != self.catalog.vectors_version()
-                ):
-                    self._index = None
-                self._writing = True
-            yield
-        finally:
-            self._writing = False
-            self._scan_lock.release()
+        with self._write_lock.hold(activity, wait_s):
+            outer = not self._writing
+            if outer:
+                with self._index_lock:
+                    if self._index is not None and (
+                        self._index_version != self.catalog.vectors_version()
+                    ):
+                        self._index = None
+                    self._writing = True
+            try:
+                yield
+            finally:
+                if outer:
+                    self._writing = False
+
+    def _exclusive(self, activity: str = "scanning") -> contextlib.AbstractContextManager:
+        return self.writing(activity)
+
+    def _recover_moves(self) -> list[str]:
+        """Settle half-done moves of dead processes; only under the write lock."""
+        return exporter.recover_moves(self.catalog, lock_held=self._write_lock.held)
 
     def save_index(self) -> None:
         """Save a changed index. It is only a cache: a failure (a full disk) must not hide
@@ -313,17 +322,28 @@ class Library:
     def roots(self) -> list[dict]:
         return [dict(r) for r in self.catalog.roots()]
 
-    def add_root(self, path: str | os.PathLike) -> tuple[int, str]:
-        """Register a folder; a folder inside a known root resolves to that root."""
-        folder = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    def add_root(self, path: str | os.PathLike, follow_links: bool = False) -> tuple[int, str]:
+        """Register a folder by its real path; a folder inside a known root, or the same
+        folder reached another way (a link, a bind mount), resolves to that root.
+
+        ``follow_links``: follow symlinks that lead out of the folder (remembered)."""
+        folder = root_paths.canonical(path)
         if not os.path.isdir(folder):
             raise LibraryError(f"not a folder: {path}")
-        for root in self.catalog.roots():
-            if folder == root["path"] or folder.startswith(root["path"].rstrip(os.sep) + os.sep):
-                return root["id"], root["path"]
+        known = root_paths.containing_root(folder, self.catalog.roots())
+        if known is not None:
+            if follow_links:
+                self._follow_links(known["id"])
+            return known["id"], known["path"]
         root_id = self.catalog.add_root(folder)
+        if follow_links:
+            self._follow_links(root_id)
         self._absorb_nested_roots(root_id, folder)
         return root_id, folder
+
+    def _follow_links(self, root_id: int) -> None:
+        with self.catalog.transaction() as conn:
+            conn.execute("UPDATE roots SET follow_links = 1 WHERE id = ?", (root_id,))
 
     def _absorb_nested_roots(self, root_id: int, folder: str) -> None:
         prefix = folder.rstrip(os.sep) + os.sep
@@ -339,14 +359,35 @@ class Library:
                 )
                 conn.execute("DELETE FROM roots WHERE id = ?", (nested_id,))
 
-    def remove_root(self, path: str | os.PathLike) -> int:
-        """Forget a root and its photos (files on disk are untouched)."""
+    def _known_root(self, path: str | os.PathLike) -> tuple[int, str]:
         folder = os.path.abspath(os.path.expanduser(os.fspath(path)))
         root_id = self.catalog.root_id(folder)
+        if root_id is None:  # named through a link, or with extra slashes
+            folder = root_paths.canonical(path)
+            root_id = self.catalog.root_id(folder)
         if root_id is None:
             raise LibraryError(f"not a root of this library: {path}")
-        with self._exclusive():
-            ids = self.catalog.remove_root(root_id)
+        return root_id, folder
+
+    def root_removal(self, path: str | os.PathLike) -> kept_tags.RootRemoval:
+        """What removing this root would forget (photos, manual tag decisions), to show
+        the user before they confirm; nothing is changed."""
+        root_id, folder = self._known_root(path)
+        return kept_tags.removal_impact(self.catalog, root_id, folder)
+
+    def remove_root(self, path: str | os.PathLike) -> int:
+        """Forget a root and its photos (files on disk are untouched). Their manual tag
+        decisions are kept by content hash: adding the folder back restores them."""
+        root_id, _ = self._known_root(path)
+        with self.writing("removing a folder"):
+            ids = [
+                r[0]
+                for r in self.catalog.query("SELECT id FROM photos WHERE root_id = ?", (root_id,))
+            ]
+            hashes = kept_tags.fill_missing_hashes(self.catalog, ids)
+            ids = self.catalog.remove_root(
+                root_id, lambda conn, gone: kept_tags.keep(conn, gone, hashes)
+            )
             self.index.remove(ids)
             self.save_index()
         return len(ids)
@@ -358,18 +399,24 @@ class Library:
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
         batch_size: int = 32,
+        follow_links: bool = False,
+        retry_failed: bool = False,
     ) -> ScanSummary:
-        """Add ``paths`` as roots (all roots when None) and bring them up to date."""
-        with self._exclusive():  # a refused scan ("busy") adds no root
+        """Add ``paths`` as roots (all roots when None) and bring them up to date.
+
+        ``follow_links``: the given folders' symlinks that lead outside them are followed
+        (remembered per folder). ``retry_failed``: every failed photo is tried again, not
+        only those that failed for a reason outside the file (an I/O error)."""
+        with self.writing("scanning"):
             roots = (
-                [self.add_root(p) for p in paths]
+                [self.add_root(p, follow_links) for p in paths]
                 if paths
                 else [(r["id"], r["path"]) for r in self.catalog.roots()]
             )
             roots = list(dict.fromkeys(roots))
-            notes = exporter.recover_moves(self.catalog)  # a killed export --mode move
+            notes = self._recover_moves()  # a killed export --mode move
             raw_pairs.rescue_tags_of_vanishing_primaries(self.catalog)
-            summary = self._scan_locked(roots, on_progress, should_cancel, batch_size)
+            summary = self._scan_locked(roots, on_progress, should_cancel, batch_size, retry_failed)
             summary.warnings += notes
             if not summary.cancelled:
                 summary.sun = self.update_sun(on_progress, should_cancel)
@@ -394,7 +441,9 @@ class Library:
             should_cancel,
         )
 
-    def _scan_locked(self, roots, on_progress, should_cancel, batch_size) -> ScanSummary:
+    def _scan_locked(
+        self, roots, on_progress, should_cancel, batch_size, retry_failed=False
+    ) -> ScanSummary:
         embedder = self.embedder  # fail early (and clearly) if the model cannot load
         self._record_model(embedder)  # indexing with it makes it the library's model
         rec = reconcile(self.catalog, roots, on_progress, should_cancel)
@@ -419,7 +468,9 @@ class Library:
             summary.cancelled = True
             self.save_index()
             return summary
-        rows = self.catalog.photos_needing_embedding(embedder.model_id, [r[0] for r in roots])
+        rows = self.catalog.photos_needing_embedding(
+            embedder.model_id, [r[0] for r in roots], retry_failed
+        )
         companions = raw_pairs.companion_ids(self.catalog)  # a RAW beside its JPEG
         jobs = [EmbedJob(r["id"], r["path"]) for r in rows if r["id"] not in companions]
         try:
@@ -428,6 +479,8 @@ class Library:
             )
         finally:
             self.save_index()
+        with self.catalog.transaction() as conn:  # decisions kept when photos were forgotten
+            kept_tags.restore(conn)
         summary.embedded = stats.embedded
         summary.failed = stats.failed
         summary.failures = stats.failures
@@ -629,6 +682,23 @@ class Library:
         """Create or update (rename via ``old_name``) a category, then re-tag it."""
         with self.catalog.transaction() as conn:
             category_store.store(conn, category, old_name)
+        saved = next(c for c in self.categories() if c.name == category.name.strip())
+        return self._autotag([saved])
+
+    def update_category(
+        self, name: str, change: Callable[[Category | None], Category]
+    ) -> tagging.AutotagSummary:
+        """Read, change and store one category inside one transaction, then re-tag it.
+
+        ``change`` gets the stored category (None when there is none) and returns the new
+        one. Two processes adding labels at once both keep theirs: the read happens under
+        the catalog's write transaction, never before it.
+        """
+        with self.catalog.transaction() as conn:
+            key = name.strip().casefold()  # category names match in any case
+            current = next((c for c in category_store.load(conn) if c.name.casefold() == key), None)
+            category = change(current)
+            category_store.store(conn, category, None if current is None else current.name)
         saved = next(c for c in self.categories() if c.name == category.name.strip())
         return self._autotag([saved])
 
@@ -911,7 +981,13 @@ class Library:
         """Copy, link or move photos with the requested tags into folders under request.dest."""
         exporter.check_request(request)
         lookup.check_tags(self.catalog, request.tags)  # a typo is an error, not "0 copied"
-        recovered = [] if request.dry_run else exporter.recover_moves(self.catalog)
+        if request.dry_run:  # writes nothing: no lock, no recovery
+            return self._export_locked(request, on_progress, should_cancel)
+        with self.writing("exporting"):
+            return self._export_locked(request, on_progress, should_cancel)
+
+    def _export_locked(self, request, on_progress, should_cancel) -> exporter.ExportSummary:
+        recovered = [] if request.dry_run else self._recover_moves()
         sources = exporter.sources_for(self.catalog, request.tags, request.photo_ids)
         sources = self._with_pairs(sources, request.pair)
 
@@ -968,6 +1044,10 @@ class Library:
         sidecar. A photo without tags gets a sidecar only to refresh one photosort wrote or
         imported from before. Originals are never touched.
         """
+        with self.writing("writing XMP sidecars"):
+            return self._write_xmp_locked(photo_ids, on_progress, should_cancel)
+
+    def _write_xmp_locked(self, photo_ids, on_progress, should_cancel) -> xmp.XmpSummary:
         if photo_ids is None:  # tagged photos, and those whose imported keywords may be gone
             photo_ids = [
                 r[0]

@@ -9,16 +9,18 @@ committed in its own transaction, so an interrupted run resumes where it stopped
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from photosort.core import fingerprints
-from photosort.core.catalog import Catalog, now_iso
+from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
 from photosort.core.imaging import DecodeError, decode_photo
 from photosort.core.index import VectorIndex
 from photosort.core.progress import RateMeter
@@ -43,6 +45,7 @@ class Prepared:
     size: int | None = None
     mtime_ns: int | None = None
     error: str | None = None
+    io_error: bool = False  # the failure came from reading, not from the file's content
     read_s: float = 0.0
     decode_s: float = 0.0
     preprocess_s: float = 0.0
@@ -66,11 +69,11 @@ def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:
     """Read, hash, decode and preprocess one photo. Never raises: errors become data."""
     t0 = time.perf_counter()
     try:
-        with open(job.path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            data = fh.read()
+        data, st = read_regular_file(job.path)
+    except NotRegularFile as exc:
+        return Prepared(job, error=str(exc))
     except OSError as exc:
-        return Prepared(job, error=f"cannot read file: {exc.strerror or exc}")
+        return Prepared(job, error=f"cannot read file: {exc.strerror or exc}", io_error=True)
     out = Prepared(job, content_hash=content_hash(data), size=st.st_size, mtime_ns=st.st_mtime_ns)
     t1 = time.perf_counter()
     out.read_s = t1 - t0
@@ -94,6 +97,48 @@ def _fingerprint(image) -> fingerprints.Fingerprint | None:
         return fingerprints.fingerprint(image)
     except Exception:  # optional data: never the reason a photo fails
         return None
+
+
+class NotRegularFile(OSError):
+    """The path is no longer a plain file (a FIFO, a device, a folder)."""
+
+
+def read_regular_file(path: str) -> tuple[bytes, os.stat_result]:
+    """Read a whole file that must be a regular one, never blocking on what is not.
+
+    A plain ``open()`` of a FIFO blocks until a writer appears: a photo replaced by a FIFO
+    after the walk hung the scan for ever. ``O_NONBLOCK`` makes the open return at once;
+    the file type is then checked on the open descriptor before any read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"not a regular file (a {_kind(st.st_mode)}): skipped")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(), st
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device"
+
+
+def _failure_kind_schema(conn) -> None:
+    run_script(conn, "ALTER TABLE photos ADD COLUMN failure_kind TEXT")
+
+
+#: 'io' failures (reading failed: a drive unplugged) are retried by the next scan;
+#: 'content' ones (the file itself is bad) only when the file changes or on --retry-failed.
+register_migration(Migration("0004_d_failure_kind", _failure_kind_schema))
 
 
 def embed_photos(
@@ -150,7 +195,11 @@ def embed_photos(
         meter.report(done, batch[-1].job.path)
         batch.clear()
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photosort-decode") as pool:
+    # Not a ``with`` block: its exit waits for every worker, and a worker stuck in a read
+    # (a dead network share) would make a cancelled scan wait for ever.
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photosort-decode")
+    finished = False
+    try:
 
         def top_up() -> None:
             while len(inflight) < limit:
@@ -164,7 +213,12 @@ def embed_photos(
             if cancel():
                 stats.cancelled = True
                 break
-            batch.append(inflight.popleft().result())
+            try:  # wait in short steps, so a cancel is seen even while a read hangs
+                prepared = inflight[0].result(timeout=0.1)
+            except FuturesTimeout:
+                continue
+            inflight.popleft()
+            batch.append(prepared)
             top_up()
             if len(batch) >= batch_size:
                 flush()
@@ -174,6 +228,9 @@ def embed_photos(
         if stats.cancelled:
             batch.extend(f.result() for f in inflight if f.done() and not f.cancelled())
         flush()
+        finished = not stats.cancelled
+    finally:
+        pool.shutdown(wait=finished, cancel_futures=True)
     return stats
 
 
@@ -217,11 +274,12 @@ def _store_batch(
                 )
         for prepared in failed:
             conn.execute(
-                "UPDATE photos SET status = 'failed', error = ?, content_hash = "
-                "COALESCE(?, content_hash), size = COALESCE(?, size), "
+                "UPDATE photos SET status = 'failed', error = ?, failure_kind = ?, "
+                "content_hash = COALESCE(?, content_hash), size = COALESCE(?, size), "
                 "mtime_ns = COALESCE(?, mtime_ns), updated_at = ? WHERE id = ?",
                 (
                     prepared.error,
+                    "io" if prepared.io_error else "content",
                     prepared.content_hash,
                     prepared.size,
                     prepared.mtime_ns,

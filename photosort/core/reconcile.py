@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from photosort.core import kept_tags
 from photosort.core.catalog import Catalog, PhotoRow, now_iso
 from photosort.core.progress import Progress, ProgressCallback
 from photosort.core.scanner import FoundFile, WalkIssue, hash_file, walk_photos
@@ -57,6 +58,7 @@ def reconcile(
     if should_cancel and should_cancel():
         return result  # a partial walk must not be mistaken for deletions
 
+    _drop_second_paths(catalog, walks, result)
     new_files: list[tuple[_RootWalk, FoundFile]] = []
     changed: list[tuple[int, FoundFile]] = []
     vanished: list[PhotoRow] = []
@@ -120,6 +122,7 @@ def reconcile(
             )
             result.new += 1
         gone = [row.id for row in vanished if row.id not in moved_ids]
+        kept_tags.keep(conn, gone, {})  # a file back on disk gets its decisions back
         conn.executemany("DELETE FROM photos WHERE id = ?", [(i,) for i in gone])
         if gone or changed:
             catalog.bump_vectors_version(conn)
@@ -156,7 +159,10 @@ def _walk_root(
     def skipped(ext: str) -> None:
         videos[ext] = videos.get(ext, 0) + 1
 
-    for found in walk_photos(root, on_issue=note, should_cancel=should_cancel, on_skipped=skipped):
+    follow = bool(catalog.scalar("SELECT follow_links FROM roots WHERE id = ?", (root_id,)))
+    for found in walk_photos(
+        root, on_issue=note, should_cancel=should_cancel, on_skipped=skipped, follow_links=follow
+    ):
         walk.found.append(found)
         if on_progress and len(walk.found) % 500 == 0:
             on_progress(Progress("walking", len(walk.found), 0, found.path))
@@ -166,6 +172,54 @@ def _walk_root(
             f"root {root} is empty (unmounted drive?): kept its {len(walk.known)} photos"
         )
     return walk
+
+
+def _drop_second_paths(catalog: Catalog, walks: list[_RootWalk], result: ReconcileResult) -> None:
+    """One file reached by two paths (a link inside a root, a bind mount, a root added
+    twice under other names) is one photo: keep the path the catalog knows, else the
+    first found; a catalog photo of another root that is the same file wins too."""
+    first: dict[tuple[int, int], str] = {}
+    for walk in walks:  # known paths first, then real files before links to them
+        for found in walk.found:
+            if found.file_id is not None and found.path in walk.known:
+                first.setdefault(found.file_id, found.path)
+    for walk in walks:
+        for found in walk.found:
+            if found.file_id is not None and not os.path.islink(found.path):
+                first.setdefault(found.file_id, found.path)
+    by_size: dict[int, list[str]] | None = None
+    for walk in walks:
+        kept: list[FoundFile] = []
+        for found in walk.found:
+            key = found.file_id
+            if key is None:
+                kept.append(found)
+                continue
+            other = first.setdefault(key, found.path)
+            if other == found.path and found.path not in walk.known:
+                if by_size is None:  # new files only: is it a known photo of a root not walked?
+                    by_size = defaultdict(list)
+                    for path, size in catalog.query("SELECT path, size FROM photos"):
+                        by_size[size].append(path)
+                other = next(
+                    (p for p in by_size.get(found.size, []) if p != found.path and _same(p, key)),
+                    found.path,
+                )
+            if other != found.path:
+                result.issues.append(
+                    WalkIssue(found.path, f"same file as {other} (another path to it): skipped")
+                )
+                continue
+            kept.append(found)
+        walk.found = kept
+
+
+def _same(path: str, key: tuple[int, int]) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == key
 
 
 def _match_moves(

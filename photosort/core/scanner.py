@@ -11,7 +11,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from photosort.core.imaging import SUPPORTED_EXTENSIONS, VIDEO_EXTENSIONS
 
@@ -35,6 +35,8 @@ class FoundFile:
     path: str
     size: int
     mtime_ns: int
+    #: (device, inode) of the file, links followed: one file reached by two paths is one photo
+    file_id: tuple[int, int] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -113,13 +115,16 @@ def walk_photos(
     on_issue: Callable[[WalkIssue], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     on_skipped: Callable[[str], None] | None = None,
+    follow_links: bool = False,
 ) -> Iterator[FoundFile]:
     """Yield photo files under *root* in a deterministic (sorted, depth-first) order.
 
     Iterative, so deep trees cannot hit the recursion limit. Directory symlinks are followed,
     but each physical folder is entered once, so loops terminate (reported once per looping
     link). Problems go to *on_issue* and the walk continues; *should_cancel* is polled before
-    every folder. *on_skipped* hears the extension of every video passed over.
+    every folder. *on_skipped* hears the extension of every video passed over. A symlink
+    that leads outside *root* is not followed (reported once) unless *follow_links*: a link
+    to ``/etc/shadow`` named ``shadow.jpg`` is no photo.
     """
     wanted = _normalise_extensions(extensions)
 
@@ -141,6 +146,14 @@ def walk_photos(
         report(root_path, "folder name is not valid UTF-8")
         return
 
+    real_root = os.path.realpath(root_path)
+
+    def leads_outside(entry: os.DirEntry) -> bool:
+        if follow_links or not entry.is_symlink():
+            return False
+        real = os.path.realpath(entry.path)
+        return real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep)
+
     root_key = (root_stat.st_dev, root_stat.st_ino)
     visited: set[tuple[int, int]] = {root_key}
     # Each pending folder carries its ancestors' keys to tell a loop from a mere duplicate.
@@ -161,6 +174,14 @@ def walk_photos(
         for entry in entries:
             name = entry.name
             if is_ignored_name(name):
+                continue
+            try:
+                outside = leads_outside(entry)
+            except OSError:
+                outside = True
+            if outside:
+                if os.path.splitext(name)[1].lower() in wanted or os.path.isdir(entry.path):
+                    report(entry.path, "symlink leads outside the folder: not followed")
                 continue
             try:
                 is_dir = entry.is_dir()  # follows symlinks
@@ -203,7 +224,12 @@ def walk_photos(
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue  # fifos, sockets, devices
-            yield FoundFile(path=entry.path, size=st.st_size, mtime_ns=st.st_mtime_ns)
+            yield FoundFile(
+                path=entry.path,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                file_id=(st.st_dev, st.st_ino),
+            )
 
         stack.extend(reversed(subdirs))  # pop order == sorted order
 

@@ -450,6 +450,12 @@ def write_decisions(
         state = cache.current(conn)
         if vectors_version is not None and str(vectors_version) != (state.versions[1] or "0"):
             raise StaleVectors
+        marks = ",".join("?" * len(label_ids))
+        alive = conn.execute(
+            f"SELECT COUNT(*) FROM labels WHERE id IN ({marks})", label_ids.tolist()
+        ).fetchone()[0]
+        if alive != len(label_ids):  # a category edit removed a label since they were read
+            raise StaleVectors
         mine = np.isin(state.keys & 0xFFFFFF, label_ids)
         old_keys, old_scores = state.keys[mine], state.scores[mine]
         new_keys = _keys(new.photo_ids, new.label_ids)
@@ -497,14 +503,15 @@ def _keys(photo_ids: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
     return (np.asarray(photo_ids, np.int64) << 24) | np.asarray(label_ids, np.int64)
 
 
-def label_ids_by_category(catalog: Catalog) -> dict[str, list[int]]:
-    """Label row ids per category name, in label order (aligned with Category.labels)."""
-    out: dict[str, list[int]] = {}
+def label_ids_by_category(catalog: Catalog, with_names: bool = False) -> dict[str, list]:
+    """Label row ids (or (id, name) pairs) per category name, in label order (aligned with
+    Category.labels)."""
+    out: dict[str, list] = {}
     for row in catalog.query(
-        "SELECT c.name, l.id FROM labels l JOIN categories c ON c.id = l.category_id "
+        "SELECT c.name, l.id, l.name FROM labels l JOIN categories c ON c.id = l.category_id "
         "ORDER BY l.position, l.id"
     ):
-        out.setdefault(row[0], []).append(row[1])
+        out.setdefault(row[0], []).append((row[1], row[2]) if with_names else row[1])
     return out
 
 
@@ -542,11 +549,20 @@ def run_autotag(
     meter = RateMeter("tagging", 2, on_progress, unit="step")
     meter.report(0)
     summary = AutotagSummary(labels=sum(len(c.labels) for c in categories))
-    by_cat = label_ids_by_category(catalog)
-    label_ids = [by_cat.get(c.name, []) for c in categories]
-    flat = [lid for group in label_ids for lid in group]
-    tagger = Tagger(categories, vectors, logit_scale, fuse)
     for attempt in range(3):
+        # Label ids are read afresh each attempt; a category edited by another process since
+        # the caller read it is left to that edit's own re-tag (its labels differ now).
+        by_cat = label_ids_by_category(catalog, with_names=True)
+        current = [
+            c
+            for c in categories
+            if [name for _, name in by_cat.get(c.name, [])] == [lab.name for lab in c.labels]
+        ]
+        if not current:
+            break
+        label_ids = [[lid for lid, _ in by_cat[c.name]] for c in current]
+        flat = [lid for group in label_ids for lid in group]
+        tagger = Tagger(current, vectors, logit_scale, fuse)
         version, ids, matrix = load_vectors()
         summary.photos = len(ids)
         applies_to = {
@@ -563,9 +579,11 @@ def run_autotag(
             summary.added, summary.removed, summary.changed = write_decisions(
                 catalog, flat, decisions, version, cache
             )
-        except StaleVectors:
+        except StaleVectors as exc:
             if attempt == 2:
-                raise
+                raise CategoryError(
+                    "the library kept changing while re-tagging; run photosort autotag again"
+                ) from exc
             continue
         summary.tagged = len(decisions.photo_ids)
         meter.report(2)
@@ -591,13 +609,13 @@ def set_manual(
         remove = tag_admin.canonical_tags(conn, remove)
     if set(add) & set(remove):
         raise CategoryError(f"cannot add and remove the same tag: {sorted(set(add) & set(remove))}")
-    labels = label_names(catalog)
     stamp = now_iso()
     sql = (
         "INSERT OR REPLACE INTO manual_tags (photo_id, tag, state, updated_at) "
         "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)"
     )
-    with catalog.transaction() as conn:
+    with catalog.transaction() as conn:  # labels read inside: a label made meanwhile counts
+        labels = {r[0] for r in conn.execute("SELECT name FROM labels")}
         for tag in add:
             conn.executemany(sql, [(pid, tag, "on", stamp, pid) for pid in ids])
         for tag in remove:

@@ -3,7 +3,6 @@ issue), the scan finishes, and the summary adds up: new == embedded + failed."""
 
 from __future__ import annotations
 
-import builtins
 import io
 import os
 import shutil
@@ -142,20 +141,22 @@ def test_permission_denied_file_and_folder(make_library, tmp_path, monkeypatch):
     denied_dir = str(root / "d1")
     denied_file = root / "d0" / "new.jpg"
     draw_photo(denied_file, 50)
-    real_scandir, real_open = os.scandir, builtins.open
+    from photosort.core import pipeline
+
+    real_scandir, real_read = os.scandir, pipeline.read_regular_file
 
     def scandir(path="."):
         if os.fspath(path) == denied_dir:
             raise PermissionError(13, "Permission denied", denied_dir)
         return real_scandir(path)
 
-    def guarded_open(file, *args, **kwargs):
-        if os.fspath(file) == str(denied_file):
+    def guarded_read(path):
+        if os.fspath(path) == str(denied_file):
             raise PermissionError(13, "Permission denied", str(denied_file))
-        return real_open(file, *args, **kwargs)
+        return real_read(path)
 
     monkeypatch.setattr("photosort.core.scanner.os.scandir", scandir)
-    monkeypatch.setattr("photosort.core.pipeline.open", guarded_open, raising=False)
+    monkeypatch.setattr(pipeline, "read_regular_file", guarded_read)
     summary = lib.scan([root])
     _assert_adds_up(summary, new=1, failed=1)
     assert summary.removed == 0 and lib.status().photos == 7  # d1's photos are kept

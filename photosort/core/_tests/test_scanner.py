@@ -142,17 +142,34 @@ def test_symlink_loop_terminates_and_is_reported_once(tmp_path: Path) -> None:
 
 @needs_symlinks
 def test_directory_symlinks_are_followed_without_resolving_paths(tmp_path: Path) -> None:
+    """Only when asked for: links that lead out of the root are not followed by default
+    (issue 11, finding 13)."""
     outside = tmp_path / "outside"
     touch(outside / "o.jpg")
     library = tmp_path / "library"
     library.mkdir()
     os.symlink(outside, library / "linked")
     os.symlink(outside / "o.jpg", library / "file_link.jpg")
-    found, issues = walk(library)
+    found, issues = walk(library, follow_links=True)
     assert [f.path for f in found] == [
         str(library / "file_link.jpg"),
         str(library / "linked/o.jpg"),
     ]
+    assert issues == []
+    found, issues = walk(library)
+    assert found == []
+    assert sorted((os.path.basename(i.path), i.reason) for i in issues) == [
+        ("file_link.jpg", "symlink leads outside the folder: not followed"),
+        ("linked", "symlink leads outside the folder: not followed"),
+    ]
+
+
+@needs_symlinks
+def test_symlinks_inside_the_root_are_followed(tmp_path: Path) -> None:
+    touch(tmp_path / "real" / "a.jpg")
+    os.symlink(tmp_path / "real", tmp_path / "alias")
+    found, issues = walk(tmp_path)
+    assert len(found) == 1  # same folder: entered once
     assert issues == []
 
 
