@@ -93,7 +93,7 @@ def test_valid_dates_still_filter(cli):
 # -- did you mean ----------------------------------------------------------------------------------
 def test_did_you_mean_commands_tags_categories_folders(cli):
     code, _, err = cli("serch", "dog")
-    _one_error(code, err, "unknown command 'serch'; did you mean 'search'?")
+    _one_error(code, err, "unknown command 'serch'; did you mean 'search'")
     code, _, err = cli("search", "x", "--tag", "dsuk")
     _one_error(code, err, "unknown tag 'dsuk'; did you mean 'dusk'?")
     code, _, err = cli("search", "x", "--not-tag", "Dwn")

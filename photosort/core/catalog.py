@@ -223,9 +223,13 @@ class Catalog:
             )
         except sqlite3.OperationalError as exc:
             raise CatalogError(_explain(exc, self.path)) from exc
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            # A bad byte in the schema text reaches Python as UnicodeDecodeError.
+            if hasattr(self, "conn"):
+                self.conn.close()
+            reason = "unreadable schema text" if isinstance(exc, UnicodeDecodeError) else exc
             raise CatalogError(
-                f"catalog {self.path} is damaged: {exc}; "
+                f"catalog {self.path} is damaged: {reason}; "
                 "'photosort doctor --restore' puts back the newest backup"
             ) from exc
         if all(m.name in done for m in MIGRATIONS):

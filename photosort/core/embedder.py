@@ -424,6 +424,13 @@ _SAFETENSORS_DTYPES = {
 }
 
 
+def check_model_name(spec: ModelSpec) -> None:
+    """An unknown model name or pretrained tag, with whole names to choose from (hub
+    models only: ``hf-hub:`` names are checked by the download)."""
+    if spec.local_dir is None and spec.name != model_download.HF_HUB_PREFIX:
+        _check_known_name(spec)
+
+
 def _check_known_name(spec: ModelSpec) -> None:
     """An unknown model name or pretrained tag, with whole names to choose from."""
     import open_clip

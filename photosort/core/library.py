@@ -45,7 +45,7 @@ from photosort.core import roots as root_paths
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
-from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec
+from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec, check_model_name
 from photosort.core.errors import PhotosortError
 from photosort.core.pipeline import EmbedJob, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
@@ -518,6 +518,8 @@ class Library:
         calls each field in messages, e.g. ``{"date_from": "--from"}``)."""
         query = self.check_query(query, names)
         if query.has_semantic_part:  # another model's vectors: say so, not "no results"
+            if self.model_spec.local_dir is None and self._embedder is None:
+                check_model_name(self.model_spec)  # a typo is named first, not a mismatch
             model_check.check(self.catalog, self.model_id, str(self.model_spec))
         return self.searcher().search(query)
 

@@ -80,13 +80,18 @@ def test_pickle_checkpoint_through_the_cli(model_dir, tmp_path):
 
     marker = tmp_path / "pwned-cli"
     torch.save(_Exploit(marker), model_dir / "open_clip_pytorch_model.bin")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), "red").save(photos / "one.jpg")
     proc = subprocess.run(
-        [
+        [  # a scan loads the model (a search on a library that does not exist loads none)
             sys.executable,
             "-m",
             "photosort",
-            "search",
-            "x",
+            "scan",
+            str(photos),
             "--library",
             str(tmp_path / "lib"),
             "--model",

@@ -36,7 +36,7 @@ def test_concurrent_categories_add_keeps_every_label(make_library, tiny_model, m
                 [
                     "categories",
                     "add",
-                    "things",
+                    "my things",
                     "--label",
                     f"thing{i}",
                     "--library",
@@ -56,7 +56,7 @@ def test_concurrent_categories_add_keeps_every_label(make_library, tiny_model, m
         t.join(300)
     assert codes == [0] * n
     monkeypatch.setattr(category_store, "load", real_load)
-    things = next(c for c in make_library(folder).categories() if c.name == "things")
+    things = next(c for c in make_library(folder).categories() if c.name == "my things")
     assert sorted(lab.name for lab in things.labels) == sorted(f"thing{i}" for i in range(n))
 
 

@@ -99,7 +99,7 @@ def test_rename_category_and_remove_label_with_undo(lib):
     with pytest.raises(CategoryError, match="already exists"):
         lib.rename_category("things", "SETTING")
     lib.rename_category("things", "Stuff")
-    assert [c.name for c in lib.categories()] == ["Time of day", "Setting", "Stuff"]
+    assert [c.name for c in lib.categories()] == ["Time of day", "Setting", "Light", "Stuff"]
     snap = lib.tag_snapshot(["beach"], ["Stuff"])
     lib.remove_label("stuff", "Beach")
     stuff = next(c for c in lib.categories() if c.name == "Stuff")
