@@ -170,14 +170,7 @@ class Catalog:
         except sqlite3.OperationalError as exc:
             raise CatalogError(_explain(exc, self.path)) from exc
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            # A bad byte in the schema text reaches Python as UnicodeDecodeError.
-            if hasattr(self, "conn"):
-                self.conn.close()
-            reason = "unreadable schema text" if isinstance(exc, UnicodeDecodeError) else exc
-            raise CatalogError(
-                f"catalog {self.path} is damaged: {reason}; "
-                "'photosort doctor --restore' puts back the newest backup"
-            ) from exc
+            raise self._damaged(exc) from exc
         except CatalogError:
             self.conn.close()
             raise
@@ -224,14 +217,7 @@ class Catalog:
         except sqlite3.OperationalError as exc:
             raise CatalogError(_explain(exc, self.path)) from exc
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            # A bad byte in the schema text reaches Python as UnicodeDecodeError.
-            if hasattr(self, "conn"):
-                self.conn.close()
-            reason = "unreadable schema text" if isinstance(exc, UnicodeDecodeError) else exc
-            raise CatalogError(
-                f"catalog {self.path} is damaged: {reason}; "
-                "'photosort doctor --restore' puts back the newest backup"
-            ) from exc
+            raise self._damaged(exc) from exc
         if all(m.name in done for m in MIGRATIONS):
             self.db = sqlite_utils.Database(self.conn)
             return True
@@ -280,6 +266,18 @@ class Catalog:
                 f"photosort {__version__} (it has migration {unknown[-1]}); upgrade photosort "
                 "to use it: nothing was changed"
             )
+
+    def _damaged(self, exc: Exception) -> CatalogError:
+        """One line for a catalog SQLite cannot read, after closing what was opened.
+
+        A bad byte in the schema text reaches Python as UnicodeDecodeError."""
+        if hasattr(self, "conn"):
+            self.conn.close()
+        reason = "unreadable schema text" if isinstance(exc, UnicodeDecodeError) else exc
+        return CatalogError(
+            f"catalog {self.path} is damaged: {reason}; "
+            "'photosort doctor --restore' puts back the newest backup"
+        )
 
     def _enable_wal(self, timeout_s: float) -> None:
         """Switch to WAL, retrying: SQLite answers "locked" at once (no busy wait) when two
