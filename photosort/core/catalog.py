@@ -98,6 +98,31 @@ def _initial_schema(conn: sqlite3.Connection) -> None:
 MIGRATIONS: list[Migration] = [Migration("0001_initial", _initial_schema)]
 
 
+#: The feature modules that declare migrations, in one place: each is imported before a
+#: catalog opens, so a catalog opened without the Library (a tool, a test) still gets every
+#: table, whatever was imported before.
+MIGRATION_MODULES = (
+    "tagging",
+    "export",
+    "kept_tags",
+    "roots",
+    "pipeline",
+    "tag_admin",
+    "sun_store",
+    "teaching",
+    "fingerprints",
+    "pairs",
+    "keywords",
+)
+
+
+def register_all_migrations() -> None:
+    import importlib
+
+    for name in MIGRATION_MODULES:
+        importlib.import_module(f"photosort.core.{name}")
+
+
 def register_migration(migration: Migration) -> None:
     """Let a feature module (tagging, ...) append its own named migration."""
     if any(m.name == migration.name for m in MIGRATIONS):
@@ -135,6 +160,7 @@ class Catalog:
         busy_timeout_s: float = 10.0,
         read_only: bool = False,
     ):
+        register_all_migrations()
         self.path = Path(path)
         self.backup_dir = backup_dir
         self.read_only = read_only
