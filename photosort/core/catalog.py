@@ -169,7 +169,11 @@ class Catalog:
         self._busy_timeout_s = busy_timeout_s
         self._writer: int | None = None  # thread id inside a write transaction
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        # Each reader connection with the lock its thread holds while reading, so
+        # close() never closes a connection under another thread's running query
+        # (that crashes the sqlite3 C layer instead of raising).
+        self._readers: list[tuple[sqlite3.Connection, threading.Lock]] = []
+        self._closed = False
         self._backup_due = False  # migrations take their own backup
         if read_only and self._open_read_only():
             return
@@ -376,7 +380,7 @@ class Catalog:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
 
-    def _reader(self) -> sqlite3.Connection | None:
+    def _reader(self) -> tuple[sqlite3.Connection, threading.Lock] | None:
         """This thread's read-only connection, or None inside its own write transaction.
 
         With WAL, readers on their own connections never wait for a writer: the GUI
@@ -384,24 +388,31 @@ class Catalog:
         """
         if self._writer == threading.get_ident():
             return None  # it must see its own uncommitted writes
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect(self.read_only)
-            conn.execute("PRAGMA query_only = ON")
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
             with self._lock:
-                self._readers.append(conn)
-            self._local.conn = conn
-        return conn
+                if self._closed:
+                    raise CatalogError(f"The catalog {self.path} is closed.")
+                conn = self._connect(self.read_only)
+                conn.execute("PRAGMA query_only = ON")
+                reader = (conn, threading.Lock())
+                self._readers.append(reader)
+            self._local.reader = reader
+        return reader
 
     def query(self, sql: str, params: Iterable | dict = ()) -> list[sqlite3.Row]:
         reader = self._reader()
         if reader is None:
             with self._lock:
                 return _fetch_all(self.conn.execute(sql, params))
-        try:
-            return _fetch_all(reader.execute(sql, params))
-        except sqlite3.OperationalError as exc:
-            raise CatalogError(_explain(exc, self.path)) from exc
+        conn, in_use = reader
+        with in_use:
+            if self._closed:
+                raise CatalogError(f"The catalog {self.path} is closed.")
+            try:
+                return _fetch_all(conn.execute(sql, params))
+            except sqlite3.OperationalError as exc:
+                raise CatalogError(_explain(exc, self.path)) from exc
 
     def scalar(self, sql: str, params: Iterable | dict = ()):
         rows = self.query(sql, params)
@@ -409,8 +420,10 @@ class Catalog:
 
     def close(self) -> None:
         with self._lock:
-            for reader in self._readers:
-                reader.close()
+            self._closed = True
+            for conn, in_use in self._readers:
+                with in_use:  # waits for a query running on another thread
+                    conn.close()
             self._readers.clear()
             self.conn.close()
 

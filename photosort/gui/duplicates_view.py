@@ -234,6 +234,7 @@ class DuplicatesDialog(QDialog):
         for group in groups[:SHOWN]:
             view = GroupView(self, group)
             self.list_layout.insertWidget(self.list_layout.count() - 1, view)
+            view.show()  # a layout only queues the show: callers see it at once
             self.views.append(view)
         spare = sum(len(g.others) for g in groups)
         text = f"{len(groups)} groups, {spare} photos besides the keepers"
