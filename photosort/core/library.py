@@ -513,17 +513,25 @@ class Library:
         """Load the model now (the app calls this in the background after its window shows)."""
         _ = self.embedder
 
-    def search(self, query: SearchQuery, names: dict[str, str] | None = None) -> list[SearchResult]:
+    def search(
+        self, query: SearchQuery, names: dict[str, str] | None = None, check_tags: bool = True
+    ) -> list[SearchResult]:
         """Run a query; what the user typed is checked first (``names``: how the caller
-        calls each field in messages, e.g. ``{"date_from": "--from"}``)."""
-        query = self.check_query(query, names)
+        calls each field in messages, e.g. ``{"date_from": "--from"}``).
+
+        ``check_tags=False`` is for filters the user clicked rather than typed (the app's
+        sidebar): a tag undone meanwhile simply matches no photo instead of failing.
+        """
+        query = self.check_query(query, names, check_tags)
         if query.has_semantic_part:  # another model's vectors: say so, not "no results"
             if self.model_spec.local_dir is None and self._embedder is None:
                 check_model_name(self.model_spec)  # a typo is named first, not a mismatch
             model_check.check(self.catalog, self.model_id, str(self.model_spec))
         return self.searcher().search(query)
 
-    def check_query(self, query: SearchQuery, names: dict[str, str] | None = None) -> SearchQuery:
+    def check_query(
+        self, query: SearchQuery, names: dict[str, str] | None = None, check_tags: bool = True
+    ) -> SearchQuery:
         """Bad dates, weights, unknown tags or folders: one-line errors, not empty results."""
         names = {"folder": "folder", "root": "root", "tags": "tag", **(names or {})}
         query = query_input.validate(query, names)
@@ -531,7 +539,8 @@ class Library:
             value = getattr(query, field_name)
             if value:
                 lookup.check_folder(self.catalog, value, names[field_name])
-        lookup.check_tags(self.catalog, [*query.tags, *query.not_tags], names["tags"])
+        if check_tags:
+            lookup.check_tags(self.catalog, [*query.tags, *query.not_tags], names["tags"])
         photos = int(self.catalog.scalar("SELECT COUNT(*) FROM photos") or 0)
         query.top = min(query.top, max(photos, 1))  # "all of them", without overflowing FAISS
         return query

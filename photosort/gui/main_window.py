@@ -321,7 +321,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         )
 
     def _run_search(self, query: SearchQuery):
-        results = self.library.search(query)
+        results = self.library.search(query, check_tags=False)  # clicked, not typed
         return ("search", query, results)
 
     def _run_browse(self, query: SearchQuery, order: str = "date"):

@@ -139,10 +139,27 @@ class Sidebar(QTreeWidget):
         for section in (library, folders, cats, tags):
             if section is not None:
                 section.setExpanded(True)
-        if self.filters.folder and ("folder", self.filters.folder) not in self._items:
-            self.filters.folder = None
+        if self._drop_vanished_filters():
+            self._sync_not_tags()
+            self._show_active()
+            self.filters_changed.emit()  # the grid shows what the remaining filters match
+            return
         self._sync_not_tags()
         self._show_active()
+
+    def _drop_vanished_filters(self) -> bool:
+        """Forget filters on folders or tags that no longer exist (a tag undone away, a
+        folder removed); True when any went, so the grid is asked again."""
+        dropped = False
+        if self.filters.folder and ("folder", self.filters.folder) not in self._items:
+            self.filters.folder = None
+            dropped = True
+        tags = {value.casefold() for kind, value in self._items if kind == "tag"}
+        kept = [t for t in self.filters.tags if t.casefold() in tags]
+        if kept != self.filters.tags:
+            self.filters.tags = kept
+            dropped = True
+        return dropped
 
     def _section(self, title: str) -> QTreeWidgetItem:
         item = QTreeWidgetItem(self, [title.upper(), ""])

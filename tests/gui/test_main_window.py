@@ -313,3 +313,22 @@ def test_enter_runs_a_time_of_day_query(make_window, library, qtbot, generated_p
     ids = window.grid.photo_model.ids[:5]
     paths = library.photo_details(ids)
     assert [truth[paths[i]["path"]].time_of_day for i in ids] == ["night"] * 5
+
+
+def test_a_tag_filter_whose_tag_is_undone_away_is_dropped(make_window, library, qtbot):
+    """Filter on a tag, then undo the tagging: no error, the filter goes, all photos show."""
+    window = make_window(library)
+    ids = window.grid.photo_model.ids[:2]
+    window.apply_tags(ids, ["fleeting"], [])
+    wait_idle(qtbot, window)
+    click_sidebar(qtbot, window, "tag", "fleeting")
+    assert set(window.grid.photo_model.ids) == set(ids)
+    errors: list[str] = []
+    window._show_error = lambda exc: errors.append(str(exc))
+    window.undo_stack.undo()
+    wait_idle(qtbot, window)
+    window.search_bar.set_text("a red ball")  # a search with the stale filter still answers
+    wait_idle(qtbot, window)
+    assert errors == []
+    assert window.sidebar.filters.tags == []
+    assert window.grid.photo_model.has_scores
