@@ -9,7 +9,6 @@ category previews). Thumbnails have their own pool in ``thumbnails.py``.
 
 from __future__ import annotations
 
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -38,72 +37,47 @@ def all_pools() -> list[QThreadPool]:
 
 def wait_for_all(timeout_ms: int = 30000) -> bool:
     """Block until every pool is idle (window close, test teardown)."""
-    idle = all(p.waitForDone(timeout_ms) for p in all_pools())
-    _sweep()
-    return idle
+    return all(p.waitForDone(timeout_ms) for p in all_pools())
 
 
-class _Relay(QObject):
-    """Carries one task's answer from its worker to the GUI thread, then is deleted there.
+class _Dispatcher(QObject):
+    """The one QObject every worker posts answers to; it lives as long as the application.
 
-    Ownership matters at quit time and under load: a relay is a child of a GUI-thread
-    QObject (``_home()``), so a worker dropping its Python reference can never delete it;
-    the GUI thread deletes it with ``deleteLater`` once the worker has left ``run``.
-    Before, a finished pool thread could free the last reference to a parentless Task and
-    destroy a GUI-thread QObject from the wrong thread while its events were being
-    delivered ("QObject: shared QObject was deleted directly", then SIGSEGV on quit).
+    Workers never hold a per-task QObject. Before, each task had its own relay QObject that
+    the GUI thread deleted once the answer was in, while the pool thread could still be
+    dropping its last Python reference to it: a use-after-free that corrupted the heap about
+    once in twenty GUI soak runs (and earlier, "QObject: shared QObject was deleted
+    directly" on quit). Answers are plain Python tuples; only this object crosses threads.
     """
 
-    done = Signal(object)
-    failed = Signal(object)
-    progress = Signal(object)
+    posted = Signal(object)  # (task, kind, payload): kind is "done", "failed" or "progress"
 
-    def __init__(self, task: Task):
-        super().__init__(_home())
-        self.task: Task | None = task
-        self.worker_left = task.worker_left
-        self.done.connect(self._deliver_done)
-        self.failed.connect(self._deliver_error)
-        self.progress.connect(self._deliver_progress)
+    def __init__(self) -> None:
+        super().__init__(QCoreApplication.instance())
+        self.setObjectName("photosort-task-dispatcher")
+        self.posted.connect(self._deliver)
 
     @Slot(object)
-    def _deliver_done(self, result: Any) -> None:
-        task = self._finish()
-        if task is not None and task._on_done is not None:
-            task._on_done(result)
+    def _deliver(self, message: tuple[Task, str, Any]) -> None:
+        task, kind, payload = message
+        task._deliver(kind, payload)
 
-    @Slot(object)
-    def _deliver_error(self, exc: BaseException) -> None:
-        task = self._finish()
-        if task is None:
-            return
-        if task._on_error is not None:
-            task._on_error(exc)
-        else:
-            _report_unhandled(exc)
 
-    @Slot(object)
-    def _deliver_progress(self, progress: Progress) -> None:
-        task = self.task
-        if task is not None and not task.finished and task._on_progress is not None:
-            task._on_progress(progress)
+_DISPATCHER: list[_Dispatcher] = []
 
-    def _finish(self) -> Task | None:
-        task, self.task = self.task, None
-        if task is not None:
-            _retire(self)
-        if task is None or task.finished:  # abandoned (window closing): nobody listens
-            return None
-        task.finished = True
-        _RUNNING.discard(task)
-        return task
+
+def _dispatcher() -> _Dispatcher:
+    """Made on the GUI thread by the first ``run_task``, before any worker can post."""
+    if not _DISPATCHER:
+        _DISPATCHER.append(_Dispatcher())
+    return _DISPATCHER[0]
 
 
 class Task:
     """A handle on one background call: cancel it, or ignore its late answer.
 
-    A plain Python object (no QObject), so whichever thread drops the last reference to it
-    destroys nothing Qt owns; its relay is the only QObject and lives in the GUI thread.
+    A plain Python object (no QObject): whichever thread drops the last reference to it
+    destroys nothing Qt owns.
     """
 
     def __init__(
@@ -114,11 +88,10 @@ class Task:
     ):
         self.token = CancelToken()
         self.finished = False
-        self.worker_left = threading.Event()  # the worker returned from run(): relay may go
         self._on_done = on_done
         self._on_error = on_error
         self._on_progress = on_progress
-        self.relay = _Relay(self)
+        self._post = _dispatcher().posted.emit
 
     def cancel(self) -> None:
         self.token.set()
@@ -127,35 +100,26 @@ class Task:
     def cancelled(self) -> bool:
         return self.token.cancelled
 
+    def _deliver(self, kind: str, payload: Any) -> None:
+        """On the GUI thread: hand the answer to the callbacks, once, unless abandoned."""
+        if kind == "progress":
+            if not self.finished and self._on_progress is not None:
+                self._on_progress(payload)
+            return
+        if self.finished:  # abandoned (window closing): nobody listens
+            return
+        self.finished = True
+        _RUNNING.discard(self)
+        if kind == "done":
+            if self._on_done is not None:
+                self._on_done(payload)
+        elif self._on_error is not None:
+            self._on_error(payload)
+        else:
+            _report_unhandled(payload)
+
 
 _RUNNING: set[Task] = set()  # keeps a Task alive until its answer is delivered
-_RETIRED: list[_Relay] = []  # relays whose answer arrived, deleted once their worker is out
-_HOME: list[QObject] = []
-
-
-def _home() -> QObject:
-    """The GUI-thread parent of every relay (a child of the application, so Qt frees it)."""
-    if not _HOME:
-        home = QObject(QCoreApplication.instance())
-        home.setObjectName("photosort-task-relays")
-        _HOME.append(home)
-    return _HOME[0]
-
-
-def _retire(relay: _Relay) -> None:
-    _RETIRED.append(relay)
-    _sweep()
-
-
-def _sweep() -> None:
-    """Delete (later, in the GUI thread) the retired relays whose worker has returned."""
-    keep = []
-    for relay in _RETIRED:
-        if relay.worker_left.is_set():
-            relay.deleteLater()
-        else:
-            keep.append(relay)
-    _RETIRED[:] = keep
 
 
 class _Runnable(QRunnable):
@@ -170,11 +134,9 @@ class _Runnable(QRunnable):
             result = self.func(task)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
             exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-            task.relay.failed.emit(exc)
+            task._post((task, "failed", exc))
         else:
-            task.relay.done.emit(result)
-        finally:
-            task.worker_left.set()
+            task._post((task, "done", result))
 
 
 class ProgressThrottle:
@@ -208,12 +170,11 @@ def run_task(
     With ``with_progress`` the function is called as ``func(on_progress=..., should_cancel=...)``
     — the shape of every long core job — and reports are throttled before they cross threads.
     """
-    _sweep()
     task = Task(on_done, on_error, on_progress)
     _RUNNING.add(task)
 
     if with_progress:
-        throttle = ProgressThrottle(task.relay.progress.emit)
+        throttle = ProgressThrottle(lambda progress: task._post((task, "progress", progress)))
 
         def call(t: Task) -> Any:
             return func(on_progress=throttle, should_cancel=t.token)
@@ -239,18 +200,13 @@ def abandon_all() -> None:
         task.cancel()
         task.finished = True
         task._on_done = task._on_error = task._on_progress = None
-        if task.relay.task is not None:
-            task.relay.task = None
-            _retire(task.relay)
     _RUNNING.clear()
-    _sweep()
 
 
 def shutdown(timeout_ms: int = 60000) -> None:
-    """At quit: wait for the pools, drop late answers, free pools and relays in order."""
+    """At quit: wait for the pools, drop late answers, free the pools."""
     wait_for_all(timeout_ms)
     abandon_all()
     for pool_ in _POOLS.values():
         pool_.waitForDone(timeout_ms)
     _POOLS.clear()
-    _sweep()
