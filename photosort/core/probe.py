@@ -80,11 +80,14 @@ class Probe:
     def nearest(self, matrix: np.ndarray, chunk: int = 32768) -> np.ndarray:
         return nearest(matrix, self.anchors, chunk)
 
-    def scores(self, matrix: np.ndarray, near: np.ndarray | None = None) -> np.ndarray:
-        """Uncalibrated scores; ``near`` (the photos' nearest-example cosines) when known."""
+    def scores(
+        self, matrix: np.ndarray, near: np.ndarray | None = None, linear: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Uncalibrated scores; ``near`` (the photos' nearest-example cosines) and ``linear``
+        (``matrix @ weights``) when already known."""
         if near is None:
             near = self.nearest(matrix) if self.near_weight else np.zeros(len(matrix), np.float32)
-        out = matrix @ self.weights
+        out = matrix @ self.weights if linear is None else linear
         out += np.float32(self.near_weight) * near + np.float32(self.bias)
         return out
 
@@ -120,13 +123,13 @@ def _newton_logistic(
     reg = np.full(x.shape[1], ridge)
     reg[-1] = 1e-9
     theta = np.zeros(x.shape[1])
-    for _ in range(50):
+    for _ in range(25):
         p = _sigmoid(x @ theta)
         grad = x.T @ (weights * (p - labels)) + reg * theta
         hess = (x * (weights * p * (1 - p))[:, None]).T @ x + np.diag(reg)
         step = np.linalg.solve(hess, grad)
         theta -= step
-        if np.max(np.abs(step)) < 1e-8:
+        if np.max(np.abs(step)) < 1e-6:
             break
     return theta
 

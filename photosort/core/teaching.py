@@ -196,25 +196,30 @@ class TeachCache:
                 self._whitening = Whitening.of(matrix[np.sort(sample)])
             return self._sample, self._whitening
 
-    def nearest(
-        self, key: tuple, tag: str, anchor_ids: np.ndarray, anchors: np.ndarray, matrix: np.ndarray
+    def apply(
+        self, key: tuple, tag: str, probe: Probe, anchor_ids: np.ndarray, matrix: np.ndarray
     ) -> np.ndarray:
-        """Each photo's cosine to its nearest anchor; only anchors new since the last call
-        cost a product with the matrix (a removed one recomputes all)."""
+        """The probe's scores for every photo: one matrix-vector product for its weights,
+        one per anchor new since the last call (a removed anchor recomputes the
+        nearest-example cosines from all of them, as one matrix product)."""
         with self._lock:
             self._at(key)
             known = self._near.get(tag)
-        if known is not None and np.isin(known[0], anchor_ids).all():
-            fresh = ~np.isin(anchor_ids, known[0])
-            near = known[1]
-            if fresh.any():
-                near = np.maximum(near, nearest(matrix, anchors[fresh]))
+        reuse = known is not None and bool(np.isin(known[0], anchor_ids).all())
+        fresh = probe.anchors[~np.isin(anchor_ids, known[0])] if reuse else probe.anchors
+        linear = matrix @ probe.weights
+        if len(fresh) <= 4:  # BLAS runs matrix-vector products faster than a thin product
+            near = np.full(len(matrix), -1.0, np.float32)
+            for anchor in fresh:
+                np.maximum(near, matrix @ anchor, out=near)
         else:
-            near = nearest(matrix, anchors)
+            near = nearest(matrix, fresh)
+        if reuse:
+            near = np.maximum(near, known[1])
         with self._lock:
             if self._key == key:
                 self._near[tag] = (anchor_ids.copy(), near)
-        return near
+        return probe.scores(matrix, near, linear=linear)
 
 
 # -- the teacher --------------------------------------------------------------------------------
@@ -299,13 +304,9 @@ class Teacher:
         trained = train(
             matrix[pos_rows], matrix[neg_rows], matrix[bg_rows], threshold, unlabelled, whitening
         )
-        probe = trained.probe
-        near = None
-        if probe.near_weight:
-            anchor_rows = pos_rows[: len(probe.anchors)]
-            near = self.teach_cache.nearest(key, tag, ids[anchor_rows], probe.anchors, matrix)
-        scores = probe.scores(matrix, near)
-        probs = probe.calibrate(scores)
+        anchor_ids = ids[pos_rows[: len(trained.probe.anchors)]]
+        scores = self.teach_cache.apply(key, tag, trained.probe, anchor_ids, matrix)
+        probs = trained.probe.calibrate(scores)
         if trained.estimate.recall is not None:
             trained.estimate.precision = library_precision(probs[~labelled], threshold)
         return _Model(
