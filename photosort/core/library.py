@@ -182,6 +182,7 @@ class Library:
         self._load_lock = threading.Lock()
         self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
         self._auto_cache = tagging.AutoTagCache()
+        self._teach_cache = teaching.TeachCache()  # whitening, nearest examples: fast retrain
         self._sun_cache = sun_store.EvidenceCache()
         self._write_lock = WriteLock(self.folder)
         # The catalog vectors_version the in-memory index mirrors, and whether this process
@@ -625,6 +626,7 @@ class Library:
     def close(self) -> None:
         self._matrix_cache = None
         self._auto_cache.state = None
+        self._teach_cache = teaching.TeachCache()
         self.save_index()
         self.catalog.close()
 
@@ -920,7 +922,11 @@ class Library:
     @property
     def teacher(self) -> teaching.Teacher:
         return teaching.Teacher(
-            self.catalog, self._versioned_vectors, self.model_id, self._auto_cache
+            self.catalog,
+            self._versioned_vectors,
+            self.model_id,
+            self._auto_cache,
+            self._teach_cache,
         )
 
     def reject_tags(self, photo_ids: Iterable[int], tags: Iterable[str]) -> None:

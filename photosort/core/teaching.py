@@ -1,32 +1,28 @@
 """Teach a tag by example: a calibrated probe over the stored vectors, learned from clicks.
 
 Any tag can be taught. Its *positives* are the photos the user tagged with it (manual
-'on'), its *negatives* the photos where the user rejected it (manual 'off'), plus a
+'on'), its *negatives* the photos where the user rejected it (manual 'off'), plus a fixed
 seeded sample of the rest of the library as background (mostly negatives; a few unknown
-positives among them only make the probe more cautious).
-
-The probe is class-balanced logistic regression (plain numpy, a few Newton steps) over
-each photo's vector and one extra feature: its cosine to the *nearest* example. The
-linear part generalises ("photos like these on the whole"); the nearest-example part
-keeps a tag whose examples are scattered over unrelated scenes (a person, a place, the
-user's idea of a keeper) from collapsing into the average of its examples, where no
-single text query and no mean vector lands. Out-of-fold scores from a cross-validation
-on the user's own examples calibrate the score into a probability (Platt scaling) and
-give the honest estimate shown to the user: recall on held-out examples, and precision
-from the false-positive rate on held-out background, scaled to the library's size.
+positives among them only make the probe more cautious). The probe itself (whitened mean
+direction + nearest example, calibrated by cross-validation) lives in ``core/probe.py``.
 
 Taught tags are auto tags: a label (in the ``Taught`` category, or the free category
 that already holds the tag) whose ``auto_tags`` rows come from the probe instead of the
 text tagger. So the rule "manual wins", search, counts, export and sidecars need nothing
 new; applying the probe after every scan or re-tag keeps them current, and retraining
 from the manual examples each time makes them follow a change of model.
+
+Retraining after a decision must stay under a second at 100k photos, so what does not
+depend on the decision is kept between retrains (``TeachCache``): the library's whitening
+and background sample (per vectors version), and per tag each photo's cosine to its
+nearest example (a new example adds one matrix-vector product, a rejection none).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,19 +34,23 @@ from photosort.core import tagging
 from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
 from photosort.core.categories import Category, CategoryError, Label, clean_tag
 from photosort.core.errors import PhotosortError
+from photosort.core.probe import (  # noqa: F401  (re-exported: the probe is part of teaching)
+    DEFAULT_THRESHOLD,
+    FEW_EXAMPLES,
+    Estimate,
+    Probe,
+    Trained,
+    Whitening,
+    library_precision,
+    nearest,
+    train,
+)
 
 TAUGHT_CATEGORY = "Taught"
-DEFAULT_THRESHOLD = 0.5
 MIN_EXAMPLES = 2  # fewer cannot be taught at all
-FEW_EXAMPLES = 10  # fewer: the estimate comes with a warning
-BACKGROUND = 1000  # background photos sampled as negatives
-MAX_ANCHORS = 64  # examples used for the nearest-example feature (one matrix product each)
-#: L2 strength on the linear weights and on the nearest-example weight (the two classes'
-#: sample weights each sum to 1/2). The linear part is held back so that a tag with
-#: scattered examples leans on its nearest example instead of a mean that fits none.
-RIDGE = 1e-2
-RIDGE_NEAR = 1e-4
-FOLDS = 5
+SAMPLE = 4000  # the fixed library sample the whitening is computed from
+BACKGROUND = 2000  # of which the first this many without a decision are the background
+SAMPLE_SEED = 16
 
 
 class TeachError(PhotosortError):
@@ -78,226 +78,6 @@ def _taught_schema(conn: sqlite3.Connection) -> None:
 
 
 register_migration(Migration("0007_taught_tags", _taught_schema))
-
-
-# -- the probe -------------------------------------------------------------------------------
-@dataclass
-class Probe:
-    """score(x) = w·x + w_near·max_a(a·x) + b, probability = sigmoid(cal_a·score + cal_b)."""
-
-    weights: np.ndarray  # (D,) float32
-    near_weight: float  # per unit of the standardised nearest-example cosine
-    bias: float
-    anchors: np.ndarray  # (A, D) float32: the examples for the nearest-example feature
-    near_mean: float = 0.0  # the feature's mean and spread over the background
-    near_scale: float = 1.0
-    cal_a: float = 1.0
-    cal_b: float = 0.0
-    cal_c: float = 1.0  # the calibrated probability a held-out example gets (PU correction)
-
-    def scores(self, matrix: np.ndarray, chunk: int = 32768) -> np.ndarray:
-        out = np.empty(len(matrix), np.float32)
-        w_near = self.near_weight / self.near_scale
-        bias = self.bias - w_near * self.near_mean
-        for start in range(0, len(matrix), chunk):
-            part = matrix[start : start + chunk]
-            near = (part @ self.anchors.T).max(axis=1) if len(self.anchors) else 0.0
-            out[start : start + chunk] = part @ self.weights + w_near * near + bias
-        return out
-
-    def probability(self, matrix: np.ndarray) -> np.ndarray:
-        return self.calibrate(self.scores(matrix))
-
-    def calibrate(self, scores: np.ndarray) -> np.ndarray:
-        # the positive-unlabelled correction as a shift of the log-odds (a change of prior)
-        logit = self.cal_a * scores + self.cal_b - np.log(self.cal_c)
-        return _sigmoid(logit).astype(np.float32)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
-
-
-def _nearest(matrix: np.ndarray, anchors: np.ndarray, leave_out_self: bool = False) -> np.ndarray:
-    """Cosine to the nearest anchor; with ``leave_out_self`` row i ignores anchor i."""
-    if not len(anchors):
-        return np.zeros(len(matrix), np.float32)
-    sims = matrix @ anchors.T
-    if leave_out_self:
-        if len(anchors) == 1:
-            return np.zeros(len(matrix), np.float32)
-        sims = sims.copy()
-        np.fill_diagonal(sims, -np.inf)
-    return sims.max(axis=1)
-
-
-def _logistic(
-    features: np.ndarray,
-    labels: np.ndarray,
-    weights: np.ndarray,
-    reg: np.ndarray,
-    start: np.ndarray | None = None,
-) -> np.ndarray:
-    """Weighted L2 logistic regression; returns (D+1,) with the bias last.
-
-    ``reg`` is the L2 strength per feature (the bias is never penalised). L-BFGS needs
-    only two matrix-vector products per step, so a 512-d probe over ~1,000 photos fits
-    in milliseconds where Newton's D x D Hessian would take a second."""
-    from scipy.optimize import minimize
-
-    x = np.hstack([features, np.ones((len(features), 1))]).astype(np.float64)
-    reg = np.append(np.asarray(reg, np.float64), 0.0)
-    signs = 2.0 * labels - 1.0
-
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        margin = signs * (x @ theta)
-        value = weights @ np.logaddexp(0.0, -margin) + 0.5 * reg @ (theta * theta)
-        grad = -(x.T @ (weights * signs * _sigmoid(-margin))) + reg * theta
-        return float(value), grad
-
-    result = minimize(
-        loss,
-        np.zeros(x.shape[1]) if start is None else start,
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": 500},
-    )
-    return result.x
-
-
-def _balanced(labels: np.ndarray, hard: np.ndarray | None = None) -> np.ndarray:
-    """Sample weights: each class sums to 1/2; hard negatives (rejections) count 5x."""
-    w = np.ones(len(labels))
-    if hard is not None:
-        w[hard] = 5.0
-    pos = labels == 1
-    w[pos] /= 2 * w[pos].sum()
-    w[~pos] /= 2 * max(w[~pos].sum(), 1e-12)
-    return w
-
-
-def fit_probe(
-    pos: np.ndarray, rejected: np.ndarray, background: np.ndarray, start: Probe | None = None
-) -> Probe:
-    """The uncalibrated probe from positive, rejected and background vectors (``start``:
-    a probe to begin from, e.g. the one fitted on all examples, for the CV folds)."""
-    anchors = pos[:MAX_ANCHORS]
-    negs = np.vstack([rejected, background])
-    near = np.concatenate(
-        [
-            _nearest(pos, anchors, leave_out_self=True)
-            if len(pos) <= MAX_ANCHORS
-            else _nearest(pos, anchors),
-            _nearest(negs, anchors),
-        ]
-    )
-    # Cosines of one model sit in a narrow band: standardise so one ridge suits every model.
-    bg_near = near[len(pos) + len(rejected) :] if len(background) else near
-    near_mean, near_scale = float(bg_near.mean()), float(bg_near.std() + 1e-6)
-    features = np.hstack([np.vstack([pos, negs]), ((near - near_mean) / near_scale)[:, None]])
-    labels = np.concatenate([np.ones(len(pos)), np.zeros(len(negs))])
-    hard = np.zeros(len(labels), bool)
-    hard[len(pos) : len(pos) + len(rejected)] = True
-    reg = np.full(features.shape[1], RIDGE)
-    reg[-1] = RIDGE_NEAR
-    theta0 = None
-    if start is not None:
-        theta0 = np.concatenate([start.weights, [start.near_weight, start.bias]])
-    theta = _logistic(features, labels, _balanced(labels, hard), reg, theta0)
-    return Probe(
-        theta[:-2].astype(np.float32),
-        float(theta[-2]),
-        float(theta[-1]),
-        anchors.astype(np.float32),
-        near_mean,
-        near_scale,
-    )
-
-
-def _platt(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
-    """Sigmoid calibration of out-of-fold scores (Platt scaling)."""
-    theta = _logistic(scores[:, None], labels, weights, np.zeros(1))
-    a = float(theta[0])
-    return (a, float(theta[1])) if a > 0 else (1.0, 0.0)
-
-
-@dataclass
-class Estimate:
-    """Cross-validated quality from the user's own examples."""
-
-    recall: float | None  # share of held-out examples above the threshold
-    fpr: float | None  # share of held-out background photos above the threshold
-    precision: float | None = None  # filled in once the library's probabilities are known
-    examples: int = 0
-    warning: str | None = None
-
-    def line(self) -> str:
-        if self.precision is None:
-            text = f"no estimate yet (from {self.examples} examples)"
-        else:
-            right = round(self.precision * 10)
-            text = f"about {right} in 10 suggestions right (from {self.examples} examples)"
-            if self.recall is not None:
-                text += f", finds about {round(self.recall * 100)} % of them"
-        return text + (f"; {self.warning}" if self.warning else "")
-
-
-@dataclass
-class Trained:
-    probe: Probe
-    estimate: Estimate
-
-
-def train(
-    pos: np.ndarray,
-    rejected: np.ndarray,
-    background: np.ndarray,
-    threshold: float = DEFAULT_THRESHOLD,
-    unlabelled: int | None = None,
-) -> Trained:
-    """Cross-validate (for calibration and the estimate), then fit on everything.
-
-    Calibration weighs the background as the ``unlabelled`` photos it stands for, so the
-    probability is about the library, not the balanced training set; as the untagged
-    positives hide in that background, the result is divided by the probability a
-    held-out example gets (Elkan and Noto's correction for positive-unlabelled data),
-    applied as a shift of the log-odds: dividing the probability itself over-suggests."""
-    n = len(pos)
-    examples = n + len(rejected)
-    warning = None
-    if n < FEW_EXAMPLES:
-        warning = f"only {n} examples: tag or confirm at least {FEW_EXAMPLES} for a reliable tag"
-    folds = min(FOLDS, n)
-    if folds < 3:
-        probe = fit_probe(pos, rejected, background)
-        return Trained(probe, Estimate(None, None, None, examples, warning))
-    full = fit_probe(pos, rejected, background)
-    oof_pos = np.empty(n)
-    oof_rej = np.empty(len(rejected))
-    oof_bg = np.empty(len(background))
-    for fold in range(folds):
-        tp, tr, tb = (np.arange(len(a)) % folds == fold for a in (pos, rejected, background))
-        probe = fit_probe(pos[~tp], rejected[~tr], background[~tb], start=full)
-        oof_pos[tp] = probe.scores(pos[tp])
-        oof_rej[tr] = probe.scores(rejected[tr])
-        oof_bg[tb] = probe.scores(background[tb])
-    scores = np.concatenate([oof_pos, oof_rej, oof_bg])
-    labels = np.concatenate([np.ones(n), np.zeros(len(rejected) + len(background))])
-    per_bg = (unlabelled if unlabelled is not None else len(background)) / max(len(background), 1)
-    weights = np.concatenate([np.ones(n + len(rejected)), np.full(len(background), per_bg)])
-    probe = full
-    probe.cal_a, probe.cal_b = _platt(scores, labels, weights / weights.sum())
-    probe.cal_c = max(float(np.mean(_sigmoid(probe.cal_a * oof_pos + probe.cal_b))), 1e-3)
-    recall = float(np.mean(probe.calibrate(oof_pos) >= threshold))
-    fpr = float(np.mean(probe.calibrate(oof_bg) >= threshold)) if len(oof_bg) else 0.0
-    return Trained(probe, Estimate(recall, fpr, None, examples, warning))
-
-
-def library_precision(probs: np.ndarray, threshold: float) -> float | None:
-    """Expected share of right suggestions: the mean calibrated probability of the photos
-    above the threshold (what "calibrated" promises), or None when nothing is suggested."""
-    above = probs[probs >= threshold]
-    return float(np.mean(above)) if len(above) else None
 
 
 # -- data the faces see ------------------------------------------------------------------------
@@ -388,6 +168,60 @@ class _Model:
     scores: np.ndarray  # uncalibrated, for ranking (probabilities saturate at 1)
 
 
+class TeachCache:
+    """What retraining reuses between decisions (kept by the Library, shared by its
+    Teachers): the fixed sample and whitening of one library version, and per tag each
+    photo's cosine to its nearest example. Everything is keyed by the model and vectors
+    version, so a scan or a change of model starts afresh."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._sample: np.ndarray | None = None
+        self._whitening: Whitening | None = None
+        self._near: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # tag: anchor ids, cosines
+
+    def _at(self, key: tuple) -> None:
+        if key != self._key:
+            self._key, self._sample, self._whitening, self._near = key, None, None, {}
+
+    def library(self, key: tuple, matrix: np.ndarray) -> tuple[np.ndarray, Whitening]:
+        """(rows of the fixed seeded sample, in random order; the library's whitening)."""
+        with self._lock:
+            self._at(key)
+            if self._sample is None or self._whitening is None:
+                rng = np.random.default_rng(SAMPLE_SEED)
+                sample = rng.permutation(len(matrix))[:SAMPLE]
+                self._sample = sample
+                self._whitening = Whitening.of(matrix[np.sort(sample)])
+            return self._sample, self._whitening
+
+    def apply(
+        self, key: tuple, tag: str, probe: Probe, anchor_ids: np.ndarray, matrix: np.ndarray
+    ) -> np.ndarray:
+        """The probe's scores for every photo: one matrix-vector product for its weights,
+        one per anchor new since the last call (a removed anchor recomputes the
+        nearest-example cosines from all of them, as one matrix product)."""
+        with self._lock:
+            self._at(key)
+            known = self._near.get(tag)
+        reuse = known is not None and bool(np.isin(known[0], anchor_ids).all())
+        fresh = probe.anchors[~np.isin(anchor_ids, known[0])] if reuse else probe.anchors
+        linear = matrix @ probe.weights
+        if len(fresh) <= 4:  # BLAS runs matrix-vector products faster than a thin product
+            near = np.full(len(matrix), -1.0, np.float32)
+            for anchor in fresh:
+                np.maximum(near, matrix @ anchor, out=near)
+        else:
+            near = nearest(matrix, fresh)
+        if reuse:
+            near = np.maximum(near, known[1])
+        with self._lock:
+            if self._key == key:
+                self._near[tag] = (anchor_ids.copy(), near)
+        return probe.scores(matrix, near, linear=linear)
+
+
 # -- the teacher --------------------------------------------------------------------------------
 class Teacher:
     """Teaches, applies, reviews and lists taught tags of one catalog."""
@@ -398,11 +232,13 @@ class Teacher:
         load_vectors: VectorLoader,
         model_id: str,
         cache: tagging.AutoTagCache | None = None,
+        teach_cache: TeachCache | None = None,
     ):
         self.catalog = catalog
         self.load_vectors = load_vectors
         self.model_id = model_id
         self.cache = cache
+        self.teach_cache = teach_cache or TeachCache()
 
     # -- which tags are taught ---------------------------------------------------------
     def names(self) -> list[str]:
@@ -451,6 +287,7 @@ class Teacher:
 
     def _model(self, tag: str, label_id: int, threshold: float) -> _Model:
         version, ids, matrix = self.load_vectors()
+        key = (self.model_id, version, len(ids))
         pos_ids, neg_ids = self._examples(tag)
         pos_rows = np.flatnonzero(np.isin(ids, pos_ids))
         neg_rows = np.flatnonzero(np.isin(ids, neg_ids))
@@ -461,12 +298,14 @@ class Teacher:
             )
         labelled = np.zeros(len(ids), bool)
         labelled[pos_rows] = labelled[neg_rows] = True
-        rest = np.flatnonzero(~labelled)
-        seed = int.from_bytes(hashlib.sha256(tag.encode()).digest()[:4], "little")
-        rng = np.random.default_rng(seed)
-        bg_rows = np.sort(rng.choice(rest, min(BACKGROUND, len(rest)), replace=False))
-        trained = train(matrix[pos_rows], matrix[neg_rows], matrix[bg_rows], threshold, len(rest))
-        scores = trained.probe.scores(matrix)
+        sample, whitening = self.teach_cache.library(key, matrix)
+        bg_rows = np.sort(sample[~labelled[sample]][:BACKGROUND])
+        unlabelled = len(ids) - int(labelled.sum())
+        trained = train(
+            matrix[pos_rows], matrix[neg_rows], matrix[bg_rows], threshold, unlabelled, whitening
+        )
+        anchor_ids = ids[pos_rows[: len(trained.probe.anchors)]]
+        scores = self.teach_cache.apply(key, tag, trained.probe, anchor_ids, matrix)
         probs = trained.probe.calibrate(scores)
         if trained.estimate.recall is not None:
             trained.estimate.precision = library_precision(probs[~labelled], threshold)

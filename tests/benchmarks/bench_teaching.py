@@ -5,7 +5,9 @@
 The library is the re-tag benchmark's (random unit vectors, cached prompt vectors, no
 model loaded). Times ``photosort teach`` as a user's decision triggers it (retrain with
 cross-validation + apply to every photo + write the changed auto tags), a review page,
-and ``discover``. Baselines in the same run: the bare matrix product the apply needs,
+and ``discover``. Baselines in the same run: the same retrain with nothing kept between
+retrains (the library's whitening and the nearest-example cosines recomputed), the bare
+matrix product the apply needs,
 scikit-learn's LogisticRegression on the same training set, and scikit-learn's KMeans
 (the tutorials' clustering) on the same vectors.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photosort.core import teaching
 from tests.benchmarks.bench_retag import build, timed
 
 
@@ -49,6 +52,14 @@ def run(quick: bool = False, photos: int = 100_000, dim: int = 512) -> dict:
         steps["teach: first (creates the label)"], _ = timed(lambda: lib.teacher.teach("rex"))
         lib.tag_photos(rng.choice(ids, 1).tolist(), add=["rex"])
         steps["teach: retrain + apply after a decision"], summary = timed(
+            lambda: lib.teacher.teach("rex")
+        )
+        lib.reject_tags(rng.choice(others, 1).tolist(), ["rex"])
+        steps["teach: retrain + apply after a rejection"], _ = timed(
+            lambda: lib.teacher.teach("rex")
+        )
+        lib._teach_cache = teaching.TeachCache()  # baseline: nothing kept between retrains
+        steps["teach: retrain + apply, cold (whitening + nearest recomputed)"], _ = timed(
             lambda: lib.teacher.teach("rex")
         )
         steps["review page of 24"], _ = timed(lambda: lib.teacher.review("rex", 24))
@@ -82,7 +93,10 @@ def run(quick: bool = False, photos: int = 100_000, dim: int = 512) -> dict:
     out["discover_s"] = round(t_discover, 2)
     out["target_teach_ms"] = 1000
     out["target_discover_s"] = 30
-    out["pass"] = out["teach_ms"] <= 1000 and out["discover_s"] <= 30
+    out["teach_after_rejection_ms"] = steps["teach: retrain + apply after a rejection"]
+    out["pass"] = (
+        max(out["teach_ms"], out["teach_after_rejection_ms"]) <= 1000 and out["discover_s"] <= 30
+    )
     return out
 
 

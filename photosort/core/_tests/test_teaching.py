@@ -59,3 +59,27 @@ def test_few_examples_come_with_a_warning_and_no_estimate():
     assert trained.estimate.precision is None and trained.estimate.recall is None
     assert "only 2 examples" in (trained.estimate.warning or "")
     assert "no estimate" in trained.estimate.line()
+
+
+def test_one_particular_thing_is_found_among_lookalikes():
+    """Our car among other cars of nearly the same colour: the difference lives in a
+    direction the library hardly varies along, which whitening weighs up and the plain
+    mean of the examples (or their nearest neighbours) drowns in the big directions."""
+    rng = np.random.default_rng(5)
+    dim, n = 48, 4000
+    big = rng.normal(size=(n, 6)) @ rng.normal(size=(6, dim))  # time of day, setting, ...
+    lib = big + 0.3 * rng.normal(size=(n, dim))
+    car, ours = rng.normal(size=dim), rng.normal(size=dim)
+    is_car, truth = np.zeros(n, bool), np.zeros(n, bool)
+    is_car[:400], truth[:60] = True, True
+    lib[is_car] += 2.0 * car  # 400 cars, all alike ...
+    lib[truth] += 0.3 * np.sqrt(dim) * ours / np.linalg.norm(ours)  # ... 60 of them ours
+    lib = (lib / np.linalg.norm(lib, axis=1, keepdims=True)).astype(np.float32)
+    examples = np.arange(10)
+    rest = np.arange(10, n)
+    trained = teaching.train(lib[examples], lib[:0], lib[rest[::2]], unlabelled=len(rest))
+    scores = trained.probe.scores(lib[rest])
+    top = truth[rest][np.argsort(-scores)[:20]].mean()
+    by_mean = truth[rest][np.argsort(-(lib[rest] @ lib[examples].mean(axis=0)))[:20]].mean()
+    assert top >= 0.9
+    assert by_mean <= 0.5
