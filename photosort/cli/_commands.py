@@ -10,6 +10,7 @@ from photosort.cli import (
     duplicates,  # noqa: F401  (issue 17)
     model,  # noqa: F401  (issue 11: download-model)
     reindex,  # noqa: F401  (issue 14: photosort reindex)
+    scores,  # noqa: F401  (issue 21: scores, evaluate)
     teach,  # noqa: F401  (issue 16: teach, discover)
     watch,  # noqa: E402,F401  (issue 18: photosort watch)
 )

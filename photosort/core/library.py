@@ -31,10 +31,13 @@ from photosort.core import (
     lookup,
     model_check,
     query_input,
+    scores,
+    scoring,
     sun,
     sun_fusion,
     sun_store,  # registers the 0006_sun migration
     tag_admin,
+    tag_truth,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     teaching,  # registers 0007_taught_tags
     xmp,
@@ -666,6 +669,22 @@ class Library:
         self.catalog.set_meta(key, repr(scale))
         return scale
 
+    def _scoring(self) -> scoring.Scoring:
+        """Scale and, for a SigLIP model, its sigmoid bias; from the catalog when known, so
+        re-tagging with a CLIP model never loads it (its family shows in its config)."""
+        scale = self._logit_scale()
+        spec = self.model_spec
+        if not scoring.is_sigmoid_model(spec.name, spec.local_dir):
+            return scoring.Scoring(scale)
+        key = f"logit_bias:{self.model_id}"
+        stored = self.catalog.get_meta(key)
+        if stored is None:
+            bias = self.embedder.logit_bias
+            stored = "none" if bias is None else repr(bias)
+            if not self.read_only:
+                self.catalog.set_meta(key, stored)
+        return scoring.Scoring(scale, None if stored == "none" else float(stored))
+
     def _text_vectors(self, cats: list[Category]) -> dict[str, np.ndarray]:
         return tagging.text_vectors(
             self.catalog,
@@ -776,7 +795,7 @@ class Library:
             cats,
             self._versioned_vectors,
             vectors,
-            self._logit_scale(),
+            self._scoring(),
             on_progress,
             should_cancel,
             self._auto_cache,
@@ -803,7 +822,7 @@ class Library:
             )
             ids, matrix = ids[keep], matrix[keep]
         tagger = tagging.Tagger(
-            [category], self._text_vectors([category]), self._logit_scale(), self._sun_fusion()
+            [category], self._text_vectors([category]), self._scoring(), self._sun_fusion()
         )
         return tagging.preview(tagger, ids, matrix, label_name.strip())
 
@@ -832,7 +851,7 @@ class Library:
         if vector is None:
             raise LibraryError(f"{path} has no vector yet; run 'photosort scan' first")
         cats = self.categories()
-        tagger = tagging.Tagger(cats, self._text_vectors(cats), self._logit_scale())
+        tagger = tagging.Tagger(cats, self._text_vectors(cats), self._scoring())
         image = [p[0] for p in tagger.probabilities(vector[None, :])]
         fix = sun_store.stored_fix(self.catalog, ids[0])
         row = self.photo_details(ids)[ids[0]]
@@ -1140,3 +1159,54 @@ class Library:
             self.index.remove(summary.removed_ids)
             self.save_index()
         return summary
+
+    # -- scores as data and tags against the truth (issue 21: core/scores, core/tag_truth) ---
+    def _score_tagger(self, category: str | None = None) -> tagging.Tagger:
+        """The auto tagger's own scoring (model family, sun), taught labels left out."""
+        cats = teaching.without_taught(self.catalog, scores.select(self.categories(), category))
+        return tagging.Tagger(cats, self._text_vectors(cats), self._scoring(), self._sun_fusion())
+
+    def export_scores(
+        self,
+        out: str | os.PathLike | None = None,
+        fmt: str = "csv",
+        category: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> scores.ScoresSummary:
+        """Every label's probability and the chosen label per photo, streamed to ``out``."""
+        tagger = self._score_tagger(category)
+        return scores.export(
+            self.catalog, self.model_id, tagger, out, fmt, on_progress, should_cancel
+        )
+
+    def photo_scores(self, photo_id: int) -> list[scores.CategoryScores]:
+        """One photo's probabilities per category (the details panel's chart); [] without
+        a vector."""
+        vector = self.catalog.vector_of(int(photo_id), self.model_id)
+        if vector is None:
+            return []
+        return scores.photo_scores(self.catalog, self._score_tagger(), int(photo_id), vector)
+
+    def evaluate_tags(self, category: str | None = None) -> list[tag_truth.LabelTruth]:
+        """Precision, recall and the best threshold per label, from manual decisions."""
+        model_id = self.model_id
+
+        def vectors_of(ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            found = [(i, self.catalog.vector_of(i, model_id)) for i in ids]
+            found = [(i, v) for i, v in found if v is not None]
+            if not found:
+                return np.empty(0, np.int64), np.empty((0, self._dim()), np.float32)
+            return np.array([i for i, _ in found], np.int64), np.stack([v for _, v in found])
+
+        def auto_tagged(label: str, ids: list[int]) -> set[int]:
+            rows = self.catalog.query(
+                "SELECT a.photo_id FROM auto_tags a JOIN labels l ON l.id = a.label_id "
+                "WHERE l.name = ?",
+                (label,),
+            )
+            return {r[0] for r in rows} & set(ids)
+
+        return tag_truth.evaluate(
+            self.catalog, self._score_tagger(category), vectors_of, auto_tagged
+        )
