@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photosort.core import bench as bench_speed
 from photosort.core import categories as category_store
 from photosort.core import discover as discovery
 from photosort.core import duplicate_actions as dup_actions
@@ -28,6 +29,7 @@ from photosort.core import export as exporter
 from photosort.core import index as vector_index
 from photosort.core import (
     kept_tags,
+    known_models,
     lookup,
     model_check,
     query_input,
@@ -48,7 +50,15 @@ from photosort.core import roots as root_paths
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
-from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec, check_model_name
+from photosort.core.embedder import (
+    DEFAULT_MODEL,
+    Embedder,
+    ModelError,
+    ModelSpec,
+    check_model_name,
+    model_cached,
+    resolve_device,
+)
 from photosort.core.errors import PhotosortError
 from photosort.core.pipeline import EmbedJob, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
@@ -1210,3 +1220,42 @@ class Library:
         return tag_truth.evaluate(
             self.catalog, self._score_tagger(category), vectors_of, auto_tagged
         )
+
+    # -- this machine's speed and the model picker (issue 21: core/bench, core/known_models) --
+    def bench(
+        self,
+        budget_s: float = bench_speed.DEFAULT_BUDGET_S,
+        batch_sizes: Iterable[int] = bench_speed.BATCH_SIZES,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> bench_speed.BenchReport:
+        """Images/s of this library's model on every device here, the decode rate of its
+        photos and the time its pending photos would take; kept for ``known_models``."""
+        cuda, mps = bench_speed.accelerators()
+        rows = self.catalog.query(
+            "SELECT path FROM photos WHERE status != 'failed' ORDER BY status = 'pending' DESC, "
+            "id LIMIT ?",
+            (bench_speed.DECODE_SAMPLE,),
+        )
+        report = bench_speed.run(
+            str(self.model_spec),
+            lambda device, precision: Embedder(self.model_spec, device, precision=precision),
+            bench_speed.configurations(cuda, mps),
+            [r[0] for r in rows],
+            self.status().pending,
+            resolve_device(self.device),
+            list(batch_sizes),
+            budget_s,
+            on_progress=on_progress,
+            should_cancel=should_cancel,
+        )
+        if not report.cancelled:
+            bench_speed.save(report)
+        return report
+
+    def known_models(self) -> list[known_models.ModelRow]:
+        """The model picker's rows: published accuracy and size, cached here, speed here."""
+        current = str(self.model_spec)
+        specs = [m.spec for m in known_models.KNOWN] + [current]
+        cached = {s: model_cached(ModelSpec.parse(s)) for s in specs}
+        return known_models.rows(current, cached)
