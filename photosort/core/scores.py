@@ -85,13 +85,21 @@ class Applies:
     a photo out; a free label as condition must hold. The id lists are read once.
     """
 
-    def __init__(self, catalog: Catalog, applies_if: str):
+    def __init__(self, catalog: Catalog, applies_if: str, photo_id: int | None = None):
         contrary = contrary_labels(catalog, applies_if)
         self.must_hold = contrary is None
         names = [applies_if] if contrary is None else contrary
-        self.ids = np.unique(
-            np.array([pid for name in names for pid in photos_with_tag(catalog, name)], np.int64)
-        )
+        if photo_id is not None:  # one photo (the details panel): read only its tags
+            marks = ",".join("?" * len(names))
+            rows = catalog.query(
+                f"SELECT DISTINCT photo_id FROM effective_tags WHERE photo_id = ? "
+                f"AND tag COLLATE NOCASE IN ({marks})",
+                (int(photo_id), *names),
+            )
+            self.ids = np.array([r[0] for r in rows], np.int64)
+            return
+        found = [pid for name in names for pid in photos_with_tag(catalog, name)]
+        self.ids = np.unique(np.array(found, np.int64))
 
     def mask(self, ids: np.ndarray) -> np.ndarray:
         listed = np.isin(ids, self.ids)
@@ -101,11 +109,13 @@ class Applies:
 class ScoreTable:
     """Scores chunks of photos for the tagger's categories: probabilities and choices."""
 
-    def __init__(self, catalog: Catalog, tagger: Tagger):
+    def __init__(self, catalog: Catalog, tagger: Tagger, photo_id: int | None = None):
         self.tagger = tagger
         self.categories: list[Category] = tagger.categories
         self.applies = {
-            c.name: Applies(catalog, c.applies_if) for c in self.categories if c.applies_if
+            c.name: Applies(catalog, c.applies_if, photo_id)
+            for c in self.categories
+            if c.applies_if
         }
         self.labels = [lab.name for c in self.categories for lab in c.labels]
         self.columns = ["photo_id", "path", *self.labels] + [
@@ -302,7 +312,7 @@ def photo_scores(
     catalog: Catalog, tagger: Tagger, photo_id: int, vector: np.ndarray
 ) -> list[CategoryScores]:
     """One photo's probabilities and choice per category (the details panel's chart)."""
-    table = ScoreTable(catalog, tagger)
+    table = ScoreTable(catalog, tagger, photo_id)
     ids = np.array([photo_id], np.int64)
     probs, chosen = table.score(ids, np.asarray(vector, np.float32)[None, :])
     return [
