@@ -145,7 +145,13 @@ class ScoreTable:
         hits = probs >= thresholds[None, :]
         if applies is not None:
             hits &= applies[:, None]
-        return [";".join(names[:-2][row].tolist()) for row in hits]
+        out = np.full(len(ids), "", dtype=object)
+        for k, name in enumerate(names[:-2]):  # column by column: few labels, many photos
+            rows = hits[:, k]
+            if rows.any():
+                before = out[rows]
+                out[rows] = before + np.where(before == "", "", ";").astype(object) + name
+        return out.tolist()
 
 
 def _paths(catalog: Catalog, ids: np.ndarray) -> list[str]:
