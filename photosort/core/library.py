@@ -1198,9 +1198,17 @@ class Library:
             return []
         return scores.photo_scores(self.catalog, self._score_tagger(), int(photo_id), vector)
 
-    def evaluate_tags(self, category: str | None = None) -> list[tag_truth.LabelTruth]:
-        """Precision, recall and the best threshold per label, from manual decisions."""
+    def evaluate_tags(self, category: str | Category | None = None) -> list[tag_truth.LabelTruth]:
+        """Precision, recall and the best threshold per label, from manual decisions; a
+        ``Category`` object is evaluated as given (the editor's unsaved form)."""
         model_id = self.model_id
+        if isinstance(category, Category):
+            cats = teaching.without_taught(self.catalog, [category_store.validate(category)])
+            tagger = tagging.Tagger(
+                cats, self._text_vectors(cats), self._scoring(), self._sun_fusion()
+            )
+        else:
+            tagger = self._score_tagger(category)
 
         def vectors_of(ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
             found = [(i, self.catalog.vector_of(i, model_id)) for i in ids]
@@ -1217,9 +1225,7 @@ class Library:
             )
             return {r[0] for r in rows} & set(ids)
 
-        return tag_truth.evaluate(
-            self.catalog, self._score_tagger(category), vectors_of, auto_tagged
-        )
+        return tag_truth.evaluate(self.catalog, tagger, vectors_of, auto_tagged)
 
     # -- this machine's speed and the model picker (issue 21: core/bench, core/known_models) --
     def bench(

@@ -22,6 +22,7 @@ import numpy as np
 
 from photosort.core.catalog import Catalog
 from photosort.core.categories import Category
+from photosort.core.scores import Applies
 from photosort.core.tagging import Tagger
 
 
@@ -121,6 +122,8 @@ def evaluate(
         if not len(ids):
             continue
         probs = tagger.probabilities(matrix, ids)[index]
+        if cat.applies_if:  # where the category does not apply, the tagger tags nothing
+            probs = probs * Applies(catalog, cat.applies_if).mask(ids)[:, None]
         for col, label in enumerate(cat.labels):
             pos, neg = truth_sets[label.name]
             known = np.isin(ids, list(pos | neg))
