@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from photosort.core.progress import ProgressCallback, RateMeter
 
@@ -74,8 +75,9 @@ class BenchReport:
         for (device, precision), by_size in rows.items():
             cells = []
             for b in sizes:
-                c = by_size.get(b)
-                text = "-" if c is None or c.images_per_s is None else f"{c.images_per_s:,.1f}"
+                got = by_size.get(b)
+                speed = None if got is None else got.images_per_s
+                text = "-" if speed is None else f"{speed:,.1f}"
                 cells.append(f"{text:>12}")
             notes = sorted({c.note for c in by_size.values() if c.note})
             out.append(
@@ -131,7 +133,16 @@ def accelerators() -> tuple[bool, bool]:
     return bool(torch.cuda.is_available()), _mps_works()
 
 
-Embed = Callable[[object], object]  # a batch tensor (N, 3, H, W) -> vectors
+Embed = Callable[[Any], Any]  # a batch tensor (N, 3, H, W) -> vectors
+
+
+class Measurable(Protocol):
+    """What ``run`` needs of a loaded model (an ``Embedder``)."""
+
+    preprocess: Callable
+    image_size: int
+
+    def encode_images(self, batch: Any) -> Any: ...
 
 
 def time_cell(embed: Embed, image_size: int, cell: Cell, slice_s: float) -> bool:
@@ -181,7 +192,7 @@ def decode_rate(
 
 def run(
     model: str,
-    load: Callable[[str, str], object],
+    load: Callable[[str, str], Measurable],
     configs: Sequence[tuple[str, str]],
     sample_paths: Sequence[str],
     pending: int,
@@ -206,7 +217,8 @@ def run(
     meter.report(0)
     # the budget is for measuring: loading the model on a device moves the deadline on
     deadline = started + budget_s * (1 - DECODE_SHARE)
-    preprocess = image_size = None
+    preprocess: Callable | None = None
+    image_size: int | None = None
     step = 0
     for device, precision in configs:
         cells = [Cell(device, precision, b) for b in batch_sizes]

@@ -159,7 +159,7 @@ def _paths(catalog: Catalog, ids: np.ndarray) -> list[str]:
     rows = catalog.query(
         "SELECT id, path FROM photos WHERE id BETWEEN ? AND ?", (int(ids[0]), int(ids[-1]))
     )
-    by_id = dict(rows)
+    by_id: dict[int, str] = {r[0]: r[1] for r in rows}
     return [by_id.get(int(i), "") for i in ids]
 
 
@@ -279,7 +279,7 @@ def export(
     total = int(catalog.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model_id,)))
     meter = RateMeter("scores", total, on_progress)
     meter.report(0)
-    final = None if to_stdout else Path(out)
+    final = None if to_stdout or out is None else Path(out)
     temp = None if final is None else final.with_name(f".{final.name}.partial")
     try:
         with contextlib.ExitStack() as stack:  # closes the file before it takes its name

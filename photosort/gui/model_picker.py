@@ -38,7 +38,7 @@ class ModelPicker(QWidget):
         super().__init__(parent)
         self.library = library
         self.rows: list[ModelRow] = []
-        self.task = None
+        self.task: tasks.Task | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(COLUMNS))
