@@ -215,7 +215,8 @@ def run(
     steps = len(configs) * len(batch_sizes) + 1
     meter = RateMeter("bench", steps, on_progress, unit="step")
     meter.report(0)
-    # the budget is for measuring: loading the model on a device moves the deadline on
+    # loading counts too, so the whole run stays near the budget; the first device's first
+    # batch size is always measured, so a slow machine still gets one number
     deadline = started + budget_s * (1 - DECODE_SHARE)
     preprocess: Callable | None = None
     image_size: int | None = None
@@ -226,7 +227,11 @@ def run(
         if should_cancel and should_cancel():
             report.cancelled = True
             break
-        t_load = time.perf_counter()
+        if report.best() is not None and time.perf_counter() > deadline:
+            for c in cells:
+                c.note = "skipped: over budget"
+            step += len(cells)
+            continue
         try:
             embedder = load(device, precision)
         except Exception as exc:  # one row says why, the others still run
@@ -234,7 +239,6 @@ def run(
                 c.note = f"cannot load: {str(exc).splitlines()[0][:80]}"
             step += len(cells)
             continue
-        deadline += time.perf_counter() - t_load
         if preprocess is None:
             preprocess, image_size = embedder.preprocess, embedder.image_size
         for cell in cells:
@@ -246,7 +250,7 @@ def run(
             if cell.note:
                 continue
             left = deadline - time.perf_counter()
-            if left <= 0 and cell is not cells[0]:  # each device gets one batch size at least
+            if left <= 0 and report.best() is not None:
                 cell.note = "skipped: over budget"
                 continue
             slice_s = max(0.05, left / max(remaining, 1))
