@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from photosort.cli import ProgressBar, command, open_library, run_cancellable
@@ -33,6 +34,9 @@ def cmd_scores(args: argparse.Namespace) -> int:
             summary = run_cancellable(
                 lambda token: lib.export_scores(args.out, args.format, args.category, bar, token)
             )
+        except BrokenPipeError:  # photosort scores | head: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         finally:
             bar.close()
     if args.out != "-":

@@ -182,7 +182,7 @@ class _CsvWriter:
         self.writer.writerow(columns)
 
     def write(self, ids, paths, probs, chosen) -> None:
-        values = np.round(np.hstack(probs), 6).tolist()
+        values = np.round(np.hstack(probs).astype(np.float64), 6).tolist()
         self.writer.writerows(
             [i, p, *v, *c]
             for i, p, v, c in zip(
@@ -204,7 +204,7 @@ class _JsonWriter:
         fh.write("[")
 
     def write(self, ids, paths, probs, chosen) -> None:
-        values = np.round(np.hstack(probs), 6).tolist()
+        values = np.round(np.hstack(probs).astype(np.float64), 6).tolist()
         picks = list(zip(*chosen, strict=True))
         lines = []
         for i, p, v, c in zip(ids.tolist(), paths, values, picks, strict=True):
@@ -294,6 +294,8 @@ def export(
             writer.close()
         if temp is not None and final is not None and not summary.cancelled:
             os.replace(temp, final)
+    except BrokenPipeError:  # the reader stopped (| head): not a failure of ours
+        raise
     except OSError as exc:
         raise ScoresError(f"cannot write {summary.out}: {exc.strerror or exc}") from exc
     finally:
