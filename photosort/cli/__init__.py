@@ -646,7 +646,8 @@ def cmd_categories(args: argparse.Namespace) -> int:
                         low, high = label.sun_elevation
                         way = {True: ", rising", False: ", setting", None: ""}[label.sun_rising]
                         sun = f"  [sun {low:g}° to {high:g}°{way}]"
-                    print(f"  {label.name}{extra}: {' | '.join(label.prompt_texts())}{sun}")
+                    prompts = " | ".join(label.prompt_texts(c.template))
+                    print(f"  {label.name}{extra}: {prompts}{sun}")
             return 0
         if not args.name:
             raise LibraryError(
@@ -702,11 +703,13 @@ def _category_dict(c: Category) -> dict:
         return out
 
     sun = {"sun": True} if c.sun else {}
+    template = {"template": c.template} if c.template else {}
     return {
         "name": c.name,
         "kind": c.kind,
         "threshold": c.threshold,
         **sun,
+        **template,
         "labels": [label(x) for x in c.labels],
     }
 

@@ -7,9 +7,11 @@ import line here.
 from __future__ import annotations
 
 from photosort.cli import (
+    bench,  # noqa: F401  (issue 21: bench, models)
     duplicates,  # noqa: F401  (issue 17)
     model,  # noqa: F401  (issue 11: download-model)
     reindex,  # noqa: F401  (issue 14: photosort reindex)
+    scores,  # noqa: F401  (issue 21: scores, evaluate)
     teach,  # noqa: F401  (issue 16: teach, discover)
     watch,  # noqa: E402,F401  (issue 18: photosort watch)
 )

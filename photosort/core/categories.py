@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
 from pathlib import Path
 
+from photosort.core import prompt_template
 from photosort.core.errors import PhotosortError
 
 KINDS = ("exclusive", "free")
@@ -46,10 +47,14 @@ class Label:
     sun_elevation: tuple[float, float] | None = None
     sun_rising: bool | None = None
 
-    def prompt_texts(self) -> list[str]:
-        """The prompts with ``{label}`` filled in (default templates when none are given)."""
-        templates = self.prompts or list(DEFAULT_TEMPLATES)
-        return [t.replace("{label}", self.name) for t in templates]
+    def prompt_texts(self, template: str | None = None) -> list[str]:
+        """The prompts with ``{label}`` filled in; without prompts, the category's
+        ``template`` or else the default templates."""
+        if self.prompts:
+            return [t.replace("{label}", self.name) for t in self.prompts]
+        if template:
+            return [prompt_template.fill(template, self.name)]
+        return [t.replace("{label}", self.name) for t in DEFAULT_TEMPLATES]
 
 
 @dataclass
@@ -62,6 +67,8 @@ class Category:
     #: The category applies only to photos carrying this label of another category
     #: (e.g. time of day only where "outdoor" holds); None: to every photo.
     applies_if: str | None = None
+    #: Prompt for labels without prompts, e.g. "a photo taken at {}" (core/prompt_template)
+    template: str | None = None
 
     def label(self, name: str) -> Label:
         for label in self.labels:
@@ -109,8 +116,18 @@ def validate(category: Category) -> Category:
     applies_if = clean_tag(category.applies_if) if category.applies_if else None
     if applies_if and applies_if.casefold() in {lb.name.casefold() for lb in labels}:
         raise CategoryError(f"category {name!r} cannot depend on its own label {applies_if!r}")
+    try:
+        template = prompt_template.clean(category.template, name)
+    except prompt_template.TemplateError as exc:
+        raise CategoryError(str(exc)) from exc
     return Category(
-        name, category.kind, threshold, labels, bool(category.sun), applies_if=applies_if
+        name,
+        category.kind,
+        threshold,
+        labels,
+        bool(category.sun),
+        applies_if=applies_if,
+        template=template,
     )
 
 
@@ -137,6 +154,7 @@ def keep_sun_settings(new: Category, old: Category | None) -> Category:
     if old is None:
         return new
     new.sun = new.sun or old.sun
+    new.template = new.template or old.template
     for label in new.labels:
         before = next((x for x in old.labels if x.name == label.name), None)
         if before is not None and label.sun_elevation is None and label.sun_rising is None:
@@ -157,7 +175,7 @@ def _threshold(value, owner: str) -> float:
 # -- TOML ----------------------------------------------------------------------------------
 #: The keys the format knows, per table: anything else is a typo worth a message.
 TOP_KEYS = ("version", "category")
-CATEGORY_KEYS = ("name", "kind", "threshold", "applies_if", "sun", "label")
+CATEGORY_KEYS = ("name", "kind", "threshold", "applies_if", "sun", "template", "label")
 LABEL_KEYS = ("name", "prompts", "threshold", "sun_elevation", "sun_rising")
 
 
@@ -219,6 +237,7 @@ def from_toml(text: str, source: str = "categories") -> list[Category]:
                     labels,
                     entry.get("sun", False),
                     entry.get("applies_if"),
+                    entry.get("template"),
                 )
             )
         )
@@ -249,6 +268,8 @@ def to_toml(categories: list[Category]) -> str:
             entry["sun"] = True
         if cat.applies_if:
             entry["applies_if"] = cat.applies_if
+        if cat.template:
+            entry["template"] = cat.template
         doc["category"].append({**entry, "label": labels})
     return tomli_w.dumps(doc)
 
@@ -326,9 +347,10 @@ def load(source) -> list[Category]:
     # Before migrations 0005/0006 (another feature's migration may load categories).
     sun = "sun" in columns
     condition = "applies_if" if "applies_if" in columns else "NULL"
+    template = "template" if "template" in columns else "NULL"  # migration 0012
     cats = rows_of(
-        f"SELECT id, name, kind, threshold, {'sun' if sun else '0'}, {condition} FROM categories "
-        "ORDER BY position, id"
+        f"SELECT id, name, kind, threshold, {'sun' if sun else '0'}, {condition}, {template} "
+        "FROM categories ORDER BY position, id"
     )
     rows = rows_of(
         "SELECT category_id, name, prompts, threshold, "
@@ -342,8 +364,8 @@ def load(source) -> list[Category]:
             Label(name, json.loads(prompts), threshold, band, rising)
         )
     return [
-        Category(name, kind, thr, labels.get(cid, []), bool(has_sun), applies_if=cond)
-        for cid, name, kind, thr, has_sun, cond in cats
+        Category(name, kind, thr, labels.get(cid, []), bool(has_sun), cond, tmpl)
+        for cid, name, kind, thr, has_sun, cond, tmpl in cats
     ]
 
 
@@ -410,6 +432,8 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
         conn.execute(
             "UPDATE categories SET applies_if = ? WHERE id = ?", (category.applies_if, cat_id)
         )
+    if prompt_template.has_column(conn):
+        conn.execute("UPDATE categories SET template = ? WHERE id = ?", (category.template, cat_id))
     rows = conn.execute("SELECT id, name FROM labels WHERE category_id = ?", (cat_id,))
     existing = {name: lid for lid, name in rows}
     keep = {label.name for label in category.labels}

@@ -92,7 +92,7 @@ def label_directions(
 
     names = [lab.name for cat in categories for lab in cat.labels]
     vecs = [
-        ensemble([text_vectors[p] for p in lab.prompt_texts()])
+        ensemble([text_vectors[p] for p in lab.prompt_texts(cat.template)])
         for cat in categories
         for lab in cat.labels
     ]

@@ -183,6 +183,8 @@ class Embedder:
             raise _load_failure(spec, exc) from exc
         model.eval()
         self.logit_scale = float(model.logit_scale.exp().item())
+        bias = getattr(model, "logit_bias", None)  # SigLIP's sigmoid bias (core/scoring.py)
+        self.logit_bias = None if bias is None else float(bias.reshape(-1)[0].item())
         self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[
             self.precision
         ]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photosort.core import bench as bench_speed
 from photosort.core import categories as category_store
 from photosort.core import discover as discovery
 from photosort.core import duplicate_actions as dup_actions
@@ -28,13 +29,17 @@ from photosort.core import export as exporter
 from photosort.core import index as vector_index
 from photosort.core import (
     kept_tags,
+    known_models,
     lookup,
     model_check,
     query_input,
+    scores,
+    scoring,
     sun,
     sun_fusion,
     sun_store,  # registers the 0006_sun migration
     tag_admin,
+    tag_truth,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     teaching,  # registers 0007_taught_tags
     xmp,
@@ -45,7 +50,15 @@ from photosort.core import roots as root_paths
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
-from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec, check_model_name
+from photosort.core.embedder import (
+    DEFAULT_MODEL,
+    Embedder,
+    ModelError,
+    ModelSpec,
+    check_model_name,
+    model_cached,
+    resolve_device,
+)
 from photosort.core.errors import PhotosortError
 from photosort.core.pipeline import EmbedJob, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
@@ -677,6 +690,22 @@ class Library:
         self.catalog.set_meta(key, repr(scale))
         return scale
 
+    def _scoring(self) -> scoring.Scoring:
+        """Scale and, for a SigLIP model, its sigmoid bias; from the catalog when known, so
+        re-tagging with a CLIP model never loads it (its family shows in its config)."""
+        scale = self._logit_scale()
+        spec = self.model_spec
+        if not scoring.is_sigmoid_model(spec.name, spec.local_dir):
+            return scoring.Scoring(scale)
+        key = f"logit_bias:{self.model_id}"
+        stored = self.catalog.get_meta(key)
+        if stored is None:
+            bias = self.embedder.logit_bias
+            stored = "none" if bias is None else repr(bias)
+            if not self.read_only:
+                self.catalog.set_meta(key, stored)
+        return scoring.Scoring(scale, None if stored == "none" else float(stored))
+
     def _text_vectors(self, cats: list[Category]) -> dict[str, np.ndarray]:
         return tagging.text_vectors(
             self.catalog,
@@ -787,7 +816,7 @@ class Library:
             cats,
             self._versioned_vectors,
             vectors,
-            self._logit_scale(),
+            self._scoring(),
             on_progress,
             should_cancel,
             self._auto_cache,
@@ -814,7 +843,7 @@ class Library:
             )
             ids, matrix = ids[keep], matrix[keep]
         tagger = tagging.Tagger(
-            [category], self._text_vectors([category]), self._logit_scale(), self._sun_fusion()
+            [category], self._text_vectors([category]), self._scoring(), self._sun_fusion()
         )
         return tagging.preview(tagger, ids, matrix, label_name.strip())
 
@@ -843,7 +872,7 @@ class Library:
         if vector is None:
             raise LibraryError(f"{path} has no vector yet; run 'photosort scan' first")
         cats = self.categories()
-        tagger = tagging.Tagger(cats, self._text_vectors(cats), self._logit_scale())
+        tagger = tagging.Tagger(cats, self._text_vectors(cats), self._scoring())
         image = [p[0] for p in tagger.probabilities(vector[None, :])]
         fix = sun_store.stored_fix(self.catalog, ids[0])
         row = self.photo_details(ids)[ids[0]]
@@ -1155,3 +1184,99 @@ class Library:
             self.index.remove(summary.removed_ids)
             self.save_index()
         return summary
+
+    # -- scores as data and tags against the truth (issue 21: core/scores, core/tag_truth) ---
+    def _score_tagger(self, category: str | None = None) -> tagging.Tagger:
+        """The auto tagger's own scoring (model family, sun), taught labels left out."""
+        cats = teaching.without_taught(self.catalog, scores.select(self.categories(), category))
+        return tagging.Tagger(cats, self._text_vectors(cats), self._scoring(), self._sun_fusion())
+
+    def export_scores(
+        self,
+        out: str | os.PathLike | None = None,
+        fmt: str = "csv",
+        category: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> scores.ScoresSummary:
+        """Every label's probability and the chosen label per photo, streamed to ``out``."""
+        tagger = self._score_tagger(category)
+        return scores.export(
+            self.catalog, self.model_id, tagger, out, fmt, on_progress, should_cancel
+        )
+
+    def photo_scores(self, photo_id: int) -> list[scores.CategoryScores]:
+        """One photo's probabilities per category (the details panel's chart); [] without
+        a vector."""
+        vector = self.catalog.vector_of(int(photo_id), self.model_id)
+        if vector is None:
+            return []
+        return scores.photo_scores(self.catalog, self._score_tagger(), int(photo_id), vector)
+
+    def evaluate_tags(self, category: str | Category | None = None) -> list[tag_truth.LabelTruth]:
+        """Precision, recall and the best threshold per label, from manual decisions; a
+        ``Category`` object is evaluated as given (the editor's unsaved form)."""
+        model_id = self.model_id
+        if isinstance(category, Category):
+            cats = teaching.without_taught(self.catalog, [category_store.validate(category)])
+            tagger = tagging.Tagger(
+                cats, self._text_vectors(cats), self._scoring(), self._sun_fusion()
+            )
+        else:
+            tagger = self._score_tagger(category)
+
+        def vectors_of(ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            found = [(i, self.catalog.vector_of(i, model_id)) for i in ids]
+            found = [(i, v) for i, v in found if v is not None]
+            if not found:
+                return np.empty(0, np.int64), np.empty((0, self._dim()), np.float32)
+            return np.array([i for i, _ in found], np.int64), np.stack([v for _, v in found])
+
+        def auto_tagged(label: str, ids: list[int]) -> set[int]:
+            rows = self.catalog.query(
+                "SELECT a.photo_id FROM auto_tags a JOIN labels l ON l.id = a.label_id "
+                "WHERE l.name = ?",
+                (label,),
+            )
+            return {r[0] for r in rows} & set(ids)
+
+        return tag_truth.evaluate(self.catalog, tagger, vectors_of, auto_tagged)
+
+    # -- this machine's speed and the model picker (issue 21: core/bench, core/known_models) --
+    def bench(
+        self,
+        budget_s: float = bench_speed.DEFAULT_BUDGET_S,
+        batch_sizes: Iterable[int] = bench_speed.BATCH_SIZES,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> bench_speed.BenchReport:
+        """Images/s of this library's model on every device here, the decode rate of its
+        photos and the time its pending photos would take; kept for ``known_models``."""
+        cuda, mps = bench_speed.accelerators()
+        rows = self.catalog.query(
+            "SELECT path FROM photos WHERE status != 'failed' ORDER BY status = 'pending' DESC, "
+            "id LIMIT ?",
+            (bench_speed.DECODE_SAMPLE,),
+        )
+        report = bench_speed.run(
+            str(self.model_spec),
+            lambda device, precision: Embedder(self.model_spec, device, precision=precision),
+            bench_speed.configurations(cuda, mps),
+            [r[0] for r in rows],
+            self.status().pending,
+            resolve_device(self.device),
+            list(batch_sizes),
+            budget_s,
+            on_progress=on_progress,
+            should_cancel=should_cancel,
+        )
+        if not report.cancelled:
+            bench_speed.save(report)
+        return report
+
+    def known_models(self) -> list[known_models.ModelRow]:
+        """The model picker's rows: published accuracy and size, cached here, speed here."""
+        current = str(self.model_spec)
+        specs = [m.spec for m in known_models.KNOWN] + [current]
+        cached = {s: model_cached(ModelSpec.parse(s)) for s in specs}
+        return known_models.rows(current, cached)

@@ -15,6 +15,10 @@ gives every cosine at once; the model's own logit scale (``exp(logit_scale)``, a
 * **free** tag (beach, dog, document ...): a two-way softmax of the tag against a
   *neutral* caption ensemble (``NEUTRAL_PROMPTS``: "a photo", "a picture" ...), i.e.
   ``sigmoid(scale * (cos_tag - cos_neutral))``; tagged when that reaches the threshold.
+* a **SigLIP-family** model (it has a learned ``logit_bias``: ``core/scoring.py``) scores
+  every label on its own, the way it was trained: ``sigmoid(scale * cos + bias)``, in
+  exclusive groups too (the best label is kept when its own probability reaches the
+  threshold), with no neutral caption.
 
 A group with ``sun = true`` (the default Time of day) has these probabilities fused with
 the sun's position at the photo's EXIF time and place before the threshold is applied
@@ -54,6 +58,7 @@ from photosort.core import tag_admin  # registers 0005_a_tag_case: one spelling 
 from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
 from photosort.core.categories import Category, CategoryError
 from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.scoring import Scoring
 from photosort.core.search import (
     SearchQuery,
     SearchResult,
@@ -262,18 +267,19 @@ class Tagger:
         self,
         categories: Sequence[Category],
         vectors: dict[str, np.ndarray],
-        logit_scale: float,
+        logit_scale: float | Scoring,
         fuse: Fusion | None = None,
     ):
         self.categories = list(categories)
-        self.scale = float(logit_scale)
+        self.scoring = Scoring.of(logit_scale)  # a float: a CLIP model's scale
+        self.scale = self.scoring.scale
         self.fuse = fuse  # other evidence per photo (the sun: core/sun.py), or None
         columns: list[np.ndarray] = []
         self._slices: list[slice] = []
         for cat in self.categories:
             start = len(columns)
             for label in cat.labels:
-                columns.append(ensemble([vectors[p] for p in label.prompt_texts()]))
+                columns.append(ensemble([vectors[p] for p in label.prompt_texts(cat.template)]))
             self._slices.append(slice(start, len(columns)))
         self._neutral_col = len(columns)
         columns.append(ensemble([vectors[p] for p in NEUTRAL_PROMPTS]))
@@ -281,22 +287,31 @@ class Tagger:
 
     @staticmethod
     def prompts_needed(categories: Sequence[Category]) -> list[str]:
-        prompts = [p for cat in categories for label in cat.labels for p in label.prompt_texts()]
+        prompts = [
+            p
+            for cat in categories
+            for label in cat.labels
+            for p in label.prompt_texts(cat.template)
+        ]
         return list(dict.fromkeys([*prompts, *NEUTRAL_PROMPTS]))
 
     def probabilities(self, matrix: np.ndarray, ids: np.ndarray | None = None) -> list[np.ndarray]:
-        """Per category an (N, labels) float32 array: softmax (exclusive) or vs-neutral;
-        with ``ids`` and a ``fuse`` hook, after fusing the photos' other evidence."""
+        """Per category an (N, labels) float32 array: softmax (exclusive) or vs-neutral, or
+        for a SigLIP model each label's own sigmoid; with ``ids`` and a ``fuse`` hook, after
+        fusing the photos' other evidence."""
         cos = matrix @ self.text.T  # the one matrix product
         neutral = cos[:, self._neutral_col : self._neutral_col + 1]
         out = []
         for cat, cols in zip(self.categories, self._slices, strict=True):
-            logits = self.scale * cos[:, cols]
-            if cat.kind == "exclusive":
+            if self.scoring.bias is not None:  # SigLIP: every label is its own yes/no
+                logits = self.scoring.sigmoid(cos[:, cols])
+            elif cat.kind == "exclusive":
+                logits = self.scale * cos[:, cols]
                 logits -= logits.max(axis=1, keepdims=True)
                 np.exp(logits, out=logits)
                 logits /= logits.sum(axis=1, keepdims=True)
             else:
+                logits = self.scale * cos[:, cols]
                 logits -= self.scale * neutral
                 np.negative(logits, out=logits)
                 np.exp(logits, out=logits)
@@ -523,7 +538,7 @@ def run_autotag(
     categories: Sequence[Category],
     load_vectors: VectorLoader,
     vectors: dict[str, np.ndarray],
-    logit_scale: float,
+    logit_scale: float | Scoring,
     on_progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
     cache: AutoTagCache | None = None,

@@ -135,6 +135,10 @@ class CategoryEditor(QDialog):
         label_form.addRow("Threshold", self.label_threshold)
         label_form.addRow("Would tag", self.count_label)
         label_form.addRow(self.histogram)
+        self.truth_label = QLabel("—")  # photosort evaluate --tag-truth, for this label
+        self.truth_label.setWordWrap(True)
+        label_form.addRow("Your tags", self.truth_label)
+        self.truth: dict = {}
 
         self.error_label = QLabel()
         self.error_label.setStyleSheet("color: #e07070")
@@ -386,22 +390,25 @@ class CategoryEditor(QDialog):
         generation = self._preview_generation
         library = self.library
 
-        def job() -> dict:
-            return {
+        def job() -> tuple[dict, dict]:
+            previews = {
                 label.name: library.preview_label(category, label.name) for label in category.labels
             }
+            truth = {row.label: row for row in library.evaluate_tags(category)}
+            return previews, truth
 
         tasks.run_task(
             job,
-            lambda previews: self._previews_ready(generation, previews),
+            lambda result: self._previews_ready(generation, *result),
             lambda exc: self._preview_failed(generation, exc),
         )
 
-    def _previews_ready(self, generation: int, previews: dict) -> None:
+    def _previews_ready(self, generation: int, previews: dict, truth: dict | None = None) -> None:
         # a late answer for an editor already closed (deleted) or edited since is dropped
         if generation != self._preview_generation or not shiboken6.isValid(self.error_label):
             return
         self.previews = previews
+        self.truth = truth or {}
         self.error_label.setText("")
         self._loading = True
         for row in range(self.label_table.rowCount()):
@@ -431,6 +438,7 @@ class CategoryEditor(QDialog):
             f"<b>{preview.count}</b> of {total} photos (threshold {preview.threshold:.2f})"
         )
         self.histogram.set_scores(preview.scores, preview.threshold)
+        self.truth_label.setText(truth_text(self.truth.get(item.text().strip())))
 
     # -- saving ---------------------------------------------------------------------------
     def save_current(self) -> None:
@@ -506,6 +514,27 @@ class CategoryEditor(QDialog):
             return
         self._preview_generation += 1  # late previews are ignored
         super().done(result)
+
+
+def truth_text(row) -> str:
+    """The label's line from ``evaluate --tag-truth``: how the auto tags fare against the
+    photos the user tagged or rejected, and the threshold those photos suggest."""
+    if row is None:
+        return "no manual decisions yet (accept or reject a few auto tags to measure it)"
+
+    def pct(x) -> str:
+        return "—" if x is None else f"{100 * x:.0f} %"
+
+    text = (
+        f"{row.positives} tagged, {row.negatives} rejected by you: precision "
+        f"{pct(row.precision)}, recall {pct(row.recall)} at {row.threshold:.2f}"
+    )
+    if row.best_threshold is not None:
+        text += (
+            f"; best threshold {row.best_threshold:.2f} (precision {pct(row.best_precision)}, "
+            f"recall {pct(row.best_recall)})"
+        )
+    return text
 
 
 def _threshold_spin(allow_none: bool = False) -> QDoubleSpinBox:

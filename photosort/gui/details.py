@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosort.gui.library_data import PhotoInfo
+from photosort.gui.score_chart import ScoreChart
 
 
 def pil_to_qimage(pil) -> QImage:
@@ -105,6 +106,11 @@ class DetailsPanel(QScrollArea):
         self.auto_grid = QGridLayout(self.auto_box)
         layout.addWidget(self.auto_box)
 
+        self.scores_box = QGroupBox("Scores")  # every label's probability (issue 21)
+        self.score_chart = ScoreChart()
+        QVBoxLayout(self.scores_box).addWidget(self.score_chart)
+        layout.addWidget(self.scores_box)
+
         self.manual_box = QGroupBox("Tags")
         manual_layout = QVBoxLayout(self.manual_box)
         self.chips = QVBoxLayout()
@@ -135,6 +141,9 @@ class DetailsPanel(QScrollArea):
         _clear(self.auto_grid)
         _clear(self.chips)
         has = bool(info and info.ids)
+        if not has:
+            self.score_chart.set_scores([])
+            self.scores_box.setVisible(False)
         for widget in (self.similar_button, self.auto_box, self.manual_box):
             widget.setEnabled(has)
         if not has:
@@ -176,6 +185,8 @@ class DetailsPanel(QScrollArea):
                 label.setText("—")
         self._fill_auto(info)
         self._fill_manual(info)
+        self.score_chart.set_scores(info.scores if len(ids) == 1 else [])
+        self.scores_box.setVisible(bool(self.score_chart.scores))
 
     def show_preview(self, photo_id: int, image: QImage | None) -> None:
         self._preview = (photo_id, image)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from photosort.core.errors import PhotosortError
 from photosort.core.library import Library
 from photosort.gui.sidebar import SidebarData
 
@@ -33,6 +34,7 @@ class PhotoInfo:
     details: dict[int, dict] = field(default_factory=dict)
     tags: dict[int, list] = field(default_factory=dict)  # id -> core PhotoTag list
     sun: str = ""  # one photo: where the sun was when it was taken (core/sun.py)
+    scores: list = field(default_factory=list)  # one photo: core.scores.CategoryScores
 
 
 def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
@@ -41,6 +43,10 @@ def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
     info.tags = library.photo_tags(photo_ids)
     if len(photo_ids) == 1:
         info.sun = library.sun_text(photo_ids[0])
+        try:  # the chart is extra: a model that cannot load (offline) only hides it
+            info.scores = library.photo_scores(photo_ids[0])
+        except PhotosortError:
+            info.scores = []
     return info
 
 

@@ -701,7 +701,9 @@ class MainWindow(TagAdminActions, QMainWindow):
     def open_preferences(self) -> None:
         from photosort.gui.preferences import PreferencesDialog
 
-        dialog = PreferencesDialog(str(self.library.model_spec), self.library.device, self)
+        dialog = PreferencesDialog(
+            str(self.library.model_spec), self.library.device, self, library=self.library
+        )
         if dialog.exec():
             self.change_model(dialog.model(), dialog.device())
 

@@ -21,7 +21,7 @@ SUGGESTED_MODELS = (DEFAULT_MODEL, "ViT-B-16:laion2b_s34b_b88k", "ViT-L-14:laion
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, model: str, device: str, parent: QWidget | None = None):
+    def __init__(self, model: str, device: str, parent: QWidget | None = None, library=None):
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.setMinimumWidth(560)
@@ -43,6 +43,14 @@ class PreferencesDialog(QDialog):
         self.device_box.setCurrentText(device if device in DEVICES else "auto")
         form.addRow("Device", self.device_box)
         layout.addLayout(form)
+        self.picker = None
+        if library is not None:  # the models with numbers, and "Measure this machine"
+            from photosort.gui.model_picker import ModelPicker
+
+            self.picker = ModelPicker(library)
+            self.picker.picked.connect(self.model_box.setCurrentText)
+            layout.addWidget(self.picker)
+            self.setMinimumWidth(720)
         note = QLabel(
             "Changing the model re-indexes every photo with it (vectors from different "
             "models are never mixed). <i>auto</i> picks CUDA, then Apple MPS, then CPU."

@@ -87,3 +87,24 @@ def test_a_label_name_used_elsewhere_is_refused_with_a_message(qtbot, library):
     qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=15000)
     assert "car" in editor.error_label.text()
     assert "New category" not in {c.name for c in library.categories()}
+
+
+def test_editor_shows_how_the_label_fares_against_manual_tags(qtbot, library):
+    """Next to the histogram: precision and recall of the label against the user's own
+    decisions, and the threshold they suggest (photosort evaluate --tag-truth)."""
+    category = library.categories()[0]
+    label = category.labels[0].name
+    ids = library.browse()
+    library.tag_photos(ids[:2], add=[label])
+    library.tag_photos(ids[2:3], remove=[label])
+    expected = {r.label: r for r in library.evaluate_tags(category.name)}[label]
+    assert (expected.positives, expected.negatives) == (2, 1)
+
+    editor = open_editor(qtbot, library)
+    editor.category_list.setCurrentRow(0)
+    editor.label_table.setCurrentCell(0, 0)
+    qtbot.waitUntil(lambda: "tagged" in editor.truth_label.text(), timeout=10000)
+    text = editor.truth_label.text()
+    assert text.startswith("2 tagged, 1 rejected by you") and "precision" in text
+    editor.dirty.clear()
+    editor.close()
