@@ -7,9 +7,8 @@ import sys
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from photosort.core.catalog import CatalogError
-from photosort.core.embedder import ModelError
-from photosort.core.library import Library, LibraryError
+from photosort.core.errors import PhotosortError
+from photosort.core.library import Library
 from photosort.gui.resources import resource_path
 
 
@@ -45,7 +44,7 @@ def run_app(library: str | None = None, model: str | None = None, device: str | 
     settings = QSettings()
     try:
         lib = open_library(library, model, device, settings)
-    except (LibraryError, CatalogError, ModelError) as exc:
+    except PhotosortError as exc:  # the one root: catalog, model and library problems alike
         QMessageBox.critical(None, "photosort cannot open the library", str(exc))
         return 2
     window = MainWindow(lib, settings)
