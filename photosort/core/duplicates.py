@@ -230,6 +230,7 @@ def _cells(matrix: np.ndarray, rows: np.ndarray | None = None, depth: int = 0) -
     kmeans = faiss.Kmeans(dim, nlist, niter=5, seed=1, spherical=True)
     kmeans.train(np.ascontiguousarray(sample))
     centroids = faiss.IndexFlatIP(dim)
+    assert kmeans.centroids is not None  # set by train()
     centroids.add(kmeans.centroids)
     assign = np.empty((n, PROBES), np.int64)
     for start in range(0, n, 16384):
