@@ -15,6 +15,8 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 from photosort import __version__
 from photosort.core.categories import Category, Label
@@ -23,28 +25,44 @@ from photosort.core.errors import PhotosortError
 from photosort.core.export import LAYOUTS, MODES, PAIR_CHOICES, ExportRequest
 from photosort.core.library import Library, LibraryError, default_library_dir
 from photosort.core.lookup import check_category, did_you_mean
-from photosort.core.progress import CancelToken, Progress
-from photosort.core.search import SearchError, SearchQuery, Term
+from photosort.core.progress import Cancelled, CancelToken, Progress, ProgressCallback
+from photosort.core.search import SearchError, SearchQuery, SearchResult, Term
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from tqdm import tqdm
+
+_T = TypeVar("_T")
 
 #: Every error a user can act on derives from this root; anything else is a bug.
 USER_ERRORS = (PhotosortError,)
 
-#: Subcommand registry: name -> (configure parser, run). Feature modules add theirs.
-COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable]] = {}
+Configure = Callable[[argparse.ArgumentParser], None]
+Run = Callable[[argparse.Namespace], int]
 
 
-def command(name: str, configure: Callable[[argparse.ArgumentParser], None], help: str):
-    def register(run: Callable) -> Callable:
-        run.help = help
-        COMMANDS[name] = (configure, run)
+class Command(NamedTuple):
+    configure: Configure
+    run: Run
+    help: str
+
+
+#: Subcommand registry: name -> Command. Feature modules add theirs (cli/_commands.py).
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, configure: Configure, help: str) -> Callable[[Run], Run]:
+    def register(run: Run) -> Run:
+        COMMANDS[name] = Command(configure, run, help)
         return run
 
     return register
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options() -> _Parser:
     """Options every command takes, before or after the command name."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--library",
         metavar="DIR",
@@ -97,7 +115,7 @@ examples:
 class _Parser(argparse.ArgumentParser):
     """argparse, with "did you mean" for a mistyped command, in one line."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         if "invalid choice" in message and "COMMAND" in message:
             word = message.split("invalid choice: ", 1)[1].split(" (choose", 1)[0].strip("'")
             hint = did_you_mean(word, COMMANDS) or "; 'photosort --help' lists the commands"
@@ -116,9 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"photosort {__version__}")
-    subs = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (configure, run) in COMMANDS.items():
-        sub = subs.add_parser(name, parents=[common], help=run.help, description=run.help)
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (configure, run, text) in COMMANDS.items():
+        sub = subs.add_parser(name, parents=[common], help=text, description=text)
         configure(sub)
         sub.set_defaults(run=run)
     return parser
@@ -164,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(run(args) or 0)
     except USER_ERRORS as exc:
         code = fail(str(exc))
+    except Cancelled:  # a job with no partial result to report (finding duplicates)
+        code = fail("stopped (Ctrl-C)", 130)
     except KeyboardInterrupt:
         code = fail("interrupted", 130)
     except BrokenPipeError:
@@ -195,8 +215,8 @@ class ProgressBar:
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
-        self._bar = None
-        self._phase = None
+        self._bar: tqdm | None = None
+        self._phase: str | None = None
 
     def __call__(self, progress: Progress) -> None:
         if not self.enabled:
@@ -215,12 +235,14 @@ class ProgressBar:
                 file=sys.stderr,
                 **width,
             )
-        self._bar.n = progress.done
+        bar = self._bar
+        assert bar is not None  # made above at the first report of a phase
+        bar.n = progress.done
         room = _name_room()
         if progress.current and room:
             name = _short(one_line(os.path.basename(progress.current)), room)
-            self._bar.set_postfix_str(name, refresh=False)
-        self._bar.refresh()
+            bar.set_postfix_str(name, refresh=False)
+        bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:
@@ -237,7 +259,8 @@ def one_line(path: str) -> str:
 
 def _terminal_size() -> tuple[int, int]:
     try:
-        return tuple(os.get_terminal_size(sys.stderr.fileno()))
+        columns, lines = os.get_terminal_size(sys.stderr.fileno())
+        return columns, lines
     except (OSError, ValueError):
         return (0, 0)
 
@@ -253,15 +276,33 @@ def _short(path: str, width: int = 30) -> str:
     return path if len(path) <= width else "…" + path[-(width - 1) :]
 
 
-def run_cancellable(job: Callable[[CancelToken], object]):
-    """Run a long job; the first Ctrl-C asks it to stop cleanly, the second kills."""
+def run_job(
+    args: argparse.Namespace,
+    job: Callable[[ProgressCallback, CancelToken], _T],
+    only_on_terminal: bool = True,
+) -> _T:
+    """Run a long core job as every command does: ``job(on_progress, should_cancel)`` with
+    a progress bar on stderr (not with --no-progress or --json, and by default only on a
+    terminal) and Ctrl-C handling (the first asks the job to stop cleanly, the second kills).
+    """
+    shown = not getattr(args, "no_progress", False) and not getattr(args, "json", False)
+    bar = ProgressBar(enabled=shown and (sys.stderr.isatty() or not only_on_terminal))
+    try:
+        return run_cancellable(lambda token: job(bar, token))
+    finally:
+        bar.close()
+
+
+def run_cancellable(job: Callable[[CancelToken], _T]) -> _T:
+    """Run a long job; the first Ctrl-C asks it to stop cleanly, the second kills.
+    Commands with a progress bar use ``run_job``."""
     token = CancelToken()
     previous = signal.getsignal(signal.SIGINT)
 
     main_thread = threading.get_ident()
     watchdogs: list[threading.Timer] = []
 
-    def on_interrupt(signum, frame):
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
         if token.cancelled:
             signal.signal(signal.SIGINT, previous)
             raise KeyboardInterrupt
@@ -326,20 +367,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         if not args.paths and not lib.roots():
             raise LibraryError("no folders yet: give one, e.g. photosort scan ~/Pictures")
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            summary = run_cancellable(
-                lambda token: lib.scan(
-                    args.paths or None,
-                    bar,
-                    token,
-                    args.batch_size,
-                    follow_links=args.follow_links,
-                    retry_failed=args.retry_failed,
-                )
-            )
-        finally:
-            bar.close()
+        summary = run_job(
+            args,
+            lambda bar, token: lib.scan(
+                args.paths or None,
+                bar,
+                token,
+                args.batch_size,
+                follow_links=args.follow_links,
+                retry_failed=args.retry_failed,
+            ),
+        )
     for issue in summary.issues:
         print(f"photosort: skipped {one_line(issue.path)}: {issue.reason}", file=sys.stderr)
     for warning in summary.warnings:
@@ -545,7 +583,9 @@ def _query_from(args: argparse.Namespace) -> SearchQuery:
     )
 
 
-def _search_output(args: argparse.Namespace, results, scored: bool = True) -> int:
+def _search_output(
+    args: argparse.Namespace, results: list[SearchResult], scored: bool = True
+) -> int:
     if args.json:
         print(
             json.dumps(
@@ -695,7 +735,7 @@ def cmd_categories(args: argparse.Namespace) -> int:
 
 def _category_dict(c: Category) -> dict:
     def label(x: Label) -> dict:
-        out = {"name": x.name, "prompts": x.prompts, "threshold": x.threshold}
+        out: dict[str, Any] = {"name": x.name, "prompts": x.prompts, "threshold": x.threshold}
         if x.sun_elevation is not None:  # the sun keys only where set (core/sun_fusion.py)
             out["sun_elevation"] = list(x.sun_elevation)
         if x.sun_rising is not None:
@@ -722,11 +762,7 @@ def _json_progress_options(p: argparse.ArgumentParser) -> None:
 @command("autotag", _json_progress_options, "re-tag every photo from its stored vector")
 def cmd_autotag(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            summary = run_cancellable(lambda token: lib.autotag(bar, token))
-        finally:
-            bar.close()
+        summary = run_job(args, lib.autotag)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:
@@ -773,9 +809,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
             print(f"photosort: not in the library: {path}", file=sys.stderr)
         if not ids:
             raise LibraryError("none of the given paths is a photo of this library")
-        from photosort.core.lookup import check_tags
-
-        check_tags(lib.catalog, [*args.remove, *args.clear])  # a typo would reject a new tag
+        lib.check_tag_names([*args.remove, *args.clear])  # a typo would reject a new tag
         if args.clear:
             lib.clear_manual(ids, args.clear)
         if args.add or args.remove:
@@ -941,11 +975,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     with open_library(args) as lib:
         request.photo_ids = _export_selection(lib, args)
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            summary = run_cancellable(lambda token: lib.export(request, bar, token))
-        finally:
-            bar.close()
+        summary = run_job(args, lambda bar, token: lib.export(request, bar, token))
     for warning in summary.warnings:
         print(f"photosort: warning: {warning}", file=sys.stderr)
     if args.json:
@@ -979,13 +1009,7 @@ def cmd_xmp(args: argparse.Namespace) -> int:
                 print(f"photosort: not in the library: {path}", file=sys.stderr)
             if not ids:  # as ``tag`` does: nothing to work on is an error, not "0 written"
                 raise LibraryError("none of the given paths is a photo of this library")
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            summary = run_cancellable(
-                lambda token: lib.write_xmp_sidecars(ids, on_progress=bar, should_cancel=token)
-            )
-        finally:
-            bar.close()
+        summary = run_job(args, lambda bar, token: lib.write_xmp_sidecars(ids, bar, token))
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -1038,32 +1062,26 @@ def _doctor_options(p: argparse.ArgumentParser) -> None:
     "check the catalog, rebuild the index, report orphans, manage and restore backups",
 )
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from photosort.core import doctor
     from photosort.core.library import default_library_dir
 
-    try:
-        if args.restore:
-            folder = Path(getattr(args, "library", None) or default_library_dir()).expanduser()
-            restored, saved = doctor.restore(
-                folder, None if args.restore == "newest" else args.restore
-            )
-            print(f"restored the catalog from {restored}")
-            if saved is not None:
-                print(f"the catalog it replaced is kept as {saved}")
+    # DoctorError and BackupError are PhotosortErrors: main() prints their one line
+    if args.restore:
+        folder = Path(getattr(args, "library", None) or default_library_dir()).expanduser()
+        restored, saved = doctor.restore(folder, None if args.restore == "newest" else args.restore)
+        print(f"restored the catalog from {restored}")
+        if saved is not None:
+            print(f"the catalog it replaced is kept as {saved}")
+        return 0
+    with open_library(args) as lib:
+        if args.keep is not None or args.backup_every is not None:
+            doctor.configure_backups(lib, args.keep, args.backup_every)
+        if args.backup_now:
+            print(f"backed up to {doctor.make_backup(lib)}")
+        if args.list_backups:
+            _list_backups(lib.folder / doctor.BACKUPS)
             return 0
-        with open_library(args) as lib:
-            if args.keep is not None or args.backup_every is not None:
-                doctor.configure_backups(lib, args.keep, args.backup_every)
-            if args.backup_now:
-                print(f"backed up to {doctor.make_backup(lib)}")
-            if args.list_backups:
-                _list_backups(lib.folder / doctor.BACKUPS)
-                return 0
-            report = doctor.check(lib, fix=args.fix)
-    except (doctor.DoctorError, doctor.backup.BackupError) as exc:
-        return fail(str(exc))
+        report = doctor.check(lib, fix=args.fix)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -1071,7 +1089,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if report.healthy else 1
 
 
-def _list_backups(folder) -> None:
+def _list_backups(folder: Path) -> None:
     """One line per backup: when, how big, and the path to give ``doctor --restore``."""
     from photosort.core.backup import backup_time, list_backups
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from photosort.cli import ProgressBar, command, one_line, open_library, run_cancellable
+from photosort.cli import command, one_line, open_library, run_job
 from photosort.core.duplicates import BURST_THRESHOLD, NEAR_THRESHOLD, DuplicatesError, Group
 
 
@@ -54,39 +54,39 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         raise DuplicatesError("--threshold applies to --near and --bursts, not --exact")
     report: dict = {}
     with open_library(args) as lib:
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            groups = run_cancellable(
-                lambda token: lib.find_duplicates(kinds, args.threshold, bar, token)
+        groups = run_job(
+            args, lambda bar, token: lib.find_duplicates(kinds, args.threshold, bar, token)
+        )
+        if args.export_keepers:
+            kept = run_job(
+                args,
+                lambda bar, token: lib.export_keepers(groups, args.export_keepers, bar, token),
             )
-            if args.export_keepers:
-                done = run_cancellable(
-                    lambda token: lib.export_keepers(groups, args.export_keepers, bar, token)
-                )
-                report["export"] = done.export.as_dict()
-                print(f"keepers: {done.export.line()}", file=sys.stderr)
-            if args.tag_others:
-                done = lib.tag_duplicates(groups, args.tag_others)
-                report["tagged"] = done.as_dict()
-                print(
-                    f"tagged {done.tagged} photos {args.tag_others!r}; "
-                    f"{done.merged} manual tags merged into keepers",
-                    file=sys.stderr,
-                )
-                _conflicts(done.conflicts)
-            if args.trash_others:
-                done = run_cancellable(lambda token: lib.trash_duplicates(groups, True, bar, token))
-                report["trashed"] = done.as_dict()
-                for path, why in done.skipped:
-                    print(f"photosort: kept {one_line(path)}: {why}", file=sys.stderr)
-                _conflicts(done.conflicts)
-                print(
-                    f"moved {len(done.trashed)} photos to the trash "
-                    f"({done.merged} manual tags merged into keepers)",
-                    file=sys.stderr,
-                )
-        finally:
-            bar.close()
+            assert kept.export is not None  # export_keepers always exports
+            report["export"] = kept.export.as_dict()
+            print(f"keepers: {kept.export.line()}", file=sys.stderr)
+        if args.tag_others:
+            tagged = lib.tag_duplicates(groups, args.tag_others)
+            report["tagged"] = tagged.as_dict()
+            print(
+                f"tagged {tagged.tagged} photos {args.tag_others!r}; "
+                f"{tagged.merged} manual tags merged into keepers",
+                file=sys.stderr,
+            )
+            _conflicts(tagged.conflicts)
+        if args.trash_others:
+            trashed = run_job(
+                args, lambda bar, token: lib.trash_duplicates(groups, True, bar, token)
+            )
+            report["trashed"] = trashed.as_dict()
+            for path, why in trashed.skipped:
+                print(f"photosort: kept {one_line(path)}: {why}", file=sys.stderr)
+            _conflicts(trashed.conflicts)
+            print(
+                f"moved {len(trashed.trashed)} photos to the trash "
+                f"({trashed.merged} manual tags merged into keepers)",
+                file=sys.stderr,
+            )
     if args.json:
         print(json.dumps([g.as_dict() for g in groups], indent=2, ensure_ascii=False))
     else:

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from photosort.cli import ProgressBar, command, run_cancellable
+from photosort.cli import ProgressBar, command, run_job
 from photosort.core import model_download
 from photosort.core.embedder import (
     DEFAULT_MODEL,
@@ -38,13 +38,10 @@ def cmd_download_model(args: argparse.Namespace) -> int:
     if model_cached(spec):
         print(f"model {spec} is already here ({model_cache_dir()})")
         return 0
-    bar = ProgressBar(enabled=not args.no_progress)
-    try:
-        run_cancellable(lambda token: download_weights(spec, bar, token))
+    try:  # the bar also when stderr is no terminal: a download's progress is worth a log line
+        run_job(args, lambda bar, token: download_weights(spec, bar, token), False)
     except Cancelled:
-        bar.close()
         print("photosort: download stopped; run the command again to resume", file=sys.stderr)
         return 1
-    bar.close()
     print(f"model {spec} downloaded into {model_cache_dir()}")
     return 0

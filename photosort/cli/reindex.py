@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from photosort.cli import ProgressBar, command, open_library, run_cancellable
+from photosort.cli import command, open_library, run_job
 from photosort.core.library import LibraryError
 
 
@@ -23,11 +22,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         if not lib.roots():
             raise LibraryError("no folders yet: add one with photosort scan PATH")
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            summary = run_cancellable(lambda token: lib.scan(None, bar, token))
-        finally:
-            bar.close()
+        summary = run_job(args, lambda bar, token: lib.scan(None, bar, token))
         model = str(lib.model_spec)
     if args.json:
         print(json.dumps({**summary.as_dict(), "model": model}, indent=2))

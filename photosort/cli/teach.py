@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from photosort.cli import command, open_library
 from photosort.core.library import LibraryError
+
+if TYPE_CHECKING:
+    from photosort.core.teaching import TaughtInfo
 
 
 def _teach_options(p: argparse.ArgumentParser) -> None:
@@ -58,7 +62,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_list(infos, as_json: bool) -> int:
+def _print_list(infos: list[TaughtInfo], as_json: bool) -> int:
     if as_json:
         print(json.dumps([i.as_dict() for i in infos], indent=2, ensure_ascii=False))
         return 0
@@ -91,18 +95,13 @@ def _discover_options(p: argparse.ArgumentParser) -> None:
 
 @command("discover", _discover_options, "cluster the library into groups with suggested names")
 def cmd_discover(args: argparse.Namespace) -> int:
-    import sys
 
-    from photosort.cli import ProgressBar, run_cancellable
+    from photosort.cli import run_job
 
     if args.groups < 1:
         raise LibraryError("--groups must be at least 1")
     with open_library(args) as lib:
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            groups = run_cancellable(lambda token: lib.discover(args.groups, bar, token))
-        finally:
-            bar.close()
+        groups = run_job(args, lambda bar, token: lib.discover(args.groups, bar, token))
         if args.teach:
             number, tag = args.teach
             chosen = next((g for g in groups if str(g.number) == number), None)

@@ -9,7 +9,8 @@ import sys
 import time
 
 from photosort.cli import command, open_library, run_cancellable
-from photosort.core.library import LibraryBusyError, LibraryError
+from photosort.core.library import LibraryBusyError, LibraryError, ScanSummary
+from photosort.core.progress import CancelToken
 from photosort.core.watch import watch_loop
 
 
@@ -38,7 +39,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if not lib.roots():
             raise LibraryError("no folders yet: add one first, e.g. photosort scan ~/Pictures")
 
-        def report(paths_seen: int, summary) -> None:
+        def report(paths_seen: int, summary: ScanSummary | None) -> None:
             if summary is None:
                 return
             if args.json:
@@ -55,12 +56,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 line += "; " + summary.keywords.line()
             print(f"{time.strftime('%H:%M:%S')}  {line}", flush=True)
 
-        def scan_present(roots: list[str], token):
+        def scan_present(roots: list[str], token: CancelToken) -> ScanSummary | None:
             # A root that vanished (drive unplugged) is left to the next full scan.
             present = [r for r in roots if os.path.isdir(r)]
             return lib.scan(present, should_cancel=token) if present else None
 
-        def job(token) -> None:
+        def job(token: CancelToken) -> None:
             # Catch up with what changed while nobody watched, then follow the events.
             report(0, lib.scan(None, should_cancel=token))
             if token():

@@ -17,10 +17,11 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import sqlite_utils
@@ -30,6 +31,23 @@ from photosort.core import backup, private
 from photosort.core.errors import PhotosortError
 
 log = logging.getLogger(__name__)
+
+#: Query parameters: positional (``?``) or named (``:name``).
+Params = Sequence[Any] | Mapping[str, Any]
+
+#: Ids per ``IN (…)`` list: below the 999 parameters older SQLite builds allow, with room.
+IN_CHUNK = 900
+
+_T = TypeVar("_T")
+
+
+def in_chunks(values: Iterable[_T], size: int = IN_CHUNK) -> Iterator[tuple[str, list[_T]]]:
+    """``values`` split for ``... IN ({marks})`` queries: (marks, chunk) pairs, where
+    ``marks`` is ``?,?,…`` for the chunk, so no statement passes SQLite's parameter limit."""
+    items = list(values)
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        yield ",".join("?" * len(chunk)), chunk
 
 
 class CatalogError(PhotosortError):
@@ -401,7 +419,7 @@ class Catalog:
             self._local.reader = reader
         return reader
 
-    def query(self, sql: str, params: Iterable | dict = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         reader = self._reader()
         if reader is None:
             with self._lock:
@@ -415,7 +433,16 @@ class Catalog:
             except sqlite3.OperationalError as exc:
                 raise CatalogError(_explain(exc, self.path)) from exc
 
-    def scalar(self, sql: str, params: Iterable | dict = ()):
+    def backup_now(self, reason: str = "manual") -> Path:
+        """A copy in ``backup_dir`` now (SQLite's online backup; writers wait), keeping the
+        newest ``backup_keep`` (meta)."""
+        if self.backup_dir is None:
+            raise CatalogError(f"the catalog {self.path} has no backup folder")
+        keep = int(self.get_meta("backup_keep") or backup.DEFAULT_KEEP)
+        with self._lock:
+            return backup.backup_database(self.conn, self.backup_dir, reason, keep)
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
 
@@ -549,7 +576,7 @@ class Catalog:
 
     def photos_needing_embedding(
         self, model: str, root_ids: Iterable[int] | None = None, retry_failed: bool = False
-    ):
+    ) -> list[sqlite3.Row]:
         """Pending photos, embedded ones whose vector came from another model, and failed
         ones whose failure came from outside the file (an I/O error: a drive unplugged,
         a network share gone), or all failed ones with ``retry_failed``."""

@@ -21,9 +21,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from photosort.core import prompt_template
 from photosort.core.errors import PhotosortError
+
+if TYPE_CHECKING:
+    from photosort.core.catalog import Catalog
 
 KINDS = ("exclusive", "free")
 DEFAULT_THRESHOLD = 0.5
@@ -162,7 +166,7 @@ def keep_sun_settings(new: Category, old: Category | None) -> Category:
     return new
 
 
-def _threshold(value, owner: str) -> float:
+def _threshold(value: Any, owner: str) -> float:  # a value read from TOML
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
@@ -251,7 +255,7 @@ def from_toml(text: str, source: str = "categories") -> list[Category]:
 def to_toml(categories: list[Category]) -> str:
     import tomli_w
 
-    doc = {"version": FORMAT_VERSION, "category": []}
+    doc: dict[str, Any] = {"version": FORMAT_VERSION, "category": []}
     for cat in categories:
         labels = []
         for label in cat.labels:
@@ -335,13 +339,13 @@ def _defaults_text() -> str:
 
 
 # -- catalog storage -------------------------------------------------------------------------
-def load(source) -> list[Category]:
+def load(source: Catalog | sqlite3.Connection) -> list[Category]:
     """All categories in their display order, from a Catalog or a connection."""
 
     def rows_of(sql: str) -> list:
-        if hasattr(source, "query"):
-            return source.query(sql)
-        return source.execute(sql).fetchall()
+        if isinstance(source, sqlite3.Connection):
+            return source.execute(sql).fetchall()
+        return source.query(sql)
 
     columns = {r[1] for r in rows_of("PRAGMA table_info(categories)")}
     # Before migrations 0005/0006 (another feature's migration may load categories).
@@ -423,6 +427,7 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
             "INSERT INTO categories (name, kind, threshold, position) VALUES (?, ?, ?, ?)",
             (category.name, category.kind, category.threshold, position.fetchone()[0]),
         ).lastrowid
+        assert cat_id is not None  # an INSERT always sets lastrowid
     else:
         conn.execute(
             "UPDATE categories SET name = ?, kind = ?, threshold = ? WHERE id = ?",
@@ -441,8 +446,8 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
         if name not in keep:
             conn.execute("DELETE FROM labels WHERE id = ?", (lid,))  # auto tags by cascade
             _auto_tags_changed(conn)
-    for position, label in enumerate(category.labels):
-        values = (json.dumps(label.prompts, ensure_ascii=False), label.threshold, position)
+    for place, label in enumerate(category.labels):
+        values = (json.dumps(label.prompts, ensure_ascii=False), label.threshold, place)
         if label.name in existing:
             conn.execute(
                 "UPDATE labels SET prompts = ?, threshold = ?, position = ? WHERE id = ?",

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photosort.core.errors import PhotosortError
 from photosort.core.progress import ProgressCallback, RateMeter
+
+if TYPE_CHECKING:
+    from photosort.core.categories import Category
 
 DEFAULT_GROUPS = 12
 CENTRAL = 12  # photos shown per group, and taken as examples when a group is taught
@@ -63,6 +67,7 @@ def cluster(
         data.shape[1], k, niter=20, seed=seed, spherical=True, max_points_per_centroid=256
     )
     kmeans.train(data)
+    assert kmeans.centroids is not None  # set by train()
     meter.report(1)
     if should_cancel and should_cancel():
         return []
@@ -85,7 +90,7 @@ def cluster(
 
 
 def label_directions(
-    categories, text_vectors: dict[str, np.ndarray]
+    categories: list[Category], text_vectors: dict[str, np.ndarray]
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Label names, their prompt-ensemble vectors and the neutral caption's, for naming."""
     from photosort.core.tagging import NEUTRAL_PROMPTS, ensemble

@@ -18,11 +18,16 @@ import shutil
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from photosort.core import backup, kept_tags
 from photosort.core import index as vector_index
 from photosort.core.errors import PhotosortError
 from photosort.core.writelock import WriteLock
+
+if TYPE_CHECKING:
+    from photosort.core.catalog import Catalog
+    from photosort.core.library import Library
 
 CATALOG = "catalog.sqlite"
 BACKUPS = "backups"
@@ -101,7 +106,7 @@ class DoctorReport:
         return {**asdict(self), "healthy": self.healthy}
 
 
-def check(lib, fix: bool = False) -> DoctorReport:
+def check(lib: Library, fix: bool = False) -> DoctorReport:
     """Check ``lib`` (a Library), rebuild its vector index, and with ``fix`` drop orphans.
 
     Under the library's write lock throughout: what it compares with the disk must not
@@ -110,7 +115,7 @@ def check(lib, fix: bool = False) -> DoctorReport:
         return _check_locked(lib, fix)
 
 
-def _check_locked(lib, fix: bool) -> DoctorReport:
+def _check_locked(lib: Library, fix: bool) -> DoctorReport:
     cat = lib.catalog
     report = DoctorReport()
     report.integrity = [r[0] for r in cat.query("PRAGMA integrity_check")]
@@ -134,7 +139,7 @@ def _check_locked(lib, fix: bool) -> DoctorReport:
         )
         report.orphan_vectors = report.photos_without_root = 0
 
-    model, dim = lib.model_id, lib._dim()
+    model, dim = lib.model_id, lib.vector_dim()
     bad = "FROM embeddings WHERE model = ? AND length(vector) != ?"
     report.damaged_vectors = cat.scalar(f"SELECT COUNT(*) {bad}", (model, dim * 4))
     if fix and report.damaged_vectors:
@@ -171,21 +176,18 @@ def _check_locked(lib, fix: bool) -> DoctorReport:
         report.index_before += "; not rebuilt until damaged vectors are fixed"
         report.index_before = report.index_before.replace(", rebuilt;", ";")
         return _finish(report, lib)
-    rebuilt = vector_index.rebuild(lib.folder, cat, model, lib._dim())
-    lib._index = rebuilt
-    lib._index_version = cat.vectors_version()
-    report.index_count = rebuilt.count
+    report.index_count = lib.rebuild_index().count
     return _finish(report, lib)
 
 
-def _finish(report: DoctorReport, lib) -> DoctorReport:
+def _finish(report: DoctorReport, lib: Library) -> DoctorReport:
     folder = lib.folder / BACKUPS
     report.partial_backups_removed = len(backup.remove_partials(folder))
     report.backups = [p.name for p in backup.list_backups(folder)]
     return report
 
 
-def _index_state(folder: Path, cat, model: str) -> str:
+def _index_state(folder: Path, cat: Catalog, model: str) -> str:
     try:
         index, meta = vector_index.VectorIndex.load(folder)
     except FileNotFoundError:
@@ -215,13 +217,13 @@ def _printable(text: str) -> str:
 
 
 # -- backups ------------------------------------------------------------------------------
-def make_backup(lib, reason: str = "manual") -> Path:
-    keep = int(lib.catalog.get_meta("backup_keep") or backup.DEFAULT_KEEP)
-    with lib.catalog._lock:
-        return backup.backup_database(lib.catalog.conn, lib.folder / BACKUPS, reason, keep)
+def make_backup(lib: Library, reason: str = "manual") -> Path:
+    return lib.backup_catalog(reason)
 
 
-def configure_backups(lib, keep: int | None = None, every_hours: float | None = None) -> None:
+def configure_backups(
+    lib: Library, keep: int | None = None, every_hours: float | None = None
+) -> None:
     """Remember how many backups to keep and how often to take one (catalog meta)."""
     if keep is not None:
         if keep < 1:

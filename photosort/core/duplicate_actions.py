@@ -136,7 +136,9 @@ def trash_others(
             "moving files to the trash needs confirmation: add --yes (nothing was moved)"
         )
     if send_to_trash is None:
-        from send2trash import send2trash as send_to_trash
+        from send2trash import send2trash
+
+        send_to_trash = send2trash
     summary = ActionSummary()
     summary.merged, summary.conflicts = merge_manual_tags(catalog, groups)
     todo = _others(groups)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,11 @@ from photosort.core import fingerprints
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
 from photosort.core.progress import Cancelled, ProgressCallback, RateMeter
+
+#: Catalog rows by photo id, fingerprints by photo id, and per-row arrays by name.
+Photos = dict[int, sqlite3.Row]
+Fingerprints = dict[int, fingerprints.Fingerprint]
+Info = dict[str, np.ndarray]
 
 KINDS = ("exact", "near", "bursts")
 #: Default CLIP cosine for a near-duplicate candidate, and for burst frames.
@@ -147,7 +153,9 @@ def choose_keeper(members: list[Member]) -> tuple[int, list[str]]:
     left = list(members)
     reasons: list[str] = []
 
-    def narrow(value: Callable[[Member], float], tolerance: float, reason: Callable[[Member], str]):
+    def narrow(
+        value: Callable[[Member], float], tolerance: float, reason: Callable[[Member], str]
+    ) -> None:
         nonlocal left
         best = max(value(m) for m in left)
         floor = best - tolerance * abs(best) if tolerance else best  # ints stay exact
@@ -200,7 +208,12 @@ def close_pairs(
         return _close_pairs(matrix, threshold, should_cancel, rows)
 
 
-def _close_pairs(matrix, threshold, should_cancel, rows) -> np.ndarray:
+def _close_pairs(
+    matrix: np.ndarray,
+    threshold: float,
+    should_cancel: Callable[[], bool] | None,
+    rows: np.ndarray | None,
+) -> np.ndarray:
     rows = np.arange(len(matrix)) if rows is None else np.asarray(rows, np.int64)
     if len(rows) < 2:
         return np.empty((0, 2), np.int64)
@@ -230,6 +243,7 @@ def _cells(matrix: np.ndarray, rows: np.ndarray | None = None, depth: int = 0) -
     kmeans = faiss.Kmeans(dim, nlist, niter=5, seed=1, spherical=True)
     kmeans.train(np.ascontiguousarray(sample))
     centroids = faiss.IndexFlatIP(dim)
+    assert kmeans.centroids is not None  # set by train()
     centroids.add(kmeans.centroids)
     assign = np.empty((n, PROBES), np.int64)
     for start in range(0, n, 16384):
@@ -406,7 +420,7 @@ class DuplicateFinder:
         return groups
 
     @staticmethod
-    def _arrays(vec_ids: np.ndarray, photos) -> dict[str, np.ndarray]:
+    def _arrays(vec_ids: np.ndarray, photos: Photos) -> Info:
         rows = [photos[int(i)] for i in vec_ids]
         cameras = [r["camera"] for r in rows]
         names = {c: k for k, c in enumerate(sorted({c for c in cameras if c}))}
@@ -416,14 +430,21 @@ class DuplicateFinder:
         }
 
     @staticmethod
-    def _fp_arrays(vec_ids: np.ndarray, fps: dict) -> dict[str, np.ndarray]:
+    def _fp_arrays(vec_ids: np.ndarray, fps: Fingerprints) -> Info:
         found = [fps.get(int(i)) for i in vec_ids]
         return {
             "codes": np.array([f.phash if f else 0 for f in found], np.int64),
             "has": np.array([f is not None for f in found], dtype=bool),
         }
 
-    def _fill_missing(self, vec_ids, positions, photos, fps, info) -> None:
+    def _fill_missing(
+        self,
+        vec_ids: np.ndarray,
+        positions: np.ndarray,
+        photos: Photos,
+        fps: Fingerprints,
+        info: Info,
+    ) -> None:
         """Photos scanned before fingerprints existed: hash the candidates only, lazily."""
         missing = {int(vec_ids[i]) for i in positions if not info["has"][i]}
         if not missing:
@@ -437,7 +458,17 @@ class DuplicateFinder:
         info.update(self._fp_arrays(vec_ids, fps))
 
     # -- near ------------------------------------------------------------------------------
-    def _near_pairs(self, vec_ids, matrix, is_rep, threshold, photos, fps, info, cancel):
+    def _near_pairs(
+        self,
+        vec_ids: np.ndarray,
+        matrix: np.ndarray,
+        is_rep: np.ndarray,
+        threshold: float,
+        photos: Photos,
+        fps: Fingerprints,
+        info: Info,
+        cancel: Callable[[], bool],
+    ) -> np.ndarray:
         rows = np.flatnonzero(is_rep)
         clip = close_pairs(matrix, threshold, cancel, rows)
         hashed = rows[info["has"][rows]]
@@ -454,7 +485,16 @@ class DuplicateFinder:
         return np.concatenate(out)
 
     # -- bursts ----------------------------------------------------------------------------
-    def _bursts(self, vec_ids, matrix, is_rep, threshold, photos, fps, info) -> list[Group]:
+    def _bursts(
+        self,
+        vec_ids: np.ndarray,
+        matrix: np.ndarray,
+        is_rep: np.ndarray,
+        threshold: float,
+        photos: Photos,
+        fps: Fingerprints,
+        info: Info,
+    ) -> list[Group]:
         times, camera = info["times"], info["camera"]
         idx = np.flatnonzero(is_rep & (camera >= 0) & (times == times))
         if len(idx) < 2:
@@ -484,7 +524,9 @@ class DuplicateFinder:
         ]
 
     # -- groups ----------------------------------------------------------------------------
-    def _group(self, kind: str, ids: list[int], photos, fps=None) -> Group:
+    def _group(
+        self, kind: str, ids: list[int], photos: Photos, fps: Fingerprints | None = None
+    ) -> Group:
         members = []
         tags = self._manual_counts(ids)
         for pid in sorted(ids, key=lambda i: photos[i]["path"]):

@@ -444,6 +444,8 @@ def _check_known_name(spec: ModelSpec) -> None:
         hint = did_you_mean(spec.name, names) or f"; e.g. {', '.join(_examples(names))}"
         raise ModelError(f"unknown model {spec.name!r}{hint} (open_clip knows {len(names)})")
     tags = open_clip.list_pretrained_tags_by_model(spec.name)
+    if spec.pretrained is None:
+        return
     if spec.pretrained not in tags and not os.path.isfile(spec.pretrained):
         hint = did_you_mean(spec.pretrained, tags) or f"; one of {', '.join(_examples(tags))}"
         raise ModelError(f"{spec.name} has no pretrained weights {spec.pretrained!r}{hint}")

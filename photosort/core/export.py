@@ -27,6 +27,7 @@ import errno
 import io
 import os
 import shutil
+import sqlite3
 import stat
 import tempfile
 import unicodedata
@@ -34,8 +35,17 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
-from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
+from photosort.core import folders as folder_rules
+from photosort.core.catalog import (
+    Catalog,
+    Migration,
+    in_chunks,
+    now_iso,
+    register_migration,
+    run_script,
+)
 from photosort.core.errors import PhotosortError
 from photosort.core.owner import Owner, is_gone, this_process
 from photosort.core.progress import ProgressCallback, RateMeter
@@ -189,9 +199,7 @@ def candidates(name: str) -> Iterator[str]:
 
 def inside(folder: str | os.PathLike, base: str | os.PathLike) -> bool:
     """True when ``folder`` resolves (links followed) to ``base`` or somewhere below it."""
-    real_base = os.path.realpath(base)
-    real = os.path.realpath(folder)
-    return os.path.commonpath([real, real_base]) == real_base
+    return folder_rules.inside(os.path.realpath(folder), os.path.realpath(base))
 
 
 # -- planning -------------------------------------------------------------------------------------
@@ -215,7 +223,7 @@ def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
             items.append(ExportItem(src.photo_id, src.path, "", tag, "failed", src.problem))
             continue
         if not src.tags:  # a search result or a picked photo: straight into the destination
-            targets = [("", None)]
+            targets: list[tuple[str, str | None]] = [("", None)]
         elif request.layout == "flat" or request.mode == "move":
             targets = [
                 (src.tags[0] if request.mode == "move" else "; ".join(src.tags), src.tags[0])
@@ -224,7 +232,7 @@ def plan(request: ExportRequest, sources: list[Source]) -> list[ExportItem]:
             targets = [(tag, tag) for tag in src.tags]
         for label, folder_tag in targets:
             flat = request.layout == "flat" or folder_tag is None
-            folder = base if flat else base / folders[folder_tag]
+            folder = base if folder_tag is None or flat else base / folders[folder_tag]
             if os.path.dirname(src.path) == str(folder):  # already there (an earlier export)
                 items.append(
                     ExportItem(
@@ -402,9 +410,9 @@ class Manifest:
     and at close. A second export into the same folder appends to the same manifest.
     """
 
-    def __init__(self, path: str, fh, header: bool):
+    def __init__(self, path: str, fh: IO[str], header: bool) -> None:
         self.path = path
-        self._fh = fh
+        self._fh: IO[str] | None = fh
         self._good = os.fstat(fh.fileno()).st_size  # bytes known to be whole rows
         self._pending: list[list[str]] = [MANIFEST_HEADER] if header else []
         self._flush()
@@ -446,8 +454,9 @@ class Manifest:
 
     def _reopen(self) -> None:
         """After a failed write the buffer holds a half row: start again from the disk."""
-        with contextlib.suppress(OSError, AttributeError):
-            self._fh.close()  # its buffer still holds the refused text: drop it
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                self._fh.close()  # its buffer still holds the refused text: drop it
         with contextlib.suppress(OSError), open(self.path, "r+b") as raw:
             raw.truncate(self._good)
         try:
@@ -563,7 +572,7 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def _journal_schema(conn) -> None:
+def _journal_schema(conn: sqlite3.Connection) -> None:
     run_script(
         conn,
         """
@@ -582,7 +591,7 @@ def _journal_schema(conn) -> None:
 register_migration(Migration("0003_move_journal", _journal_schema))
 
 
-def _journal_owner_schema(conn) -> None:
+def _journal_owner_schema(conn: sqlite3.Connection) -> None:
     """Each journal row names its process, so recovery can tell a live move from a dead one."""
     run_script(
         conn,
@@ -617,7 +626,7 @@ def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
         )
     committed = False
 
-    def journal(sql: str, *values) -> None:
+    def journal(sql: str, *values: object) -> None:
         with catalog.transaction() as conn:
             conn.execute(sql, (*values, item.photo_id))
 
@@ -729,14 +738,14 @@ def recover_moves(catalog: Catalog, lock_held: bool) -> list[str]:
     return notes
 
 
-def _same(a: str, b: str) -> bool:
+def _same(a: str, b: str | os.PathLike[str]) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:
         return False
 
 
-def _identical(a: str, b: str) -> bool:
+def _identical(a: str, b: str | os.PathLike[str]) -> bool:
     if _same(a, b):
         return True
     try:
@@ -798,11 +807,10 @@ def _picked_sources(catalog: Catalog, photo_ids: list[int]) -> list[Source]:
     """The photos a search or a selection picked, checked like tagged ones (not_a_photo)."""
     ids = list(dict.fromkeys(photo_ids))
     found: dict[int, tuple[str, tuple]] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for marks, chunk in in_chunks(ids):
         rows = catalog.query(
             "SELECT p.id, p.path, p.status, r.path, r.follow_links FROM photos p "
-            f"JOIN roots r ON r.id = p.root_id WHERE p.id IN ({','.join('?' * len(chunk))})",
+            f"JOIN roots r ON r.id = p.root_id WHERE p.id IN ({marks})",
             chunk,
         )
         found.update((r[0], (r[1], tuple(r[2:]))) for r in rows)

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from photosort.core.catalog import Catalog, CatalogError, Migration, register_migration, run_script
+from photosort.core.catalog import (
+    Catalog,
+    CatalogError,
+    Migration,
+    in_chunks,
+    register_migration,
+    run_script,
+)
 
 #: Short side (px) sharpness is measured at; the pipeline decodes at least this for CLIP.
 SHARP_SIDE = 224
@@ -123,11 +130,9 @@ def load(catalog: Catalog, photo_ids: Iterable[int] | None = None) -> dict[int, 
     if photo_ids is None:
         rows = catalog.query(sql)
     else:
-        ids = list(photo_ids)
         rows = []
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            rows += catalog.query(sql + f" AND f.photo_id IN ({','.join('?' * len(chunk))})", chunk)
+        for marks, chunk in in_chunks(photo_ids):
+            rows += catalog.query(sql + f" AND f.photo_id IN ({marks})", chunk)
     for r in rows:
         out[r[0]] = Fingerprint(r[1], r[2], r[3], r[4])
     return out

@@ -504,7 +504,9 @@ def _is_raw(source: Source, name: str | os.PathLike[str] | None) -> bool:
     return raw_files.is_raw_name(name if name is not None else source)
 
 
-def _raw_work(source: Source, name, work: Callable[[bytes], _T]) -> _T | None:
+def _raw_work(
+    source: Source, name: str | os.PathLike[str] | None, work: Callable[[bytes], _T]
+) -> _T | None:
     """Run *work* on the RAW file's bytes when *source* is a RAW; None when it is not."""
     if not _is_raw(source, name):
         return None
@@ -551,6 +553,7 @@ def decode_photo(
 
     def raw_work(data: bytes) -> DecodedPhoto:
         decoded = raw_files.decode_raw(data, min_side)
+        assert decoded.image is not None  # None only for meta_only
         return DecodedPhoto(image=decoded.image, meta=_raw_meta(decoded))
 
     result = _raw_work(source, name, raw_work)
@@ -607,6 +610,7 @@ def load_thumbnail(path: Source, max_side: int) -> Image.Image:
 
     def raw_work(data: bytes) -> Image.Image:
         image = raw_files.decode_raw(data, max_side).image
+        assert image is not None  # None only for meta_only
         if max(image.size) > max_side:
             image = image.copy()
             image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)

@@ -19,13 +19,17 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
+
+if TYPE_CHECKING:
+    from photosort.core.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ IVF_EXHAUSTIVE_BELOW = 0.2
 
 
 @contextmanager
-def _one_omp_thread():
+def _one_omp_thread() -> Iterator[None]:
     """Single queries are faster on one OpenMP thread (measured: see shared/anchors.md).
 
     Scoped, never global: torch shares the OpenMP runtime, and a process-wide setting
@@ -70,6 +74,8 @@ def ivf_lists(count: int) -> int:
 
 class VectorIndex:
     """Inner-product search over normalised vectors, with stable photo ids."""
+
+    _quantizer: Any  # an IVF index's coarse quantizer, kept alive with it
 
     def __init__(self, dim: int, index: faiss.Index | None = None):
         self.dim = dim
@@ -113,7 +119,8 @@ class VectorIndex:
         ivf = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
         ivf.cp.niter = 10
         ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
-        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct + remove by id
+        # reconstruct + remove by id (faiss's bundled hints miss DirectMap and search params)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
         index = cls(dim, ivf)
         index._quantizer = quantizer  # keep the Python wrapper alive as long as the index
         return index
@@ -143,11 +150,15 @@ class VectorIndex:
                 allowed_ids is not None and len(allowed_ids) < IVF_EXHAUSTIVE_BELOW * self.count
             )
             # A narrow filter could leave the probed lists empty: scan them all instead.
-            params = faiss.SearchParametersIVF(
+            params: faiss.SearchParameters | None = faiss.SearchParametersIVF(  # type: ignore[call-arg]
                 nprobe=ivf.nlist if narrow else ivf.nprobe, sel=selector
             )
         else:
-            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+            params = (
+                faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+                if selector is not None
+                else None
+            )
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         with self._lock, _one_omp_thread():
             scores, ids = self._index.search(q, min(k, self.count), params=params)
@@ -181,7 +192,7 @@ class VectorIndex:
         return loaded, meta
 
 
-def open_or_rebuild(folder: Path, catalog, model: str, dim: int) -> VectorIndex:
+def open_or_rebuild(folder: Path, catalog: Catalog, model: str, dim: int) -> VectorIndex:
     """The index for ``model``, loaded if it mirrors the catalog exactly, else rebuilt."""
     version = catalog.vectors_version()
     expected = catalog.count_vectors(model)
@@ -203,7 +214,7 @@ def _kind_for(count: int) -> str:
     return "ivf" if count >= EXACT_LIMIT else "flat"
 
 
-def rebuild(folder: Path, catalog, model: str, dim: int) -> VectorIndex:
+def rebuild(folder: Path, catalog: Catalog, model: str, dim: int) -> VectorIndex:
     """A fresh index of the type the library's size calls for, from the stored vectors."""
     count = catalog.count_vectors(model)
     if _kind_for(count) == "ivf":
@@ -221,7 +232,7 @@ def rebuild(folder: Path, catalog, model: str, dim: int) -> VectorIndex:
     return index
 
 
-def _atomic_write(target: Path, write) -> None:
+def _atomic_write(target: Path, write: Callable[[str], object]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:

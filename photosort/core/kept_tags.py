@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from photosort.core.catalog import Catalog, Migration, register_migration, run_script
+from photosort.core.catalog import Catalog, Migration, in_chunks, register_migration, run_script
 from photosort.core.scanner import hash_file
 
 
@@ -93,13 +93,11 @@ def removal_impact(catalog: Catalog, root_id: int, path: str) -> RootRemoval:
 
 def fill_missing_hashes(catalog: Catalog, photo_ids: Iterable[int]) -> dict[int, str]:
     """Hashes of manually tagged photos not hashed yet (never embedded), read from disk."""
-    ids = list(photo_ids)
     out: dict[int, str] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for marks, chunk in in_chunks(photo_ids):
         rows = catalog.query(
             "SELECT DISTINCT p.id, p.path FROM photos p JOIN manual_tags m ON m.photo_id = p.id "
-            f"WHERE p.content_hash IS NULL AND p.id IN ({','.join('?' * len(chunk))})",
+            f"WHERE p.content_hash IS NULL AND p.id IN ({marks})",
             chunk,
         )
         for pid, path in rows:
@@ -114,19 +112,17 @@ def keep(conn: sqlite3.Connection, photo_ids: Iterable[int], hashes: dict[int, s
     """Inside the caller's transaction, before the rows go: copy their manual decisions.
 
     ``hashes`` fills in content hashes the catalog does not have yet."""
-    ids = list(photo_ids)
     conn.executemany(
         "UPDATE photos SET content_hash = ? WHERE id = ? AND content_hash IS NULL",
         [(h, pid) for pid, h in hashes.items()],
     )
     kept = 0
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for marks, chunk in in_chunks(photo_ids):
         kept += conn.execute(
             "INSERT OR REPLACE INTO kept_manual_tags (content_hash, tag, state, updated_at) "
             "SELECT p.content_hash, m.tag, m.state, m.updated_at FROM manual_tags m "
             "JOIN photos p ON p.id = m.photo_id WHERE p.content_hash IS NOT NULL "
-            f"AND p.id IN ({','.join('?' * len(chunk))})",
+            f"AND p.id IN ({marks})",
             chunk,
         ).rowcount
     return kept

@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from photosort.core import xmp
-from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
+from photosort.core.catalog import (
+    Catalog,
+    Migration,
+    in_chunks,
+    now_iso,
+    register_migration,
+    run_script,
+)
 from photosort.core.progress import ProgressCallback, RateMeter
 
 __all__ = [
@@ -87,7 +94,7 @@ def _iptc_keywords(im: Image.Image) -> list[str]:
     from PIL import IptcImagePlugin
 
     try:
-        info = IptcImagePlugin.getiptcinfo(im) or {}
+        info = IptcImagePlugin.getiptcinfo(im) or {}  # type: ignore[arg-type]  # any image
     except Exception:
         return []
     raw = info.get(_IPTC_KEYWORDS)
@@ -95,18 +102,20 @@ def _iptc_keywords(im: Image.Image) -> list[str]:
         return []
     values = raw if isinstance(raw, list) else [raw]
     utf8 = info.get(_IPTC_CHARSET) == _UTF8_ESCAPE
-    out = []
+    out: list[str] = []
     for value in values:
         if isinstance(value, bytes):
             try:
-                value = value.decode("utf-8")
+                text = value.decode("utf-8")
             except UnicodeDecodeError:
                 if utf8:
                     continue
-                value = value.decode("latin-1")
-        value = str(value).strip()
-        if value:
-            out.append(value)
+                text = value.decode("latin-1")
+        else:
+            text = str(value)
+        text = text.strip()
+        if text:
+            out.append(text)
     return out
 
 
@@ -281,12 +290,9 @@ def adopted_keywords(
 ) -> dict[int, list[tuple[str, ...]]]:
     """Keyword paths photosort imported from each photo's sidecars (it owns them now)."""
     out: dict[int, list[tuple[str, ...]]] = {}
-    ids = list(photo_ids)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for marks, chunk in in_chunks(photo_ids):
         rows = catalog.query(
-            "SELECT photo_id, keywords FROM keyword_imports "
-            f"WHERE photo_id IN ({','.join('?' * len(chunk))})",
+            f"SELECT photo_id, keywords FROM keyword_imports WHERE photo_id IN ({marks})",
             chunk,
         )
         out.update({r[0]: [tuple(p) for p in json.loads(r[1])] for r in rows})

@@ -13,10 +13,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ from photosort.core import keywords as keyword_import  # registers 0009_b
 from photosort.core import pairs as raw_pairs  # registers 0009_a
 from photosort.core import roots as root_paths
 from photosort.core import watch as watching
-from photosort.core.catalog import Catalog, CatalogError
+from photosort.core.catalog import Catalog, CatalogError, in_chunks
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import (
     DEFAULT_MODEL,
@@ -60,6 +61,7 @@ from photosort.core.embedder import (
     resolve_device,
 )
 from photosort.core.errors import PhotosortError
+from photosort.core.folders import inside, under_folder_sql
 from photosort.core.pipeline import EmbedJob, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
@@ -263,7 +265,12 @@ class Library:
             return str(self.model_spec)  # a hub model's id is its name
         return None
 
-    def _dim(self) -> int:
+    def model_recorded(self) -> bool:
+        """Whether any model was ever recorded for this library (not on a first run)."""
+        return self.catalog.get_meta("model_id") is not None
+
+    def vector_dim(self) -> int:
+        """The model's vector length, known without loading the model when recorded."""
         if self._embedder is None and self.catalog.get_meta("model") == str(self.model_spec):
             stored = self.catalog.get_meta("model_dim")
             if stored:
@@ -285,7 +292,7 @@ class Library:
             if self._index is None:
                 self._index_version = self.catalog.vectors_version()  # before: errs stale
                 self._index = vector_index.open_or_rebuild(
-                    self.folder, self.catalog, self.model_id, self._dim()
+                    self.folder, self.catalog, self.model_id, self.vector_dim()
                 )
             return self._index
 
@@ -312,6 +319,23 @@ class Library:
             finally:
                 if outer:
                     self._writing = False
+
+    def rebuild_index(self) -> vector_index.VectorIndex:
+        """Rebuild the vector index from the catalog's vectors, save it and use it from now
+        on (doctor's repair). Under the write lock, like every writer of the index."""
+        if not self._writing:
+            raise LibraryError("rebuilding the index needs the write lock (Library.writing)")
+        with self._index_lock:
+            version = self.catalog.vectors_version()
+            self._index = vector_index.rebuild(
+                self.folder, self.catalog, self.model_id, self.vector_dim()
+            )
+            self._index_version = version
+            return self._index
+
+    def backup_catalog(self, reason: str = "manual") -> Path:
+        """A copy of the catalog in ``backups/`` now, keeping the configured number."""
+        return self.catalog.backup_now(reason)
 
     def _exclusive(self, activity: str = "scanning") -> contextlib.AbstractContextManager:
         return self.writing(activity)
@@ -360,12 +384,11 @@ class Library:
             conn.execute("UPDATE roots SET follow_links = 1 WHERE id = ?", (root_id,))
 
     def _absorb_nested_roots(self, root_id: int, folder: str) -> None:
-        prefix = folder.rstrip(os.sep) + os.sep
         with self.catalog.transaction() as conn:
             nested = [
                 r[0]
                 for r in conn.execute("SELECT id, path FROM roots WHERE id != ?", (root_id,))
-                if r[1].startswith(prefix)
+                if inside(r[1], folder)
             ]
             for nested_id in nested:
                 conn.execute(
@@ -456,7 +479,12 @@ class Library:
         )
 
     def _scan_locked(
-        self, roots, on_progress, should_cancel, batch_size, retry_failed=False
+        self,
+        roots: list[tuple[int, str]],
+        on_progress: ProgressCallback | None,
+        should_cancel: Callable[[], bool] | None,
+        batch_size: int,
+        retry_failed: bool = False,
     ) -> ScanSummary:
         embedder = self.embedder  # fail early (and clearly) if the model cannot load
         self._record_model(embedder)  # indexing with it makes it the library's model
@@ -502,7 +530,7 @@ class Library:
         summary.timings = stats.timings
         return summary
 
-    def watcher(self, **options) -> watching.FolderWatcher:
+    def watcher(self, **options: Any) -> watching.FolderWatcher:
         """A watcher of this library's roots (see core/watch.py); the caller starts it."""
         return watching.FolderWatcher([r["path"] for r in self.catalog.roots()], **options)
 
@@ -584,13 +612,11 @@ class Library:
 
     def photo_details(self, photo_ids: Iterable[int]) -> dict[int, dict]:
         """Catalog rows (path, size, date, camera, GPS, status, error) by id."""
-        ids = list(photo_ids)
         out: dict[int, dict] = {}
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
+        for marks, chunk in in_chunks(photo_ids):
             rows = self.catalog.query(
                 "SELECT id, path, folder, size, width, height, taken_at, camera, gps_lat, "
-                f"gps_lon, status, error FROM photos WHERE id IN ({','.join('?' * len(chunk))})",
+                f"gps_lon, status, error FROM photos WHERE id IN ({marks})",
                 chunk,
             )
             out.update({r["id"]: dict(r) for r in rows})
@@ -646,7 +672,7 @@ class Library:
     def __enter__(self) -> Library:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # =========================================================================================
@@ -676,7 +702,7 @@ class Library:
             matrix = np.ascontiguousarray(np.concatenate(mat_parts), dtype=np.float32)
         else:
             ids = np.empty(0, np.int64)
-            matrix = np.empty((0, self._dim()), np.float32)
+            matrix = np.empty((0, self.vector_dim()), np.float32)
         self._matrix_cache = (key, ids, matrix)
         return key[1], ids, matrix
 
@@ -797,7 +823,10 @@ class Library:
         return summary
 
     def _autotag(
-        self, cats: list[Category], on_progress=None, should_cancel=None
+        self,
+        cats: list[Category],
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
     ) -> tagging.AutotagSummary:
         cats = teaching.without_taught(self.catalog, cats)  # their tags come from the probe
         if not cats:
@@ -879,6 +908,10 @@ class Library:
         return sun_fusion.explain(row["path"], cats, image, fix)
 
     # -- manual tags ------------------------------------------------------------------------
+    def check_tag_names(self, tags: Iterable[str]) -> None:
+        """Raise UnknownNameError (with a "did you mean") for the first tag no photo can have."""
+        lookup.check_tags(self.catalog, tags)
+
     def tag_photos(
         self, photo_ids: Iterable[int], add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> None:
@@ -922,12 +955,14 @@ class Library:
         self._retag_categories_of([], [category])
         return message
 
-    def tag_snapshot(self, tags: Iterable[str], categories: Iterable[str] = ()):
+    def tag_snapshot(
+        self, tags: Iterable[str], categories: Iterable[str] = ()
+    ) -> tag_admin.TagSnapshot:
         """The rows an operation on these names will touch, for undo (``restore_tags``)."""
         with self.catalog.transaction() as conn:
             return tag_admin.snapshot(conn, tags, categories)
 
-    def restore_tags(self, snapshot, created: Iterable[str] = ()) -> None:
+    def restore_tags(self, snapshot: tag_admin.TagSnapshot, created: Iterable[str] = ()) -> None:
         with self.catalog.transaction() as conn:
             tag_admin.restore(conn, snapshot, created)
         self._auto_cache.state = None
@@ -987,7 +1022,7 @@ class Library:
             on_progress=on_progress, should_cancel=should_cancel,
         )  # fmt: skip
 
-    def _vectors_of(self, photo_ids: list[int]) -> np.ndarray:
+    def _vectors_of(self, photo_ids: Sequence[int]) -> np.ndarray:
         _, ids, matrix = self._versioned_vectors()
         return matrix[np.isin(ids, np.asarray(photo_ids, np.int64))]
 
@@ -1006,11 +1041,8 @@ class Library:
             if row is not None:
                 ids.append(row.id)
                 continue
-            folder = path.rstrip(os.sep)
-            rows = self.catalog.query(
-                "SELECT id FROM photos WHERE folder = ? OR substr(folder, 1, ?) = ?",
-                (folder, len(folder) + 1, folder + os.sep),
-            )
+            under, params = under_folder_sql("folder", path)
+            rows = self.catalog.query(f"SELECT id FROM photos WHERE {under}", params)
             if rows:
                 ids += [r[0] for r in rows]
             else:
@@ -1032,7 +1064,12 @@ class Library:
         with self.writing("exporting"):
             return self._export_locked(request, on_progress, should_cancel)
 
-    def _export_locked(self, request, on_progress, should_cancel) -> exporter.ExportSummary:
+    def _export_locked(
+        self,
+        request: exporter.ExportRequest,
+        on_progress: ProgressCallback | None,
+        should_cancel: Callable[[], bool] | None,
+    ) -> exporter.ExportSummary:
         recovered = [] if request.dry_run else self._recover_moves()
         sources = exporter.sources_for(self.catalog, request.tags, request.photo_ids)
         sources = self._with_pairs(sources, request.pair)
@@ -1093,7 +1130,12 @@ class Library:
         with self.writing("writing XMP sidecars"):
             return self._write_xmp_locked(photo_ids, on_progress, should_cancel)
 
-    def _write_xmp_locked(self, photo_ids, on_progress, should_cancel) -> xmp.XmpSummary:
+    def _write_xmp_locked(
+        self,
+        photo_ids: Iterable[int] | None,
+        on_progress: ProgressCallback | None,
+        should_cancel: Callable[[], bool] | None,
+    ) -> xmp.XmpSummary:
         if photo_ids is None:  # tagged photos, and those whose imported keywords may be gone
             photo_ids = [
                 r[0]
@@ -1163,8 +1205,8 @@ class Library:
         self,
         groups: list[dup.Group],
         dest: str | os.PathLike,
-        on_progress=None,
-        should_cancel=None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
     ) -> dup_actions.ActionSummary:
         return dup_actions.export_keepers(self.catalog, groups, dest, on_progress, should_cancel)
 
@@ -1172,9 +1214,9 @@ class Library:
         self,
         groups: list[dup.Group],
         confirmed: bool,
-        on_progress=None,
-        should_cancel=None,
-        send_to_trash=None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        send_to_trash: Callable[[str], None] | None = None,
     ) -> dup_actions.ActionSummary:
         """Others to the system trash, only when confirmed; the catalog and index forget them."""
         with self._exclusive():

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
+from photosort.core.folders import under_folder_sql
 
 
 class UnknownNameError(PhotosortError):
@@ -76,11 +77,8 @@ def library_folders(catalog: Catalog) -> list[str]:
 def check_folder(catalog: Catalog, path: str, what: str = "folder") -> str:
     """The absolute form of ``path``; raise when no photo of the library lies under it."""
     folder = os.path.abspath(os.path.expanduser(path)).rstrip(os.sep) or os.sep
-    prefix = folder if folder.endswith(os.sep) else folder + os.sep
-    hit = catalog.scalar(
-        "SELECT 1 FROM photos WHERE folder = ? OR substr(folder, 1, ?) = ? LIMIT 1",
-        (folder, len(prefix), prefix),
-    )
+    under, params = under_folder_sql("folder", folder)
+    hit = catalog.scalar(f"SELECT 1 FROM photos WHERE {under} LIMIT 1", params)
     if hit:
         return folder
     hint = similar_folder(folder, library_folders(catalog))

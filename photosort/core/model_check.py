@@ -30,7 +30,7 @@ def is_foreign(catalog: Catalog, model_id: str) -> bool:
 
 def vector_models(catalog: Catalog) -> dict[str, int]:
     """Stored vectors per model id."""
-    return dict(catalog.query("SELECT model, COUNT(*) FROM embeddings GROUP BY model"))
+    return {m: n for m, n in catalog.query("SELECT model, COUNT(*) FROM embeddings GROUP BY model")}
 
 
 def check(catalog: Catalog, model_id: str, spec: str) -> None:
@@ -38,7 +38,7 @@ def check(catalog: Catalog, model_id: str, spec: str) -> None:
     counts = vector_models(catalog)
     if counts.get(model_id) or not counts:
         return
-    other = max(counts, key=counts.get)
+    other = max(counts, key=lambda model: counts[model])
     other_spec = catalog.get_meta(f"spec:{other}") or other
     raise ModelMismatchError(
         f"the photos were indexed with the model {other_spec}, not {spec}: search with "

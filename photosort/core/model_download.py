@@ -18,10 +18,13 @@ import os
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 from photosort.core.errors import PhotosortError
@@ -82,7 +85,15 @@ def _headers() -> dict[str, str]:
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None  # the hub puts the file's etag/size/commit on the redirect itself
 
 
@@ -122,7 +133,7 @@ def remote_file(item: HubFile, timeout_s: float = 10.0) -> RemoteFile | None:
         if exc.code not in (301, 302, 303, 307, 308):
             raise DownloadError(f"the model hub answered {exc.code} for {url}") from exc
         headers, status = exc.headers, exc.code
-        location = urllib.request.urljoin(url, headers.get("Location") or url)
+        location = urllib.parse.urljoin(url, headers.get("Location") or url)
     except (urllib.error.URLError, OSError) as exc:
         raise Offline(_offline_message()) from exc
     etag = (headers.get("X-Linked-Etag") or headers.get("ETag") or "").strip()
@@ -152,7 +163,9 @@ def cached_file(cache_dir: Path, item: HubFile) -> Path | None:
 Emit = Callable[[int], None]
 
 
-def _fetch(remote: RemoteFile, blob: Path, emit: Emit, should_cancel) -> None:
+def _fetch(
+    remote: RemoteFile, blob: Path, emit: Emit, should_cancel: Callable[[], bool] | None
+) -> None:
     """Stream into ``blob.incomplete`` (resuming it), verify, then move into place."""
     partial = blob.with_name(blob.name + ".incomplete")
     have = partial.stat().st_size if partial.exists() else 0

@@ -13,9 +13,9 @@ import os
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from photosort.core.catalog import Catalog, Migration, register_migration, run_script
+from photosort.core.catalog import Catalog, Migration, in_chunks, register_migration, run_script
 from photosort.core.raw import is_raw_name
 
 # The rendering that represents a pair, best first.
@@ -45,7 +45,7 @@ SHOWN = "p.id NOT IN (SELECT companion_id FROM photo_pairs)"
 class PairUpdate:
     formed: int = 0
     broken: int = 0
-    companion_ids: list[int] | None = None  # rows that just became companions (drop vectors)
+    companion_ids: list[int] = field(default_factory=list)  # just became companions (drop vectors)
 
 
 def _key(path: str) -> tuple[str, str]:
@@ -109,7 +109,7 @@ def rescue_tags_of_vanishing_primaries(catalog: Catalog) -> int:
 
 def link(catalog: Catalog, root_ids: Sequence[int]) -> PairUpdate:
     """Recompute the pairs of these roots from the catalog's paths."""
-    update = PairUpdate(companion_ids=[])
+    update = PairUpdate()
     if not root_ids:
         return update
     marks = ",".join("?" * len(root_ids))
@@ -151,13 +151,11 @@ def link(catalog: Catalog, root_ids: Sequence[int]) -> PairUpdate:
 
 def companions_of(catalog: Catalog, photo_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
     """primary id -> [(companion id, path)] for the given primaries that have companions."""
-    ids = list(photo_ids)
     out: dict[int, list[tuple[int, str]]] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for marks, chunk in in_chunks(photo_ids):
         rows = catalog.query(
             "SELECT pp.primary_id, p.id, p.path FROM photo_pairs pp JOIN photos p "
-            f"ON p.id = pp.companion_id WHERE pp.primary_id IN ({','.join('?' * len(chunk))}) "
+            f"ON p.id = pp.companion_id WHERE pp.primary_id IN ({marks}) "
             "ORDER BY p.path",
             chunk,
         )
@@ -172,11 +170,9 @@ def primary_of(catalog: Catalog, photo_ids: Iterable[int]) -> list[int]:
     if not ids:
         return []
     mapping: dict[int, int] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for marks, chunk in in_chunks(ids):
         rows = catalog.query(
-            "SELECT companion_id, primary_id FROM photo_pairs "
-            f"WHERE companion_id IN ({','.join('?' * len(chunk))})",
+            f"SELECT companion_id, primary_id FROM photo_pairs WHERE companion_id IN ({marks})",
             chunk,
         )
         mapping.update({r[0]: r[1] for r in rows})

@@ -31,7 +31,9 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class Cancelled(Exception):
-    """Raised inside a job when its cancel token is set; the job has saved its work."""
+    """Raised by a job stopped by its cancel token when it has no partial result to return
+    (finding duplicates, a model download); jobs that have one return it with ``cancelled``
+    set instead. Whatever the job wrote before stopping stays written."""
 
 
 class CancelToken:

@@ -14,6 +14,7 @@ import io
 import os
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
@@ -83,7 +84,7 @@ def _tiff_exif(data: bytes) -> Image.Exif | None:
     return exif if len(exif) else None
 
 
-def _preview(raw, min_side: int) -> tuple[Image.Image | None, Image.Exif | None]:
+def _preview(raw: Any, min_side: int) -> tuple[Image.Image | None, Image.Exif | None]:
     """The embedded preview (decoded at a reduced scale) and its EXIF, or (None, None)."""
     import rawpy
 
@@ -107,7 +108,7 @@ def _preview(raw, min_side: int) -> tuple[Image.Image | None, Image.Exif | None]
     return im, exif
 
 
-def _timestamp(raw) -> str | None:
+def _timestamp(raw: Any) -> str | None:  # raw: a rawpy.RawPy
     try:
         stamp = raw.other.timestamp
     except Exception:

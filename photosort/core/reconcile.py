@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from photosort.core import kept_tags
 from photosort.core.catalog import Catalog, PhotoRow, now_iso
+from photosort.core.folders import inside
 from photosort.core.progress import Progress, ProgressCallback
 from photosort.core.scanner import FoundFile, WalkIssue, hash_file, walk_photos
 
@@ -248,4 +249,4 @@ def _match_moves(
 
 
 def _under_any(path: str, folders: list[str]) -> bool:
-    return any(path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
+    return any(inside(path, folder) for folder in folders)

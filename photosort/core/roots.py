@@ -15,6 +15,7 @@ import os
 import sqlite3
 
 from photosort.core.catalog import Migration, register_migration, run_script
+from photosort.core.folders import inside
 
 
 def _schema(conn: sqlite3.Connection) -> None:
@@ -35,11 +36,6 @@ def identity(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_dev, st.st_ino)
-
-
-def inside(path: str, folder: str) -> bool:
-    """True when ``path`` is ``folder`` or below it (both canonical)."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def containing_root(folder: str, roots: list[sqlite3.Row]) -> sqlite3.Row | None:

@@ -13,6 +13,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from photosort.core.folders import inside
 from photosort.core.imaging import SUPPORTED_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = [
@@ -152,7 +153,7 @@ def walk_photos(
         if follow_links or not entry.is_symlink():
             return False
         real = os.path.realpath(entry.path)
-        return real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep)
+        return not inside(real, real_root)
 
     root_key = (root_stat.st_dev, root_stat.st_ino)
     visited: set[tuple[int, int]] = {root_key}

@@ -10,6 +10,7 @@ import numpy as np
 
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
+from photosort.core.folders import under_folder_sql
 from photosort.core.index import VectorIndex
 
 
@@ -116,7 +117,9 @@ BROWSE_ORDERS = {
 def sort_results(results: list[SearchResult], order: str) -> list[SearchResult]:
     """Search results re-ordered: "relevance" (as ranked), "date" (newest first), "name"."""
     if order == "date":
-        dated = sorted((r for r in results if r.taken_at), key=lambda r: r.taken_at, reverse=True)
+        dated = sorted(
+            (r for r in results if r.taken_at), key=lambda r: r.taken_at or "", reverse=True
+        )
         return dated + [r for r in results if not r.taken_at]
     if order == "name":
         return sorted(results, key=lambda r: (os.path.basename(r.path).lower(), r.path))
@@ -147,9 +150,11 @@ def filter_clauses(query: SearchQuery) -> tuple[list[str], list]:
     params: list = []
     for prefix in (query.root, query.folder):  # a root is a folder too: same prefix test
         if prefix:
-            folder = os.path.abspath(os.path.expanduser(prefix)).rstrip(os.sep)
-            clauses.append("(p.folder = ? OR substr(p.folder, 1, ?) = ?)")
-            params += [folder, len(folder) + 1, folder + os.sep]
+            clause, values = under_folder_sql(
+                "p.folder", os.path.abspath(os.path.expanduser(prefix))
+            )
+            clauses.append(clause)
+            params += values
     if query.date_from:
         clauses.append("p.taken_at >= ?")
         params.append(query.date_from)

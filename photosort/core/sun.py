@@ -117,7 +117,9 @@ def _number(value: Any) -> float:
     return number
 
 
-def _coordinate(gps: dict, key: int, ref_key: int, refs: str, limit: float, notes: list[str]):
+def _coordinate(
+    gps: dict, key: int, ref_key: int, refs: str, limit: float, notes: list[str]
+) -> float | None:
     axis = "latitude" if refs == "NS" else "longitude"
     value = gps.get(key)
     if value is None:
@@ -187,7 +189,9 @@ def zone_at(lat: float, lon: float) -> str | None:
         return _finder.timezone_at(lng=lon, lat=lat)
 
 
-def _in_zone(clock: dt.datetime, lat: float, lon: float, notes: list[str]):
+def _in_zone(
+    clock: dt.datetime, lat: float, lon: float, notes: list[str]
+) -> tuple[dt.datetime, int, str | None, float]:
     """(instant, offset minutes, zone name, trust) for a wall-clock time at a position."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -367,7 +371,9 @@ def describe(fix: SunFix | None) -> str:
     return text
 
 
-def _relative_to_events(lat, lon, instant, elevation, rising) -> str:
+def _relative_to_events(
+    lat: float, lon: float, instant: dt.datetime, elevation: float, rising: bool | None
+) -> str:
     events = _events(lat, lon, instant)
     up = elevation >= -0.833  # astral's sunrise: the sun's upper edge, with refraction
     if up:

@@ -216,7 +216,7 @@ class SunEvidence:
         """Evidence from computed fixes (tests, the accuracy report)."""
         order = np.argsort(np.asarray(ids, np.int64), kind="stable")
 
-        def col(get) -> np.ndarray:
+        def col(get: Callable[[SunFix], float | None]) -> np.ndarray:
             values = [get(f) for f in fixes]
             return np.array([np.nan if v is None else v for v in values], np.float32)[order]
 

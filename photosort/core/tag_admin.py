@@ -118,7 +118,7 @@ def _suggest(name: str, choices: Iterable[str]) -> str:
     return f"; did you mean {by_key[close[0]]!r}?" if close else ""
 
 
-def _label_row(conn: sqlite3.Connection, name: str):
+def _label_row(conn: sqlite3.Connection, name: str) -> tuple[int, int, str, str] | None:
     return conn.execute(
         "SELECT l.id, l.category_id, c.name, c.kind FROM labels l "
         "JOIN categories c ON c.id = l.category_id WHERE l.name = ?",

@@ -436,7 +436,7 @@ class AutoTagCache:
         return self.state
 
 
-def _read_state(conn: sqlite3.Connection, versions) -> AutoState:
+def _read_state(conn: sqlite3.Connection, versions: tuple[str | None, str | None]) -> AutoState:
     rows = conn.execute("SELECT photo_id, label_id, score FROM auto_tags").fetchall()
     arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
     keys = _keys(arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64))
@@ -457,21 +457,21 @@ def write_decisions(
     when photos changed since, nothing is written and StaleVectors is raised.
     Returns (added, removed, rescored).
     """
-    label_ids = np.asarray(list(label_ids), dtype=np.int64)
-    if not len(label_ids):
+    wanted = np.asarray(list(label_ids), dtype=np.int64)
+    if not len(wanted):
         return 0, 0, 0
     cache = cache or AutoTagCache()
     with catalog.transaction() as conn:
         state = cache.current(conn)
         if vectors_version is not None and str(vectors_version) != (state.versions[1] or "0"):
             raise StaleVectors
-        marks = ",".join("?" * len(label_ids))
+        marks = ",".join("?" * len(wanted))
         alive = conn.execute(
-            f"SELECT COUNT(*) FROM labels WHERE id IN ({marks})", label_ids.tolist()
+            f"SELECT COUNT(*) FROM labels WHERE id IN ({marks})", wanted.tolist()
         ).fetchone()[0]
-        if alive != len(label_ids):  # a category edit removed a label since they were read
+        if alive != len(wanted):  # a category edit removed a label since they were read
             raise StaleVectors
-        mine = np.isin(state.keys & 0xFFFFFF, label_ids)
+        mine = np.isin(state.keys & 0xFFFFFF, wanted)
         old_keys, old_scores = state.keys[mine], state.scores[mine]
         new_keys = _keys(new.photo_ids, new.label_ids)
         order = np.argsort(new_keys, kind="stable")
@@ -710,13 +710,17 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
     only over the (few) photos that carry manual decisions.
     """
     manual_photos = "SELECT DISTINCT photo_id FROM manual_tags"
-    auto = dict(catalog.query("SELECT label_id, COUNT(*) FROM auto_tags GROUP BY label_id"))
-    overridden = dict(
-        catalog.query(
+    auto: dict[int, int] = {
+        lid: n
+        for lid, n in catalog.query("SELECT label_id, COUNT(*) FROM auto_tags GROUP BY label_id")
+    }
+    overridden: dict[int, int] = {
+        key: n
+        for key, n in catalog.query(
             f"SELECT label_id, COUNT(*) FROM auto_tags WHERE photo_id IN ({manual_photos}) "
             "GROUP BY label_id"
         )
-    )
+    }
     effective_of_manual_photos = f"""
         SELECT m.photo_id AS photo_id, m.tag AS tag, li.category AS category
         FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag WHERE m.state = 'on'
@@ -725,19 +729,21 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
         FROM auto_tags a JOIN label_info li ON li.label_id = a.label_id
         WHERE a.photo_id IN ({manual_photos}) AND {_AUTO_SURVIVES}
     """
-    merged = dict(
-        catalog.query(
+    merged: dict[str, int] = {
+        key: n
+        for key, n in catalog.query(
             f"SELECT tag, COUNT(DISTINCT photo_id) FROM ({effective_of_manual_photos}) GROUP BY tag"
         )
-    )
-    decided_manual = dict(
-        catalog.query(
+    }
+    decided_manual: dict[str, int] = {
+        key: n
+        for key, n in catalog.query(
             f"SELECT t.category, COUNT(DISTINCT t.photo_id) FROM ({effective_of_manual_photos}) t "
             f"JOIN embeddings e ON e.photo_id = t.photo_id AND e.model = ? "
             f"WHERE t.category IS NOT NULL GROUP BY t.category",
             (model_id,),
         )
-    )
+    }
     label_id = {r[1]: r[0] for r in catalog.query("SELECT label_id, tag FROM label_info")}
     embedded = int(catalog.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model_id,)))
 

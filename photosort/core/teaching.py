@@ -463,7 +463,11 @@ def without_taught(catalog: Catalog, cats: Sequence[Category]) -> list[Category]
     return out
 
 
-def more_like(matrix_of: Callable[[Sequence[int]], np.ndarray], like, unlike=()) -> np.ndarray:
+def more_like(
+    matrix_of: Callable[[Sequence[int]], np.ndarray],
+    like: Sequence[int],
+    unlike: Sequence[int] = (),
+) -> np.ndarray:
     """The query vector for "find more like these": mean of ``like`` minus mean of
     ``unlike`` (the rejected), normalised."""
     liked = matrix_of(list(like))

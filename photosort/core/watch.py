@@ -18,9 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from photosort.core.folders import inside
 from photosort.core.imaging import SUPPORTED_EXTENSIONS
 from photosort.core.scanner import is_ignored_name
+
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 __all__ = ["ChangeCollector", "FolderWatcher", "WatchBatch", "needs_polling"]
 
@@ -141,7 +146,7 @@ class FolderWatcher:
         self.modes: dict[str, str] = {}  # root -> "events" | "polling" | "missing"
         self._observers: list = []
         self._events = self._polling = None
-        self._handler = None
+        self._handler: FileSystemEventHandler | None = None
 
     def start(self) -> None:
         from watchdog.events import FileSystemEventHandler
@@ -149,7 +154,7 @@ class FolderWatcher:
         collector = self.collector
 
         class Handler(FileSystemEventHandler):
-            def on_any_event(self, event) -> None:  # called on watchdog's thread
+            def on_any_event(self, event: FileSystemEvent) -> None:  # on watchdog's thread
                 if event.event_type in ("opened", "closed_no_write"):
                     return
                 paths = [os.fsdecode(event.src_path)]
@@ -171,7 +176,7 @@ class FolderWatcher:
             self.roots.append(root)
             self._schedule(root)
 
-    def _observer(self, polling: bool):
+    def _observer(self, polling: bool) -> Any:  # a watchdog observer (untyped there)
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
 
@@ -204,8 +209,7 @@ class FolderWatcher:
         """The watched roots that contain these paths."""
         out = []
         for root in self.roots:
-            prefix = root.rstrip(os.sep) + os.sep
-            if any(p == root or p.startswith(prefix) for p in paths):
+            if any(inside(p, root) for p in paths):
                 out.append(root)
         return out
 
@@ -221,14 +225,17 @@ class FolderWatcher:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+_Scanned = TypeVar("_Scanned")  # what one rescan returns (the Library's ScanSummary)
 
 
 def watch_loop(
     watcher: FolderWatcher,
-    scan: Callable[[list[str]], object],
-    on_scanned: Callable[[WatchBatch, object], None],
+    scan: Callable[[list[str]], _Scanned],
+    on_scanned: Callable[[WatchBatch, _Scanned], None],
     should_cancel: Callable[[], bool],
     busy: type[BaseException] | tuple[type[BaseException], ...] = (),
     retry_after_s: float = 2.0,

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from photosort.core.errors import PhotosortError
@@ -159,7 +159,9 @@ def keyword_paths(data: bytes) -> list[tuple[str, ...]]:
     paths = [p for p in dict.fromkeys(paths) if p[0].casefold() != "darktable"]
     deepest = [p for p in paths if not any(len(o) > len(p) and o[: len(p)] == p for o in paths)]
     levels = {part for p in paths for part in p}
-    flat = [(k,) for k in _field_items(rdf, "dc", "subject") if k and k not in levels]
+    flat: list[tuple[str, ...]] = [
+        (k,) for k in _field_items(rdf, "dc", "subject") if k and k not in levels
+    ]
     return list(dict.fromkeys(deepest + flat))
 
 
@@ -204,7 +206,9 @@ def written_by_us(path: str | os.PathLike) -> bool:
 # --------------------------------------------------------------------------- writing
 
 
-def _set_list(desc_list: list[ET.Element], prefix: str, name: str, kind: str, items: list[str]):
+def _set_list(
+    desc_list: list[ET.Element], prefix: str, name: str, kind: str, items: list[str]
+) -> None:
     """Replace the items of one list property (wherever it is), creating or dropping it."""
     elements = [(d, e) for d in desc_list for e in d.findall(_q(prefix, name))]
     for desc, element in elements[1:]:
@@ -311,9 +315,10 @@ def render(
             root, prefixes = _parse(existing)
         except ET.ParseError as exc:
             raise XmpError(f"not XMP: {exc}") from None
-        rdf = _rdf_root(root)
-        if rdf is None:
+        found = _rdf_root(root)
+        if found is None:
             raise XmpError("not XMP: no rdf:RDF")
+        rdf = found
     _merge(rdf, tags, adopted)
     return _serialise(root, prefixes)
 
@@ -364,6 +369,7 @@ def write_sidecar(
 def _put(target: Path, text: str, before: tuple[bytes, tuple[int, int]] | None) -> str | None:
     """Install *text* at *target*; None when the sidecar changed since it was read."""
     fd, tmp = tempfile.mkstemp(prefix=".photosort-", suffix=".xmp.tmp", dir=target.parent)
+    placed = False  # the temporary file became the sidecar (nothing left to clean up)
     try:
         follow_umask(fd)  # a sidecar is the user's file, for other apps and NAS services
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -379,7 +385,7 @@ def _put(target: Path, text: str, before: tuple[bytes, tuple[int, int]] | None) 
                 return None  # another program wrote it meanwhile: merge again
             os.chmod(tmp, st.st_mode & 0o7777)
             os.replace(tmp, target)
-            tmp = None
+            placed = True
             return "updated"
         try:
             os.link(tmp, target)
@@ -392,10 +398,10 @@ def _put(target: Path, text: str, before: tuple[bytes, tuple[int, int]] | None) 
             except FileExistsError:
                 return None
             os.replace(tmp, target)
-            tmp = None
+            placed = True
         return "written"
     finally:
-        if tmp is not None and os.path.exists(tmp):
+        if not placed and os.path.exists(tmp):
             os.unlink(tmp)
 
 
@@ -403,13 +409,9 @@ def _put(target: Path, text: str, before: tuple[bytes, tuple[int, int]] | None) 
 class XmpSummary:
     written: int = 0
     updated: int = 0
-    unchanged_foreign: list[str] | None = None  # sidecars of other programs, left alone
-    failures: list[tuple[str, str]] | None = None
+    unchanged_foreign: list[str] = field(default_factory=list)  # other programs' sidecars
+    failures: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
-
-    def __post_init__(self) -> None:
-        self.unchanged_foreign = self.unchanged_foreign or []
-        self.failures = self.failures or []
 
     def line(self) -> str:
         text = (

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from photosort.core.catalog import CatalogError
-from photosort.core.embedder import ModelError
-from photosort.core.library import Library, LibraryError
+from photosort.core.errors import PhotosortError
+from photosort.core.library import Library
 from photosort.gui.resources import resource_path
 
 
 def application() -> QApplication:
     """The QApplication (created once), named so QSettings has a home."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    # instance() is typed QCoreApplication; here it is always the QApplication made below
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     app.setOrganizationName("photosort")
     app.setApplicationName("photosort")
     app.setApplicationDisplayName("photosort")
@@ -23,7 +24,7 @@ def application() -> QApplication:
     style = resource_path("style.qss")
     if style is not None:
         app.setStyleSheet(style.read_text(encoding="utf-8"))
-    return app  # type: ignore[return-value]
+    return app
 
 
 def open_library(
@@ -45,7 +46,7 @@ def run_app(library: str | None = None, model: str | None = None, device: str | 
     settings = QSettings()
     try:
         lib = open_library(library, model, device, settings)
-    except (LibraryError, CatalogError, ModelError) as exc:
+    except PhotosortError as exc:  # the one root: catalog, model and library problems alike
         QMessageBox.critical(None, "photosort cannot open the library", str(exc))
         return 2
     window = MainWindow(lib, settings)
@@ -54,7 +55,7 @@ def run_app(library: str | None = None, model: str | None = None, device: str | 
     def first_run() -> None:
         if not lib.roots():
             window.status_note.setText("Start with File → Add folder… to index your photos.")
-        if lib.catalog.get_meta("model_id") is None and not weights_cached(lib.model_spec):
+        if not lib.model_recorded() and not weights_cached(lib.model_spec):
             window.model_problem()  # the one dialog; model errors meanwhile only update it
 
     QTimer.singleShot(0, first_run)

@@ -8,6 +8,7 @@ order) and ``size_changed`` (thumbnail size).
 from __future__ import annotations
 
 from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -117,7 +118,10 @@ class BrowseBar(QWidget):
     def set_search_mode(self, searching: bool) -> None:
         """ "Best match" exists only for a search; browsing starts at date taken."""
         model = self.sort_box.model()
-        model.item(0).setEnabled(searching)
+        assert isinstance(model, QStandardItemModel)  # a plain QComboBox's own model
+        item = model.item(0)
+        if item is not None:
+            item.setEnabled(searching)
         if searching and self.sort_key != "relevance":
             self.sort_box.blockSignals(True)
             self.set_sort("relevance")
@@ -149,7 +153,7 @@ class BrowseBar(QWidget):
         self.show_all = not self.show_all
         self.show_all_changed.emit()
 
-    def _date_edited(self, _date) -> None:
+    def _date_edited(self, _date: QDate) -> None:
         if self.dates_check.isChecked():
             self.changed.emit()
 

@@ -8,6 +8,7 @@ stores the category and re-tags it (in the bulk pool).
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer
@@ -39,6 +40,9 @@ from photosort.core.library import Library
 from photosort.gui import tasks
 from photosort.gui.histogram import ScoreHistogram
 
+if TYPE_CHECKING:
+    from photosort.core.tagging import LabelPreview
+
 COL_NAME, COL_THRESHOLD, COL_COUNT = range(3)
 
 
@@ -56,7 +60,7 @@ class CategoryEditor(QDialog):
         self.current = -1
         self._loading = False
         self._preview_generation = 0
-        self.previews: dict[str, object] = {}  # label name -> LabelPreview of the current form
+        self.previews: dict[str, LabelPreview] = {}  # label name -> preview of the current form
 
         # left: the list of categories
         self.category_list = QListWidget()
@@ -253,8 +257,9 @@ class CategoryEditor(QDialog):
             != QMessageBox.StandardButton.Yes
         ):
             return
-        if self.saved_names[row] is not None:
-            self.library.remove_category(self.saved_names[row])
+        saved = self.saved_names[row]
+        if saved is not None:
+            self.library.remove_category(saved)
             self.changed = True
         del self.working[row]
         del self.saved_names[row]
@@ -403,7 +408,9 @@ class CategoryEditor(QDialog):
             lambda exc: self._preview_failed(generation, exc),
         )
 
-    def _previews_ready(self, generation: int, previews: dict, truth: dict | None = None) -> None:
+    def _previews_ready(
+        self, generation: int, previews: dict[str, LabelPreview], truth: dict | None = None
+    ) -> None:
         # a late answer for an editor already closed (deleted) or edited since is dropped
         if generation != self._preview_generation or not shiboken6.isValid(self.error_label):
             return

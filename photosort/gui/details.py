@@ -7,8 +7,9 @@ commands, so a click here and a menu action go through the same path.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCompleter,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -30,20 +32,26 @@ from PySide6.QtWidgets import (
 from photosort.gui.library_data import PhotoInfo
 from photosort.gui.score_chart import ScoreChart
 
+if TYPE_CHECKING:
+    from PIL import Image
 
-def pil_to_qimage(pil) -> QImage:
+
+def pil_to_qimage(pil: Image.Image) -> QImage:
     """A Pillow RGB image as a QImage that owns its pixels (safe to pass between threads)."""
     data = pil.convert("RGB").tobytes("raw", "RGB")
     return QImage(data, pil.width, pil.height, pil.width * 3, QImage.Format.Format_RGB888).copy()
 
 
-def _clear(layout) -> None:
+def _clear(layout: QLayout) -> None:
     while layout.count():
         item = layout.takeAt(0)
-        if item.widget() is not None:
-            item.widget().deleteLater()
-        elif item.layout() is not None:
-            _clear(item.layout())
+        if item is None:
+            break
+        widget, inner = item.widget(), item.layout()
+        if widget is not None:
+            widget.deleteLater()
+        elif inner is not None:
+            _clear(inner)
 
 
 def format_bytes(size: int) -> str:
@@ -132,7 +140,9 @@ class DetailsPanel(QScrollArea):
         self.show_info(None)
 
     def set_known_tags(self, names: list[str]) -> None:
-        self.completer.model().setStringList(sorted(set(names), key=str.lower))
+        model = self.completer.model()
+        assert isinstance(model, QStringListModel)  # QCompleter(list) makes one
+        model.setStringList(sorted(set(names), key=str.lower))
 
     # -- content --------------------------------------------------------------------------
     def show_info(self, info: PhotoInfo | None) -> None:

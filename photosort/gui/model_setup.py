@@ -9,6 +9,7 @@ such dialog: later model problems update its message instead of stacking a secon
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import Qt
@@ -26,6 +27,9 @@ from PySide6.QtWidgets import (
 
 from photosort.core.embedder import LOCAL_PREFIX, ModelSpec, model_cache_dir, model_cached
 from photosort.core.progress import Progress
+
+if TYPE_CHECKING:
+    from photosort.gui.tasks import Task
 
 NB_HYPHEN = "\u2011"  # keeps "hf-hub:..." on one line
 
@@ -63,7 +67,7 @@ class ModelSetupDialog(QDialog):
         self.spec = spec
         self.library = library
         self.chosen_model: str | None = None
-        self.task = None
+        self.task: Task | None = None
         self.setWindowTitle("The CLIP model")
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)

@@ -187,6 +187,8 @@ class Sidebar(QTreeWidget):
         def walk(item: QTreeWidgetItem):
             for k in range(item.childCount()):
                 child = item.child(k)
+                if child is None:  # typed Optional; never None below childCount()
+                    continue
                 yield self.indexFromItem(child)
                 yield from walk(child)
 

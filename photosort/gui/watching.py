@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
 from photosort.core.library import LibraryBusyError, ScanSummary
+
+if TYPE_CHECKING:
+    from photosort.core.watch import FolderWatcher
 
 
 class WatchController(QObject):
@@ -24,7 +28,7 @@ class WatchController(QObject):
         super().__init__(window)
         self.window = window
         self.settle_s = settle_s
-        self.watcher = None
+        self.watcher: FolderWatcher | None = None
         self.pending: dict[str, None] = {}
         self.timer = QTimer(self)
         self.timer.setInterval(self.POLL_MS)

@@ -98,7 +98,7 @@ def test_doctor_reports_a_healthy_library(capsys, scanned, tiny_model):
 def test_doctor_finds_and_fixes_orphans(capsys, make_library, scanned, tiny_model):
     folder, root = scanned
     lib = make_library(folder)
-    model, dim = lib.model_id, lib._dim()
+    model, dim = lib.model_id, lib.vector_dim()
     lib.close()
     with sqlite3.connect(folder / "catalog.sqlite") as conn:  # as an old bug might have left it
         conn.execute("PRAGMA foreign_keys = OFF")

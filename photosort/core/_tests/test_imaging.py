@@ -51,7 +51,8 @@ def marked_image(size: tuple[int, int], marker: tuple[int, int, int] = RED) -> I
     return im
 
 
-def close_to(pixel: tuple[int, ...], expected: tuple[int, ...], tol: int = 30) -> bool:
+def close_to(pixel: object, expected: tuple[int, ...], tol: int = 30) -> bool:
+    assert isinstance(pixel, tuple), pixel  # an RGB(A) pixel, as getpixel gives it
     return all(abs(a - b) <= tol for a, b in zip(pixel[:3], expected, strict=True))
 
 

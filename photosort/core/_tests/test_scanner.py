@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -291,7 +290,11 @@ def test_cancel_stops_between_folders(tmp_path: Path) -> None:
 def test_walk_is_lazy(tmp_path: Path) -> None:
     touch(tmp_path / "a.jpg")
     seen: list[str] = []
-    cancel: Callable[[], bool] = lambda: seen.append("checked") or False  # noqa: E731
+
+    def cancel() -> bool:
+        seen.append("checked")
+        return False
+
     iterator = walk_photos(tmp_path, should_cancel=cancel)
     assert seen == []
     next(iterator)
