@@ -10,6 +10,7 @@ this machine from the last ``photosort bench`` of it (``core/bench.py``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from photosort.core import bench, scoring
 
@@ -77,7 +78,7 @@ class ModelRow:
         return asdict(self)
 
 
-def rows(current: str, cached: dict[str, bool], bench_path=None) -> list[ModelRow]:
+def rows(current: str, cached: dict[str, bool], bench_path: Path | None = None) -> list[ModelRow]:
     """Every known model, plus the library's own model when it is not one of them."""
     out = []
     specs = [m.spec for m in KNOWN]
@@ -116,9 +117,7 @@ def rows(current: str, cached: dict[str, bool], bench_path=None) -> list[ModelRo
     return out
 
 
-def _local_dir(spec: str):
-    from pathlib import Path
-
+def _local_dir(spec: str) -> Path | None:
     prefix = "local-dir:"
     return Path(spec[len(prefix) :]) if spec.startswith(prefix) else None
 

@@ -1268,10 +1268,9 @@ class Library:
             tagger = self._score_tagger(category)
 
         def vectors_of(ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-            found = [(i, self.catalog.vector_of(i, model_id)) for i in ids]
-            found = [(i, v) for i, v in found if v is not None]
+            found = [(i, v) for i in ids if (v := self.catalog.vector_of(i, model_id)) is not None]
             if not found:
-                return np.empty(0, np.int64), np.empty((0, self._dim()), np.float32)
+                return np.empty(0, np.int64), np.empty((0, self.vector_dim()), np.float32)
             return np.array([i for i, _ in found], np.int64), np.stack([v for _, v in found])
 
         def auto_tagged(label: str, ids: list[int]) -> set[int]:

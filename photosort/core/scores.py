@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -181,7 +181,13 @@ class _CsvWriter:
         self.writer = csv.writer(fh, lineterminator="\n")
         self.writer.writerow(columns)
 
-    def write(self, ids, paths, probs, chosen) -> None:
+    def write(
+        self,
+        ids: np.ndarray,
+        paths: list[str],
+        probs: list[np.ndarray],
+        chosen: list[list[str]],
+    ) -> None:
         values = np.round(np.hstack(probs).astype(np.float64), 6).tolist()
         self.writer.writerows(
             [i, p, *v, *c]
@@ -203,7 +209,13 @@ class _JsonWriter:
         self.first = True
         fh.write("[")
 
-    def write(self, ids, paths, probs, chosen) -> None:
+    def write(
+        self,
+        ids: np.ndarray,
+        paths: list[str],
+        probs: list[np.ndarray],
+        chosen: list[list[str]],
+    ) -> None:
         values = np.round(np.hstack(probs).astype(np.float64), 6).tolist()
         picks = list(zip(*chosen, strict=True))
         lines = []
@@ -234,7 +246,13 @@ class _ParquetWriter:
         self.schema = pa.schema(fields)
         self.writer = pq.ParquetWriter(path, self.schema)
 
-    def write(self, ids, paths, probs, chosen) -> None:
+    def write(
+        self,
+        ids: np.ndarray,
+        paths: list[str],
+        probs: list[np.ndarray],
+        chosen: list[list[str]],
+    ) -> None:
         pa = self.pa
         arrays = [pa.array(ids, pa.int64()), pa.array(paths, pa.string())]
         for block in probs:
@@ -305,7 +323,9 @@ def export(
     return summary
 
 
-def _writer(fmt: str, table: ScoreTable, temp: Path | None, stdout, stack: contextlib.ExitStack):
+def _writer(
+    fmt: str, table: ScoreTable, temp: Path | None, stdout: Any, stack: contextlib.ExitStack
+) -> Any:
     if fmt == "parquet":
         assert temp is not None
         return _ParquetWriter(str(temp), table.columns, len(table.labels))

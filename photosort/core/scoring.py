@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class Scoring:
         return logits
 
 
-def from_model(model) -> Scoring:
+def from_model(model: Any) -> Scoring:
     """The constants of a loaded open_clip model (its own parameters, not defaults)."""
     scale = float(model.logit_scale.exp().item())
     bias = getattr(model, "logit_bias", None)

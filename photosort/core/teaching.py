@@ -206,7 +206,11 @@ class TeachCache:
             self._at(key)
             known = self._near.get(tag)
         reuse = known is not None and bool(np.isin(known[0], anchor_ids).all())
-        fresh = probe.anchors[~np.isin(anchor_ids, known[0])] if reuse else probe.anchors
+        fresh = (
+            probe.anchors[~np.isin(anchor_ids, known[0])]
+            if reuse and known is not None
+            else probe.anchors
+        )
         linear = matrix @ probe.weights
         if len(fresh) <= 4:  # BLAS runs matrix-vector products faster than a thin product
             near = np.full(len(matrix), -1.0, np.float32)
@@ -214,7 +218,7 @@ class TeachCache:
                 np.maximum(near, matrix @ anchor, out=near)
         else:
             near = nearest(matrix, fresh)
-        if reuse:
+        if reuse and known is not None:
             near = np.maximum(near, known[1])
         with self._lock:
             if self._key == key:

@@ -8,6 +8,7 @@ dialog's model box, and the dialog's OK switches (re-indexing in the background)
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -34,7 +35,7 @@ class ModelPicker(QWidget):
     picked = Signal(str)
     measured = Signal(object)  # the BenchReport, once a bench run finishes
 
-    def __init__(self, library, parent: QWidget | None = None):
+    def __init__(self, library: Any, parent: QWidget | None = None):
         super().__init__(parent)
         self.library = library
         self.rows: list[ModelRow] = []
@@ -108,7 +109,7 @@ class ModelPicker(QWidget):
         self.bench_button.setEnabled(False)
         self.status.setText("Measuring… (under a minute)")
 
-        def done(report) -> None:
+        def done(report: Any) -> None:
             self.task = None
             self.bench_button.setEnabled(True)
             self.status.setText("Measured: the table shows the speed here.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -21,7 +23,7 @@ SUGGESTED_MODELS = (DEFAULT_MODEL, "ViT-B-16:laion2b_s34b_b88k", "ViT-L-14:laion
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, model: str, device: str, parent: QWidget | None = None, library=None):
+    def __init__(self, model: str, device: str, parent: QWidget | None = None, library: Any = None):
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.setMinimumWidth(560)

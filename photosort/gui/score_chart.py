@@ -50,7 +50,7 @@ class ScoreChart(QWidget):
                 lines.append(f"{name}: {p:.3f} (threshold {t:g})")
         return "<br>".join(lines)
 
-    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt's name)
+    def paintEvent(self, _event: object) -> None:  # noqa: N802 (Qt's name)
         if not self.scores:
             return
         painter = QPainter(self)
