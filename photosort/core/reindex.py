@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +23,7 @@ import numpy as np
 from photosort.core.catalog import Catalog, Migration, register_migration, run_script
 from photosort.core.pipeline import EmbedJob, EmbedStats, Prepared, embed_photos
 from photosort.core.progress import Progress, ProgressCallback
+from photosort.core.writelock import LibraryBusy
 
 TARGET_KEY = "reindex_target"  # meta: the model an unfinished re-index embeds with
 
@@ -224,8 +225,15 @@ def run(
         return stats
 
     embed(todo(catalog, target.model_id))
-    if not summary.cancelled:
-        with exclusive():
+    with ExitStack() as held:
+        while not summary.cancelled:  # a scan holding the lock: wait for it, cancellable
+            try:
+                held.enter_context(exclusive())
+                break
+            except LibraryBusy:
+                summary.cancelled = cancel()
+                time.sleep(0.25)
+        if not summary.cancelled:
             rest = todo(catalog, target.model_id)
             failed = {path for path, _ in summary.failures}
             embed([job for job in rest if job.path not in failed])  # no second try

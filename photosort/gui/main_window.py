@@ -46,6 +46,7 @@ from photosort.gui.browse_bar import BrowseBar
 from photosort.gui.details import DetailsPanel, pil_to_qimage
 from photosort.gui.empty_state import EmptyState
 from photosort.gui.grid import PhotoGrid
+from photosort.gui.reindexing import ReindexController
 from photosort.gui.search_bar import SearchBar
 from photosort.gui.sidebar import KIND_ROLE, Sidebar
 from photosort.gui.tag_admin_commands import TagAdminActions
@@ -128,6 +129,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.statusBar().addWidget(self.status_note, 1)
         self.statusBar().addPermanentWidget(self.errors_button)
         self.statusBar().addPermanentWidget(self.activity)
+        self.reindexing = ReindexController(self)  # a new model's vectors, in the background
 
         self._build_menus()
         self.search_bar.changed.connect(self.refresh_grid)
@@ -146,7 +148,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.browse_bar.resort.connect(self._resort)
         self.browse_bar.show_all_changed.connect(self._resort)
         self.browse_bar.size_changed.connect(self.grid.set_thumb_size)
-        self.browse_bar.reindex_button.clicked.connect(self.rescan)
+        self.browse_bar.reindex_button.clicked.connect(lambda: self.reindexing.start())
         self._selection_timer = QTimer(self)
         self._selection_timer.setSingleShot(True)
         self._selection_timer.setInterval(60)
@@ -398,7 +400,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.model_problem(exc)
         elif isinstance(exc, ModelMismatchError):  # one line, and the button that fixes it
             self.browse_bar.show_message("The photos were indexed with another model.")
-            self.browse_bar.reindex_button.setVisible(True)
+            self.browse_bar.reindex_button.setVisible(not self.reindexing.running)
             self.status_note.setText(str(exc))
         elif isinstance(exc, SearchError | LibraryError):
             self.status_note.setText(str(exc))
@@ -710,8 +712,12 @@ class MainWindow(TagAdminActions, QMainWindow):
         the library reopened with it (a model that cannot load changes nothing)."""
         if model == str(self.library.model_spec) and device == self.library.device:
             return
-        if self.bulk_task is not None or self.model_task is not None:
+        if self.bulk_task is not None or self.model_task is not None or self.reindexing.running:
             QMessageBox.information(self, "Busy", "Wait for the running job before switching.")
+            return
+        if device == self.library.device and self.total_photos:
+            # the photos' vectors are made with the new model while search keeps the old one
+            self.reindexing.start(model)
             return
         try:
             new = Library(self.library.folder, model=model, device=device)
@@ -840,6 +846,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         super().showEvent(event)
         if self.preload_on_show:
             QTimer.singleShot(0, self.preload_model)
+            QTimer.singleShot(0, self.reindexing.resume_if_unfinished)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.closed = True
@@ -847,6 +854,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._selection_timer.stop()
         if self.bulk_task is not None:
             self.bulk_task.cancel()
+        self.reindexing.cancel()  # what it staged is kept: the next start resumes it
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.sync()
