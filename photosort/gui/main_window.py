@@ -187,6 +187,13 @@ class MainWindow(TagAdminActions, QMainWindow):
             file_menu, "&Rescan", self.rescan, "F5", "Look for new, changed and removed photos"
         )
         self.export_action = self._action(file_menu, "&Export…", self.open_export, "Ctrl+E")
+        self.export_selection_action = self._action(
+            file_menu,
+            "Export &selection…",
+            self.export_selection,
+            "Ctrl+Shift+E",
+            "Copy, link or move the selected photos (or, with none selected, those shown)",
+        )
         self._action(file_menu, "Remove folder…", self.remove_folder)
         file_menu.addSeparator()
         self._action(file_menu, "Files that could not be read…", self.show_errors)
@@ -575,6 +582,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         similar = menu.addAction("Find similar", self._find_similar_selected)
         similar.setEnabled(len(ids) == 1)
         menu.addAction("Open preview", lambda: self.open_preview(ids[0]))
+        menu.addAction("Export selection…", self.export_selection)
         menu.exec(self.grid.viewport().mapToGlobal(pos))
 
     def _sidebar_tag_menu(self, name: str, global_pos) -> None:
@@ -692,6 +700,24 @@ class MainWindow(TagAdminActions, QMainWindow):
         from photosort.gui.export_dialog import ExportDialog
 
         ExportDialog(self.library, list(self.sidebar.filters.tags), self).exec()
+
+    def export_selection(self) -> None:
+        """The export dialog for the selected photos, or for every photo shown (a search's
+        results) when none is selected."""
+        from photosort.gui.export_dialog import ExportDialog
+
+        ids = self.grid.selected_ids()
+        what = f"{len(ids)} selected photo{'s' if len(ids) != 1 else ''}"
+        if not ids:
+            ids = list(self.grid.photo_model.ids)
+            what = f"the {len(ids)} photo{'s' if len(ids) != 1 else ''} shown"
+        if not ids:
+            self.status_note.setText("Nothing to export: select photos or search first.")
+            return
+        dialog = ExportDialog(self.library, None, self, photo_ids=ids, what=what)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.export_dialog = dialog  # window-modal, not a nested event loop
+        dialog.open()
 
     def open_duplicates(self) -> None:
         from photosort.gui.duplicates_view import DuplicatesDialog
