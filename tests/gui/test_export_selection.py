@@ -20,9 +20,7 @@ def photo_files(folder) -> list[str]:
     return sorted(p.name for p in folder.rglob("*") if p.suffix in (".jpg", ".png", ".webp"))
 
 
-def test_export_selection_copies_exactly_the_selected_photos(
-    make_window, library, qtbot, tmp_path
-):
+def test_export_selection_copies_exactly_the_selected_photos(make_window, library, qtbot, tmp_path):
     window = make_window(library)
     ids = window.grid.photo_model.ids[2:5]
     window.grid.select_ids(ids)
