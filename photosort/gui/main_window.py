@@ -660,6 +660,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         """Index in the background; the grid refreshes when it is done."""
         started = self._start_bulk("Scanning", partial(self.library.scan, paths), self._scan_done)
         if started:
+            self.status_note.setText("")  # "Start with File → Add folder…" is done
             self._update_empty_state()
             self.browse_bar.show_message("Scanning… the photos appear when indexing is done.")
         return started
