@@ -133,7 +133,7 @@ class Sidebar(QTreeWidget):
         ):
             self._leaf(tags, tc.name, "tag", tc.name, tc.count)
         if not self.manual_tags:
-            hint = QTreeWidgetItem(tags, ["none yet: select photos, Ctrl+T", ""])
+            hint = QTreeWidgetItem(tags, ["none yet (Ctrl+T)", ""])
             hint.setToolTip(0, "Select photos, then Tags → Add tag… (Ctrl+T)")
             hint.setForeground(0, QBrush(QColor(140, 140, 140)))
             hint.setFlags(Qt.ItemFlag.NoItemFlags)

@@ -57,3 +57,18 @@ def test_the_first_run_hint_goes_when_the_scan_starts(make_window, make_library,
     assert "Start with" not in window.status_note.text()
     qtbot.waitUntil(lambda: window.bulk_task is None, timeout=120000)
     wait_idle(qtbot, window, timeout=60000)
+
+
+def test_the_details_panel_never_scrolls_sideways(make_window, library, qtbot):
+    """A long folder path made the panel wider than itself: a sideways scroll bar, the
+    preview and the Add button cut off on the right."""
+    window = make_window(library)
+    window.resize(1280, 760)
+    details = window.details
+    window.grid.select_ids(window.grid.photo_model.ids[:1])
+    qtbot.waitUntil(lambda: details.info is not None, timeout=10000)
+    qtbot.wait(200)
+    assert len(details.info.details[details.info.ids[0]]["folder"]) > 40  # a long path
+    assert details.widget().width() <= details.viewport().width()
+    assert not details.horizontalScrollBar().isVisible()
+    assert details.info.details[details.info.ids[0]]["folder"] in details.title.toolTip()
