@@ -458,6 +458,8 @@ class MainWindow(TagAdminActions, QMainWindow):
 
         dialog = PreviewDialog(self)
         dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()  # ← → and Esc go to the preview, not the grid behind it
         self.preview_dialog = dialog
 
         def load(pid: int, deliver) -> None:

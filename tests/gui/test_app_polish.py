@@ -3,6 +3,7 @@ the grid's columns, the Tags hint fits the sidebar, the first-run hint goes once
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 
 from tests.gui.conftest import wait_idle
@@ -72,3 +73,19 @@ def test_the_details_panel_never_scrolls_sideways(make_window, library, qtbot):
     assert details.widget().width() <= details.viewport().width()
     assert not details.horizontalScrollBar().isVisible()
     assert details.info.details[details.info.ids[0]]["folder"] in details.title.toolTip()
+
+
+def test_the_preview_takes_the_keyboard(make_window, library, qtbot):
+    """Under a real X server the preview opened behind the keyboard focus: → moved the
+    grid's selection instead of showing the next photo."""
+    window = make_window(library)
+    ids = window.grid.photo_model.ids
+    window.grid.select_ids(ids[:1])
+    window.open_preview(ids[0])
+    dialog = window.preview_dialog
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    qtbot.keyClick(dialog, Qt.Key.Key_Right)
+    assert dialog.current_id() == ids[1]
+    assert window.grid.selected_ids() == ids[:1]
+    dialog.close()
+    wait_idle(qtbot, window)
