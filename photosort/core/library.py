@@ -1147,6 +1147,14 @@ class Library:
         """The model of a re-index that was stopped or killed before its end."""
         return reindexing.pending_target(self.catalog)
 
+    def reindex_progress(self) -> tuple[str, int, int] | None:
+        """(model, photos staged, photos) of an interrupted re-index, or None."""
+        target = self.unfinished_reindex()
+        if target is None:
+            return None
+        done, total = reindexing.progress(self.catalog)
+        return target.spec, done, total
+
     def reindex(
         self,
         model: str | None = None,
@@ -1169,8 +1177,11 @@ class Library:
             gc.freeze()  # see the embedder property
         target = reindexing.Target(str(spec), embedder.model_id, embedder.dim)
         models = model_check.vector_models(self.catalog)
-        if set(models) <= {target.model_id} and unfinished is None:
-            self._adopt_model(spec, embedder)  # nothing to re-embed: already its vectors
+        if set(models) <= {target.model_id} and (
+            unfinished is None or unfinished.model_id != target.model_id
+        ):  # nothing to re-embed: already its vectors (a switch to another model is dropped)
+            reindexing.abandon(self.catalog)
+            self._adopt_model(spec, embedder)
             return reindexing.ReindexSummary(target.spec, swapped=True)
 
         def swapped() -> None:

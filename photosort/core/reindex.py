@@ -110,6 +110,15 @@ def begin(catalog: Catalog, target: Target) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM staged_vectors").fetchone()[0])
 
 
+def abandon(catalog: Catalog) -> None:
+    """Forget an unfinished re-index (its staged vectors too)."""
+    if pending_target(catalog) is None:
+        return
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM staged_vectors")
+        conn.execute("DELETE FROM meta WHERE key = ?", (TARGET_KEY,))
+
+
 def todo(catalog: Catalog, model_id: str) -> list[EmbedJob]:
     """Indexed photos without a staged vector of their current content."""
     rows = catalog.query(

@@ -93,10 +93,13 @@ def test_a_photo_changed_meanwhile_is_embedded_again(scanned, make_library, othe
     assert done.swapped and done.embedded == 1 and done.kept == 12
 
 
-def test_reindexing_to_the_model_it_already_has_does_nothing(scanned, tiny_model):
-    summary = scanned.reindex(tiny_model)
+def test_reindexing_to_the_model_it_already_has_does_nothing(scanned, tiny_model, other_model):
+    scanned.reindex(other_model, None, lambda: True)  # a switch, stopped at once
+    assert scanned.unfinished_reindex() is not None
+    summary = scanned.reindex(tiny_model)  # back to its own model: the switch is dropped
     assert summary.swapped and summary.embedded == 0
-    assert staged_count(scanned) == 0
+    assert staged_count(scanned) == 0 and scanned.unfinished_reindex() is None
+    assert model_check.vector_models(scanned.catalog) == {scanned.model_id: 12}
 
 
 @pytest.mark.slow  # a second Python loading torch and the model
