@@ -451,7 +451,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"failed:   {status.failed}")
     if reindex is not None:
         model, done, total = reindex
-        print(f"re-index: {done} of {total} photos with {model}, stopped; resume: photosort reindex")
+        resume = "resume: photosort reindex"
+        print(f"re-index: {done} of {total} photos with {model}, stopped; {resume}")
     if status.raw_pairs:
         print(f"RAW+JPEG: {status.raw_pairs} pairs (each counted once)")
     if status.skipped:
