@@ -88,3 +88,23 @@ def test_a_stopped_reindex_resumes_at_the_next_start(
     summary = second.reindexing.last
     assert summary.swapped and summary.kept == N_PHOTOS and summary.embedded == 0
     assert str(second.library.model_spec) == other_model == settings.value("model")
+
+
+def test_the_app_opens_a_library_with_the_model_its_vectors_come_from(
+    library, settings, other_model, tiny_model, tmp_path
+):
+    """Re-indexed from the command line, a library opened in the app with the model of its
+    Preferences found "another model"; now the library's own model wins."""
+    from photosort.gui.app import open_library
+
+    settings.setValue("model", other_model)
+    library.close()
+    opened = open_library(str(library.folder), None, "cpu", settings)
+    assert str(opened.model_spec) == tiny_model
+    opened.close()
+    new = open_library(str(tmp_path / "new-library"), None, "cpu", settings)
+    assert str(new.model_spec) == other_model  # a new library starts with Preferences' model
+    new.close()
+    chosen = open_library(str(library.folder), other_model, "cpu", settings)
+    assert str(chosen.model_spec) == other_model  # --model on the command line still wins
+    chosen.close()
