@@ -3,11 +3,12 @@
 The new model's vectors go to a staging table, ``staged_vectors``, one transaction per
 batch: search, tagging and "find similar" keep reading ``embeddings`` (the old model)
 meanwhile, and a re-index that is killed resumes where it stopped (the target model is
-kept in ``meta``). At the end one transaction swaps the staged vectors in and makes the
-new model the library's; the caller then rebuilds the vector index cache.
+kept in ``meta``). At the end one transaction renames the staging table into place
+(``staged_vectors`` has the columns of ``embeddings``) and makes the new model the
+library's; the caller then rebuilds the vector index cache.
 
-A staged vector records the content hash it was made from: a photo a scan changed
-meanwhile is embedded again, never swapped in with a vector of its old content.
+``staged_hashes`` records the content hash each staged vector was made from: a photo a
+scan changed meanwhile is embedded again, never swapped in with its old content's vector.
 """
 
 from __future__ import annotations

@@ -73,6 +73,11 @@ def test_search_keeps_the_old_model_until_the_swap_and_a_stop_resumes(
     assert new_id != old_id and str(again.model_spec) == other_model
     assert model_check.vector_models(again.catalog) == {new_id: 12}
     assert staged_count(again) == 0 and again.unfinished_reindex() is None
+    assert [r[0] for r in again.catalog.query("PRAGMA integrity_check")] == ["ok"]
+    assert again.catalog.query("PRAGMA foreign_key_check") == []
+    assert again.catalog.scalar(  # the renamed table kept the model index
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'embeddings'"
+    )
     _, meta = VectorIndex.load(again.folder)  # the index cache was rebuilt for it
     assert (meta.model, meta.count) == (new_id, 12)
     assert len(again.search(SearchQuery(text="a red ball", top=3))) == 3
