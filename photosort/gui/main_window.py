@@ -458,7 +458,6 @@ class MainWindow(TagAdminActions, QMainWindow):
 
         dialog = PreviewDialog(self)
         dialog.show()
-        dialog.raise_()
         dialog.activateWindow()  # ← → and Esc go to the preview, not the grid behind it
         self.preview_dialog = dialog
 
