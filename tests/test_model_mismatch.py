@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_search_with_another_model_says_what_to_do_and_reindex_fixes_it(
     assert code == 0 and len(out.strip().splitlines()) == 3
     code, out, err = cli("reindex", "--model", other, "--no-progress")
     assert code == 0, err
-    assert out.startswith(f"re-indexed with {other}: 0 new") and "12 embedded" in out
+    assert out.startswith(f"re-indexed with {other}: 12 embedded, 0 failed")
     code, out = plain("search", "a red ball", "--top", "3")  # the library's model now
     assert code == 0 and len(out.strip().splitlines()) == 3
     code, _, err = cli("search", "a red ball")  # the fixture names the tiny model
@@ -46,3 +47,28 @@ def test_search_with_another_model_says_what_to_do_and_reindex_fixes_it(
     capsys.readouterr()
     code = main([*library, "reindex"])
     assert code == 2 and "reindex needs the model" in capsys.readouterr().err
+
+
+def test_status_shows_an_interrupted_reindex_and_reindex_resumes_it(
+    cli,  # noqa: F811
+    tmp_path,
+    make_library,
+    capsys,
+):
+    other_dir = tmp_path / "other_clip"
+    shutil.copytree(REPO / "tests" / "fixtures" / "tiny_clip", other_dir)
+    other = f"local-dir:{other_dir}"
+    lib = make_library(tmp_path / "lib")
+    lib.reindex(other, None, lambda: True)  # stopped at once: nothing swapped
+    lib.close()
+    code, out, _ = cli("status")
+    assert code == 0 and f"re-index: 0 of 12 photos with {other}, stopped" in out
+    code, out, _ = cli("status", "--json")
+    assert json.loads(out)["reindex"] == {"model": other, "done": 0, "total": 12}
+    capsys.readouterr()
+    library = ["--library", str(tmp_path / "lib"), "--device", "cpu"]
+    code = main([*library, "reindex", "--no-progress"])  # no --model: the interrupted one
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith(f"re-indexed with {other}: 12 embedded")
+    code, out, _ = cli("status", "--model", other)
+    assert "re-index:" not in out and f"model:    {other}" in out

@@ -463,6 +463,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         with open_library(args, read_only=True) as lib:
             status = lib.status()
             failures = lib.failures() if args.failures else []
+            reindex = lib.reindex_progress()  # an interrupted re-index, if any
     except LibraryError as exc:
         if "no library at" not in str(exc):
             raise
@@ -475,6 +476,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         data = status.as_dict()
         if args.failures:
             data["failures"] = failures
+        if reindex is not None:
+            data["reindex"] = {"model": reindex[0], "done": reindex[1], "total": reindex[2]}
         print(json.dumps(data, indent=2))
         return 0
     print(f"library:  {status.library}")
@@ -484,6 +487,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"embedded: {status.embedded}")
     print(f"pending:  {status.pending}")
     print(f"failed:   {status.failed}")
+    if reindex is not None:
+        model, done, total = reindex
+        resume = "resume: photosort reindex"
+        print(f"re-index: {done} of {total} photos with {model}, stopped; {resume}")
     if status.raw_pairs:
         print(f"RAW+JPEG: {status.raw_pairs} pairs (each counted once)")
     if status.skipped:

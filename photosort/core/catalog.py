@@ -132,6 +132,7 @@ MIGRATION_MODULES = (
     "pairs",
     "keywords",
     "prompt_template",
+    "reindex",
 )
 
 

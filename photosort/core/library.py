@@ -47,6 +47,7 @@ from photosort.core import (
 )
 from photosort.core import keywords as keyword_import  # registers 0009_b
 from photosort.core import pairs as raw_pairs  # registers 0009_a
+from photosort.core import reindex as reindexing  # registers 0015_staged_vectors
 from photosort.core import roots as root_paths
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError, in_chunks
@@ -1321,3 +1322,77 @@ class Library:
         specs = [m.spec for m in known_models.KNOWN] + [current]
         cached = {s: model_cached(ModelSpec.parse(s)) for s in specs}
         return known_models.rows(current, cached)
+
+    # -- re-indexing with another model (core/reindex.py) ---------------------------------
+    def unfinished_reindex(self) -> reindexing.Target | None:
+        """The model of a re-index that was stopped or killed before its end."""
+        return reindexing.pending_target(self.catalog)
+
+    def reindex_progress(self) -> tuple[str, int, int] | None:
+        """(model, photos staged, photos) of an interrupted re-index, or None."""
+        target = self.unfinished_reindex()
+        if target is None:
+            return None
+        done, total = reindexing.progress(self.catalog)
+        return target.spec, done, total
+
+    def reindex(
+        self,
+        model: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        batch_size: int = 32,
+    ) -> reindexing.ReindexSummary:
+        """Embed every photo with ``model`` (default: the interrupted re-index's, else this
+        library's) while search keeps the old vectors; at the end they are swapped in and
+        it becomes this library's model."""
+        unfinished = self.unfinished_reindex()
+        if model:
+            spec = ModelSpec.parse(model)
+        else:
+            spec = ModelSpec.parse(unfinished.spec) if unfinished else self.model_spec
+        if str(spec) == str(self.model_spec):
+            embedder = self.embedder
+        else:  # the library's own model keeps answering searches meanwhile
+            embedder = Embedder(spec, self.device)
+            gc.freeze()  # see the embedder property
+        target = reindexing.Target(str(spec), embedder.model_id, embedder.dim)
+        models = model_check.vector_models(self.catalog)
+        if set(models) <= {target.model_id} and (
+            unfinished is None or unfinished.model_id != target.model_id
+        ):  # nothing to re-embed: already its vectors (a switch to another model is dropped)
+            reindexing.abandon(self.catalog)
+            self._adopt_model(spec, embedder)
+            return reindexing.ReindexSummary(target.spec, swapped=True)
+
+        def swapped() -> None:
+            self._adopt_model(spec, embedder)
+            with self._index_lock:
+                self._index = vector_index.rebuild(
+                    self.folder, self.catalog, target.model_id, target.dim
+                )
+                self._index_version = self.catalog.vectors_version()
+
+        summary = reindexing.run(
+            self.catalog,
+            embedder,
+            target,
+            lambda: self.writing("re-indexing"),
+            on_progress,
+            should_cancel,
+            batch_size,
+            swapped,
+        )
+        if summary.swapped:  # the tags follow the new model's vectors
+            try:
+                self.autotag(on_progress, should_cancel)
+            except (CategoryError, CatalogError, ModelError) as exc:
+                summary.warnings.append(f"auto-tagging failed: {exc}")
+        return summary
+
+    def _adopt_model(self, spec: ModelSpec, embedder: Embedder) -> None:
+        with self._load_lock:
+            self.model_spec = spec
+            self._embedder = embedder
+        self._matrix_cache = None
+        self._record_model(embedder)

@@ -74,6 +74,10 @@ class EmbedStats:
     )
 
 
+#: Writes one batch: the photos prepared, their vectors (same order), the failures.
+StoreBatch = Callable[[list[Prepared], np.ndarray, list[Prepared]], None]
+
+
 def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:
     """Read, hash, decode and preprocess one photo. Never raises: errors become data."""
     t0 = time.perf_counter()
@@ -153,15 +157,19 @@ register_migration(Migration("0004_d_failure_kind", _failure_kind_schema))
 def embed_photos(
     catalog: Catalog,
     embedder: Embedder,
-    index: VectorIndex,
+    index: VectorIndex | None,
     jobs: Sequence[EmbedJob],
     on_progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
     batch_size: int = 32,
     workers: int | None = None,
     lookahead_batches: int = 2,
+    store: StoreBatch | None = None,
 ) -> EmbedStats:
-    """Embed ``jobs`` and store their vectors; returns counts, stops early on cancel."""
+    """Embed ``jobs`` and store their vectors; returns counts, stops early on cancel.
+
+    ``store(ok, vectors, failed)`` replaces the default writer (the catalog's vectors and
+    ``index``): a re-index stages another model's vectors without touching the live ones."""
     import torch
 
     stats = EmbedStats()
@@ -185,9 +193,14 @@ def embed_photos(
             else np.empty((0, embedder.dim), np.float32)
         )
         t1 = time.perf_counter()
-        _store_batch(catalog, embedder.model_id, ok, vectors, [p for p in batch if p.error])
-        index.add(np.array([p.job.photo_id for p in ok], dtype=np.int64), vectors)
-        index.remove(p.job.photo_id for p in batch if p.error)
+        failed = [p for p in batch if p.error]
+        if store is not None:
+            store(ok, vectors, failed)
+        else:
+            assert index is not None
+            _store_batch(catalog, embedder.model_id, ok, vectors, failed)
+            index.add(np.array([p.job.photo_id for p in ok], dtype=np.int64), vectors)
+            index.remove(p.job.photo_id for p in failed)
         timings = stats.timings
         timings["model"] += t1 - t0
         timings["write"] += time.perf_counter() - t1

@@ -22,6 +22,7 @@ def format_eta(seconds: float | None) -> str:
 PHASES = {
     "walking": "Looking for photos",
     "embedding": "Indexing",
+    "re-indexing": "Re-indexing",
     "exporting": "Exporting",
     "tagging": "Tagging",
     "autotag": "Tagging",

@@ -30,10 +30,20 @@ def application() -> QApplication:
 def open_library(
     library: str | None, model: str | None, device: str | None, settings: QSettings
 ) -> Library:
-    """Command-line choices win, then Preferences (QSettings), then the Library's defaults."""
+    """Command-line choices win, then the model the library's vectors come from, then
+    Preferences (QSettings), then the Library's defaults.
+
+    The library's own model comes before Preferences: after ``photosort reindex --model``
+    the app opened with the old model from its settings and found "another model"."""
     folder = library or settings.value("library") or None
-    model = model or settings.value("model") or None
     device = device or settings.value("device") or None
+    preferred = settings.value("model") or None
+    if not model and preferred:
+        opened = Library(folder, device=device)  # cheap: no model is loaded
+        if opened.catalog.get_meta("model") is not None:
+            return opened
+        opened.close()
+        model = preferred
     return Library(folder, model=model, device=device)
 
 

@@ -74,6 +74,8 @@ class DetailsPanel(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setMinimumWidth(260)
+        # the panel fits its width: long paths are cut (full text on hover), never scrolled
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.info: PhotoInfo | None = None
         self._preview: tuple[int, QImage | None] | None = None  # may arrive before the info
         body = QWidget()
@@ -87,6 +89,8 @@ class DetailsPanel(QScrollArea):
         layout.addWidget(self.preview)
         self.title = QLabel()
         self.title.setWordWrap(True)
+        # a folder path has no place to wrap: its width must not set the panel's
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.title)
         self.similar_button = QPushButton("Find similar")
@@ -177,6 +181,7 @@ class DetailsPanel(QScrollArea):
                 f"<b>{os.path.basename(row.get('path', ''))}</b><br>"
                 f"<small>{row.get('folder', '')}</small>"
             )
+            self.title.setToolTip(row.get("path", ""))
             self.date_label.setText((row.get("taken_at") or "—").replace("T", " "))
             self.camera_label.setText(row.get("camera") or "—")
             self.gps_label.setText(format_gps(row.get("gps_lat"), row.get("gps_lon")))
@@ -237,6 +242,8 @@ class DetailsPanel(QScrollArea):
             name = QLabel(f"{tag.name} <span style='color:gray'>· {tag.category}</span>")
             if not on:
                 name.setText(f"<s>{tag.name}</s> <span style='color:gray'>· {tag.category}</span>")
+            name.setWordWrap(True)  # "golden hour · Light" wraps rather than widen the panel
+            name.setToolTip(f"{tag.name} · {tag.category}")
             score = QLabel("" if tag.score is None else f"{tag.score:.3f}")
             score.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             source = QLabel("✎" if tag.source == "manual" else "")
@@ -258,6 +265,7 @@ class DetailsPanel(QScrollArea):
                 lambda _=False, n=tag.name: self.tag_requested.emit([photo_id], [], [n])
             )
             self.auto_grid.addWidget(name, row, 0)
+            self.auto_grid.setColumnStretch(0, 1)
             self.auto_grid.addWidget(score, row, 1)
             self.auto_grid.addWidget(source, row, 2)
             self.auto_grid.addWidget(accept, row, 3)

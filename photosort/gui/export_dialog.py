@@ -43,13 +43,23 @@ LAYOUTS = [("by-tag", "A folder per tag"), ("flat", "All in one folder")]
 
 class ExportDialog(QDialog):
     def __init__(
-        self, library: Library, preselected: list[str] | None = None, parent: QWidget | None = None
+        self,
+        library: Library,
+        preselected: list[str] | None = None,
+        parent: QWidget | None = None,
+        photo_ids: list[int] | None = None,
+        what: str = "",
     ):
+        """``photo_ids``: export these photos (the app's selection or search results), named
+        ``what`` ("3 selected photos"), instead of the photos with the ticked tags."""
         super().__init__(parent)
         self.library = library
         self.task: tasks.Task | None = None
         self.summary: ExportSummary | None = None
-        self.setWindowTitle("Export photos by tag")
+        self.photo_ids = list(photo_ids) if photo_ids is not None else None
+        self.setWindowTitle(
+            f"Export {what}" if self.photo_ids is not None else "Export photos by tag"
+        )
         self.resize(880, 620)
         preselected = preselected or []
 
@@ -121,8 +131,17 @@ class ExportDialog(QDialog):
 
         top = QHBoxLayout()
         tags_col = QVBoxLayout()
-        tags_col.addWidget(QLabel("<b>Tags to export</b>"))
-        tags_col.addWidget(self.tag_list)
+        if self.photo_ids is None:
+            tags_col.addWidget(QLabel("<b>Tags to export</b>"))
+            tags_col.addWidget(self.tag_list)
+        else:  # the photos are picked already: one folder, no tag list
+            self.tag_list.setVisible(False)
+            self.layout_box.setCurrentIndex(self.layout_box.findData("flat"))
+            self.layout_box.setEnabled(False)
+            self.picked_label = QLabel(f"<b>Exporting {what}</b>")
+            self.picked_label.setWordWrap(True)
+            tags_col.addWidget(self.picked_label)
+            tags_col.addStretch(1)
         top.addLayout(tags_col, 1)
         options = QVBoxLayout()
         options.addLayout(form)
@@ -152,7 +171,8 @@ class ExportDialog(QDialog):
 
     def request(self, dry_run: bool) -> ExportRequest:
         return ExportRequest(
-            tags=self.selected_tags(),
+            tags=self.selected_tags() if self.photo_ids is None else [],
+            photo_ids=self.photo_ids,
             dest=os.path.expanduser(self.dest_edit.text().strip()),
             mode=self.mode_box.currentData(),
             layout=self.layout_box.currentData(),
@@ -174,7 +194,7 @@ class ExportDialog(QDialog):
         if self.task is not None:
             return
         request = self.request(dry_run)
-        if not request.tags:
+        if not request.tags and self.photo_ids is None:
             self.summary_label.setText("Tick at least one tag.")
             return
         if not request.dest:

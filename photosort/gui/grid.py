@@ -195,7 +195,12 @@ class PhotoGrid(QListView):
         if not isinstance(delegate, ThumbnailDelegate):
             return
         base = delegate.thumb_size + 16
-        width = max(self.viewport().width() - 2 * self.spacing() - 1, base)
+        # QListView lays a left-to-right flow out as if the vertical scroll bar were there,
+        # shown or not: sized from the viewport, a short result list (no scroll bar) wrapped
+        # a column early. Its bounds stay the same whether the bar shows or not.
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        available = self.maximumViewportSize().width() - bar
+        width = max(available - 2 * self.spacing() - 1, base)
         columns = max(1, width // (base + self.spacing()))
         cell = QSize(width // columns - self.spacing(), delegate.thumb_size * 3 // 4 + 34)
         if cell != delegate.cell:

@@ -46,6 +46,7 @@ from photosort.gui.browse_bar import BrowseBar
 from photosort.gui.details import DetailsPanel, pil_to_qimage
 from photosort.gui.empty_state import EmptyState
 from photosort.gui.grid import PhotoGrid
+from photosort.gui.reindexing import ReindexController
 from photosort.gui.search_bar import SearchBar
 from photosort.gui.sidebar import KIND_ROLE, Sidebar
 from photosort.gui.tag_admin_commands import TagAdminActions
@@ -128,6 +129,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.statusBar().addWidget(self.status_note, 1)
         self.statusBar().addPermanentWidget(self.errors_button)
         self.statusBar().addPermanentWidget(self.activity)
+        self.reindexing = ReindexController(self)  # a new model's vectors, in the background
 
         self._build_menus()
         self.search_bar.changed.connect(self.refresh_grid)
@@ -146,7 +148,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.browse_bar.resort.connect(self._resort)
         self.browse_bar.show_all_changed.connect(self._resort)
         self.browse_bar.size_changed.connect(self.grid.set_thumb_size)
-        self.browse_bar.reindex_button.clicked.connect(self.rescan)
+        self.browse_bar.reindex_button.clicked.connect(lambda: self.reindexing.start())
         self._selection_timer = QTimer(self)
         self._selection_timer.setSingleShot(True)
         self._selection_timer.setInterval(60)
@@ -185,6 +187,13 @@ class MainWindow(TagAdminActions, QMainWindow):
             file_menu, "&Rescan", self.rescan, "F5", "Look for new, changed and removed photos"
         )
         self.export_action = self._action(file_menu, "&Export…", self.open_export, "Ctrl+E")
+        self.export_selection_action = self._action(
+            file_menu,
+            "Export &selection…",
+            self.export_selection,
+            "Ctrl+Shift+E",
+            "Copy, link or move the selected photos (or, with none selected, those shown)",
+        )
         self._action(file_menu, "Remove folder…", self.remove_folder)
         file_menu.addSeparator()
         self._action(file_menu, "Files that could not be read…", self.show_errors)
@@ -398,7 +407,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.model_problem(exc)
         elif isinstance(exc, ModelMismatchError):  # one line, and the button that fixes it
             self.browse_bar.show_message("The photos were indexed with another model.")
-            self.browse_bar.reindex_button.setVisible(True)
+            self.browse_bar.reindex_button.setVisible(not self.reindexing.running)
             self.status_note.setText(str(exc))
         elif isinstance(exc, SearchError | LibraryError):
             self.status_note.setText(str(exc))
@@ -449,6 +458,7 @@ class MainWindow(TagAdminActions, QMainWindow):
 
         dialog = PreviewDialog(self)
         dialog.show()
+        dialog.activateWindow()  # ← → and Esc go to the preview, not the grid behind it
         self.preview_dialog = dialog
 
         def load(pid: int, deliver) -> None:
@@ -573,6 +583,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         similar = menu.addAction("Find similar", self._find_similar_selected)
         similar.setEnabled(len(ids) == 1)
         menu.addAction("Open preview", lambda: self.open_preview(ids[0]))
+        menu.addAction("Export selection…", self.export_selection)
         menu.exec(self.grid.viewport().mapToGlobal(pos))
 
     def _sidebar_tag_menu(self, name: str, global_pos) -> None:
@@ -650,6 +661,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         """Index in the background; the grid refreshes when it is done."""
         started = self._start_bulk("Scanning", partial(self.library.scan, paths), self._scan_done)
         if started:
+            self.status_note.setText("")  # "Start with File → Add folder…" is done
             self._update_empty_state()
             self.browse_bar.show_message("Scanning… the photos appear when indexing is done.")
         return started
@@ -691,6 +703,24 @@ class MainWindow(TagAdminActions, QMainWindow):
 
         ExportDialog(self.library, list(self.sidebar.filters.tags), self).exec()
 
+    def export_selection(self) -> None:
+        """The export dialog for the selected photos, or for every photo shown (a search's
+        results) when none is selected."""
+        from photosort.gui.export_dialog import ExportDialog
+
+        ids = self.grid.selected_ids()
+        what = f"{len(ids)} selected photo{'s' if len(ids) != 1 else ''}"
+        if not ids:
+            ids = list(self.grid.photo_model.ids)
+            what = f"the {len(ids)} photo{'s' if len(ids) != 1 else ''} shown"
+        if not ids:
+            self.status_note.setText("Nothing to export: select photos or search first.")
+            return
+        dialog = ExportDialog(self.library, None, self, photo_ids=ids, what=what)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.export_dialog = dialog  # window-modal, not a nested event loop
+        dialog.open()
+
     def open_duplicates(self) -> None:
         from photosort.gui.duplicates_view import DuplicatesDialog
 
@@ -712,8 +742,12 @@ class MainWindow(TagAdminActions, QMainWindow):
         the library reopened with it (a model that cannot load changes nothing)."""
         if model == str(self.library.model_spec) and device == self.library.device:
             return
-        if self.bulk_task is not None or self.model_task is not None:
+        if self.bulk_task is not None or self.model_task is not None or self.reindexing.running:
             QMessageBox.information(self, "Busy", "Wait for the running job before switching.")
+            return
+        if device == self.library.device and self.total_photos:
+            # the photos' vectors are made with the new model while search keeps the old one
+            self.reindexing.start(model)
             return
         try:
             new = Library(self.library.folder, model=model, device=device)
@@ -842,6 +876,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         super().showEvent(event)
         if self.preload_on_show:
             QTimer.singleShot(0, self.preload_model)
+            QTimer.singleShot(0, self.reindexing.resume_if_unfinished)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.closed = True
@@ -849,6 +884,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._selection_timer.stop()
         if self.bulk_task is not None:
             self.bulk_task.cancel()
+        self.reindexing.cancel()  # what it staged is kept: the next start resumes it
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.sync()

@@ -54,8 +54,9 @@ class PreferencesDialog(QDialog):
             layout.addWidget(self.picker)
             self.setMinimumWidth(720)
         note = QLabel(
-            "Changing the model re-indexes every photo with it (vectors from different "
-            "models are never mixed). <i>auto</i> picks CUDA, then Apple MPS, then CPU."
+            "Changing the model re-indexes every photo with it in the background; search "
+            "keeps the current model until that is done (vectors from different models are "
+            "never mixed). <i>auto</i> picks CUDA, then Apple MPS, then CPU."
         )
         note.setWordWrap(True)
         layout.addWidget(note)

@@ -133,9 +133,11 @@ class Sidebar(QTreeWidget):
         ):
             self._leaf(tags, tc.name, "tag", tc.name, tc.count)
         if not self.manual_tags:
-            hint = QTreeWidgetItem(tags, ["(select photos, then Tags → Add tag…)", ""])
+            hint = QTreeWidgetItem(tags, ["none yet (Ctrl+T)", ""])
+            hint.setToolTip(0, "Select photos, then Tags → Add tag… (Ctrl+T)")
             hint.setForeground(0, QBrush(QColor(140, 140, 140)))
             hint.setFlags(Qt.ItemFlag.NoItemFlags)
+            hint.setFirstColumnSpanned(True)  # the count column would cut it
         for section in (library, folders, cats, tags):
             if section is not None:
                 section.setExpanded(True)

@@ -27,6 +27,7 @@ BENCHMARKS = (
     "backup",
     "raw",
     "scores",
+    "reindex",
 )
 
 

@@ -248,7 +248,7 @@ def test_a_model_that_cannot_load_is_not_switched_to(
     broken.mkdir()
     (broken / "open_clip_config.json").write_text("{}")
     window.change_model(f"local-dir:{broken}", "cpu")
-    qtbot.waitUntil(lambda: window.model_task is None, timeout=60000)
+    qtbot.waitUntil(lambda: not window.reindexing.running, timeout=60000)
     assert warnings and "could not be loaded" in warnings[0]
     assert window.library is library
     assert settings.value("model") is None  # nothing saved
@@ -276,8 +276,9 @@ def test_a_search_with_another_models_library_offers_to_reindex(
     qtbot.waitUntil(lambda: window.browse_bar.reindex_button.isVisibleTo(window), timeout=120000)
     assert "photosort reindex --model local-dir:" in window.status_note.text()
     window.browse_bar.reindex_button.click()
-    assert window.bulk_task is not None
-    qtbot.waitUntil(lambda: window.bulk_task is None, timeout=240000)
+    assert window.reindexing.running
+    qtbot.waitUntil(lambda: not window.reindexing.running, timeout=240000)
+    assert window.reindexing.last.swapped
     qtbot.waitUntil(lambda: window.grid.photo_model.has_scores, timeout=60000)
     wait_idle(qtbot, window, timeout=60000)
     assert window.grid.photo_model.rowCount() > 0

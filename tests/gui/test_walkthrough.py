@@ -1,7 +1,7 @@
 """A new user's first session, driven through the app and checked at each step the way the
 user sees it: first run on an empty library, add a folder, scan, search, select, tag, undo,
-export. It also makes the README's screenshots (into docs/screenshots with
-``PHOTOSORT_SCREENSHOTS=1``, else into a temporary folder).
+export by tag and export the selection. It also makes the README's screenshots (into
+docs/screenshots with ``PHOTOSORT_SCREENSHOTS=1``, else into a temporary folder).
 
 The model dialog of a first run without cached weights is tested on its own
 (tests/gui/test_model_setup*.py); here the model is the repo's tiny CLIP, found locally.
@@ -119,6 +119,18 @@ def test_first_session_from_empty_library_to_export(
     assert [p.name for p in written] == [os.path.basename(lib.photo_details([best])[best]["path"])]
     assert "1 photo" in dialog.summary_label.text()
     dialog.close()
+
+    # 7. export the selection (File → Export selection…): the same dialog, the picked photos
+    window.grid.select_ids(model.ids[:2])
+    qtbot.waitUntil(lambda: len(window.grid.selected_ids()) == 2)
+    window.export_selection_action.trigger()
+    picked = window.export_dialog
+    assert picked.windowTitle() == "Export 2 selected photos"
+    picked.dest_edit.setText(str(tmp_path / "picked"))
+    qtbot.mouseClick(picked.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: picked.task is None and picked.summary is not None, timeout=20000)
+    assert "2 photos copied" in picked.summary_label.text()
+    picked.close()
 
     # the category editor, for the README
     editor = CategoryEditor(lib, window)
