@@ -113,6 +113,7 @@ MIGRATION_MODULES = (
     "fingerprints",
     "pairs",
     "keywords",
+    "ocr_store",
 )
 
 
