@@ -9,6 +9,7 @@ from __future__ import annotations
 from photosort.cli import (
     duplicates,  # noqa: F401  (issue 17)
     model,  # noqa: F401  (issue 11: download-model)
+    ocr,  # noqa: F401  (issue 19: photosort ocr, search --text)
     reindex,  # noqa: F401  (issue 14: photosort reindex)
     teach,  # noqa: F401  (issue 16: teach, discover)
     watch,  # noqa: E402,F401  (issue 18: photosort watch)

@@ -1201,14 +1201,14 @@ class Library:
         return ocr_store.photo_text(self.catalog, photo_id)
 
     def search_words(
-        self, words: str, query: SearchQuery | None = None
+        self, words: str, query: SearchQuery | None = None, names: dict[str, str] | None = None
     ) -> tuple[list[SearchResult], dict[int, str]]:
         """Photos whose text holds ``words``, ranked together with the query's meaning
         part when it has one; filters apply. Returns the results and each word hit's
         snippet (matches in [brackets])."""
         from photosort.core.search import filter_clauses
 
-        query = self.check_query(query or SearchQuery())
+        query = self.check_query(query or SearchQuery(), names)
         clauses, params = filter_clauses(query)
         allowed = None
         if clauses:
@@ -1220,7 +1220,7 @@ class Library:
         snippets = {h.photo_id: h.snippet for h in hits}
         word_hits = [(h.photo_id, h.score) for h in hits]
         if query.has_semantic_part:
-            meaning = self.search(query)
+            meaning = self.search(query, names)
             fused = ocr_store.fuse(word_hits, [(r.photo_id, r.score) for r in meaning], query.top)
             results = self.searcher()._results(fused)
         else:
