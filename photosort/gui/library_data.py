@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from photosort.core.library import Library
+from photosort.core.ocr import OcrResult
 from photosort.gui.sidebar import SidebarData
 
 
@@ -33,6 +34,7 @@ class PhotoInfo:
     details: dict[int, dict] = field(default_factory=dict)
     tags: dict[int, list] = field(default_factory=dict)  # id -> core PhotoTag list
     sun: str = ""  # one photo: where the sun was when it was taken (core/sun.py)
+    text: OcrResult | None = None  # one photo: the text recognised in it (core/ocr.py)
 
 
 def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
@@ -41,6 +43,7 @@ def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
     info.tags = library.photo_tags(photo_ids)
     if len(photo_ids) == 1:
         info.sun = library.sun_text(photo_ids[0])
+        info.text = library.photo_text(photo_ids[0])
     return info
 
 

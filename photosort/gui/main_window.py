@@ -40,7 +40,7 @@ from photosort.core.embedder import ModelError
 from photosort.core.library import Library, LibraryError, ScanSummary
 from photosort.core.model_check import ModelMismatchError
 from photosort.core.search import SearchError, SearchQuery, relevant_count, sort_results
-from photosort.gui import discover_view, library_data, tasks, teach_dialog
+from photosort.gui import discover_view, library_data, photo_text, tasks, teach_dialog
 from photosort.gui.activity import ActivityWidget
 from photosort.gui.browse_bar import BrowseBar
 from photosort.gui.details import DetailsPanel, pil_to_qimage
@@ -321,7 +321,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         )
 
     def _run_search(self, query: SearchQuery):
-        results = self.library.search(query)
+        results = photo_text.search(self.library, query)  # "quoted" words: text in photos
         return ("search", query, results)
 
     def _run_browse(self, query: SearchQuery, order: str = "date"):
@@ -433,14 +433,17 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.details.show_info(info)
 
     def _load_preview(self, photo_id: int, size: int, deliver) -> None:
+        words = photo_text.words_of(self.search_bar.text)  # marked in the preview
+
         def job():
             from photosort.core.imaging import DecodeError, load_thumbnail
 
             paths = library_data.photo_paths(self.library, [photo_id])
             try:
-                return pil_to_qimage(load_thumbnail(paths[photo_id], size))
+                image = pil_to_qimage(load_thumbnail(paths[photo_id], size))
             except (DecodeError, KeyError):
                 return None
+            return photo_text.highlighted(self.library, photo_id, image, words)
 
         tasks.run_task(job, lambda image: deliver(photo_id, image), self._show_error)
 
