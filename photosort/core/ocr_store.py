@@ -326,34 +326,45 @@ class OcrStage:
         return OcrResult.from_dict(json.loads(rows[0][0])) if rows else None
 
     def _store(self, rows: list, key: str | None) -> None:
-        if not rows:
-            return
-        with self.catalog.transaction() as conn:
-            for pid, size, mtime, digest, decision, score, error, result in rows:
-                if result is not None:
-                    conn.execute(
-                        "INSERT INTO ocr_texts (content_hash, engine, text, lines, read_at) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(content_hash) DO UPDATE SET "
-                        "engine = excluded.engine, text = excluded.text, "
-                        "lines = excluded.lines, read_at = excluded.read_at",
-                        (
-                            digest,
-                            ENGINE_VERSION,
-                            result.text,
-                            json.dumps(result.as_dict()["lines"], ensure_ascii=False),
-                            now_iso(),
-                        ),
-                    )
-                    conn.execute(
-                        "UPDATE photos SET content_hash = ? WHERE id = ? AND content_hash IS NULL",
-                        (digest, pid),
-                    )
-                conn.execute(
-                    "INSERT OR REPLACE INTO ocr_photos (photo_id, size, mtime_ns, content_hash, "
-                    "decision, gate_key, gate_score, error) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
-                    "WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                    (pid, size, mtime, digest, decision, key, score, error, pid),
-                )
+        if rows:
+            with self.catalog.transaction() as conn:
+                _write(conn, rows, key)
+
+
+def store_text(catalog: Catalog, photo_id: int, digest: str, result: OcrResult) -> None:
+    """Keep ``result`` as the text of a photo's current file (content ``digest``)."""
+    row = catalog.query("SELECT size, mtime_ns FROM photos WHERE id = ?", (photo_id,))
+    if row:
+        with catalog.transaction() as conn:
+            _write(conn, [(photo_id, row[0][0], row[0][1], digest, "read", None, None, result)])
+
+
+def _write(conn: sqlite3.Connection, rows: list, key: str | None = None) -> None:
+    for pid, size, mtime, digest, decision, score, error, result in rows:
+        if result is not None:
+            conn.execute(
+                "INSERT INTO ocr_texts (content_hash, engine, text, lines, read_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(content_hash) DO UPDATE SET "
+                "engine = excluded.engine, text = excluded.text, "
+                "lines = excluded.lines, read_at = excluded.read_at",
+                (
+                    digest,
+                    ENGINE_VERSION,
+                    result.text,
+                    json.dumps(result.as_dict()["lines"], ensure_ascii=False),
+                    now_iso(),
+                ),
+            )
+            conn.execute(
+                "UPDATE photos SET content_hash = ? WHERE id = ? AND content_hash IS NULL",
+                (digest, pid),
+            )
+        conn.execute(
+            "INSERT OR REPLACE INTO ocr_photos (photo_id, size, mtime_ns, content_hash, "
+            "decision, gate_key, gate_score, error) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
+            (pid, size, mtime, digest, decision, key, score, error, pid),
+        )
 
 
 # -- reading it back ---------------------------------------------------------------------------
