@@ -69,6 +69,9 @@ class LibraryError(PhotosortError):
     """A user-facing problem with the library (bad path, busy, ...)."""
 
 
+#: $PHOTOSORT_OCR values that turn the text stage of a scan off.
+OFF = ("off", "0", "no", "false")
+
 #: Another process holds the library's write lock; trying again later may work.
 LibraryBusyError = LibraryBusy
 
@@ -406,14 +409,15 @@ class Library:
         batch_size: int = 32,
         follow_links: bool = False,
         retry_failed: bool = False,
-        read_text: bool = True,
+        read_text: bool | None = None,
     ) -> ScanSummary:
         """Add ``paths`` as roots (all roots when None) and bring them up to date.
 
         ``follow_links``: the given folders' symlinks that lead outside them are followed
         (remembered per folder). ``retry_failed``: every failed photo is tried again, not
         only those that failed for a reason outside the file (an I/O error).
-        ``read_text``: run the text stage (OCR of photos the gate passes) at the end."""
+        ``read_text``: run the text stage (OCR of photos the gate passes) at the end
+        (default: yes, unless $PHOTOSORT_OCR is "off")."""
         with self.writing("scanning"):
             roots = (
                 [self.add_root(p, follow_links) for p in paths]
@@ -431,6 +435,8 @@ class Library:
             if not summary.cancelled:  # after auto-tagging: see keywords.py
                 summary.keywords = self.import_keywords([r[0] for r in roots], on_progress)
                 summary.warnings += summary.keywords.warnings
+            if read_text is None:
+                read_text = os.environ.get("PHOTOSORT_OCR", "on").lower() not in OFF
             if not summary.cancelled and read_text:
                 self._read_text_after_scan(summary, on_progress, should_cancel)
             return summary

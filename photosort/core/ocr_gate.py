@@ -12,6 +12,7 @@ the one with the best balanced accuracy there. Photos or folders named explicitl
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 
@@ -92,6 +93,7 @@ class Exemplar:
     kind: str
 
 
+@functools.lru_cache(maxsize=32)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)  # ships with Pillow: same on every machine
 

@@ -206,16 +206,23 @@ class OcrStage:
         started = time.monotonic()
         summary = OcrSummary()
         forced = set(forced)
-        todo: list[tuple[int, float | None]] = [(pid, None) for pid in self._unread(forced)]
+        todo: list[tuple[int, float | None]] = [
+            (pid, None) for pid in (self._unread(forced) if forced else [])
+        ]
         key = None
         if gated:
             undecided = [pid for pid in self._undecided() if pid not in forced]
-            if undecided or self._skipped():
+            if undecided or self.catalog.scalar(
+                "SELECT EXISTS (SELECT 1 FROM ocr_photos WHERE decision = 'skipped')"
+            ):
                 gate = self.gate()
                 summary.threshold = gate.threshold
                 key = gate_key(self.model_id, gate.threshold)
                 regate = [pid for pid in self._skipped(other_than=key) if pid not in forced]
                 candidates = undecided + regate
+            else:
+                candidates = []
+            if candidates:  # an unchanged library never loads the vectors
                 ids, matrix = self.vectors()
                 pos = {int(i): n for n, i in enumerate(ids)}
                 have = [pid for pid in candidates if pid in pos]
@@ -323,7 +330,7 @@ class OcrStage:
             "SELECT lines FROM ocr_texts WHERE content_hash = ? AND engine = ?",
             (digest, ENGINE_VERSION),
         )
-        return OcrResult.from_dict(json.loads(rows[0][0])) if rows else None
+        return OcrResult.from_dict({"lines": json.loads(rows[0][0])}) if rows else None
 
     def _store(self, rows: list, key: str | None) -> None:
         if rows:

@@ -92,7 +92,14 @@ def test_hostile_text_is_stored_and_searched_safely(catalog):
     assert [h.photo_id for h in ocr_store.search(catalog, "עולם")] == [2]
     assert [h.photo_id for h in ocr_store.search(catalog, "بالعالم")] == [2]
     assert [h.photo_id for h in ocr_store.search(catalog, "pizza 🍕")] == [3]
-    for query in ('"quoted', "NEAR(a b)", "col:x", "AND OR NOT", "pizza*", "'; DROP TABLE photos; --"):
+    for query in (
+        '"quoted',
+        "NEAR(a b)",
+        "col:x",
+        "AND OR NOT",
+        "pizza*",
+        "'; DROP TABLE photos; --",
+    ):
         ocr_store.search(catalog, query)  # never an FTS5 syntax error
     assert catalog.scalar("SELECT COUNT(*) FROM photos") == 4
     for nothing in ("😀 !!", '"', "   "):
