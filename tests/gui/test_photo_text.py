@@ -1,0 +1,85 @@
+"""Text in photos in the app: "quoted" words in the search bar find the photo that says
+them, the preview marks the words, the details panel shows the text with Copy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QGuiApplication
+
+from conftest import draw_photo
+from tests.fixtures.text_photos import write
+from tests.gui.conftest import wait_idle
+
+
+@pytest.fixture
+def text_library(tmp_path, make_library):
+    photos = tmp_path / "photos"
+    texts = write(photos / "text", kinds=("screenshot", "receipt"), per_kind=1)
+    for i in range(3):
+        draw_photo(photos / "plain" / f"plain_{i}.jpg", seed=200 + i)
+    lib = make_library()
+    lib.scan([photos], read_text=False)
+    lib.read_text([photos / "text"], gated=False)  # OCR of the two text photos only
+    return lib, texts
+
+
+def _id(lib, path) -> int:
+    return lib.photo_ids_for_paths([path])[0][0]
+
+
+def test_quoted_words_find_the_photo_and_the_panel_shows_its_text(text_library, make_window, qtbot):
+    lib, texts = text_library
+    receipt = texts[1]
+    window = make_window(lib)
+    shop, item = receipt.words[0], receipt.words[1]
+    window.search_bar.set_text(f'"{shop.lower()} {item}"')
+    qtbot.waitUntil(lambda: window.grid.photo_model.ids == [_id(lib, receipt.path)], timeout=30000)
+    wait_idle(qtbot, window)
+
+    window.grid.select_ids([_id(lib, receipt.path)])
+    panel = window.details.text_panel
+    qtbot.waitUntil(lambda: panel.isVisibleTo(window) and shop in panel.text_view.toPlainText(),
+                    timeout=15000)  # fmt: skip
+    panel.copy_button.click()
+    assert shop in QGuiApplication.clipboard().text()
+    assert item in QGuiApplication.clipboard().text()
+
+    window.search_bar.clear()  # browsing again: another photo shows its own text
+    wait_idle(qtbot, window)
+    window.grid.select_ids([_id(lib, texts[0].path)])
+    word = texts[0].words[2]
+    qtbot.waitUntil(lambda: word in panel.text_view.toPlainText().lower(), timeout=15000)
+    window.grid.select_ids([_id(lib, next(p for p in lib.roots())["path"] + "/plain/plain_0.jpg")])
+    qtbot.waitUntil(lambda: not panel.isVisibleTo(window), timeout=15000)  # no text: no panel
+    wait_idle(qtbot, window)
+
+
+def test_the_preview_marks_the_matching_words(text_library, make_window, qtbot):
+    lib, texts = text_library
+    shot = texts[0]
+    pid = _id(lib, shot.path)
+    word = shot.words[2]  # a word in the body of the screenshot
+    window = make_window(lib)
+    window.search_bar.set_text(f'"{word}"')
+    qtbot.waitUntil(lambda: pid in window.grid.photo_model.ids, timeout=30000)
+    wait_idle(qtbot, window)
+    window.open_preview(pid)
+    dialog = window.preview_dialog
+    qtbot.waitUntil(lambda: dialog.shown_id == pid and dialog.pixmap is not None, timeout=15000)
+    image = dialog.pixmap.toImage()
+    boxes = [w.box for w in lib.photo_text(pid).words if w.text.lower() == word.lower()]
+    assert boxes
+
+    def blue(box) -> float:
+        x0, y0, x1, y1 = box
+        w, h = image.width(), image.height()
+        xs = np.linspace(x0 * w + 1, x1 * w - 1, 8).astype(int)
+        ys = np.linspace(y0 * h + 1, y1 * h - 1, 4).astype(int)
+        return float(np.mean([image.pixelColor(x, y).blue() for x in xs for y in ys]))
+
+    unmarked = [w.box for w in lib.photo_text(pid).words if w.text.lower() != word.lower()]
+    # yellow over the word takes blue out of it; the other words keep theirs
+    assert blue(boxes[0]) < min(blue(b) for b in unmarked[:3]) - 40
+    dialog.close()
+    wait_idle(qtbot, window)
