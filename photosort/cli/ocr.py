@@ -37,6 +37,10 @@ def _ocr_options(p: argparse.ArgumentParser) -> None:
 def cmd_ocr(args: argparse.Namespace) -> int:
     if args.show:
         return _show(args)
+    if args.only_paths and not args.paths:
+        from photosort.core.library import LibraryError
+
+        raise LibraryError("--only-paths reads the photos and folders given: name some")
     with open_library(args) as lib:
         bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
         try:
@@ -84,6 +88,7 @@ def search_words(args: argparse.Namespace, query: SearchQuery) -> int:
         from photosort.cli import SEARCH_FLAGS
 
         results, snippets = lib.search_words(args.words, query, SEARCH_FLAGS)
+        never_read = not results and not lib.text_counts()["read"]
     if args.json:
         print(
             json.dumps(
@@ -102,7 +107,9 @@ def search_words(args: argparse.Namespace, query: SearchQuery) -> int:
             )
         )
         return 0
-    if not results:
+    if never_read:
+        print("no text has been read in this library yet: run photosort ocr", file=sys.stderr)
+    elif not results:
         print("no photo with these words", file=sys.stderr)
     for r in results:
         snippet = snippets.get(r.photo_id)

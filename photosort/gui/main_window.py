@@ -661,8 +661,10 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.last_summary = summary
         self.watching.start()  # a folder added by this scan is watched from now on
         self.thumbnails.invalidate()
+        text = f"; {summary.ocr.line()}" if getattr(summary, "ocr", None) else ""  # issue 19
         self.statusBar().showMessage(
-            ("Scan: " if not summary.cancelled else "Scan stopped: ") + summary.line(), 20000
+            ("Scan: " if not summary.cancelled else "Scan stopped: ") + summary.line() + text,
+            20000,
         )
         self.refresh_all()
 
