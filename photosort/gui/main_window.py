@@ -651,7 +651,9 @@ class MainWindow(TagAdminActions, QMainWindow):
 
     def scan(self, paths: list[str] | None) -> bool:
         """Index in the background; the grid refreshes when it is done."""
-        started = self._start_bulk("Scanning", partial(self.library.scan, paths), self._scan_done)
+        # the text stage (OCR) is a job of its own after it: photos show without waiting
+        scan = partial(self.library.scan, paths, read_text=False)
+        started = self._start_bulk("Scanning", scan, self._scan_done)
         if started:
             self._update_empty_state()
             self.browse_bar.show_message("Scanning… the photos appear when indexing is done.")
@@ -661,12 +663,11 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.last_summary = summary
         self.watching.start()  # a folder added by this scan is watched from now on
         self.thumbnails.invalidate()
-        text = f"; {summary.ocr.line()}" if getattr(summary, "ocr", None) else ""  # issue 19
         self.statusBar().showMessage(
-            ("Scan: " if not summary.cancelled else "Scan stopped: ") + summary.line() + text,
-            20000,
+            ("Scan: " if not summary.cancelled else "Scan stopped: ") + summary.line(), 20000
         )
         self.refresh_all()
+        photo_text.read_text_after_scan(self, summary)
 
     def retag(self) -> None:
         self._start_bulk("Tagging", self.library.autotag, self._retag_done)

@@ -9,6 +9,7 @@ panel shows the recognised text with a Copy button.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen
@@ -22,9 +23,22 @@ from PySide6.QtWidgets import (
 )
 
 from photosort.core import ocr_store
-from photosort.core.library import Library
+from photosort.core.library import OFF, Library
 from photosort.core.ocr import OcrResult
 from photosort.core.search import SearchQuery, SearchResult
+
+
+def read_text_after_scan(window, summary) -> None:
+    """The background text stage after a scan, as the window's next job (cancellable, with
+    progress in the activity bar); off with $PHOTOSORT_OCR=off, like the CLI's scan."""
+    if summary.cancelled or os.environ.get("PHOTOSORT_OCR", "on").lower() in OFF:
+        return
+
+    def done(result) -> None:
+        window.statusBar().showMessage(result.line(), 20000)
+        window.refresh_all()  # photos now found by their words
+
+    window._start_bulk("Reading text", window.library.read_text, done)
 
 
 def words_of(bar_text: str) -> str:

@@ -85,14 +85,14 @@ def _quality(tmp: Path, per_kind: int) -> dict:
             )
         }
         lib.read_text([tmp / "text"], gated=False)  # search quality apart from the gate
-        found = total = 0
+        found = {"clean": [], "photographed": []}
         for p in photos:
             for word in dict.fromkeys(p.words):
                 if not ocr_store.query_terms(word):
                     continue
                 results, _ = lib.search_words(word)
-                total += 1
-                found += str(p.path) in [r.path for r in results[:3]]
+                hit = str(p.path) in [r.path for r in results[:3]]
+                found["photographed" if p.photographed else "clean"].append(hit)
     text_paths = {str(p.path) for p in photos}
     plain_paths = {str(p) for p in plain}
     return {
@@ -103,8 +103,18 @@ def _quality(tmp: Path, per_kind: int) -> dict:
             sum(recall["photographed"]) / len(recall["photographed"]), 3
         ),
         "OCR s per photo (480x360)": round(sum(seconds) / len(seconds), 2),
-        "one-word search, photo in top 3": round(found / max(total, 1), 3),
-        "words searched": total,
+        "one-word search, photo in top 3": round(
+            sum(found["clean"] + found["photographed"])
+            / max(len(found["clean"] + found["photographed"]), 1),
+            3,
+        ),
+        "one-word search, clean photos": round(
+            sum(found["clean"]) / max(len(found["clean"]), 1), 3
+        ),
+        "one-word search, photographed": round(
+            sum(found["photographed"]) / max(len(found["photographed"]), 1), 3
+        ),
+        "words searched": len(found["clean"] + found["photographed"]),
         "gate: text-free skipped": round(len(plain_paths - passed) / len(plain_paths), 3),
         "gate: text photos passed": round(len(text_paths & passed) / len(text_paths), 3),
         "gate threshold": round(gated.threshold or 0, 4),
