@@ -135,3 +135,21 @@ def test_opencv_headless_and_qt_share_one_process():
             [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
         )
         assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-2000:]
+
+
+def test_a_cancelled_stage_keeps_what_it_read_and_resumes(tmp_path, make_library):
+    write(tmp_path / "photos", kinds=("screenshot", "slide"), per_kind=1)
+    lib = make_library()
+    lib.scan([tmp_path / "photos"], read_text=False)
+    reports = []
+    first = lib.read_text(
+        [tmp_path / "photos"],
+        gated=False,
+        on_progress=reports.append,
+        should_cancel=lambda: any(r.done >= 1 for r in reports),  # Cancel after one photo
+    )
+    assert first.cancelled and first.read == 1 and reports[0].phase == "reading text"
+    assert lib.text_counts()["read"] == 1  # kept
+    second = lib.read_text([tmp_path / "photos"], gated=False)
+    assert (second.read, second.reused, second.cancelled) == (1, 0, False)
+    assert lib.text_counts()["read"] == 2

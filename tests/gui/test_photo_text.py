@@ -83,3 +83,22 @@ def test_the_preview_marks_the_matching_words(text_library, make_window, qtbot):
     assert blue(boxes[0]) < min(blue(b) for b in unmarked[:3]) - 40
     dialog.close()
     wait_idle(qtbot, window)
+
+
+@pytest.mark.slow
+def test_after_a_scan_the_app_reads_text_in_the_background(
+    tmp_path, make_library, make_window, qtbot, ocr_on
+):
+    photos = tmp_path / "new"
+    shot = write(photos, kinds=("screenshot",), per_kind=1)[0]
+    lib = make_library()
+    window = make_window(lib)
+    assert window.scan([str(photos)])
+    qtbot.waitUntil(lambda: lib.text_counts()["read"] + lib.text_counts()["skipped"] == 1,
+                    timeout=240000)  # fmt: skip
+    qtbot.waitUntil(lambda: window.bulk_task is None, timeout=60000)
+    wait_idle(qtbot, window)
+    lib.read_text([photos])  # whatever the tiny model's gate said
+    window.search_bar.set_text(f'"{shot.words[2]}"')
+    qtbot.waitUntil(lambda: window.grid.photo_model.ids == [_id(lib, shot.path)], timeout=30000)
+    wait_idle(qtbot, window)
