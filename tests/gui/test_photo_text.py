@@ -67,20 +67,27 @@ def test_the_preview_marks_the_matching_words(text_library, make_window, qtbot):
     window.open_preview(pid)
     dialog = window.preview_dialog
     qtbot.waitUntil(lambda: dialog.shown_id == pid and dialog.pixmap is not None, timeout=15000)
-    image = dialog.pixmap.toImage()
-    boxes = [w.box for w in lib.photo_text(pid).words if w.text.lower() == word.lower()]
-    assert boxes
+    marked = dialog.pixmap.toImage()
+    from photosort.core.imaging import load_thumbnail
+    from photosort.gui.details import pil_to_qimage
 
-    def blue(box) -> float:
+    plain = pil_to_qimage(load_thumbnail(str(shot.path), 1600))  # what the loader shows
+    assert (plain.width(), plain.height()) == (marked.width(), marked.height())
+    words = lib.photo_text(pid).words
+    boxes = [w.box for w in words if w.text.lower() == word.lower()]
+    others = [w.box for w in words if w.text.lower() != word.lower()][:3]
+    assert boxes and others
+
+    def blue(image, box) -> float:
         x0, y0, x1, y1 = box
         w, h = image.width(), image.height()
         xs = np.linspace(x0 * w + 1, x1 * w - 1, 8).astype(int)
         ys = np.linspace(y0 * h + 1, y1 * h - 1, 4).astype(int)
         return float(np.mean([image.pixelColor(x, y).blue() for x in xs for y in ys]))
 
-    unmarked = [w.box for w in lib.photo_text(pid).words if w.text.lower() != word.lower()]
     # yellow over the word takes blue out of it; the other words keep theirs
-    assert blue(boxes[0]) < min(blue(b) for b in unmarked[:3]) - 40
+    assert blue(marked, boxes[0]) < 0.8 * blue(plain, boxes[0])
+    assert all(abs(blue(marked, b) - blue(plain, b)) < 3 for b in others)
     dialog.close()
     wait_idle(qtbot, window)
 
