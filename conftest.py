@@ -40,6 +40,15 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["XDG_DATA_HOME"] = str(home / "data")
     os.environ["XDG_CACHE_HOME"] = str(home / "cache")
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    # The text stage (OCR, seconds per photo on 2 cores) is off in scans of tests that are
+    # not about it; those about it ask for it with the ``ocr_on`` fixture.
+    os.environ.setdefault("PHOTOSORT_OCR", "off")
+
+
+@pytest.fixture
+def ocr_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans in this test run the text stage, as they do for users."""
+    monkeypatch.setenv("PHOTOSORT_OCR", "on")
 
 
 @pytest.fixture

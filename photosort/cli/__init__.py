@@ -391,6 +391,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print(summary.sun.line())
         if summary.keywords and summary.keywords.tags:
             print(summary.keywords.line())
+        if summary.ocr and (summary.ocr.read or summary.ocr.reused or summary.ocr.skipped):
+            print(summary.ocr.line())
         print(summary.line())  # the summary stays the last line
     return 1 if summary.cancelled else 0
 
@@ -505,6 +507,12 @@ def _search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("query", nargs="*", help='free text, e.g. "dog in the snow"')
     p.add_argument("--image", metavar="PATH", help="find photos like this one")
     p.add_argument(
+        "--text",
+        dest="words",
+        metavar="WORDS",
+        help='find photos by the words in them, e.g. --text "ikea 42.50"',
+    )
+    p.add_argument(
         "--and",
         dest="also",
         action="append",
@@ -566,6 +574,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.top <= 0:
         raise SearchError("--top must be positive")
     query = _query_from(args)
+    if args.words is not None:  # words in photos (issue 19): photosort/cli/ocr.py
+        from photosort.cli.ocr import search_words
+
+        return search_words(args, query)
     if not query.has_semantic_part and not query.has_filters:
         raise SearchError('nothing to search for: give a text, e.g. photosort search "beach"')
     with open_library(args, read_only=True) as lib:

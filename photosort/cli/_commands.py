@@ -10,6 +10,7 @@ from photosort.cli import (
     bench,  # noqa: F401  (issue 21: bench, models)
     duplicates,  # noqa: F401  (issue 17)
     model,  # noqa: F401  (issue 11: download-model)
+    ocr,  # noqa: F401  (issue 19: photosort ocr, search --text)
     reindex,  # noqa: F401  (issue 14: photosort reindex)
     scores,  # noqa: F401  (issue 21: scores, evaluate)
     teach,  # noqa: F401  (issue 16: teach, discover)

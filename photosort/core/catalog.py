@@ -133,6 +133,7 @@ MIGRATION_MODULES = (
     "keywords",
     "prompt_template",
     "reindex",
+    "ocr_store",
 )
 
 

@@ -33,6 +33,8 @@ from photosort.core import (
     known_models,
     lookup,
     model_check,
+    ocr,
+    ocr_store,  # registers 0010_ocr (text in photos, issue 19)
     query_input,
     scores,
     scoring,
@@ -83,6 +85,9 @@ class LibraryError(PhotosortError):
     """A user-facing problem with the library (bad path, busy, ...)."""
 
 
+#: $PHOTOSORT_OCR values that turn the text stage of a scan off.
+OFF = ("off", "0", "no", "false")
+
 #: Another process holds the library's write lock; trying again later may work.
 LibraryBusyError = LibraryBusy
 
@@ -111,6 +116,8 @@ class ScanSummary:
     #: Keywords read from sidecars and embedded XMP/IPTC (None when not run).
     keywords: keyword_import.ImportSummary | None = None
     pairs: int = 0  # RAW+JPEG pairs formed by this scan
+    #: The text stage (None when not run: cancelled before it, or turned off).
+    ocr: ocr_store.OcrSummary | None = None
 
     def line(self) -> str:
         text = (
@@ -137,6 +144,7 @@ class ScanSummary:
             "sun": self.sun.as_dict(),
             "imported_tags": self.keywords.as_dict() if self.keywords else None,
             "pairs_formed": self.pairs,
+            "text": self.ocr.as_dict() if self.ocr else None,
         }
 
 
@@ -439,12 +447,15 @@ class Library:
         batch_size: int = 32,
         follow_links: bool = False,
         retry_failed: bool = False,
+        read_text: bool | None = None,
     ) -> ScanSummary:
         """Add ``paths`` as roots (all roots when None) and bring them up to date.
 
         ``follow_links``: the given folders' symlinks that lead outside them are followed
         (remembered per folder). ``retry_failed``: every failed photo is tried again, not
-        only those that failed for a reason outside the file (an I/O error)."""
+        only those that failed for a reason outside the file (an I/O error).
+        ``read_text``: run the text stage (OCR of photos the gate passes) at the end
+        (default: yes, unless $PHOTOSORT_OCR is "off")."""
         with self.writing("scanning"):
             roots = (
                 [self.add_root(p, follow_links) for p in paths]
@@ -462,7 +473,25 @@ class Library:
             if not summary.cancelled:  # after auto-tagging: see keywords.py
                 summary.keywords = self.import_keywords([r[0] for r in roots], on_progress)
                 summary.warnings += summary.keywords.warnings
+            if read_text is None:
+                read_text = os.environ.get("PHOTOSORT_OCR", "on").lower() not in OFF
+            if not summary.cancelled and read_text:
+                self._read_text_after_scan(summary, on_progress, should_cancel)
             return summary
+
+    def _read_text_after_scan(
+        self,
+        summary: ScanSummary,
+        on_progress: ProgressCallback | None,
+        should_cancel: Callable[[], bool] | None,
+    ) -> None:
+        """The text stage, after embedding: a failure here is a warning, never a lost scan."""
+        try:
+            summary.ocr = self.read_text(on_progress=on_progress, should_cancel=should_cancel)
+        except (ocr.OcrError, CatalogError, ModelError) as exc:
+            summary.warnings.append(f"reading text in photos failed: {exc}")
+            return
+        summary.cancelled = summary.cancelled or summary.ocr.cancelled
 
     def import_keywords(
         self,
@@ -1396,3 +1425,75 @@ class Library:
             self._embedder = embedder
         self._matrix_cache = None
         self._record_model(embedder)
+
+    # -- text in photos (issue 19): core/ocr.py, core/ocr_gate.py, core/ocr_store.py ----------
+    @property
+    def recognizer(self) -> ocr.Recognizer:
+        with self._load_lock:
+            if getattr(self, "_recognizer", None) is None:
+                self._recognizer = ocr.Recognizer()
+            return self._recognizer
+
+    def read_text(
+        self,
+        paths: Iterable[str | os.PathLike] = (),
+        gated: bool = True,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> ocr_store.OcrSummary:
+        """OCR of the photos the gate passes (``gated``) and of every photo under ``paths``."""
+        forced: list[int] = []
+        if paths:
+            forced, unknown = self.photo_ids_for_paths(paths)
+            if unknown:
+                raise LibraryError(f"not a photo or folder of this library: {unknown[0]}")
+        with self.writing("reading text in photos"):
+            return self._ocr_stage().run(forced, gated, on_progress, should_cancel)
+
+    def _ocr_stage(self) -> ocr_store.OcrStage:
+        model_id = self.model_id
+
+        def gate() -> ocr_store.TextGate:
+            stored = ocr_store.load_gate(self.catalog, model_id)
+            if stored is not None:
+                return stored
+            return ocr_store.train_gate(self.catalog, model_id, self.embedder.encode_pil)
+
+        return ocr_store.OcrStage(
+            self.catalog, self.recognizer, model_id, self._vector_matrix, gate
+        )
+
+    def photo_text(self, photo_id: int) -> ocr.OcrResult | None:
+        """The text recognised in a photo (None: not read, e.g. skipped by the gate)."""
+        return ocr_store.photo_text(self.catalog, photo_id)
+
+    def search_words(
+        self, words: str, query: SearchQuery | None = None, names: dict[str, str] | None = None
+    ) -> tuple[list[SearchResult], dict[int, str]]:
+        """Photos whose text holds ``words``, ranked together with the query's meaning
+        part when it has one; filters apply. Returns the results and each word hit's
+        snippet (matches in [brackets])."""
+        from photosort.core.search import filter_clauses
+
+        query = self.check_query(query or SearchQuery(), names)
+        clauses, params = filter_clauses(query)
+        allowed = None
+        if clauses:
+            rows = self.catalog.query(
+                "SELECT p.id FROM photos p WHERE " + " AND ".join(clauses), params
+            )
+            allowed = [r[0] for r in rows]
+        hits = ocr_store.search(self.catalog, words, query.top * 3, allowed)
+        snippets = {h.photo_id: h.snippet for h in hits}
+        word_hits = [(h.photo_id, h.score) for h in hits]
+        if query.has_semantic_part:
+            meaning = self.search(query, names)
+            fused = ocr_store.fuse(word_hits, [(r.photo_id, r.score) for r in meaning], query.top)
+            results = self.searcher()._results(fused)
+        else:
+            results = self.searcher()._results(word_hits[: query.top])
+        return results, snippets
+
+    def text_counts(self) -> dict[str, int]:
+        """Photos read, skipped by the gate, failed (current file versions)."""
+        return ocr_store.counts(self.catalog)

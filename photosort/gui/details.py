@@ -34,6 +34,7 @@ from photosort.gui.score_chart import ScoreChart
 
 if TYPE_CHECKING:
     from PIL import Image
+from photosort.gui.photo_text import TextPanel
 
 
 def pil_to_qimage(pil: Image.Image) -> QImage:
@@ -113,6 +114,8 @@ class DetailsPanel(QScrollArea):
         form.addRow("Size", self.size_label)
         form.addRow("Sun", self.sun_label)
         layout.addWidget(facts)
+        self.text_panel = TextPanel()  # the words read in the photo (issue 19)
+        layout.addWidget(self.text_panel)
 
         self.auto_box = QGroupBox("Auto tags")
         self.auto_grid = QGridLayout(self.auto_box)
@@ -152,6 +155,7 @@ class DetailsPanel(QScrollArea):
     def show_info(self, info: PhotoInfo | None) -> None:
         self.info = info
         self.sun_label.setText("—")
+        self.text_panel.show_text(info.text if info and len(info.ids) == 1 else None)
         _clear(self.auto_grid)
         _clear(self.chips)
         has = bool(info and info.ids)

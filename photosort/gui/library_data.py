@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from photosort.core.errors import PhotosortError
 from photosort.core.library import Library
+from photosort.core.ocr import OcrResult
 from photosort.gui.sidebar import SidebarData
 
 
@@ -35,6 +36,7 @@ class PhotoInfo:
     tags: dict[int, list] = field(default_factory=dict)  # id -> core PhotoTag list
     sun: str = ""  # one photo: where the sun was when it was taken (core/sun.py)
     scores: list = field(default_factory=list)  # one photo: core.scores.CategoryScores
+    text: OcrResult | None = None  # one photo: the text recognised in it (core/ocr.py)
 
 
 def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
@@ -47,6 +49,7 @@ def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
             info.scores = library.photo_scores(photo_ids[0])
         except PhotosortError:
             info.scores = []
+        info.text = library.photo_text(photo_ids[0])
     return info
 
 

@@ -40,7 +40,7 @@ from photosort.core.embedder import ModelError
 from photosort.core.library import Library, LibraryError, ScanSummary
 from photosort.core.model_check import ModelMismatchError
 from photosort.core.search import SearchError, SearchQuery, relevant_count, sort_results
-from photosort.gui import discover_view, library_data, tasks, teach_dialog
+from photosort.gui import discover_view, library_data, photo_text, tasks, teach_dialog
 from photosort.gui.activity import ActivityWidget
 from photosort.gui.browse_bar import BrowseBar
 from photosort.gui.details import DetailsPanel, pil_to_qimage
@@ -330,7 +330,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         )
 
     def _run_search(self, query: SearchQuery):
-        results = self.library.search(query, check_tags=False)  # clicked, not typed
+        results = photo_text.search(self.library, query)  # "quoted" words: text in photos
         return ("search", query, results)
 
     def _run_browse(self, query: SearchQuery, order: str = "date"):
@@ -442,14 +442,17 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.details.show_info(info)
 
     def _load_preview(self, photo_id: int, size: int, deliver) -> None:
+        words = photo_text.words_of(self.search_bar.text)  # marked in the preview
+
         def job():
             from photosort.core.imaging import DecodeError, load_thumbnail
 
             paths = library_data.photo_paths(self.library, [photo_id])
             try:
-                return pil_to_qimage(load_thumbnail(paths[photo_id], size))
+                image = pil_to_qimage(load_thumbnail(paths[photo_id], size))
             except (DecodeError, KeyError):
                 return None
+            return photo_text.highlighted(self.library, photo_id, image, words)
 
         tasks.run_task(job, lambda image: deliver(photo_id, image), self._show_error)
 
@@ -659,7 +662,9 @@ class MainWindow(TagAdminActions, QMainWindow):
 
     def scan(self, paths: list[str] | None) -> bool:
         """Index in the background; the grid refreshes when it is done."""
-        started = self._start_bulk("Scanning", partial(self.library.scan, paths), self._scan_done)
+        # the text stage (OCR) is a job of its own after it: photos show without waiting
+        scan = partial(self.library.scan, paths, read_text=False)
+        started = self._start_bulk("Scanning", scan, self._scan_done)
         if started:
             self.status_note.setText("")  # "Start with File → Add folder…" is done
             self._update_empty_state()
@@ -674,6 +679,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             ("Scan: " if not summary.cancelled else "Scan stopped: ") + summary.line(), 20000
         )
         self.refresh_all()
+        photo_text.read_text_after_scan(self, summary)
 
     def retag(self) -> None:
         self._start_bulk("Tagging", self.library.autotag, self._retag_done)

@@ -28,7 +28,9 @@ class SearchBar(QWidget):
         super().__init__(parent)
         self.image: str | None = None
         self.edit = QLineEdit(self)
-        self.edit.setPlaceholderText("Search photos: type words, or drop a photo here…")
+        self.edit.setPlaceholderText(
+            'Search photos: type words ("quoted" words are read in photos), or drop a photo…'
+        )
         self.edit.setClearButtonEnabled(True)
         self.edit.setAcceptDrops(False)  # the bar handles drops itself
         self.setAcceptDrops(True)

@@ -28,6 +28,7 @@ BENCHMARKS = (
     "raw",
     "scores",
     "reindex",
+    "ocr",
 )
 
 

@@ -1,0 +1,150 @@
+"""Text recognition, the word store and its search: real OCR on rendered text, no torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photosort.core import ocr_store
+from photosort.core.catalog import Catalog, now_iso
+from photosort.core.ocr import Line, OcrResult, Recognizer, Word, fold
+from photosort.core.ocr_gate import TextGate, calibrate, exemplars
+from tests.fixtures.text_photos import render
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer()
+
+
+def _recall(result: OcrResult, words) -> float:
+    seen = {fold(t) for w in result.words for t in ocr_store.query_terms(w.text)}
+    wanted = [fold(" ".join(ocr_store.query_terms(w))) for w in words]
+    return sum(w in seen or w in fold(result.text) for w in wanted) / len(wanted)
+
+
+def test_reads_the_words_of_a_rendered_receipt(recognizer):
+    image, words = render("receipt", 3)
+    result = recognizer.read(image)
+    assert _recall(result, words) >= 0.9, (words, result.text)
+    assert "TOTAL" in result.text
+
+
+def test_word_boxes_are_where_the_words_are_drawn(recognizer):
+    image, words = render("slide", 5)
+    result = recognizer.read(image)
+    title = words[0]
+    boxes = [w.box for w in result.words if fold(w.text) == fold(title)]
+    assert boxes, result.text
+    x0, y0, x1, y1 = boxes[0]
+    # the title is drawn at (24, 20) in 32 px type on a 480 x 360 slide
+    assert x0 < 0.15 and y0 < 0.15 and y1 < 0.25 and x1 > x0
+
+
+def test_an_image_without_text_reads_nothing(recognizer):
+    rng = np.random.default_rng(1)
+    arr = (np.linspace(40, 200, 320)[None, :, None] + rng.normal(0, 4, (240, 320, 3))).clip(0, 255)
+    from PIL import Image
+
+    assert recognizer.read(Image.fromarray(arr.astype(np.uint8))).lines == []
+
+
+# -- the store ------------------------------------------------------------------------------
+@pytest.fixture
+def catalog(tmp_path):
+    cat = Catalog(tmp_path / "catalog.sqlite")
+    root = cat.add_root(str(tmp_path))
+    with cat.transaction() as conn:
+        for i in range(4):
+            conn.execute(
+                "INSERT INTO photos (root_id, path, folder, size, mtime_ns, status, added_at, "
+                "updated_at) VALUES (?, ?, ?, 100, 1, 'ok', ?, ?)",
+                (root, str(tmp_path / f"p{i}.jpg"), str(tmp_path), now_iso(), now_iso()),
+            )
+    yield cat
+    cat.close()
+
+
+def _result(*lines: str) -> OcrResult:
+    return OcrResult(
+        [
+            Line(t, (0.1, 0.1 * i, 0.9, 0.1 * i + 0.05), 0.99, (Word(t, (0.1, 0.1, 0.5, 0.2)),))
+            for i, t in enumerate(lines)
+        ]
+    )
+
+
+def test_search_folds_case_and_diacritics(catalog):
+    ocr_store.store_text(catalog, 1, "h1", _result("Café Crème", "TOTAL 42.50"))
+    ocr_store.store_text(catalog, 2, "h2", _result("creme brulee", "total 42"))
+    assert [h.photo_id for h in ocr_store.search(catalog, "CAFE creme")] == [1]
+    assert {h.photo_id for h in ocr_store.search(catalog, "crème")} == {1, 2}
+    assert [h.photo_id for h in ocr_store.search(catalog, "42.50")] == [1]
+    assert ocr_store.photo_text(catalog, 1).text == "Café Crème\nTOTAL 42.50"
+
+
+def test_hostile_text_is_stored_and_searched_safely(catalog):
+    long_line = " ".join(f"word{i}" for i in range(5000)) + " needle"
+    ocr_store.store_text(catalog, 1, "h1", _result(long_line))
+    ocr_store.store_text(catalog, 2, "h2", _result("שלום עולם", "مرحبا بالعالم"))
+    ocr_store.store_text(catalog, 3, "h3", _result('😀 pizza 🍕 "quoted" NEAR(a b) col:x *'))
+    assert [h.photo_id for h in ocr_store.search(catalog, "needle")] == [1]
+    assert [h.photo_id for h in ocr_store.search(catalog, "עולם")] == [2]
+    assert [h.photo_id for h in ocr_store.search(catalog, "بالعالم")] == [2]
+    assert [h.photo_id for h in ocr_store.search(catalog, "pizza 🍕")] == [3]
+    for query in (
+        '"quoted',
+        "NEAR(a b)",
+        "col:x",
+        "AND OR NOT",
+        "pizza*",
+        "'; DROP TABLE photos; --",
+    ):
+        ocr_store.search(catalog, query)  # never an FTS5 syntax error
+    assert catalog.scalar("SELECT COUNT(*) FROM photos") == 4
+    for nothing in ("😀 !!", '"', "   "):
+        with pytest.raises(ocr_store.TextSearchError):
+            ocr_store.search(catalog, nothing)
+
+
+def test_a_changed_file_has_no_text_until_read_again(catalog):
+    ocr_store.store_text(catalog, 1, "h1", _result("harbour"))
+    with catalog.transaction() as conn:
+        conn.execute("UPDATE photos SET size = 200 WHERE id = 1")
+    assert ocr_store.search(catalog, "harbour") == []
+    assert ocr_store.photo_text(catalog, 1) is None
+
+
+def test_matching_words_marks_only_the_query_words():
+    result = _result("Crème", "other")
+    assert [w.text for w in ocr_store.matching_words(result, "creme")] == ["Crème"]
+
+
+def test_split_query_and_fuse():
+    assert ocr_store.split_query('receipt "ikea 42.50" blue') == ("ikea 42.50", "receipt blue")
+    assert ocr_store.split_query("no quotes") == ("", "no quotes")
+    fused = ocr_store.fuse([(1, 0.5), (2, 0.4)], [(3, 0.9), (1, 0.3)], top=3)
+    assert [pid for pid, _ in fused][0] == 1  # in both lists: first
+
+
+# -- the gate (no model here: vectors with a known text direction) ------------------------------
+def test_gate_fit_separates_and_calibrates():
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=32)
+    direction /= np.linalg.norm(direction)
+
+    def vecs(n, text):
+        v = rng.normal(size=(n, 32)) + (5.0 * direction if text else 0)
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+    gate = TextGate.fit(vecs(40, True), vecs(40, False), vecs(20, True), vecs(20, False))
+    assert gate.passes(vecs(100, True)).mean() >= 0.9
+    assert (~gate.passes(vecs(100, False))).mean() >= 0.9
+    assert 0 < calibrate(np.array([0.9, 0.8]), np.array([0.1, 0.2])) <= 0.8
+
+
+def test_exemplars_pair_text_and_plain_pictures():
+    pictures = exemplars(seed=1, per_kind=1)
+    assert sum(e.has_text for e in pictures) == len(pictures) // 2
+    with_text, without = pictures[0].image, pictures[1].image
+    assert with_text.size == without.size and with_text.tobytes() != without.tobytes()

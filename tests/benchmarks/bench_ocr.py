@@ -1,0 +1,197 @@
+"""Text in photos: recognition quality, search, the gate, and what OCR adds to a scan.
+
+    python3 -m tests.benchmarks --only ocr     (or: python3 -m tests.benchmarks.bench_ocr)
+
+Generated photos (tests/fixtures/text_photos.py, the fonts on this machine): clean
+screenshots, receipts and slides; photographed-style signs and pages (perspective, blur,
+noise, low light); text-free photos (the conftest's drawings and the tiny CLIP's scenes).
+
+* word recall, clean and photographed; OCR seconds per photo;
+* one-word search: share of a photo's words that find it in the top 3 (words drawn in at
+  most 3 photos; a word in 4+ photos cannot put all of them in the top 3: also reported);
+* the gate (repo's tiny CLIP: the only model on this machine): text-free photos skipped,
+  text photos passed;
+* photos/s of the text stage with the gate and, as the baseline in the same run, without
+  it (every photo read);
+* indexing slowdown on a realistic mix (1 photo in 10 holds text): scan with the text
+  stage against the same scan without it, in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from conftest import TINY_CLIP, draw_photo
+from photosort.core import ocr_store
+from photosort.core.imaging import decode_photo
+from photosort.core.library import Library
+from photosort.core.ocr import Recognizer, fold
+from tests.fixtures.scenes import render_scene
+from tests.fixtures.text_photos import CLEAN_KINDS, PHOTO_KINDS, write
+
+MODEL = f"local-dir:{TINY_CLIP}"
+
+
+def _text_free(folder: Path, n: int, seed: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        if i % 2:
+            path = folder / f"scene_{seed}_{i:03d}.jpg"
+            render_scene(random.Random(seed * 1000 + i))[0].save(path, quality=90)
+        else:
+            path = draw_photo(folder / f"plain_{seed}_{i:03d}.jpg", seed=seed * 1000 + i)
+        out.append(path)
+    return out
+
+
+def _recall(text: str, words) -> float:
+    seen = set(fold(text).replace("\n", " ").split())
+    wanted = [fold(w) for w in words]
+    return sum(w in seen or w in fold(text) for w in wanted) / max(len(wanted), 1)
+
+
+def _quality(tmp: Path, per_kind: int) -> dict:
+    photos = write(tmp / "text", per_kind=per_kind)
+    plain = _text_free(tmp / "plain", 4 * per_kind, seed=1)
+    recognizer = Recognizer()
+    recognizer.read(Image.new("RGB", (64, 64)))  # load the engine outside the timings
+
+    recall = {"clean": [], "photographed": []}
+    seconds = []
+    for p in photos:
+        image = decode_photo(p.path.read_bytes(), min_side=1200, name=str(p.path)).image
+        start = time.perf_counter()
+        text = recognizer.read(image).text
+        seconds.append(time.perf_counter() - start)
+        recall["photographed" if p.photographed else "clean"].append(_recall(text, p.words))
+
+    with Library(tmp / "lib", model=MODEL, device="cpu") as lib:
+        lib.scan([tmp], read_text=False)
+        gated = lib.read_text()
+        counts = lib.text_counts()
+        passed = {
+            r[0]
+            for r in lib.catalog.query(
+                "SELECT p.path FROM ocr_photos o JOIN photos p ON p.id = o.photo_id "
+                "WHERE o.decision = 'read'"
+            )
+        }
+        lib.read_text([tmp / "text"], gated=False)  # search quality apart from the gate
+        found = {"clean": [], "photographed": [], "all words": []}
+        holders: dict[str, int] = {}
+        for p in photos:
+            for word in {fold(w) for w in p.words}:
+                holders[word] = holders.get(word, 0) + 1
+        for p in photos:
+            for word in dict.fromkeys(p.words):
+                if not ocr_store.query_terms(word):
+                    continue
+                results, _ = lib.search_words(word)
+                found["all words"].append(str(p.path) in [r.path for r in results[:3]])
+                if holders[fold(word)] > 3:  # in 4+ photos: not all of them can be top 3
+                    continue
+                results, _ = lib.search_words(word)
+                hit = str(p.path) in [r.path for r in results[:3]]
+                found["photographed" if p.photographed else "clean"].append(hit)
+    text_paths = {str(p.path) for p in photos}
+    plain_paths = {str(p) for p in plain}
+    return {
+        "text photos": len(photos),
+        "text-free photos": len(plain),
+        "word recall, clean": round(sum(recall["clean"]) / len(recall["clean"]), 3),
+        "word recall, photographed": round(
+            sum(recall["photographed"]) / len(recall["photographed"]), 3
+        ),
+        "OCR s per photo (480x360)": round(sum(seconds) / len(seconds), 2),
+        "one-word search, photo in top 3": round(
+            sum(found["clean"] + found["photographed"])
+            / max(len(found["clean"] + found["photographed"]), 1),
+            3,
+        ),
+        "one-word search, all words (some in 4+ photos)": round(
+            sum(found["all words"]) / max(len(found["all words"]), 1), 3
+        ),
+        "one-word search, clean photos": round(
+            sum(found["clean"]) / max(len(found["clean"]), 1), 3
+        ),
+        "one-word search, photographed": round(
+            sum(found["photographed"]) / max(len(found["photographed"]), 1), 3
+        ),
+        "words searched": len(found["clean"] + found["photographed"]),
+        "gate: text-free skipped": round(len(plain_paths - passed) / len(plain_paths), 3),
+        "gate: text photos passed": round(len(text_paths & passed) / len(text_paths), 3),
+        "gate threshold": round(gated.threshold or 0, 4),
+        "gate skipped (reported)": counts["skipped"],
+    }
+
+
+def _speed(tmp: Path, text_photos: int) -> dict:
+    """A realistic mix: 1 in 10 photos holds text."""
+    src = tmp / "mix"
+    kinds = CLEAN_KINDS + PHOTO_KINDS
+    per_kind = max(1, text_photos // len(kinds))
+    n_text = len(write(src / "text", per_kind=per_kind, start=50))
+    _text_free(src / "plain", 9 * n_text, seed=2)
+    n = 10 * n_text
+    times: dict[str, float] = {}
+    stage: dict[str, float] = {}
+    # warm the model and the gate once, outside the timings
+    with Library(tmp / "warm", model=MODEL, device="cpu") as lib:
+        lib.scan([src / "text"], read_text=True)
+    for label, read_text in (("baseline: scan without text", False), ("scan with text", True)):
+        folder = tmp / label.replace(" ", "_").replace(":", "")
+        shutil.rmtree(folder, ignore_errors=True)
+        with Library(folder, model=MODEL, device="cpu") as lib:
+            lib.preload_model()
+            start = time.perf_counter()
+            summary = lib.scan([src], read_text=read_text)
+            times[label] = time.perf_counter() - start
+            if read_text:
+                stage["gated stage s"] = summary.ocr.seconds
+                stage["gated: photos read"] = summary.ocr.read
+                start = time.perf_counter()
+                lib.read_text([src], gated=False)  # everything else: the no-gate baseline
+                rest = time.perf_counter() - start
+                stage["baseline: every photo read, s"] = summary.ocr.seconds + rest
+    with_text, without = times["scan with text"], times["baseline: scan without text"]
+    return {
+        "photos": n,
+        "text photos": n_text,
+        "scan s": {k: round(v, 2) for k, v in times.items()},
+        "indexing slowdown %": round(100 * (with_text / without - 1), 1),
+        "text stage photos/s, with the gate": round(n / max(stage["gated stage s"], 1e-9), 2),
+        "text stage photos/s, baseline without the gate": round(
+            n / max(stage["baseline: every photo read, s"], 1e-9), 2
+        ),
+        "photos read with the gate": stage["gated: photos read"],
+    }
+
+
+def run(quick: bool = False) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        quality = _quality(Path(tmp) / "quality", 2 if quick else 6)
+        speed = _speed(Path(tmp) / "speed", 5 if quick else 10)
+    passed = (
+        quality["word recall, clean"] >= 0.9
+        and quality["word recall, photographed"] >= 0.7
+        and quality["one-word search, photo in top 3"] >= 0.95
+        and quality["gate: text-free skipped"] >= 0.9
+        and speed["indexing slowdown %"] <= 15
+    )
+    return {"quality": quality, "speed": speed, "pass": passed}
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    print(json.dumps(run(args.quick), indent=2))
