@@ -51,7 +51,10 @@ def _rows(out: str) -> dict[str, dict]:
     import pyarrow.parquet as pq
 
     table = pq.read_table(out)
-    return {row["path"]: row for row in table.to_pylist()}
+    rows = {row["path"]: row for row in table.to_pylist()}
+    for row in rows.values():  # pyarrow reads a map as (key, value) pairs
+        row["scores"] = None if row["scores"] is None else dict(row["scores"])
+    return rows
 
 
 def _auto_tags(lib) -> dict[str, set[str]]:

@@ -37,6 +37,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(json.dumps(summary.as_dict(), indent=2))
     else:
         print(summary.line())
+        for warning in summary.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         if summary.missing and not args.map:
             print("some paths are not on this computer: rewrite them with --map FROM=TO")
     return 1 if summary.cancelled else 0

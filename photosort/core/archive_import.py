@@ -61,6 +61,7 @@ class ImportSummary:
     missing: int = 0  # no such file here (check --map)
     changed: int = 0  # the file here differs from the one the cluster read
     roots: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
 

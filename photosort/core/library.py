@@ -1196,7 +1196,10 @@ class Library:
             self.save_index()
             if not summary.cancelled:
                 self.update_sun(on_progress, should_cancel)
-                self.autotag(on_progress, should_cancel)
-                self.import_keywords(root_ids, on_progress, should_cancel)
+                try:  # as after a scan: tags missing now are a warning, not a lost import
+                    self.autotag(on_progress, should_cancel)
+                except (CategoryError, CatalogError, ModelError) as exc:
+                    summary.warnings.append(f"auto-tagging failed: {exc}")
+                summary.warnings += self.import_keywords(root_ids, on_progress).warnings
         summary.seconds = time.monotonic() - started
         return summary

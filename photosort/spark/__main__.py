@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 
 from photosort.core.embedder import DEFAULT_MODEL, DEVICES
@@ -45,9 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class SparkSetupError(PhotosortError):
+    """pyspark or Java is missing; the message says what to install."""
+
+
 def session(master: str | None):
     """The Spark session: spark-submit's, or a new one on ``master``."""
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise SparkSetupError(
+            "the Spark job needs pyspark: pip install 'photosort[spark]'"
+        ) from exc
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        raise SparkSetupError("Spark needs a Java runtime (17 or newer): none found on PATH")
 
     builder = SparkSession.builder.appName("photosort index")
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started this driver

@@ -128,3 +128,27 @@ def test_a_dataset_of_another_model_is_one_line_error(scanned, make_library, tmp
     with pytest.raises(ArchiveError, match="not a photosort.spark index"):
         pq.write_table(pa.table({"x": [1]}), tmp_path / "other.parquet")
         make_library(tmp_path / "imported").import_archive(tmp_path / "other.parquet")
+
+
+def test_zero_shot_rows_carry_the_library_auto_tags(scanned):
+    """The labels a cluster writes per row are the tagger's, as the catalog stores them."""
+    from photosort.core.zero_shot import ZeroShot
+
+    lib, _ = scanned
+    cats = lib.categories()
+    shot = ZeroShot.build(
+        cats, lib.embedder.encode_texts, lib.embedder.logit_scale, lib.embedder.model_id
+    )
+    ids, matrix = lib._vector_matrix()
+    rows = shot.label(matrix)
+    sun_labels = {lab.name for c in cats if c.sun for lab in c.labels}
+    for photo_id, labels, scores, unsure in zip(
+        ids.tolist(), rows.labels, rows.scores, rows.uncertain, strict=True
+    ):
+        stored = {t.name for t in lib.photo_tags([photo_id])[photo_id] if t.source == "auto"}
+        assert set(labels) - sun_labels == stored - sun_labels
+        assert set(scores) == {lab.name for c in cats for lab in c.labels}
+        for cat in cats:
+            if cat.kind == "exclusive" and not cat.applies_if:
+                mine = {lab.name for lab in cat.labels}
+                assert bool(mine & set(labels)) != (cat.name in unsure)
