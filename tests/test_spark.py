@@ -120,7 +120,7 @@ def test_import_then_search_as_if_scanned(indexed, tiny_model, capsys):
 
     def top10(lib_args: list[str]) -> list[str]:
         assert main([*lib_args, "search", "a red ball in the snow", "--top", "10", "--json"]) == 0
-        return [r["path"] for r in json.loads(capsys.readouterr().out)["results"]]
+        return [r["path"] for r in json.loads(capsys.readouterr().out)]
 
     scanned_args = ["--library", str(scanned.folder), "--model", tiny_model, "--device", "cpu"]
     assert top10(common) == top10(scanned_args)
@@ -142,3 +142,27 @@ def test_zero_shot_relabels_stored_vectors_with_candidate_labels(spark, indexed,
         assert set(row["scores"]) == {"indoor", "outdoor"}
         assert abs(sum(row["scores"].values()) - 1.0) < 1e-4  # one exclusive group
         assert len(row["labels"]) + len(row["uncertain"]) == 1
+
+
+def test_embed_images_reads_spark_binaryfile_rows_like_paths(spark, indexed, tiny_model):
+    """The binaryFile source (bytes from Spark, as for s3a:// or hdfs://) gives the same
+    vectors as the job's own reading of the files."""
+    from photosort.spark import embed_images
+    from photosort.spark.worker import local_path
+
+    _, photos, out, _, _ = indexed
+    files = (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .option("pathGlobFilter", "*.jpg")
+        .load(str(photos))
+    )
+    rows = embed_images(files, "path", model=tiny_model, content_col="content", device="cpu")
+    got = {local_path(r["path"]): r for r in rows.select("path", "vector", "error").collect()}
+    job = _rows(out)
+    assert len(got) == sum(p.endswith(".jpg") for p in job) > 10
+    for path, row in got.items():
+        if job[path]["error"]:
+            assert row["error"] and row["vector"] is None
+        else:
+            assert float(np.dot(row["vector"], job[path]["vector"])) >= 0.9999, path

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 
 from photosort.core.embedder import DEFAULT_MODEL, DEVICES
 from photosort.core.errors import PhotosortError
@@ -66,7 +67,13 @@ def session(master: str | None):
     if master or not submitted:
         builder = builder.master(master or "local[*]")
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this Python
-    return builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
+    # pyspark warns about pandas 3 on every import; photosort's columns convert fine
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    return (
+        builder.config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

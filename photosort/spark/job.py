@@ -15,7 +15,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pandas as pd
+
 from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelSpec
+from photosort.core.errors import PhotosortError
 from photosort.core.imaging import SUPPORTED_EXTENSIONS
 from photosort.core.scanner import walk_photos
 from photosort.spark import build_zero_shot, embed_images, zero_shot
@@ -50,6 +53,10 @@ OUTPUT_COLUMNS = (
 )
 #: Rows per Arrow batch handed to a worker: small enough to stream, big enough to batch.
 ROWS_PER_PARTITION = 2000
+
+
+class SparkInputError(PhotosortError):
+    """An input the job cannot list (a typo, an unmounted share)."""
 
 
 @dataclass
@@ -96,6 +103,8 @@ def list_photos(spark, inputs: list[str]):
             remote.append(raw)
             continue
         path = os.path.abspath(local_path(raw))
+        if not os.path.exists(path):
+            raise SparkInputError(f"input not found: {raw}")
         if os.path.isfile(path) and os.path.splitext(path)[1].lower() not in SUPPORTED_EXTENSIONS:
             lists.append(path)
         elif os.path.isfile(path):
@@ -104,8 +113,9 @@ def list_photos(spark, inputs: list[str]):
         else:
             local_rows += [(f.path, path, f.size, f.mtime_ns) for f in walk_photos(path)]
     frames = []
-    if local_rows:
-        frames.append(("path", spark.createDataFrame(local_rows, _listing_schema())))
+    if local_rows:  # through pandas and Arrow: millions of rows in seconds, not minutes
+        table = pd.DataFrame(local_rows, columns=["path", "root", "size", "mtime_ns"])
+        frames.append(("path", spark.createDataFrame(table, _listing_schema())))
     for path in lists:
         names = spark.read.text(path).select(F.trim("value").alias("path")).filter("path != ''")
         names = names.withColumn("root", F.lit(None).cast("string"))  # see root_folder

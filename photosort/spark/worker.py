@@ -133,8 +133,10 @@ def _prepare_content(job: EmbedJob, frame: pd.DataFrame, i: int, col: str, embed
     mtime_ns = None
     try:
         mtime_ns = os.stat(job.path).st_mtime_ns
-    except OSError:
-        if "modificationTime" in frame.columns:
+    except OSError:  # an object store: the listing's time (ms), as the next run compares
+        if "mtime_ns" in frame.columns:
+            mtime_ns = _int(frame["mtime_ns"].iloc[i])
+        elif "modificationTime" in frame.columns:
             mtime_ns = int(pd.Timestamp(frame["modificationTime"].iloc[i]).value)
     return prepare_data(
         job, data, len(data), mtime_ns or 0, embedder.preprocess, embedder.image_size
