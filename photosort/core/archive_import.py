@@ -191,7 +191,7 @@ def import_dataset(
         if should_cancel and should_cancel():
             summary.cancelled = True
             break
-        rows = batch.to_pydict()
+        rows = batch.drop_columns(["vector"]).to_pydict()  # vectors stay in Arrow: see below
         n = batch.num_rows
         keep = []
         for i in range(n):
@@ -202,7 +202,7 @@ def import_dataset(
             keep.append(i)
         summary.rows += len(keep)
         done += len(keep)
-        vectors = batch.column("vector")
+        vectors = _vector_rows(batch.column("vector"))
         good, bad = [], []
         for i in keep:
             local = map_path(rows["path"][i], mapping)
@@ -220,11 +220,7 @@ def import_dataset(
         wrong = {rows["model"][i] for i, *_ in good} - {model_id}
         if wrong:
             raise ArchiveError(f"the dataset holds vectors of {wrong.pop()}, not {model_id}")
-        matrix = (
-            np.stack([np.asarray(vectors[i].as_py(), np.float32) for i, *_ in good])
-            if good
-            else None
-        )
+        matrix = np.stack([vectors[i] for i, *_ in good]) if good else None
         ids = _store(catalog, rows, good, bad, model_id, matrix)
         if matrix is not None:
             index.add(np.asarray(ids[: len(good)], np.int64), matrix)
@@ -234,6 +230,19 @@ def import_dataset(
         meter.report(done)
     summary.roots = sorted(roots)
     return summary
+
+
+def _vector_rows(column) -> list[np.ndarray | None]:
+    """Each row's vector as a float32 view of one flat array (no Python float lists)."""
+    flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    lengths = column.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    out: list[np.ndarray | None] = []
+    start = 0
+    for ok, length in zip(valid.tolist(), lengths.tolist(), strict=True):
+        out.append(flat[start : start + length] if ok else None)
+        start += length if ok else 0
+    return out
 
 
 def _under(path: str, root: str) -> str:

@@ -20,9 +20,15 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from photosort.core.categories import Category, Label, default_categories, read_toml_file, validate
-from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelSpec
+from photosort.core.embedder import DEFAULT_MODEL, ModelSpec
 from photosort.core.zero_shot import ZeroShot
-from photosort.spark.worker import EMBED_FIELDS, LABEL_FIELDS, embed_batches, label_batches
+from photosort.spark.worker import (
+    EMBED_FIELDS,
+    LABEL_FIELDS,
+    embed_batches,
+    embedder_for,
+    label_batches,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -32,6 +38,7 @@ __all__ = [
     "LABEL_FIELDS",
     "CategoriesLike",
     "build_zero_shot",
+    "embed_and_label",
     "embed_images",
     "index_photos",
     "zero_shot",
@@ -76,6 +83,27 @@ def embed_images(
     return df.mapInPandas(run, _schema(df, EMBED_FIELDS, drop))
 
 
+def embed_and_label(
+    df: DataFrame,
+    shot: ZeroShot,
+    path_col: str = "path",
+    model: str = DEFAULT_MODEL,
+    content_col: str | None = None,
+    device: str = "auto",
+    batch_size: int = 32,
+) -> DataFrame:
+    """``zero_shot(embed_images(df))`` in one pass: one Python worker per task and the
+    vectors never cross back to the JVM in between (what the index job runs)."""
+    ModelSpec.parse(model)
+
+    def run(batches):
+        vectors = embed_batches(batches, model, path_col, content_col, device, batch_size)
+        return label_batches(vectors, shot, "vector")
+
+    drop = [content_col] if content_col else []
+    return df.mapInPandas(run, _schema(df, (*EMBED_FIELDS, *LABEL_FIELDS), drop))
+
+
 def _categories(categories: CategoriesLike) -> list[Category]:
     if isinstance(categories, str | os.PathLike):
         return read_toml_file(categories)
@@ -96,7 +124,7 @@ def build_zero_shot(
     """Prompt-ensemble text vectors for ``categories`` (default: photosort's), computed once
     on the driver; the result ships to the workers with the tasks."""
     cats = default_categories() if categories is None else _categories(categories)
-    embedder = embedder or Embedder(ModelSpec.parse(model), "cpu")
+    embedder = embedder or embedder_for(model, "cpu")
     return ZeroShot.build(cats, embedder.encode_texts, embedder.logit_scale, embedder.model_id)
 
 

@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelSpec
+from photosort.core.embedder import DEFAULT_MODEL
 from photosort.core.errors import PhotosortError
 from photosort.core.imaging import SUPPORTED_EXTENSIONS
 from photosort.core.scanner import walk_photos
-from photosort.spark import build_zero_shot, embed_images, zero_shot
-from photosort.spark.worker import local_path, stat_batches
+from photosort.spark import build_zero_shot, embed_and_label
+from photosort.spark.worker import embedder_for, local_path, stat_batches
 
 #: The Parquet columns, in order (see README "Indexing on Spark").
 OUTPUT_COLUMNS = (
@@ -177,7 +177,7 @@ def index_photos(
 
     started = time.monotonic()
     summary = IndexSummary(output=output)
-    embedder = Embedder(ModelSpec.parse(model), "cpu")  # the driver: text vectors, model id
+    embedder = embedder_for(model, "cpu")  # the driver's: text vectors, once per process
     shot = build_zero_shot(categories, model, embedder)
     done = _done(spark, output)
     run_id = uuid.uuid4().hex
@@ -199,12 +199,11 @@ def index_photos(
         parallel = spark.sparkContext.defaultParallelism
         todo = todo.repartition(max(parallel, -(-left // ROWS_PER_PARTITION)))
         content = "content" if kind == "content" else None
-        parts.append(embed_images(todo, "path", model, content, device, batch_size))
+        parts.append(embed_and_label(todo, shot, "path", model, content, device, batch_size))
     if parts:
         rows = parts[0]
         for more in parts[1:]:
             rows = rows.unionByName(more)
-        rows = zero_shot(rows, shot)
         rows = rows.withColumn("indexed_at", F.lit(stamp)).withColumn("run_id", F.lit(run_id))
         rows.select(*OUTPUT_COLUMNS).write.mode("append").parquet(output)
         written = spark.read.parquet(output).filter(F.col("run_id") == run_id)
