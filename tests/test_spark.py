@@ -166,3 +166,12 @@ def test_embed_images_reads_spark_binaryfile_rows_like_paths(spark, indexed, tin
             assert row["error"] and row["vector"] is None
         else:
             assert float(np.dot(row["vector"], job[path]["vector"])) >= 0.9999, path
+
+
+def test_a_missing_input_is_one_line_before_spark_starts(capsys, tmp_path):
+    from photosort.spark.__main__ import main
+
+    missing = str(tmp_path / "not-mounted")
+    assert main(["index", "--input", missing, "--output", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"photosort: error: input not found: {missing}\n"
+    assert not (tmp_path / "out").exists()

@@ -79,8 +79,9 @@ def session(master: str | None):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from photosort.spark.job import index_photos
+        from photosort.spark.job import check_inputs, index_photos
 
+        check_inputs(args.input)
         spark = session(args.master)
         try:
             summary = index_photos(

@@ -86,6 +86,13 @@ def _listing_schema() -> str:
     return "path string, root string, size bigint, mtime_ns bigint"
 
 
+def check_inputs(inputs: list[str]) -> None:
+    """A local input that is not there is a one-line error, before Spark or the model start."""
+    for raw in inputs:
+        if not _is_remote(raw) and not os.path.exists(local_path(raw)):
+            raise SparkInputError(f"input not found: {raw}")
+
+
 def list_photos(spark, inputs: list[str]):
     """(path, root, size, mtime_ns[, content]) DataFrames for ``inputs``.
 
@@ -103,8 +110,6 @@ def list_photos(spark, inputs: list[str]):
             remote.append(raw)
             continue
         path = os.path.abspath(local_path(raw))
-        if not os.path.exists(path):
-            raise SparkInputError(f"input not found: {raw}")
         if os.path.isfile(path) and os.path.splitext(path)[1].lower() not in SUPPORTED_EXTENSIONS:
             lists.append(path)
         elif os.path.isfile(path):
@@ -175,6 +180,7 @@ def index_photos(
     """Index ``inputs`` into the Parquet dataset ``output``; returns what was done."""
     from pyspark.sql import functions as F
 
+    check_inputs(inputs)
     started = time.monotonic()
     summary = IndexSummary(output=output)
     embedder = embedder_for(model, "cpu")  # the driver's: text vectors, once per process
