@@ -7,6 +7,7 @@ import line here.
 from __future__ import annotations
 
 from photosort.cli import (
+    archive,  # noqa: F401  (issue 20: photosort import)
     bench,  # noqa: F401  (issue 21: bench, models)
     duplicates,  # noqa: F401  (issue 17)
     model,  # noqa: F401  (issue 11: download-model)

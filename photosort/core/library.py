@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from photosort.core import archive_import as archives  # issue 20: photosort import
 from photosort.core import bench as bench_speed
 from photosort.core import categories as category_store
 from photosort.core import discover as discovery
@@ -1497,3 +1498,65 @@ class Library:
     def text_counts(self) -> dict[str, int]:
         """Photos read, skipped by the gate, failed (current file versions)."""
         return ocr_store.counts(self.catalog)
+
+    # -- a Spark index (core/archive_import.py, issue 20) ----------------------------------
+    def import_archive(
+        self,
+        path: str | os.PathLike,
+        mapping: Iterable[str] = (),
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> archives.ImportSummary:
+        """Merge a ``photosort.spark`` Parquet output (its vectors: nothing is embedded
+        again), then do what a scan does after embedding: sun, auto tags, keywords."""
+        started = time.monotonic()
+        pairs = archives.parse_mapping(list(mapping))
+        dataset = archives.open_dataset(path)
+        models = archives.dataset_models(dataset)
+        if models and models != [self.model_id]:
+            hint = models[0] if not models[0].startswith("local:") else "SPEC (its local-dir:)"
+            raise LibraryError(
+                f"{path} holds vectors of {models[0]}, this library uses {self.model_id}: "
+                f"import into a library of that model (--model {hint})"
+            )
+        with self.writing("importing"):
+            if models:
+                with self.catalog.transaction() as conn:
+                    self.catalog.set_meta("model", str(self.model_spec), conn)
+                    self.catalog.set_meta("model_id", models[0], conn)
+                    self.catalog.set_meta("model_dim", str(archives.vector_dim(dataset)), conn)
+            roots: dict[str, tuple[int, str]] = {}
+
+            def root_for(local: str, hint: str | None) -> tuple[int, str]:
+                folder = archives.root_folder(local, hint, pairs)
+                if folder not in roots:
+                    roots[folder] = self.add_root(folder)
+                return roots[folder]
+
+            try:
+                summary = archives.import_dataset(
+                    self.catalog,
+                    self.index,
+                    dataset,
+                    models[0] if models else self.model_id,
+                    pairs,
+                    root_for,
+                    on_progress,
+                    should_cancel,
+                )
+            finally:
+                self.save_index()
+            root_ids = sorted({r[0] for r in roots.values()})
+            with self.catalog.transaction() as conn:
+                kept_tags.restore(conn)
+            self.index.remove(raw_pairs.link(self.catalog, root_ids).companion_ids or [])
+            self.save_index()
+            if not summary.cancelled:
+                self.update_sun(on_progress, should_cancel)
+                try:  # as after a scan: tags missing now are a warning, not a lost import
+                    self.autotag(on_progress, should_cancel)
+                except (CategoryError, CatalogError, ModelError) as exc:
+                    summary.warnings.append(f"auto-tagging failed: {exc}")
+                summary.warnings += self.import_keywords(root_ids, on_progress).warnings
+        summary.seconds = time.monotonic() - started
+        return summary

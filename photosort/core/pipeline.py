@@ -87,9 +87,20 @@ def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:
         return Prepared(job, error=str(exc))
     except OSError as exc:
         return Prepared(job, error=f"cannot read file: {exc.strerror or exc}", io_error=True)
-    out = Prepared(job, content_hash=content_hash(data), size=st.st_size, mtime_ns=st.st_mtime_ns)
+    read_s = time.perf_counter() - t0
+    out = prepare_data(job, data, st.st_size, st.st_mtime_ns, preprocess, min_side)
+    out.read_s += read_s
+    return out
+
+
+def prepare_data(
+    job: EmbedJob, data: bytes, size: int, mtime_ns: int, preprocess: Callable, min_side: int
+) -> Prepared:
+    """``prepare`` for bytes already read (a Spark binaryFile row); never raises."""
+    t0 = time.perf_counter()
+    out = Prepared(job, content_hash=content_hash(data), size=size, mtime_ns=mtime_ns)
     t1 = time.perf_counter()
-    out.read_s = t1 - t0
+    out.read_s = t1 - t0  # hashing counts as reading, as it always did
     try:
         decoded = decode_photo(data, min_side=min_side, name=job.path)
         t2 = time.perf_counter()

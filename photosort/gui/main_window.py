@@ -49,6 +49,7 @@ from photosort.gui.grid import PhotoGrid
 from photosort.gui.reindexing import ReindexController
 from photosort.gui.search_bar import SearchBar
 from photosort.gui.sidebar import KIND_ROLE, Sidebar
+from photosort.gui.spark_import import import_spark_index
 from photosort.gui.tag_admin_commands import TagAdminActions
 from photosort.gui.tag_commands import TagCommand
 from photosort.gui.tag_prompt import TypeToSearch, ask_tag
@@ -182,6 +183,9 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.add_folder,
             QKeySequence.StandardKey.Open,
             "Add a photo folder to the library and index it",
+        )
+        self._action(  # issue 20: a cluster's index, browsed as if scanned here
+            file_menu, "Import Spark index…", lambda: import_spark_index(self)
         )
         self.rescan_action = self._action(
             file_menu, "&Rescan", self.rescan, "F5", "Look for new, changed and removed photos"

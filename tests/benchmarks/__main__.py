@@ -29,6 +29,7 @@ BENCHMARKS = (
     "scores",
     "reindex",
     "ocr",
+    "spark",
 )
 
 
