@@ -9,12 +9,15 @@ category previews). Thumbnails have their own pool in ``thumbnails.py``.
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
+from shiboken6 import Shiboken
 
 from photosort.core.progress import CancelToken, Progress
 
@@ -103,7 +106,11 @@ class Task:
     def _deliver(self, kind: str, payload: Any) -> None:
         """On the GUI thread: hand the answer to the callbacks, once, unless abandoned."""
         if kind == "progress":
-            if not self.finished and self._on_progress is not None:
+            if (
+                not self.finished
+                and self._on_progress is not None
+                and _receiver_alive(self._on_progress)
+            ):
                 self._on_progress(payload)
             return
         if self.finished:  # abandoned (window closing): nobody listens
@@ -111,15 +118,26 @@ class Task:
         self.finished = True
         _RUNNING.discard(self)
         if kind == "done":
-            if self._on_done is not None:
+            if self._on_done is not None and _receiver_alive(self._on_done):
                 self._on_done(payload)
         elif self._on_error is not None:
-            self._on_error(payload)
+            if _receiver_alive(self._on_error):
+                self._on_error(payload)
         else:
             _report_unhandled(payload)
 
 
 _RUNNING: set[Task] = set()  # keeps a Task alive until its answer is delivered
+
+
+def _receiver_alive(callback: Callable[..., Any]) -> bool:
+    """False when the callback is a method (or a partial of one) of a widget already
+    deleted: a dialog closed before its answer came. The answer is dropped, as Qt drops a
+    queued signal to a deleted receiver, instead of raising in the event loop."""
+    while isinstance(callback, functools.partial):
+        callback = callback.func
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, Shiboken.Object) or shiboken6.isValid(owner)
 
 
 class _Runnable(QRunnable):

@@ -216,3 +216,26 @@ def test_tasks_make_no_qobject_a_pool_thread_could_free(qtbot):
 def _no_qt_warnings(qtbot):
     """Any Qt warning during these tests is a failure (pytest-qt captures them)."""
     yield
+
+
+def test_a_late_answer_to_a_closed_dialog_is_dropped(qtbot):
+    """A dialog closed (deleted) before its background answer came: the answer is dropped,
+    not delivered into a deleted widget (which raised in the event loop)."""
+    from PySide6.QtWidgets import QLabel
+
+    got: list = []
+
+    class Picker(QLabel):
+        def show_rows(self, rows: list) -> None:
+            got.append(rows)
+            self.setText(str(rows))
+
+    picker = Picker()
+    answer = threading.Event()
+    tasks.run_task(lambda: answer.wait(10) and [1, 2], picker.show_rows)
+    picker.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    answer.set()
+    assert tasks.wait_for_all(10000)
+    qtbot.waitUntil(lambda: not tasks._RUNNING, timeout=5000)
+    assert got == []
