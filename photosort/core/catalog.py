@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import sqlite_utils
 
 from photosort import __version__
 from photosort.core import backup, private
@@ -194,7 +193,6 @@ class Catalog:
             self._refuse_newer()  # before anything is written (WAL included)
             self._enable_wal(busy_timeout_s)
             self.conn.execute("PRAGMA synchronous = NORMAL")
-            self.db = sqlite_utils.Database(self.conn)
             self._migrate()
             self._backup_due = True
         except sqlite3.OperationalError as exc:
@@ -249,7 +247,6 @@ class Catalog:
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise self._damaged(exc) from exc
         if all(m.name in done for m in MIGRATIONS):
-            self.db = sqlite_utils.Database(self.conn)
             return True
         self.conn.close()
         if self._immutable:
@@ -417,6 +414,14 @@ class Catalog:
     def scalar(self, sql: str, params: Iterable | dict = ()):
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
+
+    @property
+    def db(self):
+        """A ``sqlite_utils.Database`` over the writing connection, made on first use:
+        importing sqlite_utils imports pandas where it is installed (2.4 s of a cold search)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     def close(self) -> None:
         with self._lock:

@@ -47,7 +47,7 @@ from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelError, ModelSpec, check_model_name
 from photosort.core.errors import PhotosortError
-from photosort.core.pipeline import EmbedJob, embed_photos
+from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
 from photosort.core.scanner import WalkIssue
@@ -444,8 +444,11 @@ class Library:
     def _scan_locked(
         self, roots, on_progress, should_cancel, batch_size, retry_failed=False
     ) -> ScanSummary:
-        embedder = self.embedder  # fail early (and clearly) if the model cannot load
-        self._record_model(embedder)  # indexing with it makes it the library's model
+        # The model (seconds to import and load) is loaded only when a photo needs it: a
+        # rescan with nothing new is a walk and a compare. Another model than the library's
+        # loads at once, so a mistyped one fails early and clearly.
+        if self.catalog.get_meta("model") != str(self.model_spec) or not self.known_model_id():
+            self._record_model(self.embedder)  # indexing with it makes it the library's model
         rec = reconcile(self.catalog, roots, on_progress, should_cancel)
         summary = ScanSummary(
             new=rec.new,
@@ -468,15 +471,21 @@ class Library:
             summary.cancelled = True
             self.save_index()
             return summary
-        rows = self.catalog.photos_needing_embedding(
-            embedder.model_id, [r[0] for r in roots], retry_failed
-        )
-        companions = raw_pairs.companion_ids(self.catalog)  # a RAW beside its JPEG
-        jobs = [EmbedJob(r["id"], r["path"]) for r in rows if r["id"] not in companions]
+        root_ids = [r[0] for r in roots]
+        known_id = self.model_id
+        jobs = self._embed_jobs(known_id, root_ids, retry_failed)
+        stats = EmbedStats()
         try:
-            stats = embed_photos(
-                self.catalog, embedder, self.index, jobs, on_progress, should_cancel, batch_size
-            )
+            if jobs:
+                embedder = self.embedder
+                self._record_model(embedder)
+                if embedder.model_id != known_id:  # the folder's weights were replaced
+                    with self._index_lock:
+                        self._index = None
+                    jobs = self._embed_jobs(embedder.model_id, root_ids, retry_failed)
+                stats = embed_photos(
+                    self.catalog, embedder, self.index, jobs, on_progress, should_cancel, batch_size
+                )
         finally:
             self.save_index()
         with self.catalog.transaction() as conn:  # decisions kept when photos were forgotten
@@ -487,6 +496,11 @@ class Library:
         summary.cancelled = stats.cancelled
         summary.timings = stats.timings
         return summary
+
+    def _embed_jobs(self, model_id: str, root_ids: list[int], retry_failed: bool) -> list[EmbedJob]:
+        rows = self.catalog.photos_needing_embedding(model_id, root_ids, retry_failed)
+        companions = raw_pairs.companion_ids(self.catalog)  # a RAW beside its JPEG
+        return [EmbedJob(r["id"], r["path"]) for r in rows if r["id"] not in companions]
 
     def watcher(self, **options) -> watching.FolderWatcher:
         """A watcher of this library's roots (see core/watch.py); the caller starts it."""
