@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import REPO, draw_photo
+from conftest import REPO
 
 
 def _scan_in_fresh_process(library: Path, model: str, photos: Path) -> str:

@@ -37,6 +37,7 @@ from photosort.core import (
     tag_admin,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     teaching,  # registers 0007_taught_tags
+    text_onnx,
     xmp,
 )
 from photosort.core import keywords as keyword_import  # registers 0009_b
@@ -178,6 +179,7 @@ class Library:
         )
         self.device = device or os.environ.get("PHOTOSORT_DEVICE") or "auto"
         self._embedder: Embedder | None = None
+        self._text_encoder: text_onnx.OnnxTextEncoder | None = None
         self._index: vector_index.VectorIndex | None = None
         self._load_lock = threading.Lock()
         self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
@@ -207,6 +209,31 @@ class Library:
                     if not model_check.is_foreign(self.catalog, self._embedder.model_id):
                         self._remember_model()
             return self._embedder
+
+    @property
+    def text_encoder(self) -> Embedder | text_onnx.OnnxTextEncoder:
+        """What turns text into vectors: the model once loaded, else its cached ONNX text
+        tower (no torch: a cold text search in well under a second), else the model."""
+        if self._embedder is None and text_onnx.enabled():
+            with self._load_lock:
+                if self._text_encoder is None:
+                    model_id = self.known_model_id()
+                    if model_id:
+                        self._text_encoder = text_onnx.OnnxTextEncoder.open(model_id)
+                if self._text_encoder is not None:
+                    return self._text_encoder
+        return self.embedder
+
+    def cache_text_encoder(self) -> None:
+        """Export the loaded model's text tower for the next cold search (seconds, once per
+        model); a failure only means the next search loads the model again."""
+        if self._embedder is None or not text_onnx.enabled():
+            return
+        try:
+            with self._embedder._lock:
+                text_onnx.export(self._embedder)
+        except Exception as exc:
+            log.info("text tower not exported (%s); searches load the model", exc)
 
     def _remember_model(self) -> None:
         """Record the loaded model, only when that changes something: loading a model for a
@@ -424,6 +451,7 @@ class Library:
             if not summary.cancelled:  # after auto-tagging: see keywords.py
                 summary.keywords = self.import_keywords([r[0] for r in roots], on_progress)
                 summary.warnings += summary.keywords.warnings
+            self.cache_text_encoder()  # once per model: later searches need no torch
             return summary
 
     def import_keywords(
@@ -508,12 +536,22 @@ class Library:
 
     # -- search -------------------------------------------------------------------------
     def searcher(self) -> Searcher:
-        return Searcher(self.catalog, self.index, lambda: self.embedder, self._relevance)
+        return Searcher(
+            self.catalog,
+            self.index,
+            lambda: self.embedder,
+            self._relevance,
+            text_encoder=lambda: self.text_encoder,
+            model_id=lambda: self.model_id,
+        )
 
     def _relevance(self) -> Relevance:
         """Neutral captions (cached in the catalog) and the logit scale: search's cutoff."""
         vectors = tagging.text_vectors(
-            self.catalog, self.model_id, NEUTRAL_CAPTIONS, self.embedder.encode_texts
+            self.catalog,
+            self.model_id,
+            NEUTRAL_CAPTIONS,
+            lambda texts: self.text_encoder.encode_texts(texts),
         )
         neutral = tagging.ensemble([vectors[p] for p in NEUTRAL_CAPTIONS])
         return Relevance(neutral, self._logit_scale())
@@ -532,7 +570,11 @@ class Library:
         calls each field in messages, e.g. ``{"date_from": "--from"}``)."""
         query = self.check_query(query, names)
         if query.has_semantic_part:  # another model's vectors: say so, not "no results"
-            if self.model_spec.local_dir is None and self._embedder is None:
+            if (
+                self.model_spec.local_dir is None
+                and self._embedder is None
+                and self.catalog.get_meta("model") != str(self.model_spec)
+            ):
                 check_model_name(self.model_spec)  # a typo is named first, not a mismatch
             model_check.check(self.catalog, self.model_id, str(self.model_spec))
         return self.searcher().search(query)
@@ -676,7 +718,7 @@ class Library:
         stored = self.catalog.get_meta(key)
         if stored is not None:
             return float(stored)
-        scale = float(self.embedder.logit_scale)
+        scale = float(self.text_encoder.logit_scale)
         self.catalog.set_meta(key, repr(scale))
         return scale
 
@@ -685,7 +727,7 @@ class Library:
             self.catalog,
             self.model_id,
             tagging.Tagger.prompts_needed(cats),
-            lambda texts: self.embedder.encode_texts(texts),
+            lambda texts: self.text_encoder.encode_texts(texts),
         )
 
     # -- categories -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ BENCHMARKS = (
     "teaching",
     "backup",
     "raw",
+    "coldstart",
 )
 
 
