@@ -76,3 +76,16 @@ def test_a_damaged_export_falls_back_to_the_model(scanned, make_library):
     assert results and lib.model_loaded  # answered by the model
     lib.cache_text_encoder()  # and exported again for the next search
     assert text_onnx.OnnxTextEncoder.open(lib.model_id) is not None
+
+
+def test_a_read_only_search_works_before_any_auto_tagging(scanned, make_library):
+    """The search's relevance cutoff needs caption vectors and the logit scale, cached by
+    auto-tagging; a read-only open (``photosort search``) computes them without storing."""
+    writer = make_library(scanned.folder)
+    with writer.catalog.transaction() as conn:
+        conn.execute("DELETE FROM text_vectors")
+        conn.execute("DELETE FROM meta WHERE key LIKE 'logit_scale:%'")
+    writer.close()
+    reader = make_library(scanned.folder, read_only=True)
+    assert reader.search(SearchQuery(text="a red car", top=3))
+    assert not reader.catalog.query("SELECT 1 FROM text_vectors")

@@ -719,7 +719,8 @@ class Library:
         if stored is not None:
             return float(stored)
         scale = float(self.text_encoder.logit_scale)
-        self.catalog.set_meta(key, repr(scale))
+        if not self.catalog.read_only:
+            self.catalog.set_meta(key, repr(scale))
         return scale
 
     def _text_vectors(self, cats: list[Category]) -> dict[str, np.ndarray]:
