@@ -213,9 +213,8 @@ def _text_tower(model):
 
 
 def _write(module, path: Path) -> None:
-    import torch
-
     import onnx
+    import torch
 
     sample = torch.zeros((2, module.positional_embedding.shape[0]), dtype=torch.long)
     whole = path.with_name("whole.onnx")
