@@ -582,7 +582,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise SearchError('nothing to search for: give a text, e.g. photosort search "beach"')
     with open_library(args, read_only=True) as lib:
         results = lib.search(query, SEARCH_FLAGS)
-    return _search_output(args, results, query.has_semantic_part)
+        code = _search_output(args, results, query.has_semantic_part)
+        sys.stdout.flush()
+        lib.cache_text_encoder()  # after the answer: the next cold search needs no torch
+    return code
 
 
 def _query_from(args: argparse.Namespace) -> SearchQuery:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import sqlite_utils
 
 from photosort import __version__
 from photosort.core import backup, private
@@ -215,7 +214,6 @@ class Catalog:
             self._refuse_newer()  # before anything is written (WAL included)
             self._enable_wal(busy_timeout_s)
             self.conn.execute("PRAGMA synchronous = NORMAL")
-            self.db = sqlite_utils.Database(self.conn)
             self._migrate()
             self._backup_due = True
         except sqlite3.OperationalError as exc:
@@ -270,7 +268,6 @@ class Catalog:
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise self._damaged(exc) from exc
         if all(m.name in done for m in MIGRATIONS):
-            self.db = sqlite_utils.Database(self.conn)
             return True
         self.conn.close()
         if self._immutable:
@@ -447,6 +444,14 @@ class Catalog:
     def scalar(self, sql: str, params: Params = ()) -> Any:
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
+
+    @property
+    def db(self) -> Any:
+        """A ``sqlite_utils.Database`` over the writing connection, made on first use:
+        importing sqlite_utils imports pandas where it is installed (2.4 s of a cold search)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     def close(self) -> None:
         with self._lock:

@@ -46,6 +46,7 @@ from photosort.core import (
     tag_truth,
     tagging,  # registers the 0002_tags migration before any Catalog opens
     teaching,  # registers 0007_taught_tags
+    text_onnx,
     xmp,
 )
 from photosort.core import keywords as keyword_import  # registers 0009_b
@@ -66,7 +67,7 @@ from photosort.core.embedder import (
 )
 from photosort.core.errors import PhotosortError
 from photosort.core.folders import inside, under_folder_sql
-from photosort.core.pipeline import EmbedJob, embed_photos
+from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
 from photosort.core.scanner import WalkIssue
@@ -203,6 +204,7 @@ class Library:
         )
         self.device = device or os.environ.get("PHOTOSORT_DEVICE") or "auto"
         self._embedder: Embedder | None = None
+        self._text_encoder: text_onnx.OnnxTextEncoder | None = None
         self._index: vector_index.VectorIndex | None = None
         self._load_lock = threading.Lock()
         self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
@@ -233,6 +235,31 @@ class Library:
                     if not model_check.is_foreign(self.catalog, self._embedder.model_id):
                         self._remember_model()
             return self._embedder
+
+    @property
+    def text_encoder(self) -> Embedder | text_onnx.OnnxTextEncoder:
+        """What turns text into vectors: the model once loaded, else its cached ONNX text
+        tower (no torch: a cold text search in well under a second), else the model."""
+        if self._embedder is None and text_onnx.enabled():
+            with self._load_lock:
+                if self._text_encoder is None:
+                    model_id = self.known_model_id()
+                    if model_id:
+                        self._text_encoder = text_onnx.OnnxTextEncoder.open(model_id)
+                if self._text_encoder is not None:
+                    return self._text_encoder
+        return self.embedder
+
+    def cache_text_encoder(self) -> None:
+        """Export the loaded model's text tower for the next cold search (seconds, once per
+        model); a failure only means the next search loads the model again."""
+        if self._embedder is None or not text_onnx.enabled():
+            return
+        try:
+            with self._embedder._lock:
+                text_onnx.export(self._embedder)
+        except Exception as exc:
+            log.info("text tower not exported (%s); searches load the model", exc)
 
     def _remember_model(self) -> None:
         """Record the loaded model, only when that changes something: loading a model for a
@@ -474,6 +501,7 @@ class Library:
             if not summary.cancelled:  # after auto-tagging: see keywords.py
                 summary.keywords = self.import_keywords([r[0] for r in roots], on_progress)
                 summary.warnings += summary.keywords.warnings
+            self.cache_text_encoder()  # once per model: later searches need no torch
             if read_text is None:
                 read_text = os.environ.get("PHOTOSORT_OCR", "on").lower() not in OFF
             if not summary.cancelled and read_text:
@@ -517,8 +545,11 @@ class Library:
         batch_size: int,
         retry_failed: bool = False,
     ) -> ScanSummary:
-        embedder = self.embedder  # fail early (and clearly) if the model cannot load
-        self._record_model(embedder)  # indexing with it makes it the library's model
+        # The model (seconds to import and load) is loaded only when a photo needs it: a
+        # rescan with nothing new is a walk and a compare. Another model than the library's
+        # loads at once, so a mistyped one fails early and clearly.
+        if self.catalog.get_meta("model") != str(self.model_spec) or not self.known_model_id():
+            self._record_model(self.embedder)  # indexing with it makes it the library's model
         rec = reconcile(self.catalog, roots, on_progress, should_cancel)
         summary = ScanSummary(
             new=rec.new,
@@ -541,15 +572,21 @@ class Library:
             summary.cancelled = True
             self.save_index()
             return summary
-        rows = self.catalog.photos_needing_embedding(
-            embedder.model_id, [r[0] for r in roots], retry_failed
-        )
-        companions = raw_pairs.companion_ids(self.catalog)  # a RAW beside its JPEG
-        jobs = [EmbedJob(r["id"], r["path"]) for r in rows if r["id"] not in companions]
+        root_ids = [r[0] for r in roots]
+        known_id = self.model_id
+        jobs = self._embed_jobs(known_id, root_ids, retry_failed)
+        stats = EmbedStats()
         try:
-            stats = embed_photos(
-                self.catalog, embedder, self.index, jobs, on_progress, should_cancel, batch_size
-            )
+            if jobs:
+                embedder = self.embedder
+                self._record_model(embedder)
+                if embedder.model_id != known_id:  # the folder's weights were replaced
+                    with self._index_lock:
+                        self._index = None
+                    jobs = self._embed_jobs(embedder.model_id, root_ids, retry_failed)
+                stats = embed_photos(
+                    self.catalog, embedder, self.index, jobs, on_progress, should_cancel, batch_size
+                )
         finally:
             self.save_index()
         with self.catalog.transaction() as conn:  # decisions kept when photos were forgotten
@@ -561,18 +598,33 @@ class Library:
         summary.timings = stats.timings
         return summary
 
+    def _embed_jobs(self, model_id: str, root_ids: list[int], retry_failed: bool) -> list[EmbedJob]:
+        rows = self.catalog.photos_needing_embedding(model_id, root_ids, retry_failed)
+        companions = raw_pairs.companion_ids(self.catalog)  # a RAW beside its JPEG
+        return [EmbedJob(r["id"], r["path"]) for r in rows if r["id"] not in companions]
+
     def watcher(self, **options: Any) -> watching.FolderWatcher:
         """A watcher of this library's roots (see core/watch.py); the caller starts it."""
         return watching.FolderWatcher([r["path"] for r in self.catalog.roots()], **options)
 
     # -- search -------------------------------------------------------------------------
     def searcher(self) -> Searcher:
-        return Searcher(self.catalog, self.index, lambda: self.embedder, self._relevance)
+        return Searcher(
+            self.catalog,
+            self.index,
+            lambda: self.embedder,
+            self._relevance,
+            text_encoder=lambda: self.text_encoder,
+            model_id=lambda: self.model_id,
+        )
 
     def _relevance(self) -> Relevance:
         """Neutral captions (cached in the catalog) and the logit scale: search's cutoff."""
         vectors = tagging.text_vectors(
-            self.catalog, self.model_id, NEUTRAL_CAPTIONS, self.embedder.encode_texts
+            self.catalog,
+            self.model_id,
+            NEUTRAL_CAPTIONS,
+            lambda texts: self.text_encoder.encode_texts(texts),
         )
         neutral = tagging.ensemble([vectors[p] for p in NEUTRAL_CAPTIONS])
         return Relevance(neutral, self._logit_scale())
@@ -597,7 +649,11 @@ class Library:
         """
         query = self.check_query(query, names, check_tags)
         if query.has_semantic_part:  # another model's vectors: say so, not "no results"
-            if self.model_spec.local_dir is None and self._embedder is None:
+            if (
+                self.model_spec.local_dir is None
+                and self._embedder is None
+                and self.catalog.get_meta("model") != str(self.model_spec)
+            ):
                 check_model_name(self.model_spec)  # a typo is named first, not a mismatch
             model_check.check(self.catalog, self.model_id, str(self.model_spec))
         return self.searcher().search(query)
@@ -743,8 +799,9 @@ class Library:
         stored = self.catalog.get_meta(key)
         if stored is not None:
             return float(stored)
-        scale = float(self.embedder.logit_scale)
-        self.catalog.set_meta(key, repr(scale))
+        scale = float(self.text_encoder.logit_scale)
+        if not self.catalog.read_only:
+            self.catalog.set_meta(key, repr(scale))
         return scale
 
     def _scoring(self) -> scoring.Scoring:
@@ -768,7 +825,7 @@ class Library:
             self.catalog,
             self.model_id,
             tagging.Tagger.prompts_needed(cats),
-            lambda texts: self.embedder.encode_texts(texts),
+            lambda texts: self.text_encoder.encode_texts(texts),
         )
 
     # -- categories -------------------------------------------------------------------------

@@ -28,6 +28,8 @@ class ReconcileResult:
     moved: int = 0
     removed: int = 0
     unchanged: int = 0
+    #: of ``unchanged``: files whose mtime changed but whose content hash did not
+    touched: int = 0
     removed_ids: list[int] = field(default_factory=list)
     issues: list[WalkIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -62,6 +64,7 @@ def reconcile(
     _drop_second_paths(catalog, walks, result)
     new_files: list[tuple[_RootWalk, FoundFile]] = []
     changed: list[tuple[int, FoundFile]] = []
+    touched: list[tuple[int, FoundFile]] = []  # new mtime, same bytes: the vector stands
     vanished: list[PhotoRow] = []
     for walk in walks:
         if walk.skipped:
@@ -72,10 +75,13 @@ def reconcile(
             row = walk.known.get(found.path)
             if row is None:
                 new_files.append((walk, found))
-            elif (row.size, row.mtime_ns) != (found.size, found.mtime_ns):
-                changed.append((row.id, found))
-            else:
+            elif (row.size, row.mtime_ns) == (found.size, found.mtime_ns):
                 result.unchanged += 1
+            elif _same_content(row, found):
+                touched.append((row.id, found))
+                result.unchanged += 1
+            else:
+                changed.append((row.id, found))
         for path, row in walk.known.items():
             if path not in seen and not _under_any(path, walk.unreadable):
                 vanished.append(row)
@@ -83,6 +89,10 @@ def reconcile(
     moves = _match_moves(new_files, vanished)
     stamp = now_iso()
     with catalog.transaction() as conn:
+        conn.executemany(
+            "UPDATE photos SET mtime_ns = ? WHERE id = ?",
+            [(found.mtime_ns, row_id) for row_id, found in touched],
+        )
         for row_id, found in changed:
             conn.execute(
                 "UPDATE photos SET size = ?, mtime_ns = ?, status = 'pending', error = NULL, "
@@ -128,6 +138,7 @@ def reconcile(
         if gone or changed:
             catalog.bump_vectors_version(conn)
     result.updated = len(changed)
+    result.touched = len(touched)
     result.moved = len(moves)
     result.removed = len(gone)
     result.removed_ids = gone
@@ -246,6 +257,17 @@ def _match_moves(
                 moves.append((item, row))
                 break
     return moves
+
+
+def _same_content(row: PhotoRow, found: FoundFile) -> bool:
+    """A file with a new mtime but the same size and content hash (``touch``, a copy that
+    kept the bytes, a sync tool) keeps its vector: hashing costs a read, embedding a model."""
+    if row.size != found.size or not row.content_hash or row.status != "ok":
+        return False
+    try:
+        return hash_file(found.path) == row.content_hash
+    except OSError:
+        return False  # the embedding pass reads it again and reports why
 
 
 def _under_any(path: str, folders: list[str]) -> bool:

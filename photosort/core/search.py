@@ -178,11 +178,16 @@ class Searcher:
         index: VectorIndex,
         embedder_factory: Callable,
         relevance: Callable[[], Relevance] | None = None,
+        text_encoder: Callable | None = None,
+        model_id: Callable[[], str] | None = None,
     ):
         self.catalog = catalog
         self.index = index
         self._embedder = embedder_factory
         self._relevance = relevance
+        # a text query needs only a text encoder (no torch, see text_onnx.py) and the id
+        self._text_encoder = text_encoder or embedder_factory
+        self._model_id = model_id or (lambda: embedder_factory().model_id)
 
     def query_vector(self, query: SearchQuery) -> tuple[np.ndarray, int | None]:
         """The combined query vector, and the catalog id of the query image if it has one."""
@@ -191,7 +196,7 @@ class Searcher:
         texts = ([Term(query.text)] if query.text else []) + list(query.also)
         texts += [Term(t.text, -abs(t.weight)) for t in query.exclude]
         if texts:
-            vecs = self._embedder().encode_texts([t.text for t in texts])
+            vecs = self._text_encoder().encode_texts([t.text for t in texts])
             parts += [(v, t.weight) for v, t in zip(vecs, texts, strict=True)]
         if query.image:
             vec, own_id = self._image_vector(query.image)
@@ -245,7 +250,7 @@ class Searcher:
         relevance = self._relevance() if self._relevance else None
         if relevance is None:
             return
-        model = self._embedder().model_id
+        model = self._model_id()
         ids = [r.photo_id for r in results]
         vectors: dict[int, np.ndarray] = {}
         for start in range(0, len(ids), 900):

@@ -229,11 +229,12 @@ def text_vectors(
     missing = [p for p in wanted if p not in out]
     if missing:
         vecs = np.asarray(encode(missing), dtype=np.float32)
-        with catalog.transaction() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO text_vectors (model, prompt, vector) VALUES (?, ?, ?)",
-                [(model_id, p, v.tobytes()) for p, v in zip(missing, vecs, strict=True)],
-            )
+        if not catalog.read_only:  # a search on a read-only open computes, never stores
+            with catalog.transaction() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO text_vectors (model, prompt, vector) VALUES (?, ?, ?)",
+                    [(model_id, p, v.tobytes()) for p, v in zip(missing, vecs, strict=True)],
+                )
         out.update(zip(missing, vecs, strict=True))
     return out
 

@@ -30,6 +30,7 @@ BENCHMARKS = (
     "reindex",
     "ocr",
     "spark",
+    "coldstart",
 )
 
 

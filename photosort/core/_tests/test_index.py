@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faiss
 import numpy as np
 import pytest
 
@@ -86,3 +87,29 @@ def test_stale_or_corrupt_file_is_rebuilt(tmp_path):
     (tmp_path / vindex.INDEX_FILENAME).write_bytes(b"\0" * 50)
     assert vindex.open_or_rebuild(tmp_path, catalog, "m", 64).count == 300
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_large_index_keeps_fp16_lists_at_exact_recall(tmp_path, monkeypatch):
+    """Half the memory of IVF-Flat at 1M (issue 13); probing every list finds what exact
+    search finds, so fp16 codes cost no recall; an old IVF-Flat file is rebuilt."""
+    monkeypatch.setattr(vindex, "EXACT_LIMIT", 1000)
+    x = _clustered(3000)
+    ids = np.arange(3000, dtype=np.int64) + 1
+    catalog = FakeCatalog(x, ids)
+    index = vindex.rebuild(tmp_path, catalog, "m", 64)
+    ivf = faiss.extract_index_ivf(index._index)
+    assert ivf.code_size == 2 * 64 and not index.full_precision_lists
+    exact = VectorIndex(64)
+    exact.add(ids, x)
+    ivf.nprobe = ivf.nlist
+    recalls = [len(set(index.search(q, 10)[0]) & set(exact.search(q, 10)[0])) / 10 for q in x[:100]]
+    assert np.mean(recalls) >= 0.99
+
+    flat_lists = faiss.IndexIVFFlat(faiss.IndexFlatIP(64), 64, 16, faiss.METRIC_INNER_PRODUCT)
+    flat_lists.train(x)
+    flat_lists.set_direct_map_type(faiss.DirectMap.Hashtable)
+    old = VectorIndex(64, flat_lists)
+    old.add(ids, x)
+    old.save(tmp_path, old.meta("m", 3))
+    assert old.full_precision_lists
+    assert not vindex.open_or_rebuild(tmp_path, catalog, "m", 64).full_precision_lists

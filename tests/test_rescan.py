@@ -1,0 +1,71 @@
+"""Rescans in a blink: nothing new means no model, and a touched file keeps its vector."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from conftest import REPO
+
+
+def _scan_in_fresh_process(library: Path, model: str, photos: Path) -> str:
+    """``photosort scan`` as a user runs it; prints which heavy modules it imported."""
+    code = (
+        "import sys\n"
+        "from photosort.cli import main\n"
+        f"rc = main(['--library', {str(library)!r}, '--model', {model!r}, '--device', 'cpu',"
+        f" 'scan', {str(photos)!r}])\n"
+        "print('LOADED', sorted(m for m in ('torch', 'open_clip') if m in sys.modules), rc)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    return next(line for line in out.stdout.splitlines() if line.startswith("LOADED"))
+
+
+def test_a_rescan_with_nothing_new_never_loads_the_model(make_library, tiny_model, photo_tree):
+    lib = make_library()
+    assert lib.scan([photo_tree]).embedded == 12
+    lib.close()
+
+    again = _scan_in_fresh_process(lib.folder, tiny_model, photo_tree)
+    assert again == "LOADED [] 0"
+
+
+def test_a_touched_but_identical_file_keeps_its_vector(make_library, photo_tree):
+    lib = make_library()
+    assert lib.scan([photo_tree]).embedded == 12
+    target = photo_tree / "family" / "img_00.jpg"
+    row = lib.catalog.photo_by_path(str(target))
+    vector = lib.catalog.vector_of(row.id, lib.model_id)
+    tags = lib.photo_tags([row.id])
+    os.utime(target, ns=(1, row.mtime_ns + 5_000_000_000))  # `touch`: new mtime, same bytes
+
+    lib2 = make_library()  # a fresh process's view: the model is not loaded yet
+    rescan = lib2.scan([photo_tree])
+    assert (rescan.embedded, rescan.updated, rescan.unchanged) == (0, 0, 12)
+    assert not lib2.model_loaded
+    after = lib2.catalog.photo_by_path(str(target))
+    assert after.mtime_ns == row.mtime_ns + 5_000_000_000  # no hashing again next time
+    assert after.status == "ok"
+    assert np.array_equal(lib2.catalog.vector_of(row.id, lib2.model_id), vector)
+    assert lib2.photo_tags([row.id]) == tags
+
+
+def test_same_size_new_content_is_embedded_again(make_library, photo_tree):
+    lib = make_library()
+    lib.scan([photo_tree])
+    target = photo_tree / "family" / "img_00.jpg"
+    row = lib.catalog.photo_by_path(str(target))
+    data = bytearray(target.read_bytes())
+    data[-3] ^= 0xFF  # same size, other bytes (inside the JPEG's last scan data)
+    target.write_bytes(bytes(data))
+    rescan = lib.scan([photo_tree])
+    assert (rescan.updated, rescan.embedded) == (1, 1)
+    assert lib.catalog.photo_by_path(str(target)).content_hash != row.content_hash
