@@ -40,7 +40,7 @@ def open_library(
     preferred = settings.value("model") or None
     if not model and preferred:
         opened = Library(folder, device=device)  # cheap: no model is loaded
-        if opened.catalog.get_meta("model") is not None:
+        if opened.model_recorded():
             return opened
         opened.close()
         model = preferred

@@ -71,6 +71,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.last_summary: ScanSummary | None = None
         self._query_generation = 0
         self._info_generation = 0
+        self._sidebar_generation = 0
         self.loading = False  # a browse/search is running (tests wait on it)
         self.model_task: tasks.Task | None = None  # the background model preload
         self.total_photos: int | None = None  # from the last sidebar load
@@ -265,11 +266,18 @@ class MainWindow(TagAdminActions, QMainWindow):
     def refresh_sidebar(self) -> None:
         if self.closed:
             return
+        # Two loads can run at once (two pool threads): only the newest may be shown, or an
+        # older answer arriving last brings back stale counts.
+        self._sidebar_generation += 1
         tasks.run_task(
-            partial(library_data.load_sidebar, self.library), self._sidebar_loaded, self._show_error
+            partial(library_data.load_sidebar, self.library),
+            partial(self._sidebar_loaded, self._sidebar_generation),
+            self._show_error,
         )
 
-    def _sidebar_loaded(self, data) -> None:
+    def _sidebar_loaded(self, generation: int, data) -> None:
+        if generation != self._sidebar_generation:
+            return
         self.sidebar.populate(data)
         self.details.set_known_tags(self.sidebar.label_tags + self.sidebar.manual_tags)
         self._fill_quick_tags()

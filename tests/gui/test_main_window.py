@@ -332,3 +332,33 @@ def test_a_tag_filter_whose_tag_is_undone_away_is_dropped(make_window, library, 
     assert errors == []
     assert window.sidebar.filters.tags == []
     assert window.grid.photo_model.has_scores
+
+
+def test_a_late_sidebar_answer_never_brings_back_stale_counts(
+    make_window, library, qtbot, monkeypatch
+):
+    """Two sidebar loads run at once; the older one answering last must not win."""
+    import threading
+    import time
+
+    from photosort.gui import library_data
+
+    window = make_window(library)
+    ids = window.grid.photo_model.ids
+    real = library_data.load_sidebar
+    first = threading.Event()
+
+    def slow_first(lib):
+        data = real(lib)
+        if not first.is_set():
+            first.set()
+            time.sleep(1.5)  # answers after the newer load below
+        return data
+
+    monkeypatch.setattr(library_data, "load_sidebar", slow_first)
+    window.apply_tags(ids[:1], ["late"], [])  # load 1: "late" on 1 photo, answers last
+    assert first.wait(10)
+    window.apply_tags(ids[1:3], ["late"], [])  # load 2: on 3 photos
+    qtbot.wait(2500)
+    wait_idle(qtbot, window)
+    assert window.sidebar.item_for("tag", "late").text(1) == "3"
