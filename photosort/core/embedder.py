@@ -146,6 +146,9 @@ class Embedder:
         threads: int | None = None,
         precision: str | None = None,
     ):
+        if spec.local_dir is not None and not spec.local_dir.is_dir():
+            # before importing torch and open_clip: a typo answers in a second, not ten
+            raise ModelError(f"model folder not found: {spec.local_dir}")
         import open_clip
         import torch
 

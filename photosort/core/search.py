@@ -211,12 +211,14 @@ class Searcher:
 
     def _image_vector(self, image: str) -> tuple[np.ndarray, int | None]:
         path = os.path.abspath(os.path.expanduser(image))
-        embedder = self._embedder()
         row = self.catalog.photo_by_path(path)
-        if row is not None:
-            stored = self.catalog.vector_of(row.id, embedder.model_id)
+        if row is not None:  # a library photo: its stored vector, no model needed
+            stored = self.catalog.vector_of(row.id, self._model_id())
             if stored is not None:
                 return stored, row.id
+        if not os.path.isfile(path):  # said before loading the model, not after
+            raise SearchError(f"cannot use {image} as a query: no such file")
+        embedder = self._embedder()
         from photosort.core.imaging import DecodeError, decode_photo
 
         try:
