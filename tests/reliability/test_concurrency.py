@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 
 from tests.reliability.helpers import (
     REPO,
@@ -90,6 +91,10 @@ def test_gui_tags_while_the_cli_scans(make_library, tiny_model, tmp_path):
     while proc.poll() is None or tagged < 20:
         gui.tag_photos([ids[tagged % len(ids)]], add=[f"manual-{tagged}"])
         tagged += 1
+        # 200 clicks a second, far above a person's: with none, back-to-back write
+        # transactions can starve the scan's writer past SQLite's 10 s busy timeout on a
+        # loaded machine (SQLite's busy handler is not fair), which no user can cause.
+        time.sleep(0.005)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     tags = gui.photo_tags(ids)
