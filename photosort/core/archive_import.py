@@ -23,8 +23,9 @@ from photosort.core.index import VectorIndex
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scanner import hash_file
 
-#: Columns read from the dataset (the labels are recomputed by the library's own tagger).
-COLUMNS = (
+#: The file's facts and its vector, as the Spark job writes them (photosort/spark/job.py
+#: builds its output columns from these, so the writer and this reader never drift apart).
+FILE_COLUMNS = (
     "path",
     "root",
     "size",
@@ -42,10 +43,11 @@ COLUMNS = (
     "colour",
     "model",
     "vector",
-    "error",
-    "failure_kind",
-    "indexed_at",
 )
+#: How reading the file went, and when.
+OUTCOME_COLUMNS = ("error", "failure_kind", "indexed_at")
+#: Columns read from the dataset (the labels are recomputed by the library's own tagger).
+COLUMNS = FILE_COLUMNS + OUTCOME_COLUMNS
 BATCH_ROWS = 4096
 
 

@@ -188,16 +188,19 @@ class _CsvWriter:
         probs: list[np.ndarray],
         chosen: list[list[str]],
     ) -> None:
-        values = np.round(np.hstack(probs).astype(np.float64), 6).tolist()
-        self.writer.writerows(
-            [i, p, *v, *c]
-            for i, p, v, c in zip(
-                ids.tolist(), paths, values, zip(*chosen, strict=True), strict=True
-            )
-        )
+        self.writer.writerows(_rows(ids, paths, probs, chosen))
 
     def close(self) -> None:
         pass
+
+
+def _rows(
+    ids: np.ndarray, paths: list[str], probs: list[np.ndarray], chosen: list[list[str]]
+) -> Iterator[list]:
+    """One flat row per photo: id, path, every probability (6 decimals), every choice."""
+    values = np.round(np.hstack(probs).astype(np.float64), 6).tolist()
+    for i, p, v, c in zip(ids.tolist(), paths, values, zip(*chosen, strict=True), strict=True):
+        yield [i, p, *v, *c]
 
 
 class _JsonWriter:
@@ -216,12 +219,10 @@ class _JsonWriter:
         probs: list[np.ndarray],
         chosen: list[list[str]],
     ) -> None:
-        values = np.round(np.hstack(probs).astype(np.float64), 6).tolist()
-        picks = list(zip(*chosen, strict=True))
-        lines = []
-        for i, p, v, c in zip(ids.tolist(), paths, values, picks, strict=True):
-            row = dict(zip(self.columns, [i, p, *v, *c], strict=True))
-            lines.append(json.dumps(row, ensure_ascii=False))
+        lines = [
+            json.dumps(dict(zip(self.columns, row, strict=True)), ensure_ascii=False)
+            for row in _rows(ids, paths, probs, chosen)
+        ]
         if lines:
             self.fh.write(("\n" if self.first else ",\n") + ",\n".join(lines))
             self.first = False

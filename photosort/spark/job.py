@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from photosort.core.archive_import import FILE_COLUMNS, OUTCOME_COLUMNS
 from photosort.core.embedder import DEFAULT_MODEL
 from photosort.core.errors import PhotosortError
 from photosort.core.imaging import SUPPORTED_EXTENSIONS
@@ -26,29 +27,11 @@ from photosort.spark.worker import embedder_for, local_path, stat_batches
 
 #: The Parquet columns, in order (see README "Indexing on Spark").
 OUTPUT_COLUMNS = (
-    "path",
-    "root",
-    "size",
-    "mtime_ns",
-    "content_hash",
-    "width",
-    "height",
-    "taken_at",
-    "camera",
-    "gps_lat",
-    "gps_lon",
-    "phash",
-    "sharpness",
-    "sharp_side",
-    "colour",
-    "model",
-    "vector",
+    *FILE_COLUMNS,
     "labels",
     "scores",
     "uncertain",
-    "error",
-    "failure_kind",
-    "indexed_at",
+    *OUTCOME_COLUMNS,
     "run_id",
 )
 #: Rows per Arrow batch handed to a worker: small enough to stream, big enough to batch.
