@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import shutil
 import subprocess
 import sys
 import threading
@@ -38,6 +39,19 @@ def cli_env(tmp_path: Path, tiny_model: str) -> dict:
         "PHOTOSORT_MODEL": tiny_model,
         "PHOTOSORT_DEVICE": "cpu",
     }
+
+
+@pytest.fixture(scope="module")
+def scanned_library(tmp_path_factory: pytest.TempPathFactory, tiny_model: str) -> Path:
+    """One scanned library that tests copy (a scan through the CLI costs seconds)."""
+    base = tmp_path_factory.mktemp("scanned")
+    photos = base / "photos"
+    for i in range(6):
+        draw_photo(photos / f"img_{i:02d}.jpg", seed=i)
+    library = base / "lib"
+    env = {"PHOTOSORT_LIBRARY": str(library), "PHOTOSORT_MODEL": tiny_model}
+    run("scan", str(photos), env={**env, "PHOTOSORT_DEVICE": "cpu"})
+    return library
 
 
 def test_scan_status_search_roots_json(cli_env, photo_tree: Path):
@@ -151,8 +165,8 @@ def test_negative_terms_change_the_ranking(cli_env, photo_tree):
         (["search", "--image", "/no/such.jpg"], "cannot use /no/such.jpg"),
     ],
 )
-def test_user_errors_are_one_line_without_traceback(cli_env, photo_tree, args, needle):
-    run("scan", str(photo_tree), env=cli_env)
+def test_user_errors_are_one_line_without_traceback(cli_env, scanned_library, args, needle):
+    shutil.copytree(scanned_library, cli_env["PHOTOSORT_LIBRARY"])
     proc = run(*args, env=cli_env, check=False)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
