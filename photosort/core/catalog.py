@@ -188,11 +188,14 @@ class Catalog:
         self._lock = threading.RLock()
         self._busy_timeout_s = busy_timeout_s
         self._writer: int | None = None  # thread id inside a write transaction
-        self._local = threading.local()
-        # Each reader connection with the lock its thread holds while reading, so
-        # close() never closes a connection under another thread's running query
-        # (that crashes the sqlite3 C layer instead of raising).
-        self._readers: list[tuple[sqlite3.Connection, threading.Lock]] = []
+        # Read-only connections lent out one query at a time and put back after it. Not one
+        # per thread: Qt's pool threads get a fresh Python thread state (so a fresh
+        # threading.local) for every task, which left one open connection behind per
+        # background read (276 after a 300-step GUI soak). A lent connection is closed by
+        # the thread that holds it, never under its running query.
+        self._readers_lock = threading.Lock()
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._readers_made = 0  # connections ever opened for reading (tests, diagnostics)
         self._closed = False
         self._backup_due = False  # migrations take their own backup
         if read_only and self._open_read_only():
@@ -398,39 +401,50 @@ class Catalog:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
 
-    def _reader(self) -> tuple[sqlite3.Connection, threading.Lock] | None:
-        """This thread's read-only connection, or None inside its own write transaction.
+    def _borrow_reader(self) -> sqlite3.Connection:
+        """An idle read-only connection, or a new one when every one is busy.
 
         With WAL, readers on their own connections never wait for a writer: the GUI
-        thread keeps reading while a scan writes, instead of queueing on one lock.
+        thread keeps reading while a scan writes, instead of queueing on one lock. The
+        writer's lock is never taken here, so a first read never waits for a long write.
         """
-        if self._writer == threading.get_ident():
-            return None  # it must see its own uncommitted writes
-        reader = getattr(self._local, "reader", None)
-        if reader is None:
-            with self._lock:
-                if self._closed:
-                    raise CatalogError(f"The catalog {self.path} is closed.")
-                conn = self._connect(self.read_only)
-                conn.execute("PRAGMA query_only = ON")
-                reader = (conn, threading.Lock())
-                self._readers.append(reader)
-            self._local.reader = reader
-        return reader
-
-    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        reader = self._reader()
-        if reader is None:
-            with self._lock:
-                return _fetch_all(self.conn.execute(sql, params))
-        conn, in_use = reader
-        with in_use:
+        with self._readers_lock:
             if self._closed:
                 raise CatalogError(f"The catalog {self.path} is closed.")
-            try:
-                return _fetch_all(conn.execute(sql, params))
-            except sqlite3.OperationalError as exc:
-                raise CatalogError(_explain(exc, self.path)) from exc
+            if self._idle_readers:
+                return self._idle_readers.pop()
+            self._readers_made += 1
+        try:
+            conn = self._connect(self.read_only)
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.OperationalError as exc:
+            raise CatalogError(_explain(exc, self.path)) from exc
+        return conn
+
+    def _return_reader(self, conn: sqlite3.Connection) -> None:
+        with self._readers_lock:
+            if not self._closed:
+                self._idle_readers.append(conn)
+                return
+        conn.close()  # the catalog closed during this query: its last user closes it
+
+    def idle_reader_count(self) -> int:
+        """Read connections open and waiting for the next query (never more than the
+        most queries that ever ran at once)."""
+        with self._readers_lock:
+            return len(self._idle_readers)
+
+    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        if self._writer == threading.get_ident():
+            with self._lock:  # inside its own write transaction: see its own writes
+                return _fetch_all(self.conn.execute(sql, params))
+        conn = self._borrow_reader()
+        try:
+            return _fetch_all(conn.execute(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise CatalogError(_explain(exc, self.path)) from exc
+        finally:
+            self._return_reader(conn)
 
     def backup_now(self, reason: str = "manual") -> Path:
         """A copy in ``backup_dir`` now (SQLite's online backup; writers wait), keeping the
@@ -455,11 +469,11 @@ class Catalog:
 
     def close(self) -> None:
         with self._lock:
-            self._closed = True
-            for conn, in_use in self._readers:
-                with in_use:  # waits for a query running on another thread
-                    conn.close()
-            self._readers.clear()
+            with self._readers_lock:
+                self._closed = True
+                idle, self._idle_readers = self._idle_readers, []
+            for conn in idle:  # busy ones are closed by their threads when the query ends
+                conn.close()
             self.conn.close()
 
     # -- migrations ---------------------------------------------------------------
