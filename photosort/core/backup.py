@@ -8,7 +8,9 @@ while the library is in use, and only the newest ``keep`` are kept.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import os
 import sqlite3
 import subprocess
@@ -17,6 +19,8 @@ from pathlib import Path
 
 from photosort.core import private
 from photosort.core.errors import PhotosortError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_KEEP = 10
 DEFAULT_INTERVAL_S = 24 * 3600
@@ -33,12 +37,15 @@ class BackupError(PhotosortError):
 def backup_database(
     conn: sqlite3.Connection, folder: Path, reason: str = "manual", keep: int = DEFAULT_KEEP
 ) -> Path:
-    """Write a consistent copy of the catalog into ``folder`` and prune old copies."""
-    private.private_dir(folder)
+    """Write a consistent copy of the catalog into ``folder`` and prune old copies.
+
+    Every failure (the folder cannot be made, a full disk) is a BackupError: callers that
+    must not stop the user's work for a missed backup catch that one class."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"catalog-{stamp}-{_safe(reason)}.sqlite"
     partial = folder / (_PARTIAL_PREFIX + target.name)
     try:
+        private.private_dir(folder)
         dest = sqlite3.connect(partial)
         private.make_private(partial)  # a copy of the catalog is as private as the catalog
         try:
@@ -49,8 +56,10 @@ def backup_database(
             os.fsync(fh.fileno())
         os.replace(partial, target)
     except (OSError, sqlite3.Error) as exc:
-        partial.unlink(missing_ok=True)
-        raise BackupError(f"cannot write a catalog backup in {folder}: {exc}") from exc
+        with contextlib.suppress(OSError):  # the folder itself may be what failed
+            partial.unlink(missing_ok=True)
+        reason_text = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise BackupError(f"cannot write a catalog backup in {folder}: {reason_text}") from exc
     prune_backups(folder, keep)
     return target
 
@@ -89,8 +98,13 @@ def list_backups(folder: Path) -> list[Path]:
 
 
 def prune_backups(folder: Path, keep: int) -> None:
+    """Delete all but the newest ``keep``; one that cannot be deleted stays (the new
+    backup is written, which is what counts)."""
     for old in list_backups(folder)[max(keep, 1) :]:
-        old.unlink(missing_ok=True)
+        try:
+            old.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot delete the old backup %s: %s", old, exc)
 
 
 def remove_partials(folder: Path) -> list[Path]:
