@@ -138,6 +138,8 @@ def _check_locked(lib: Library, fix: bool) -> DoctorReport:
             f"{report.photos_without_root} photos without a root"
         )
         report.orphan_vectors = report.photos_without_root = 0
+        # the orphans were what SQLite's foreign key check found: "fixed" must read healthy
+        report.foreign_key_problems = len(cat.query("PRAGMA foreign_key_check"))
 
     model, dim = lib.model_id, lib.vector_dim()
     bad = "FROM embeddings WHERE model = ? AND length(vector) != ?"

@@ -6,56 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from conftest import draw_photo
 from photosort.core import tagging
-from photosort.core.imaging import PhotoMeta
+from photosort.core._tests.library_state import as_scanned, photos, walk
 from photosort.core.library import Library, LibraryError
-from photosort.core.pipeline import EmbedJob, Prepared, _store_batch
-from photosort.core.reconcile import reconcile
-from photosort.core.scanner import hash_file
 from photosort.core.search import SearchQuery
 from photosort.core.writelock import LibraryBusy
-
-MODEL_ID = "local:tiny_clip:recorded"
-
-
-def photos(root: Path, *names: str) -> Path:
-    for i, name in enumerate(names):
-        draw_photo(root / name, seed=i, size=(32, 24))
-    return root
-
-
-def walk(lib: Library, folder: Path) -> int:
-    """Add ``folder`` and record its files as a scan's walk does (no embedding)."""
-    root_id, path = lib.add_root(folder)
-    reconcile(lib.catalog, [(root_id, path)])
-    return root_id
-
-
-def as_scanned(lib: Library) -> None:
-    """Every photo embedded, as an earlier scan with the library's model left them."""
-    with lib.catalog.transaction() as conn:
-        lib.catalog.set_meta("model", str(lib.model_spec), conn)
-        lib.catalog.set_meta("model_id", MODEL_ID, conn)
-        lib.catalog.set_meta("model_dim", "4", conn)
-    rows = lib.catalog.query("SELECT id, path, size, mtime_ns FROM photos")
-    prepared = [
-        Prepared(
-            EmbedJob(r["id"], r["path"]),
-            meta=PhotoMeta(32, 24),
-            content_hash=hash_file(r["path"]),
-            size=r["size"],
-            mtime_ns=r["mtime_ns"],
-        )
-        for r in rows
-    ]
-    vectors = np.eye(len(rows), 4, dtype=np.float32) + 0.1
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    _store_batch(lib.catalog, MODEL_ID, prepared, vectors, [])
-    lib.update_sun()  # the capture times a scan reads after embedding
 
 
 def test_a_folder_inside_a_root_is_that_root_and_a_parent_takes_nested_roots_in(

@@ -88,7 +88,9 @@ def test_bad_and_vanished_files_are_failures_with_reasons_and_the_rest_is_embedd
     assert not index.contains(bad.id) and index.count == 1
     # the unplugged one is tried again by the next scan; the bad file only once it changes
     assert [j.path for j in due(cat, embedder.model_id)] == [str(root / "p01.jpg")]
-    vector = cat.vector_of(cat.photo_by_path(str(root / "p02.jpg")).id, embedder.model_id)
+    good = cat.photo_by_path(str(root / "p02.jpg"))
+    assert good is not None and good.status == "ok"
+    vector = cat.vector_of(good.id, embedder.model_id)
     assert vector is not None and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
     cat.close()
 
