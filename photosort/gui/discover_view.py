@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -27,6 +28,12 @@ from photosort.core.discover import Group
 from photosort.gui import library_data, tasks
 from photosort.gui.teach_dialog import ReviewDialog, _thumbnail
 
+if TYPE_CHECKING:
+    from photosort.gui.main_window import MainWindow
+
+#: The worker's answer: the groups, and the paths of the photos shown for them.
+Groups = tuple[list[Group], dict[int, str]]
+
 SHOWN = 8
 THUMB = 96
 
@@ -34,7 +41,7 @@ THUMB = 96
 class DiscoverDialog(QDialog):
     """The library in groups; a group becomes a taught tag in one click."""
 
-    def __init__(self, window, groups: int = 12):
+    def __init__(self, window: MainWindow, groups: int = 12):
         super().__init__(window)
         self.window_ = window
         self.library = window.library
@@ -53,7 +60,7 @@ class DiscoverDialog(QDialog):
         layout.addWidget(scroll, 1)
         tasks.run_task(partial(self._load, groups), self._show, self._failed)
 
-    def _load(self, groups: int):
+    def _load(self, groups: int) -> Groups:
         found = self.library.discover(groups)
         shown = [pid for g in found for pid in g.central[:SHOWN]]
         return found, library_data.photo_paths(self.library, shown)
@@ -62,7 +69,7 @@ class DiscoverDialog(QDialog):
         self.busy = False
         self.note.setText(str(exc))
 
-    def _show(self, answer) -> None:
+    def _show(self, answer: Groups) -> None:
         self.groups, paths = answer
         self.busy = False
         self.note.setText(f"{len(self.groups)} groups. Teach one as a tag to find all its kind.")
@@ -103,7 +110,7 @@ class DiscoverDialog(QDialog):
         return review
 
 
-def _set_image(label: QLabel, image) -> None:
+def _set_image(label: QLabel, image: QImage | None) -> None:
     if image is None:
         return
     with contextlib.suppress(RuntimeError):  # the dialog closed before the thumbnail came
@@ -117,7 +124,7 @@ def _set_image(label: QLabel, image) -> None:
         )
 
 
-def open_discover(window) -> DiscoverDialog:
+def open_discover(window: MainWindow) -> DiscoverDialog:
     dialog = DiscoverDialog(window)
     dialog.show()
     return dialog

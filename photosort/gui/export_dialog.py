@@ -185,7 +185,7 @@ class ExportDialog(QDialog):
         if folder:
             self.dest_edit.setText(folder)
 
-    def _invalidate(self, *_args) -> None:
+    def _invalidate(self, *_args: object) -> None:
         if self.task is None:
             self.summary_label.setText("")
 

@@ -8,18 +8,20 @@ what schedules its thumbnail, so only painted rows cost anything.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     QSize,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -38,7 +40,7 @@ SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 class PhotoGridModel(QAbstractListModel):
     """Photo ids in display order, with optional search scores."""
 
-    def __init__(self, thumbnails: ThumbnailLoader, parent=None):
+    def __init__(self, thumbnails: ThumbnailLoader, parent: QObject | None = None):
         super().__init__(parent)
         self.thumbnails = thumbnails
         self._ids: list[int] = []
@@ -76,7 +78,7 @@ class PhotoGridModel(QAbstractListModel):
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():
             return None
         photo_id = self._ids[index.row()]
@@ -104,7 +106,7 @@ class PhotoGridModel(QAbstractListModel):
 class ThumbnailDelegate(QStyledItemDelegate):
     """Fixed-size cell: thumbnail centred, the file name underneath (the score on hover)."""
 
-    def __init__(self, thumb_size: int, parent=None):
+    def __init__(self, thumb_size: int, parent: QObject | None = None):
         super().__init__(parent)
         self.set_thumb_size(thumb_size)
 
@@ -112,10 +114,17 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self.thumb_size = thumb_size
         self.cell = QSize(thumb_size + 16, thumb_size * 3 // 4 + 34)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: N802
+    def sizeHint(  # noqa: N802
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         return self.cell
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         painter.save()
         rect: QRect = option.rect
         palette = option.palette
@@ -207,7 +216,7 @@ class PhotoGrid(QListView):
             delegate.cell = cell
             self.doItemsLayout()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._fit_cells()
 

@@ -8,10 +8,12 @@ through ``tasks.run_task`` and lands back here; writes that the user makes by cl
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -19,7 +21,9 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QIcon,
+    QImage,
     QKeySequence,
+    QShowEvent,
     QUndoStack,
 )
 from PySide6.QtWidgets import (
@@ -32,6 +36,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -46,9 +51,10 @@ from photosort.gui.browse_bar import BrowseBar
 from photosort.gui.details import DetailsPanel, pil_to_qimage
 from photosort.gui.empty_state import EmptyState
 from photosort.gui.grid import PhotoGrid
+from photosort.gui.library_data import PhotoInfo
 from photosort.gui.reindexing import ReindexController
 from photosort.gui.search_bar import SearchBar
-from photosort.gui.sidebar import KIND_ROLE, Sidebar
+from photosort.gui.sidebar import KIND_ROLE, Sidebar, SidebarData
 from photosort.gui.spark_import import import_spark_index
 from photosort.gui.tag_admin_commands import TagAdminActions
 from photosort.gui.tag_commands import TagCommand
@@ -58,6 +64,11 @@ from photosort.gui.watching import WatchController
 
 SEARCH_TOP = 500  # results shown for a search; browsing shows everything
 CONFIRM_OVER = 50  # tagging more photos than this at once asks first
+
+#: A grid answer: ("search", query, results best first) or ("browse", query, (ids, names)).
+GridAnswer = tuple[str, SearchQuery, Any]
+#: Hands a loaded preview image (None when it cannot be shown) to whoever asked for it.
+Deliver = Callable[[int, QImage | None], None]
 
 
 class MainWindow(TagAdminActions, QMainWindow):
@@ -165,7 +176,14 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.watching.start()
 
     # -- menus ----------------------------------------------------------------------------
-    def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: str | QKeySequence.StandardKey | None = None,
+        tip: str = "",
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -275,7 +293,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             self._show_error,
         )
 
-    def _sidebar_loaded(self, generation: int, data) -> None:
+    def _sidebar_loaded(self, generation: int, data: SidebarData) -> None:
         if generation != self._sidebar_generation:
             return
         self.sidebar.populate(data)
@@ -341,13 +359,13 @@ class MainWindow(TagAdminActions, QMainWindow):
             job, partial(self._grid_loaded, generation), partial(self._grid_failed, generation)
         )
 
-    def _run_search(self, query: SearchQuery):
+    def _run_search(self, query: SearchQuery) -> GridAnswer:
         results = photo_text.search(self.library, query)  # "quoted" words: text in photos
         return ("search", query, results)
 
-    def _run_browse(self, query: SearchQuery, order: str = "date"):
+    def _run_browse(self, query: SearchQuery, order: str = "date") -> GridAnswer:
         ids = self.library.browse(query, order)
-        names = {}
+        names: dict[int, str] = {}
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
             names.update(
@@ -358,7 +376,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             )
         return ("browse", query, (ids, names))
 
-    def _grid_loaded(self, generation: int, answer) -> None:
+    def _grid_loaded(self, generation: int, answer: GridAnswer) -> None:
         if generation != self._query_generation:
             return
         self._last_results = answer
@@ -372,7 +390,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         else:
             self._show_results(self._last_results)
 
-    def _show_results(self, answer) -> None:
+    def _show_results(self, answer: GridAnswer) -> None:
         kind, query, rows = answer
         filtered = " (filtered)" if self.sidebar.filters.active or query.date_from else ""
         if kind == "search":
@@ -427,7 +445,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             self._show_error(exc)
 
     # -- selection and details ----------------------------------------------------------------
-    def _selection_changed(self, *_args) -> None:
+    def _selection_changed(self, *_args: object) -> None:
         self._selection_timer.start()
 
     def _load_selection(self) -> None:
@@ -449,14 +467,14 @@ class MainWindow(TagAdminActions, QMainWindow):
         if len(ids) == 1:
             self._load_preview(ids[0], 640, self.details.show_preview)
 
-    def _info_loaded(self, generation: int, info) -> None:
+    def _info_loaded(self, generation: int, info: PhotoInfo) -> None:
         if generation == self._info_generation:
             self.details.show_info(info)
 
-    def _load_preview(self, photo_id: int, size: int, deliver) -> None:
+    def _load_preview(self, photo_id: int, size: int, deliver: Deliver) -> None:
         words = photo_text.words_of(self.search_bar.text)  # marked in the preview
 
-        def job():
+        def job() -> QImage | None:
             from photosort.core.imaging import DecodeError, load_thumbnail
 
             paths = library_data.photo_paths(self.library, [photo_id])
@@ -476,8 +494,8 @@ class MainWindow(TagAdminActions, QMainWindow):
         dialog.activateWindow()  # ← → and Esc go to the preview, not the grid behind it
         self.preview_dialog = dialog
 
-        def load(pid: int, deliver) -> None:
-            def guarded(shown: int, image) -> None:
+        def load(pid: int, deliver: Deliver) -> None:
+            def guarded(shown: int, image: QImage | None) -> None:
                 if shiboken6.isValid(dialog):  # closed (deleted) before its image arrived
                     deliver(shown, image)
 
@@ -587,7 +605,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         add.addAction("New tag…", self.prompt_add_tag)
         remove.setEnabled(bool(names))
 
-    def _grid_menu(self, pos) -> None:
+    def _grid_menu(self, pos: QPoint) -> None:
         ids = self.grid.selected_ids()
         if not ids:
             return
@@ -601,7 +619,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         menu.addAction("Export selection…", self.export_selection)
         menu.exec(self.grid.viewport().mapToGlobal(pos))
 
-    def _sidebar_tag_menu(self, name: str, global_pos) -> None:
+    def _sidebar_tag_menu(self, name: str, global_pos: QPoint) -> None:
         ids = self.grid.selected_ids()
         menu = QMenu(self)
         menu.addAction(f"Add “{name}” to selection", partial(self.apply_tags, ids, [name], []))
@@ -612,18 +630,20 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._tag_admin_actions(menu, name)
         menu.exec(global_pos)
 
-    def _sidebar_clicked(self, item, _column) -> None:
+    def _sidebar_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         if item.data(0, KIND_ROLE) == "failed":
             self.show_errors()
 
     # -- long jobs ------------------------------------------------------------------------
-    def _start_bulk(self, title: str, func, on_done) -> bool:
+    def _start_bulk(
+        self, title: str, func: Callable[..., Any], on_done: Callable[[Any], None]
+    ) -> bool:
         if self.bulk_task is not None:
             QMessageBox.information(self, "Busy", "Another job is running; wait or cancel it.")
             return False
         self.activity.start(title)
 
-        def done(result) -> None:
+        def done(result: object) -> None:
             self.bulk_task = None
             self.activity.finish()
             on_done(result)
@@ -696,7 +716,7 @@ class MainWindow(TagAdminActions, QMainWindow):
     def retag(self) -> None:
         self._start_bulk("Tagging", self.library.autotag, self._retag_done)
 
-    def _retag_done(self, summary) -> None:
+    def _retag_done(self, summary: object) -> None:
         line = summary.line() if hasattr(summary, "line") else str(summary)
         self.statusBar().showMessage(f"Tagging done: {line}", 20000)
         self.refresh_all()
@@ -774,7 +794,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             return
         self.status_note.setText(f"Loading the model {model}…")
 
-        def loaded(_result) -> None:
+        def loaded(_result: object) -> None:
             self.model_task = None
             self._switch_library(new, model, device)
 
@@ -879,7 +899,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             return  # a download is the first-run dialog's business, not a silent preload
         library = self.library
 
-        def loaded(_result) -> None:
+        def loaded(_result: object) -> None:
             self.model_task = None
             if self.search_bar.active and library is self.library:
                 self.refresh_grid()
@@ -890,7 +910,7 @@ class MainWindow(TagAdminActions, QMainWindow):
 
         self.model_task = tasks.run_task(library.preload_model, loaded, failed, pool_name="model")
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
         if self.preload_on_show:
             QTimer.singleShot(0, self.preload_model)

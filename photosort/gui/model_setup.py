@@ -29,6 +29,11 @@ from photosort.core.embedder import LOCAL_PREFIX, ModelSpec, model_cache_dir, mo
 from photosort.core.progress import Progress
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from photosort.core.embedder import Embedder
+    from photosort.core.library import Library
+    from photosort.core.progress import ProgressCallback
     from photosort.gui.tasks import Task
 
 NB_HYPHEN = "\u2011"  # keeps "hf-hub:..." on one line
@@ -61,7 +66,11 @@ class ModelSetupDialog(QDialog):
     """``exec()`` is accepted when the model loaded or a model folder was chosen."""
 
     def __init__(
-        self, spec: ModelSpec, error: str | None = None, parent: QWidget | None = None, library=None
+        self,
+        spec: ModelSpec,
+        error: str | None = None,
+        parent: QWidget | None = None,
+        library: Library | None = None,
     ):
         super().__init__(parent)
         self.spec = spec
@@ -156,7 +165,7 @@ class ModelSetupDialog(QDialog):
         library = self.library
         spec = self.spec
 
-        def job(on_progress, should_cancel):
+        def job(on_progress: ProgressCallback, should_cancel: Callable[[], bool]) -> Embedder:
             download_weights(spec, on_progress, should_cancel)
             return library.embedder  # loads it: the window can search at once
 
@@ -184,7 +193,7 @@ class ModelSetupDialog(QDialog):
             self.cancel_button.setEnabled(False)
             self.progress.setFormat("Stopping…")
 
-    def _loaded(self, _embedder) -> None:
+    def _loaded(self, _embedder: Embedder) -> None:
         if not shiboken6.isValid(self):  # closed and deleted meanwhile
             return
         self.task = None
@@ -214,7 +223,7 @@ class ModelSetupDialog(QDialog):
         super().reject()
 
 
-def ask_for_model(window: QWidget, library, error: str | None = None) -> str | None:
+def ask_for_model(window: QWidget, library: Library, error: str | None = None) -> str | None:
     """Show the window's one model dialog; returns a model folder the user chose, if any.
 
     While the dialog is open, another problem only updates its message (two stacked

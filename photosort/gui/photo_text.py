@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
 from photosort.core import ocr_store
@@ -27,14 +29,18 @@ from photosort.core.library import OFF, Library
 from photosort.core.ocr import OcrResult
 from photosort.core.search import SearchQuery, SearchResult
 
+if TYPE_CHECKING:
+    from photosort.core.library import ScanSummary
+    from photosort.gui.main_window import MainWindow
 
-def read_text_after_scan(window, summary) -> None:
+
+def read_text_after_scan(window: MainWindow, summary: ScanSummary) -> None:
     """The background text stage after a scan, as the window's next job (cancellable, with
     progress in the activity bar); off with $PHOTOSORT_OCR=off, like the CLI's scan."""
     if summary.cancelled or os.environ.get("PHOTOSORT_OCR", "on").lower() in OFF:
         return
 
-    def done(result) -> None:
+    def done(result: ocr_store.OcrSummary) -> None:
         window.statusBar().showMessage(result.line(), 20000)
         window.refresh_all()  # photos now found by their words
 
@@ -84,7 +90,7 @@ def highlighted(library: Library, photo_id: int, image: QImage, words: str) -> Q
 class TextPanel(QGroupBox):
     """The recognised text of the selected photo, selectable, with a Copy button."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Text in photo", parent)
         self.text_view = QPlainTextEdit()
         self.text_view.setReadOnly(True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -107,7 +107,7 @@ class PreviewDialog(QDialog):
         self.pixmap = QPixmap.fromImage(image)
         self._fit()
 
-    def shown_size(self):
+    def shown_size(self) -> QSize | None:
         """The size the photo is drawn at (tests check small photos are not enlarged)."""
         pixmap = self.label.pixmap()
         return None if pixmap is None or pixmap.isNull() else pixmap.size()

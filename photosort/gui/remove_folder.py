@@ -10,10 +10,14 @@ confirms.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from photosort.core.search import SearchQuery
+
+if TYPE_CHECKING:
+    from photosort.core.library import Library
 
 
 @dataclass
@@ -25,7 +29,7 @@ class Impact:
     lines: list[str] = field(default_factory=list)  # the core's own wording, when it has one
 
 
-def removal_impact(library, path: str) -> Impact:
+def removal_impact(library: Library, path: str) -> Impact:
     """What removing ``path`` forgets; read-only (run it off the GUI thread for big roots)."""
     core = getattr(library, "root_removal", None)
     if core is not None:

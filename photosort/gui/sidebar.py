@@ -7,9 +7,10 @@ it. All active filters combine (AND) with each other and with the search.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -176,7 +177,14 @@ class Sidebar(QTreeWidget):
         item.setFirstColumnSpanned(True)
         return item
 
-    def _leaf(self, parent, text: str, kind: str, value: str, count: int) -> QTreeWidgetItem:
+    def _leaf(
+        self,
+        parent: QTreeWidget | QTreeWidgetItem,
+        text: str,
+        kind: str,
+        value: str,
+        count: int,
+    ) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent, [text, str(count)])
         item.setData(0, KIND_ROLE, kind)
         item.setData(0, VALUE_ROLE, value)
@@ -185,8 +193,8 @@ class Sidebar(QTreeWidget):
         self._items[(kind, value)] = item
         return item
 
-    def _all_indexes(self):
-        def walk(item: QTreeWidgetItem):
+    def _all_indexes(self) -> list[QModelIndex]:
+        def walk(item: QTreeWidgetItem) -> Iterator[QModelIndex]:
             for k in range(item.childCount()):
                 child = item.child(k)
                 if child is None:  # typed Optional; never None below childCount()
@@ -247,7 +255,7 @@ class Sidebar(QTreeWidget):
             item.setBackground(0, QBrush(QColor(70, 110, 170, 110)) if on else QBrush())
             item.setBackground(1, QBrush(QColor(70, 110, 170, 110)) if on else QBrush())
 
-    def _context_menu(self, pos) -> None:
+    def _context_menu(self, pos: QPoint) -> None:
         item = self.itemAt(pos)
         if item is not None and item.data(0, KIND_ROLE) == "tag":
             self.tag_context.emit(item.data(0, VALUE_ROLE), self.viewport().mapToGlobal(pos))

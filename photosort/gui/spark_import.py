@@ -7,11 +7,18 @@ photos then browse, search and tag as if the folders had been scanned here.
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
 
+if TYPE_CHECKING:
+    from photosort.core.archive_import import ImportSummary
+    from photosort.gui.main_window import MainWindow
 
-def import_spark_index(window, dataset: str | None = None, mapping: str | None = None) -> bool:
+
+def import_spark_index(
+    window: MainWindow, dataset: str | None = None, mapping: str | None = None
+) -> bool:
     """Ask for the dataset folder and an optional ``FROM=TO`` path rewrite, then import."""
     if dataset is None:
         dataset = QFileDialog.getExistingDirectory(window, "Import a Spark index (Parquet folder)")
@@ -30,7 +37,7 @@ def import_spark_index(window, dataset: str | None = None, mapping: str | None =
             return False
     maps = [m.strip() for m in mapping.split(";") if m.strip()]
 
-    def done(summary) -> None:
+    def done(summary: ImportSummary) -> None:
         window.watching.start()  # its folders are watched from now on, as after a scan
         window.thumbnails.invalidate()
         window.statusBar().showMessage(f"Import: {summary.line()}", 20000)

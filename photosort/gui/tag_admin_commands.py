@@ -4,15 +4,27 @@ remove a label. Each is a QUndoCommand that snapshots the rows it will touch fir
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
 from photosort.core.errors import PhotosortError
 from photosort.core.library import Library
 from photosort.gui.sidebar import VALUE_ROLE
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QUndoStack
+    from PySide6.QtWidgets import QMainWindow
+
+    from photosort.gui.sidebar import Sidebar
+
+    _Window = QMainWindow  # what the mixin is mixed into, for the type checker
+else:
+    _Window = object
 
 
 class TagAdminCommand(QUndoCommand):
@@ -59,9 +71,18 @@ class TagAdminCommand(QUndoCommand):
         self.on_change(f"Undone: {self.text()}")
 
 
-class TagAdminActions:
+class TagAdminActions(_Window):
     """The main window's menus and prompts for these commands (a mixin of MainWindow: it
     uses the window's library, sidebar, undo stack and refresh methods)."""
+
+    if TYPE_CHECKING:  # provided by MainWindow
+        library: Library
+        sidebar: Sidebar
+        undo_stack: QUndoStack
+
+        def refresh_all(self) -> None: ...
+        def _load_selection(self) -> None: ...
+        def open_category_editor(self) -> None: ...
 
     def _label_category(self, name: str) -> str | None:
         """The category a label belongs to, from the sidebar (no catalog read here)."""
@@ -80,13 +101,20 @@ class TagAdminActions:
                 f"Remove “{name}” from {category}", partial(self.remove_label, category, name)
             )
 
-    def _sidebar_category_menu(self, name: str, global_pos) -> None:
+    def _sidebar_category_menu(self, name: str, global_pos: QPoint) -> None:
         menu = QMenu(self)
         menu.addAction(f"Rename category “{name}”…", partial(self.prompt_rename_category, name))
         menu.addAction("Edit categories…", self.open_category_editor)
         menu.exec(global_pos)
 
-    def run_tag_admin(self, text: str, action, tags: list[str], categories=(), created=()):
+    def run_tag_admin(
+        self,
+        text: str,
+        action: Callable[[Library], object],
+        tags: list[str],
+        categories: Iterable[str] = (),
+        created: Iterable[str] = (),
+    ) -> bool:
         """Run a rename/merge/delete as one undoable step; a refusal is a message box."""
         command = TagAdminCommand(
             self.library, text, action, tags, list(categories), self._names_changed, list(created)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPixmap
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -31,9 +33,16 @@ from PySide6.QtWidgets import (
 )
 
 from photosort.core.library import Library
-from photosort.core.search import SearchQuery
+from photosort.core.search import SearchQuery, SearchResult
 from photosort.gui import library_data, tasks
 from photosort.gui.details import pil_to_qimage
+
+if TYPE_CHECKING:
+    from photosort.core.teaching import TeachSummary
+    from photosort.gui.main_window import MainWindow
+
+#: A review page as the worker hands it over: the teach summary, (id, path, probability).
+Page = tuple["TeachSummary", list[tuple[int, str, float]]]
 
 PAGE = 12
 COLUMNS = 4
@@ -79,7 +88,7 @@ class ReviewTile(QFrame):
         self.setStyleSheet(f"ReviewTile {{ border: 3px solid {colour}; }}")
         self.decided.emit()
 
-    def set_image(self, image) -> None:
+    def set_image(self, image: QImage | None) -> None:
         if image is None:
             return
         with contextlib.suppress(RuntimeError):  # the page moved on before it came
@@ -96,7 +105,7 @@ class ReviewTile(QFrame):
 class ReviewDialog(QDialog):
     """Teach ``tag`` and review its least certain suggestions, a page at a time."""
 
-    def __init__(self, library: Library, tag: str, parent: QWidget | None = None, page=PAGE):
+    def __init__(self, library: Library, tag: str, parent: QWidget | None = None, page: int = PAGE):
         super().__init__(parent)
         self.library = library
         self.tag = tag
@@ -129,13 +138,13 @@ class ReviewDialog(QDialog):
         self._run(self._teach_and_pick, self._show_page)
 
     # -- background work --------------------------------------------------------------------
-    def _run(self, job, on_done) -> None:
+    def _run(self, job: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
         self.busy = True
         self.next_button.setEnabled(False)
         self.done_button.setEnabled(False)
         tasks.run_task(job, on_done, self._failed)
 
-    def _teach_and_pick(self, accepted=(), rejected=()):
+    def _teach_and_pick(self, accepted: Iterable[int] = (), rejected: Iterable[int] = ()) -> Page:
         """Worker side: record decisions, retrain + apply, pick the next page."""
         if accepted:
             self.library.tag_photos(accepted, add=[self.tag])
@@ -151,7 +160,7 @@ class ReviewDialog(QDialog):
         self.done_button.setEnabled(True)
         self.estimate.setText(f"Cannot teach “{self.tag}”: {exc}")
 
-    def _show_page(self, answer) -> None:
+    def _show_page(self, answer: Page) -> None:
         summary, picks = answer
         self.busy = False
         self.pages += 1
@@ -205,7 +214,7 @@ class ReviewDialog(QDialog):
         super().keyPressEvent(event)
 
 
-def _thumbnail(path: str):
+def _thumbnail(path: str) -> QImage | None:
     from photosort.core.imaging import DecodeError, load_thumbnail
 
     try:
@@ -215,7 +224,7 @@ def _thumbnail(path: str):
 
 
 # -- hooks for the main window -------------------------------------------------------------
-def teach_from_selection(window, tag: str | None = None) -> ReviewDialog | None:
+def teach_from_selection(window: MainWindow, tag: str | None = None) -> ReviewDialog | None:
     """Tag the selection with a (new or existing) tag and open the review grid."""
     ids = window.grid.selected_ids()
     if len(ids) < 2:
@@ -236,7 +245,7 @@ def teach_from_selection(window, tag: str | None = None) -> ReviewDialog | None:
     return dialog
 
 
-def find_more_like_selection(window) -> None:
+def find_more_like_selection(window: MainWindow) -> None:
     """Fill the grid with the photos nearest the mean of the selection."""
     ids = window.grid.selected_ids()
     if not ids:
@@ -246,7 +255,7 @@ def find_more_like_selection(window) -> None:
     window.loading = True
     window.browse_bar.set_search_mode(True)  # a search's answer: best match first
 
-    def job():
+    def job() -> tuple[str, SearchQuery, list[SearchResult]]:
         # the window's answer shape: ("search", the query, results best first)
         return ("search", SearchQuery(), window.library.more_like(ids, top=200))
 
@@ -258,7 +267,7 @@ def find_more_like_selection(window) -> None:
     tasks.run_task(job, partial(window._grid_loaded, generation), failed)
 
 
-def add_actions(window, menu: QMenu) -> None:
+def add_actions(window: MainWindow, menu: QMenu) -> None:
     """The two entries, in the Tags menu and in the grid's context menu."""
     menu.addAction("Teach a tag from these…", lambda: teach_from_selection(window))
     menu.addAction("Find more like these", lambda: find_more_like_selection(window))

@@ -16,7 +16,11 @@ from PySide6.QtCore import QObject, QTimer
 from photosort.core.library import LibraryBusyError, ScanSummary
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from photosort.core.progress import ProgressCallback
     from photosort.core.watch import FolderWatcher
+    from photosort.gui.main_window import MainWindow
 
 
 class WatchController(QObject):
@@ -24,7 +28,7 @@ class WatchController(QObject):
 
     POLL_MS = 500
 
-    def __init__(self, window, settle_s: float = 1.0):
+    def __init__(self, window: MainWindow, settle_s: float = 1.0):
         super().__init__(window)
         self.window = window
         self.settle_s = settle_s
@@ -68,7 +72,12 @@ class WatchController(QObject):
                 "Indexing changes", partial(self._scan, roots), self.window._scan_done
             )
 
-    def _scan(self, roots: list[str], on_progress=None, should_cancel=None) -> ScanSummary:
+    def _scan(
+        self,
+        roots: list[str],
+        on_progress: ProgressCallback | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> ScanSummary:
         """Runs on a worker; another process scanning means: try again on the next tick."""
         try:
             return self.window.library.scan(roots, on_progress, should_cancel)
