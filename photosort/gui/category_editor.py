@@ -41,6 +41,7 @@ from photosort.gui import tasks
 from photosort.gui.histogram import ScoreHistogram
 
 if TYPE_CHECKING:
+    from photosort.core.tag_truth import LabelTruth
     from photosort.core.tagging import LabelPreview
 
 COL_NAME, COL_THRESHOLD, COL_COUNT = range(3)
@@ -285,15 +286,21 @@ class CategoryEditor(QDialog):
         self.label_table.setItem(row, COL_THRESHOLD, threshold)
         self.label_table.setItem(row, COL_COUNT, count)
 
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        """A cell of the label table: every row is made with all its cells (_append_label_row)."""
+        item = self.label_table.item(row, column)
+        assert item is not None, (row, column)
+        return item
+
     def add_label(self) -> None:
         table = self.label_table
-        names = {table.item(r, COL_NAME).text() for r in range(table.rowCount())}
+        names = {self._cell(r, COL_NAME).text() for r in range(table.rowCount())}
         self._loading = True
         self._append_label_row(Label(_unique("new label", names), [], None))
         self._loading = False
         row = self.label_table.rowCount() - 1
         self.label_table.setCurrentCell(row, COL_NAME)
-        self.label_table.editItem(self.label_table.item(row, COL_NAME))
+        self.label_table.editItem(self._cell(row, COL_NAME))
         self._edited()
 
     def remove_label(self) -> None:
@@ -302,7 +309,7 @@ class CategoryEditor(QDialog):
             self.label_table.removeRow(row)
             self._edited()
 
-    def _label_selected(self, row: int, *_rest) -> None:
+    def _label_selected(self, row: int, *_rest: object) -> None:
         item = self.label_table.item(row, COL_NAME) if row >= 0 else None
         self._loading = True
         self.prompts_edit.setEnabled(item is not None)
@@ -313,7 +320,7 @@ class CategoryEditor(QDialog):
             self.count_label.setText("—")
         else:
             self.prompts_edit.setPlainText("\n".join(item.data(Qt.ItemDataRole.UserRole) or []))
-            text = self.label_table.item(row, COL_THRESHOLD).text()
+            text = self._cell(row, COL_THRESHOLD).text()
             self.label_threshold.setValue(float(text) if text else 0.0)
         self._loading = False
         self._show_selected_preview()
@@ -344,8 +351,8 @@ class CategoryEditor(QDialog):
     def form_category(self) -> Category:
         labels = []
         for row in range(self.label_table.rowCount()):
-            name = self.label_table.item(row, COL_NAME)
-            threshold = self.label_table.item(row, COL_THRESHOLD).text()
+            name = self._cell(row, COL_NAME)
+            threshold = self._cell(row, COL_THRESHOLD).text()
             labels.append(
                 Label(
                     name.text().strip(),
@@ -376,7 +383,7 @@ class CategoryEditor(QDialog):
         index = self.applies_box.findData(category.applies_if) if category.applies_if else 0
         self.applies_box.setCurrentIndex(max(index, 0))
 
-    def _edited(self, *_args) -> None:
+    def _edited(self, *_args: object) -> None:
         if self._loading or self.current < 0:
             return
         if self.current not in self.dirty:
@@ -419,11 +426,9 @@ class CategoryEditor(QDialog):
         self.error_label.setText("")
         self._loading = True
         for row in range(self.label_table.rowCount()):
-            name = self.label_table.item(row, COL_NAME).text().strip()
+            name = self._cell(row, COL_NAME).text().strip()
             preview = previews.get(name)
-            self.label_table.item(row, COL_COUNT).setText(
-                "" if preview is None else str(preview.count)
-            )
+            self._cell(row, COL_COUNT).setText("" if preview is None else str(preview.count))
         self._loading = False
         self._show_selected_preview()
 
@@ -435,7 +440,8 @@ class CategoryEditor(QDialog):
     def _show_selected_preview(self) -> None:
         row = self.label_table.currentRow()
         item = self.label_table.item(row, COL_NAME) if row >= 0 else None
-        preview = self.previews.get(item.text().strip()) if item is not None else None
+        name = item.text().strip() if item is not None else ""
+        preview = self.previews.get(name) if item is not None else None
         if preview is None:
             self.histogram.set_scores(None, None)
             self.count_label.setText("—" if item is None else "…")
@@ -445,7 +451,7 @@ class CategoryEditor(QDialog):
             f"<b>{preview.count}</b> of {total} photos (threshold {preview.threshold:.2f})"
         )
         self.histogram.set_scores(preview.scores, preview.threshold)
-        self.truth_label.setText(truth_text(self.truth.get(item.text().strip())))
+        self.truth_label.setText(truth_text(self.truth.get(name)))
 
     # -- saving ---------------------------------------------------------------------------
     def save_current(self) -> None:
@@ -462,7 +468,7 @@ class CategoryEditor(QDialog):
         self.save_button.setEnabled(False)
         self.save_button.setText("Saving…")
 
-        def done(_summary) -> None:
+        def done(_summary: object) -> None:
             self.save_button.setEnabled(True)
             self.save_button.setText("Save and re-tag")
             self.changed = True
@@ -523,13 +529,13 @@ class CategoryEditor(QDialog):
         super().done(result)
 
 
-def truth_text(row) -> str:
+def truth_text(row: LabelTruth | None) -> str:
     """The label's line from ``evaluate --tag-truth``: how the auto tags fare against the
     photos the user tagged or rejected, and the threshold those photos suggest."""
     if row is None:
         return "no manual decisions yet (accept or reject a few auto tags to measure it)"
 
-    def pct(x) -> str:
+    def pct(x: float | None) -> str:
         return "—" if x is None else f"{100 * x:.0f} %"
 
     text = (

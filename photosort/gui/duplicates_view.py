@@ -8,9 +8,11 @@ asks first, every time, and only ever uses the system trash.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QCloseEvent, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosort.core.duplicates import Group
+from photosort.core.duplicates import Group, Member
 from photosort.core.library import Library
 from photosort.core.progress import Progress
 from photosort.gui import tasks
@@ -53,7 +55,7 @@ class PhotoCard(QWidget):
 
     clicked = Signal()
 
-    def __init__(self, member, keeper: bool, parent: QWidget | None = None):
+    def __init__(self, member: Member, keeper: bool, parent: QWidget | None = None):
         super().__init__(parent)
         self.photo_id = member.photo_id
         self.button = QToolButton()
@@ -120,9 +122,10 @@ class GroupView(QFrame):
         buttons.addStretch(1)
         layout.addLayout(buttons)
         self.cards: list[PhotoCard] = []
-        self.render()
+        self.show_group()
 
-    def render(self) -> None:
+    def show_group(self) -> None:
+        """(Re)build the header and the cards (not ``render``: that is QWidget's paint call)."""
         g = self.group
         self.header.setText(
             f"<b>{KIND_TITLES[g.kind]}</b> · {len(g.members)} photos · keep "
@@ -143,7 +146,7 @@ class GroupView(QFrame):
 
     def choose(self, photo_id: int) -> None:
         self.group.choose(photo_id)
-        self.render()
+        self.show_group()
         self.keeper_changed.emit()
 
 
@@ -169,7 +172,7 @@ class DuplicatesDialog(QDialog):
         for label, _ in KIND_CHOICES:
             self.kind.addItem(label)
         self.find_button = QPushButton("Find")
-        self.find_button.clicked.connect(self.find)
+        self.find_button.clicked.connect(self.find_groups)
         self.status = QLabel("")
         top.addWidget(QLabel("Show:"))
         top.addWidget(self.kind)
@@ -204,10 +207,11 @@ class DuplicatesDialog(QDialog):
         layout.addWidget(scroll, 1)
         layout.addLayout(bottom)
         self._set_busy(False)
-        self.find()
+        self.find_groups()
 
     # -- finding ---------------------------------------------------------------------------
-    def find(self) -> None:
+    def find_groups(self) -> None:
+        """Look for duplicate groups in the background (not ``find``: QWidget.find is Qt's)."""
         kinds = KIND_CHOICES[self.kind.currentIndex()][1]
         self._set_busy(True, "Looking for duplicates…")
         self.task = tasks.run_task(
@@ -250,7 +254,7 @@ class DuplicatesDialog(QDialog):
             return None
         self._asked.add(photo_id)
 
-        def job():
+        def job() -> QImage | None:
             from photosort.core.imaging import DecodeError, load_thumbnail
             from photosort.gui.details import pil_to_qimage
 
@@ -259,7 +263,7 @@ class DuplicatesDialog(QDialog):
             except DecodeError:
                 return None
 
-        def deliver(image) -> None:
+        def deliver(image: QImage | None) -> None:
             if image is None or self.closed:
                 return
             self._thumbs[photo_id] = QPixmap.fromImage(image)
@@ -317,15 +321,21 @@ class DuplicatesDialog(QDialog):
                 notify=False,
             )
 
-    def _run(self, job, describe, refind: bool = False, notify: bool = True) -> None:
+    def _run(
+        self,
+        job: Callable[[], Any],
+        describe: Callable[[Any], str],
+        refind: bool = False,
+        notify: bool = True,
+    ) -> None:
         self._set_busy(True, "Working…")
 
-        def done(summary) -> None:
+        def done(summary: object) -> None:
             self._set_busy(False, describe(summary))
             if notify:
                 self.changed.emit()
             if refind:
-                self.find()
+                self.find_groups()
 
         self.task = tasks.run_task(job, done, self._failed, pool_name="bulk")
 
@@ -352,6 +362,6 @@ class DuplicatesDialog(QDialog):
         self.closed = True
         super().reject()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.closed = True
         super().closeEvent(event)

@@ -111,7 +111,7 @@ def test_screenshot(qtbot, dup_library, tmp_path):
     dialog.show()
     _idle(qtbot, dialog)
     dialog.kind.setCurrentIndex(2)  # near-duplicates only: the interesting picture
-    dialog.find()
+    dialog.find_groups()
     _idle(qtbot, dialog)
     shown = [v for v in dialog.views if not v.isHidden()]
     assert shown and all(v.group.kind == "near" for v in shown)
