@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from conftest import draw_photo
 from photosort.core.catalog import Catalog
 from photosort.core.embedder import Embedder, ModelSpec
 from photosort.core.index import VectorIndex
-from photosort.core.pipeline import EmbedJob, embed_photos, prepare
+from photosort.core.pipeline import EmbedJob, Prepared, embed_photos, prepare
 from photosort.core.progress import CancelToken, Progress
 from photosort.core.reconcile import reconcile
 
@@ -92,6 +93,39 @@ def test_bad_and_vanished_files_are_failures_with_reasons_and_the_rest_is_embedd
     assert good is not None and good.status == "ok"
     vector = cat.vector_of(good.id, embedder.model_id)
     assert vector is not None and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
+    cat.close()
+
+
+class CountedJobs(list):
+    """Jobs that count how many the pipeline has taken so far."""
+
+    taken = 0
+
+    def __iter__(self) -> Iterator[EmbedJob]:
+        for job in super().__iter__():
+            self.taken += 1
+            yield job
+
+
+def test_decoding_stays_a_few_batches_ahead_never_a_whole_folder(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    path = draw_photo(tmp_path / "p.jpg", seed=1, size=(48, 36))
+    jobs = CountedJobs(EmbedJob(i, str(path)) for i in range(200))
+    taken_at_first_write: list[int] = []
+
+    def store(ok: list[Prepared], vectors: np.ndarray, failed: list[Prepared]) -> None:
+        taken_at_first_write.append(jobs.taken)
+
+    cat = Catalog(tmp_path / "catalog.sqlite")  # not written: ``store`` takes the batches
+    stats = embed_photos(
+        cat, embedder, None, jobs,
+        should_cancel=lambda: bool(taken_at_first_write),
+        batch_size=4, workers=2, lookahead_batches=2, store=store,
+    )  # fmt: skip
+    assert stats.cancelled
+    # the batch written, plus at most three batches decoding (this one and two ahead)
+    assert taken_at_first_write[0] <= 4 + 4 * 3
     cat.close()
 
 
