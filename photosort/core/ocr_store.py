@@ -541,10 +541,10 @@ def lower_this_thread() -> int:
 class BackgroundReader:
     """The text stage on a thread of its own at low priority, so indexing keeps its speed.
 
-    While a scan indexes (``concurrent``), the thread reads, in passes, the photos that
-    already have their vectors; ``finish`` (indexing done: photos are searchable) runs the
-    last pass, with progress, and waits for it. A pass during indexing only starts once
-    the model's gate is stored (drawing it needs the model the scan is using)."""
+    The thread waits until ``finish`` (indexing done: photos are searchable), then reads,
+    with progress, and ``finish`` waits for it. With ``concurrent``, it also reads, in
+    passes while the scan indexes, the photos that already have their vectors (once the
+    model's gate is at hand: drawing it needs the model the scan is using)."""
 
     POLL_S = 2.0
 
@@ -570,8 +570,7 @@ class BackgroundReader:
         self._thread = threading.Thread(target=self._main, name="photosort-ocr", daemon=True)
 
     def start(self) -> BackgroundReader:
-        if not self._concurrent:
-            self._indexed.set()
+        """Start the thread; it reads what is left once ``finish`` is called."""
         self._thread.start()
         return self
 
@@ -606,7 +605,7 @@ class BackgroundReader:
             while not self._indexed.wait(self.POLL_S):
                 if self._cancelled():
                     return
-                if self._gate_ready():
+                if self._concurrent and self._gate_ready():
                     early.run(
                         gated=True,
                         should_cancel=lambda: self._cancelled() or self._indexed.is_set(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -281,3 +282,38 @@ def test_ocr_runs_on_a_lower_priority_thread_and_the_app_keeps_its_own(monkeypat
     assert Recognizer().threads == 3
     monkeypatch.setenv("PHOTOSORT_OCR_THREADS", "many")
     assert Recognizer().threads == 1  # a bad value: the default, not a crash
+
+
+def test_the_background_reader_waits_for_indexing_unless_asked_to_read_meanwhile(
+    catalog, tmp_path, recognizer, monkeypatch
+):
+    """A scan's text thread reads nothing until the photos are searchable (``finish``);
+    with ``concurrent`` it reads the photos already embedded while the scan goes on."""
+    passes_all = TextGate(np.zeros(8, np.float32), 1.0, threshold=0.5)
+    stage = ocr_store.OcrStage(catalog, recognizer, MODEL, lambda: passes_all, learn=False)
+    images = [_one_word(), _plain(1), _plain(2), _one_word().rotate(180)]
+    _photos_with_vectors(catalog, tmp_path, images[:2], np.eye(2, 8, dtype=np.float32))
+    reader = ocr_store.BackgroundReader(stage).start()
+    time.sleep(0.3)
+    assert ocr_store.counts(catalog) == {"read": 0, "skipped": 0, "failed": 0}
+    summary = reader.finish()
+    assert (summary.read, summary.skipped_by_look, summary.waiting) == (1, 1, 2)
+
+    rows = catalog.query("SELECT id, path FROM photos WHERE id > 2 ORDER BY id")
+    with catalog.transaction() as conn:
+        for (pid, path), image in zip(rows, images[2:], strict=True):
+            image.save(path, quality=92)
+            conn.execute("UPDATE photos SET size = ? WHERE id = ?", (os.path.getsize(path), pid))
+            conn.execute(
+                "INSERT INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
+                (pid, MODEL, np.eye(8, dtype=np.float32)[pid].tobytes()),
+            )
+    monkeypatch.setitem(ocr_store._GATE_CACHE, MODEL, passes_all)  # the model's gate is known
+    reader = ocr_store.BackgroundReader(stage, concurrent=True)
+    reader.POLL_S = 0.05
+    reader.start()
+    deadline = time.monotonic() + 30
+    while sum(ocr_store.counts(catalog).values()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ocr_store.counts(catalog) == {"read": 2, "skipped": 2, "failed": 0}  # meanwhile
+    assert reader.finish().read == 1
