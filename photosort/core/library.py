@@ -535,8 +535,9 @@ class Library:
         except (ocr.OcrError, ModelError) as exc:
             log.warning("reading text in photos is off: %s", exc)
             return None
-        # Reading while the scan embeds slowed indexing by 80 % on two busy cores (the
-        # OCR thread's Python parts share the GIL, whatever its nice): off unless asked.
+        # Reading while the scan embeds competes with it (the OCR thread's Python parts
+        # share the GIL, whatever its nice; README: +10 % to searchable in the median, up
+        # to +83 % in one run on two busy cores) for no earlier end: off unless asked.
         during = os.environ.get("PHOTOSORT_OCR_DURING_SCAN", "off").lower() not in OFF
         return ocr_store.BackgroundReader(
             stage, should_cancel=should_cancel, concurrent=during
