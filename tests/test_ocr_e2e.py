@@ -159,8 +159,8 @@ def test_a_cancelled_stage_keeps_what_it_read_and_resumes(tmp_path, make_library
 def test_the_gate_skips_text_free_photos_and_learns_from_the_library(tmp_path, tiny_model):
     """End to end through ``photosort scan``: text-free photos the vectors pass are skipped
     by the quick look, not read; once the library has outcomes (``ocr PATH`` read its text
-    photos), a later scan's gate is the library's own. Minutes on two loaded cores: the
-    same rules run fast in photosort/core/_tests/test_ocr.py."""
+    photos and its drawings), a later scan's gate is the library's own. Minutes on two
+    loaded cores: the same rules run fast in photosort/core/_tests/test_ocr.py."""
     photos = tmp_path / "photos"
     write(photos / "text", per_kind=2)  # 10 text photos
     for i in range(12):
@@ -177,8 +177,11 @@ def test_the_gate_skips_text_free_photos_and_learns_from_the_library(tmp_path, t
             stage["skipped_by_gate"] == stage["skipped_by_vectors"] + stage["skipped_by_quick_look"]
         )
         assert stage["quick_looks"] >= stage["skipped_by_quick_look"]
-        code, out, err = _cli(None, *base, "ocr", str(photos / "text"), "--json")
+        code, out, err = _cli(
+            None, *base, "ocr", str(photos / "text"), str(photos / "plain"), "--json"
+        )
         assert code == 0, err
+        assert json.loads(out)["gate_trained"]  # 10 photos with text, 12 without: enough
         code, out, err = _cli(None, *base, "ocr", "--show", str(photos / "plain" / "plain_0.jpg"))
         assert not out.strip()  # a drawing of balls and cars: no text read or stored
         for i in range(12, 16):
