@@ -193,3 +193,13 @@ def test_the_gate_skips_text_free_photos_and_learns_from_the_library(tmp_path, t
         assert later["learned_gate"], later  # the library's own gate decided
     finally:
         env.undo()
+
+
+def test_a_cancelled_scan_leaves_the_text_stage_out(tmp_path, make_library, ocr_on):
+    """Cancel during indexing: the text thread stops with the scan, nothing is read."""
+    write(tmp_path / "photos", kinds=("screenshot",), per_kind=1)
+    lib = make_library()
+    summary = lib.scan([tmp_path / "photos"], should_cancel=lambda: True)
+    assert summary.cancelled and summary.ocr is None
+    assert "all text in" not in summary.timings
+    assert lib.text_counts() == {"read": 0, "skipped": 0, "failed": 0}

@@ -516,6 +516,9 @@ class Library:
                     reader.abandon()
                 raise
             summary.timings["searchable"] = time.monotonic() - started
+            if reader is not None and summary.cancelled:
+                reader.abandon()  # what it read meanwhile is kept; summary.ocr stays None
+                reader = None
             if reader is not None:  # the text stage finishes what is left, then the scan
                 text = self._finish_text(reader, on_progress)
                 summary.timings["all text in"] = time.monotonic() - started
