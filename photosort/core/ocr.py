@@ -162,9 +162,8 @@ class Recognizer:
             image = image.copy()
             image.thumbnail((LOOK_SIDE, LOOK_SIDE), Image.Resampling.BILINEAR)
         arr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
-        with self._lock:
-            detector = self._load()._load_det_model()
-            out = detector(arr)
+        with self._lock:  # flags per call: RapidOCR keeps the last ones as its defaults
+            out = self._load()(arr, use_det=True, use_cls=False, use_rec=False)
         boxes = getattr(out, "boxes", None)
         return boxes is not None and len(boxes) > 0
 
@@ -179,7 +178,7 @@ class Recognizer:
         arr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
         with self._lock:
             engine = self._load()
-            out = engine(arr)
+            out = engine(arr, use_det=True, use_cls=False, use_rec=True)
         if out is None or not getattr(out, "txts", None):
             return OcrResult()
         word_groups = getattr(out, "word_results", None) or [()] * len(out.txts)
