@@ -153,3 +153,53 @@ def test_a_cancelled_stage_keeps_what_it_read_and_resumes(tmp_path, make_library
     second = lib.read_text([tmp_path / "photos"], gated=False)
     assert (second.read, second.reused, second.cancelled) == (1, 0, False)
     assert lib.text_counts()["read"] == 2
+
+
+@pytest.mark.slow
+def test_the_gate_skips_text_free_photos_and_learns_from_the_library(tmp_path, tiny_model):
+    """End to end through ``photosort scan``: text-free photos the vectors pass are skipped
+    by the quick look, not read; once the library has outcomes (``ocr PATH`` read its text
+    photos and its drawings), a later scan's gate is the library's own. Minutes on two
+    loaded cores: the same rules run fast in photosort/core/_tests/test_ocr.py."""
+    photos = tmp_path / "photos"
+    write(photos / "text", per_kind=2)  # 10 text photos
+    for i in range(12):
+        draw_photo(photos / "plain" / f"plain_{i}.jpg", seed=300 + i)
+    lib = str(tmp_path / "library")
+    base = ("--library", lib, "--model", tiny_model, "--device", "cpu")
+    env = pytest.MonkeyPatch()
+    env.setenv("PHOTOSORT_OCR", "on")
+    try:
+        code, out, err = _cli(None, *base, "scan", str(photos), "--json")
+        assert code == 0, err
+        stage = json.loads(out)["text"]
+        assert (
+            stage["skipped_by_gate"] == stage["skipped_by_vectors"] + stage["skipped_by_quick_look"]
+        )
+        assert stage["quick_looks"] >= stage["skipped_by_quick_look"]
+        code, out, err = _cli(
+            None, *base, "ocr", str(photos / "text"), str(photos / "plain"), "--json"
+        )
+        assert code == 0, err
+        assert json.loads(out)["gate_trained"]  # 10 photos with text, 12 without: enough
+        code, out, err = _cli(None, *base, "ocr", "--show", str(photos / "plain" / "plain_0.jpg"))
+        assert not out.strip()  # a drawing of balls and cars: no text read or stored
+        for i in range(12, 16):
+            draw_photo(photos / "plain" / f"plain_{i}.jpg", seed=300 + i)
+        code, out, err = _cli(None, *base, "scan", "--json")
+        assert code == 0, err
+        later = json.loads(out)["text"]
+        assert later["skipped_by_gate"] + later["read"] == 4 and later["with_text"] == 0, later
+        assert later["learned_gate"], later  # the library's own gate decided
+    finally:
+        env.undo()
+
+
+def test_a_cancelled_scan_leaves_the_text_stage_out(tmp_path, make_library, ocr_on):
+    """Cancel during indexing: the text thread stops with the scan, nothing is read."""
+    write(tmp_path / "photos", kinds=("screenshot",), per_kind=1)
+    lib = make_library()
+    summary = lib.scan([tmp_path / "photos"], should_cancel=lambda: True)
+    assert summary.cancelled and summary.ocr is None
+    assert "all text in" not in summary.timings
+    assert lib.text_counts() == {"read": 0, "skipped": 0, "failed": 0}

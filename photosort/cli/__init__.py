@@ -391,7 +391,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print(summary.sun.line())
         if summary.keywords and summary.keywords.tags:
             print(summary.keywords.line())
-        if summary.ocr and (summary.ocr.read or summary.ocr.reused or summary.ocr.skipped):
+        if summary.ocr and (
+            summary.ocr.read or summary.ocr.reused or summary.ocr.skipped or summary.ocr.looked
+        ):
             print(summary.ocr.line())
         print(summary.line())  # the summary stays the last line
     return 1 if summary.cancelled else 0

@@ -39,6 +39,10 @@ MAX_SIDE = 1600
 DETECT_SIDE = 960
 #: A line the recogniser is less sure of is dropped (RapidOCR's own default).
 MIN_SCORE = 0.5
+#: The quick look: the text detector alone on a copy this long (no recognition), tens of
+#: milliseconds where reading costs seconds. Bumped with LOOK_VERSION.
+LOOK_SIDE = 320
+LOOK_VERSION = "look-320-1"
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of width and height
 
@@ -106,11 +110,14 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _quad_box(quad, width: int, height: int) -> Box:
+def _quad_box(quad: object, width: int, height: int) -> Box:
     pts = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
     x0, y0 = pts.min(axis=0)
     x1, y1 = pts.max(axis=0)
-    clip = lambda v, n: float(min(max(v / max(n, 1), 0.0), 1.0))  # noqa: E731
+
+    def clip(v: float, n: int) -> float:
+        return float(min(max(v / max(n, 1), 0.0), 1.0))
+
     return (clip(x0, width), clip(y0, height), clip(x1, width), clip(y1, height))
 
 
@@ -118,12 +125,12 @@ class Recognizer:
     """One RapidOCR engine, loaded on first use (a second or two) and shared by threads."""
 
     def __init__(self, threads: int | None = None, lang: str | None = None) -> None:
-        self.threads = threads
+        self.threads = threads if threads is not None else ocr_threads()
         self.lang = lang or os.environ.get("PHOTOSORT_OCR_LANG") or None
         self._engine: Any = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def _load(self) -> Any:
         if self._engine is None:
             try:
                 from rapidocr import RapidOCR
@@ -147,6 +154,19 @@ class Recognizer:
                 raise OcrError(f"text recognition could not start: {exc}") from exc
         return self._engine
 
+    def has_text(self, image: Image.Image) -> bool:
+        """The quick look: does the text detector, on a LOOK_SIDE-pixel copy, find any
+        text region? Used to skip photos the image vectors let through."""
+        image = image.convert("RGB")
+        if max(image.size) > LOOK_SIDE:
+            image = image.copy()
+            image.thumbnail((LOOK_SIDE, LOOK_SIDE), Image.Resampling.BILINEAR)
+        arr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+        with self._lock:  # flags per call: RapidOCR keeps the last ones as its defaults
+            out = self._load()(arr, use_det=True, use_cls=False, use_rec=False)
+        boxes = getattr(out, "boxes", None)
+        return boxes is not None and len(boxes) > 0
+
     def read(self, image: Image.Image) -> OcrResult:
         """The text in ``image`` (any mode; made RGB and at most MAX_SIDE pixels long)."""
         image = image.convert("RGB")
@@ -158,7 +178,7 @@ class Recognizer:
         arr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
         with self._lock:
             engine = self._load()
-            out = engine(arr)
+            out = engine(arr, use_det=True, use_cls=False, use_rec=True)
         if out is None or not getattr(out, "txts", None):
             return OcrResult()
         word_groups = getattr(out, "word_results", None) or [()] * len(out.txts)
@@ -177,6 +197,29 @@ class Recognizer:
             lines.append(Line(text, _quad_box(quad, width, height), float(score), kept))
         lines.sort(key=lambda ln: (round(ln.box[1], 2), ln.box[0]))
         return OcrResult(lines)
+
+
+def ocr_threads() -> int:
+    """onnxruntime threads for OCR: ``$PHOTOSORT_OCR_THREADS``, default 1 (OCR is a
+    background job: indexing keeps the other cores)."""
+    return _env_int("PHOTOSORT_OCR_THREADS", 1, 1, 64)
+
+
+def ocr_nice() -> int:
+    """How much lower than the app the OCR thread runs: ``$PHOTOSORT_OCR_NICE``, default 10
+    (0 to 19; 0 keeps the app's priority)."""
+    return _env_int("PHOTOSORT_OCR_NICE", 10, 0, 19)
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return min(max(int(raw), low), high)
+    except ValueError:
+        log.warning("ignoring %s=%r: not a whole number", name, raw)
+        return default
 
 
 def _clean(text: str) -> str:

@@ -8,6 +8,12 @@ half of them with a photographed look) against the same pictures *without* their
 Calibration, per model: a held-out set of drawn pictures is scored, and the threshold is
 the one with the best balanced accuracy there. Photos or folders named explicitly
 (``photosort ocr PATH``) are always read.
+
+Drawn pictures are not a library: on a new library this probe lets about half of the
+text-free photos through, so ``ocr_store`` adds two steps. A quick look (the text
+detector alone on a small copy, ``Recognizer.has_text``) checks what the vectors pass;
+and once the library has enough outcomes of its own (photos read, with and without
+text), ``fit_outcomes`` learns a probe from them, which then replaces the drawn one.
 """
 
 from __future__ import annotations
@@ -19,9 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-#: Bumped when the drawn pictures change: the stored exemplar vectors are redrawn.
-GATE_VERSION = "gate-2"
+#: Bumped when the gate changes: decisions made by an older gate are made again.
+GATE_VERSION = "gate-3"
 TARGET_RECALL = 0.95
+#: A library's own outcomes train its gate once it has this many photos with text and
+#: this many without (fewer: the drawn probe goes on deciding).
+MIN_OUTCOMES = 8
 KINDS = ("document", "receipt", "screenshot", "slide", "sign", "poster")
 _WORDS = [
     "total",
@@ -118,12 +127,23 @@ def _background(rng: random.Random, size: tuple[int, int]) -> Image.Image:
     return img
 
 
-def _draw(kind: str, rng: random.Random, text: bool, size=(320, 240)) -> Image.Image:
+def _draw(
+    kind: str, rng: random.Random, text: bool, size: tuple[int, int] = (320, 240)
+) -> Image.Image:
     """One picture of ``kind``; without ``text`` the same layout keeps its shapes only."""
     w, h = size
     ink = (20, 20, 20)
 
-    def lines(draw, x, y, width, step, fsize, n, fill=ink):
+    def lines(
+        draw: ImageDraw.ImageDraw,
+        x: int,
+        y: int,
+        width: int,
+        step: int,
+        fsize: int,
+        n: int,
+        fill: tuple[int, int, int] = ink,
+    ) -> None:
         for i in range(n):
             if text:
                 draw.text((x, y + i * step), _words(rng, 3 + rng.randrange(4)), fill, _font(fsize))
@@ -225,7 +245,9 @@ class TextGate:
         return gate
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-4, steps: int = 30):
+def _logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 1e-4, steps: int = 30
+) -> tuple[np.ndarray, float]:
     """Class-balanced, L2-regularised logistic regression by Newton steps (numpy only; a
     few hundred vectors of a few hundred dimensions: milliseconds)."""
     n = len(y)
@@ -242,7 +264,7 @@ def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-4, steps: int = 30):
         beta -= step
         if np.abs(step).max() < 1e-6:
             break
-    return beta[:-1], beta[-1]
+    return beta[:-1], float(beta[-1])
 
 
 def calibrate(text_scores: np.ndarray, plain_scores: np.ndarray) -> float:
@@ -259,3 +281,25 @@ def calibrate(text_scores: np.ndarray, plain_scores: np.ndarray) -> float:
     if len(easy):
         best = min(best, float(np.quantile(easy, 1.0 - TARGET_RECALL)))
     return best
+
+
+def fit_outcomes(vectors: np.ndarray, has_text: np.ndarray, folds: int = 4) -> TextGate:
+    """A probe learned from a library's own outcomes (vectors of photos that were looked
+    at, and whether text was found). The threshold is calibrated on out-of-fold scores,
+    so it is not set on the photos each fold was trained on."""
+    x = np.asarray(vectors, np.float64)
+    y = np.asarray(has_text, bool)
+    weights, bias = _logistic(x, y.astype(np.float64), l2=1e-3)
+    gate = TextGate(weights.astype(np.float32), bias)
+    held = np.empty(len(y), np.float32)
+    order = np.random.default_rng(0).permutation(len(y))
+    for k in range(folds):
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        if y[train].all() or not y[train].any():
+            held[test] = 0.5
+            continue
+        w, b = _logistic(x[train], y[train].astype(np.float64), l2=1e-3)
+        held[test] = TextGate(w.astype(np.float32), b).scores(x[test])
+    gate.threshold = calibrate(held[y], held[~y])
+    return gate

@@ -7,13 +7,20 @@
 * ``ocr_photos``: what the stage decided for each photo's file version (size, mtime):
   read, skipped by the gate, or failed; an unchanged file is never considered again.
 * ``ocr_gates``: the calibrated gate of each model (see ocr_gate.py).
+* ``ocr_learned_gates`` (migration 0010_ocr_b): the gate each library learns from its
+  own outcomes once it has some (``learn_gate``), which replaces the drawn one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
 import re
 import sqlite3
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,10 +30,32 @@ import numpy as np
 from PIL import Image
 
 from photosort.core import tagging  # noqa: F401 - the tables before ours
-from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
+from photosort.core.catalog import (
+    Catalog,
+    Migration,
+    in_chunks,
+    now_iso,
+    register_migration,
+    run_script,
+)
 from photosort.core.errors import PhotosortError
-from photosort.core.ocr import ENGINE_VERSION, OcrResult, Recognizer, fold
-from photosort.core.ocr_gate import GATE_VERSION, TextGate, exemplars
+from photosort.core.ocr import (
+    ENGINE_VERSION,
+    LOOK_SIDE,
+    LOOK_VERSION,
+    OcrResult,
+    Recognizer,
+    Word,
+    fold,
+    ocr_nice,
+)
+from photosort.core.ocr_gate import (
+    GATE_VERSION,
+    MIN_OUTCOMES,
+    TextGate,
+    exemplars,
+    fit_outcomes,
+)
 from photosort.core.progress import ProgressCallback, RateMeter
 
 
@@ -96,7 +125,35 @@ CURRENT = (
 
 
 # -- the gate -------------------------------------------------------------------------------
-def gate_key(model_id: str, threshold: float) -> str:
+def _learned_schema(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE ocr_learned_gates (
+            model TEXT PRIMARY KEY,
+            version TEXT NOT NULL,
+            weights BLOB NOT NULL,
+            bias REAL NOT NULL,
+            threshold REAL NOT NULL,
+            outcomes INTEGER NOT NULL,
+            with_text INTEGER NOT NULL,
+            trained_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
+register_migration(Migration("0010_ocr_b_learned_gates", _learned_schema))
+
+#: The gate key of a photo the quick look skipped: a fact about its pixels, redone only
+#: when the quick look itself changes, never because the vector gate did.
+LOOK_KEY = f"{GATE_VERSION}:{LOOK_VERSION}"
+
+
+def gate_key(model_id: str, threshold: float, learned: int = 0) -> str:
+    """Names the gate that made a decision; ``learned``: outcomes it was trained on."""
+    if learned:
+        return f"{GATE_VERSION}:learned-{learned}:{model_id}:{threshold:.4f}"
     return f"{GATE_VERSION}:{model_id}:{threshold:.4f}"
 
 
@@ -104,15 +161,28 @@ def gate_key(model_id: str, threshold: float) -> str:
 _GATE_CACHE: dict[str, TextGate] = {}
 
 
+def _gate_of(row: sqlite3.Row) -> TextGate:
+    weights = np.frombuffer(row["weights"], dtype=np.float32).copy()
+    return TextGate(weights, float(row["bias"]), float(row["threshold"]))
+
+
 def load_gate(catalog: Catalog, model_id: str) -> TextGate | None:
+    """The drawn-picture gate of ``model_id`` stored in this catalog (None: not yet)."""
     rows = catalog.query(
         "SELECT weights, bias, threshold FROM ocr_gates WHERE model = ? AND version = ?",
         (model_id, GATE_VERSION),
     )
-    if not rows:
-        return None
-    weights = np.frombuffer(rows[0]["weights"], dtype=np.float32).copy()
-    return TextGate(weights, float(rows[0]["bias"]), float(rows[0]["threshold"]))
+    return _gate_of(rows[0]) if rows else None
+
+
+def load_learned_gate(catalog: Catalog, model_id: str) -> tuple[TextGate, int] | None:
+    """The gate learned from this library's outcomes, and how many it was trained on."""
+    rows = catalog.query(
+        "SELECT weights, bias, threshold, outcomes FROM ocr_learned_gates "
+        "WHERE model = ? AND version = ?",
+        (model_id, GATE_VERSION),
+    )
+    return (_gate_of(rows[0]), int(rows[0]["outcomes"])) if rows else None
 
 
 def train_gate(
@@ -121,8 +191,7 @@ def train_gate(
     """Draw and embed the exemplars, fit and calibrate (once per model), store.
 
     Only drawn pictures train it, never the library's photos: the gate of a model is the
-    same in every library, and a library full of screenshots cannot teach it that
-    screenshots hold no text."""
+    same in every library until the library has outcomes of its own (``learn_gate``)."""
     gate = _GATE_CACHE.get(model_id)
     if gate is None:
         train = exemplars(seed=1)
@@ -146,6 +215,70 @@ def train_gate(
     return gate
 
 
+def outcomes(catalog: Catalog, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors, has_text) of every photo whose pixels were looked at: read by OCR (text
+    found or not) or skipped by the quick look (no text region). Gate skips are no
+    outcome: nobody looked."""
+    rows = catalog.query(
+        "SELECT o.photo_id, o.decision = 'read' AND COALESCE(t.text, '') != '' "
+        "FROM ocr_photos o JOIN photos p ON p.id = o.photo_id AND p.size = o.size "
+        "AND p.mtime_ns = o.mtime_ns LEFT JOIN ocr_texts t ON t.content_hash = o.content_hash "
+        "WHERE p.status = 'ok' AND (o.decision = 'read' OR "
+        "(o.decision = 'skipped' AND o.gate_key = ?)) ORDER BY o.photo_id",
+        (LOOK_KEY,),
+    )
+    label = {int(r[0]): bool(r[1]) for r in rows}
+    ids, matrix = vectors_of(catalog, model_id, list(label))
+    return matrix, np.array([label[int(i)] for i in ids], bool)
+
+
+def learn_gate(catalog: Catalog, model_id: str, force: bool = False) -> TextGate | None:
+    """Train this library's own gate on its outcomes, when it has MIN_OUTCOMES photos
+    with text and as many without, and they grew by a tenth since the last training
+    (or ``force``). Returns the new gate, or None when it was not retrained."""
+    vectors, has_text = outcomes(catalog, model_id)
+    n, with_text = len(has_text), int(has_text.sum())
+    if with_text < MIN_OUTCOMES or n - with_text < MIN_OUTCOMES:
+        return None
+    stored = load_learned_gate(catalog, model_id)
+    if stored is not None and not force and n < stored[1] + max(MIN_OUTCOMES, stored[1] // 10):
+        return None
+    gate = fit_outcomes(vectors, has_text)
+    with catalog.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO ocr_learned_gates (model, version, weights, bias, "
+            "threshold, outcomes, with_text, trained_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                model_id,
+                GATE_VERSION,
+                gate.weights.tobytes(),
+                gate.bias,
+                gate.threshold,
+                n,
+                with_text,
+                now_iso(),
+            ),
+        )
+    return gate
+
+
+def vectors_of(catalog: Catalog, model_id: str, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, matrix) of the stored vectors of ``ids`` (those without one are left out),
+    in the order of ``ids``: only the photos the stage considers, never the whole index."""
+    found: dict[int, bytes] = {}
+    for marks, chunk in in_chunks(ids):
+        for r in catalog.query(
+            f"SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id IN ({marks})",
+            [model_id, *chunk],
+        ):
+            found[int(r[0])] = r[1]
+    have = [i for i in ids if i in found]
+    if not have:
+        return np.empty(0, np.int64), np.empty((0, 0), np.float32)
+    matrix = np.frombuffer(b"".join(found[i] for i in have), dtype=np.float32)
+    return np.array(have, np.int64), matrix.reshape(len(have), -1)
+
+
 # -- the stage -------------------------------------------------------------------------------
 @dataclass
 class OcrSummary:
@@ -154,19 +287,28 @@ class OcrSummary:
     read: int = 0  # photos whose pixels went through OCR
     reused: int = 0  # same content read before (a copy, a move): no OCR
     with_text: int = 0
-    skipped: int = 0  # the gate said "no text" (this run)
+    skipped: int = 0  # the vectors said "no text" (this run)
+    looked: int = 0  # the quick look (text detector on a small copy) ran
+    skipped_by_look: int = 0  # ... and found no text region: no OCR
     waiting: int = 0  # no image vector yet: gated after the next scan
     failed: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
     threshold: float | None = None
+    learned_gate: bool = False  # the gate that decided was learned from this library
+    gate_trained: bool = False  # this run (re)trained the library's own gate
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "read": self.read,
             "reused": self.reused,
             "with_text": self.with_text,
-            "skipped_by_gate": self.skipped,
+            "skipped_by_gate": self.skipped + self.skipped_by_look,
+            "skipped_by_vectors": self.skipped,
+            "skipped_by_quick_look": self.skipped_by_look,
+            "quick_looks": self.looked,
+            "learned_gate": self.learned_gate,
+            "gate_trained": self.gate_trained,
             "waiting_for_vectors": self.waiting,
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
             "gate_threshold": None if self.threshold is None else round(self.threshold, 4),
@@ -177,20 +319,43 @@ class OcrSummary:
     def line(self) -> str:
         return (
             f"text: {self.read + self.reused} photos read, {self.with_text} with text, "
-            f"{self.skipped} skipped by the gate (likely no text), {len(self.failed)} failed"
+            f"{self.skipped + self.skipped_by_look} skipped by the gate (likely no text: "
+            f"{self.skipped} by the image vectors, {self.skipped_by_look} by a quick look), "
+            f"{len(self.failed)} failed"
         )
+
+
+#: One photo for the stage to read: (photo id, gate score or None, quick look first).
+_Todo = tuple[int, float | None, bool]
+#: One decision to store: photo id, size, mtime_ns, content hash, decision, gate key,
+#: gate score, error, text.
+_Row = tuple[int, int, int, str | None, str, str | None, float | None, str | None, OcrResult | None]
 
 
 @dataclass
 class OcrStage:
-    """The background stage after embedding; ``run`` is resumable and cancellable."""
+    """The background stage after embedding; ``run`` is resumable and cancellable.
+
+    The gate, in order: the image vectors (the library's own learned probe once it has
+    outcomes, else the drawn-picture probe), then, on the photos the vectors pass, a
+    quick look (the text detector on a small copy); only photos with a text region found
+    are read."""
 
     catalog: Catalog
     recognizer: Recognizer
     model_id: str
-    vectors: Callable[[], tuple[np.ndarray, np.ndarray]]  # (ids, matrix) of the model
-    gate: Callable[[], TextGate]
+    gate: Callable[[], TextGate]  # the drawn-picture gate of the model
     batch: int = 8
+    quick_look: bool = True
+    learn: bool = True  # retrain the library's own gate at the end of a run
+
+    def current_gate(self) -> tuple[TextGate, str, bool]:
+        """(gate, its key, learned?): the library's own gate once it has one."""
+        learned = load_learned_gate(self.catalog, self.model_id)
+        if learned is not None:
+            return learned[0], gate_key(self.model_id, learned[0].threshold, learned[1]), True
+        gate = self.gate()
+        return gate, gate_key(self.model_id, gate.threshold), False
 
     def run(
         self,
@@ -198,47 +363,45 @@ class OcrStage:
         gated: bool = True,
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        summary: OcrSummary | None = None,
     ) -> OcrSummary:
         """Read the text of photos the gate passes (when ``gated``) and of ``forced`` ones.
 
         A photo whose current file version has a decision is left alone, except a gate
-        skip made by another gate (model or threshold changed) and forced photos that
-        were skipped."""
+        skip made by another gate (model, threshold or learned gate changed) and forced
+        photos that were skipped. ``summary``: add to this one (a run in several passes)."""
         started = time.monotonic()
-        summary = OcrSummary()
+        summary = summary if summary is not None else OcrSummary()
         forced = set(forced)
-        todo: list[tuple[int, float | None]] = [
-            (pid, None) for pid in (self._unread(forced) if forced else [])
-        ]
+        todo: list[_Todo] = [(pid, None, False) for pid in (self._unread(forced) if forced else [])]
         key = None
         if gated:
             undecided = [pid for pid in self._undecided() if pid not in forced]
             if undecided or self.catalog.scalar(
                 "SELECT EXISTS (SELECT 1 FROM ocr_photos WHERE decision = 'skipped')"
             ):
-                gate = self.gate()
+                gate, key, summary.learned_gate = self.current_gate()
                 summary.threshold = gate.threshold
-                key = gate_key(self.model_id, gate.threshold)
                 regate = [pid for pid in self._skipped(other_than=key) if pid not in forced]
                 candidates = undecided + regate
             else:
                 candidates = []
-            if candidates:  # an unchanged library never loads the vectors
-                ids, matrix = self.vectors()
-                pos = {int(i): n for n, i in enumerate(ids)}
-                have = [pid for pid in candidates if pid in pos]
-                summary.waiting = len(candidates) - len(have)
-                scores: Any = gate.scores(matrix[[pos[p] for p in have]]) if have else []
+            if candidates:  # an unchanged library reads no vectors
+                ids, matrix = vectors_of(self.catalog, self.model_id, candidates)
+                summary.waiting = len(candidates) - len(ids)
+                scores = gate.scores(matrix) if len(ids) else np.empty(0, np.float32)
                 skipped = []
-                for pid, score in zip(have, scores, strict=True):
+                for pid, score in zip(ids.tolist(), scores.tolist(), strict=True):
                     if score >= gate.threshold:
-                        todo.append((pid, float(score)))
+                        todo.append((pid, score, self.quick_look))
                     else:
-                        skipped.append((pid, float(score)))
+                        skipped.append((pid, score))
                 self._record_skips(skipped, key)
-                summary.skipped = len(skipped)
+                summary.skipped += len(skipped)
         self._read(todo, key, summary, on_progress, should_cancel)
-        summary.seconds = time.monotonic() - started
+        if self.learn and not summary.cancelled:  # forced reads are outcomes too
+            summary.gate_trained = learn_gate(self.catalog, self.model_id) is not None
+        summary.seconds += time.monotonic() - started
         return summary
 
     def _unread(self, ids: set[int]) -> list[int]:
@@ -260,13 +423,14 @@ class OcrStage:
         return [r[0] for r in rows]
 
     def _skipped(self, other_than: str | None = None) -> list[int]:
-        """Photos the gate skipped (by a gate other than ``other_than``), current versions."""
+        """Photos the vectors skipped (by a gate other than ``other_than``), current
+        versions; quick-look skips stay skipped (a fact about the pixels)."""
         rows = self.catalog.query(
             "SELECT p.id FROM photos p JOIN ocr_photos o ON o.photo_id = p.id "
             "AND o.size = p.size AND o.mtime_ns = p.mtime_ns "
             "WHERE p.status = 'ok' AND o.decision = 'skipped' AND o.gate_key IS NOT ? "
-            "ORDER BY p.id",
-            (other_than,),
+            "AND o.gate_key IS NOT ? ORDER BY p.id",
+            (other_than, LOOK_KEY),
         )
         return [r[0] for r in rows]
 
@@ -281,50 +445,70 @@ class OcrStage:
                     [(key, score, pid) for pid, score in chunk],
                 )
 
-    def _read(self, todo, key, summary: OcrSummary, on_progress, should_cancel) -> None:
+    def _read(
+        self,
+        todo: list[_Todo],
+        key: str | None,
+        summary: OcrSummary,
+        on_progress: ProgressCallback | None,
+        should_cancel: Callable[[], bool] | None,
+    ) -> None:
         if not todo:
             return
-        from photosort.core.imaging import DecodeError, decode_photo
-        from photosort.core.scanner import content_hash
-
         meter = RateMeter("reading text", len(todo), on_progress)
         meter.report(0)
         done = 0
         for start in range(0, len(todo), self.batch):
-            rows: list[tuple] = []
-            for pid, score in todo[start : start + self.batch]:
+            rows: list[_Row] = []
+            for pid, score, look in todo[start : start + self.batch]:
                 if should_cancel and should_cancel():
                     summary.cancelled = True
                     break
-                photo = self.catalog.query(
-                    "SELECT path, size, mtime_ns FROM photos WHERE id = ?", (pid,)
-                )
-                if not photo:
-                    continue
-                path, size, mtime = photo[0]["path"], photo[0]["size"], photo[0]["mtime_ns"]
-                try:
-                    with open(path, "rb") as fh:
-                        data = fh.read()
-                    digest = content_hash(data)
-                    known = self._known_text(digest)
-                    if known is None:
-                        decoded = decode_photo(data, min_side=1200, name=path)
-                        result = self.recognizer.read(decoded.image)
-                        summary.read += 1
-                    else:
-                        result = known
-                        summary.reused += 1
-                    summary.with_text += bool(result.lines)
-                    rows.append((pid, size, mtime, digest, "read", score, None, result))
-                except (OSError, DecodeError) as exc:
-                    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-                    summary.failed.append((path, reason))
-                    rows.append((pid, size, mtime, None, "failed", score, reason, None))
-                done += 1
-                meter.report(done, path)
-            self._store(rows, key)  # every batch is kept: a cancelled run resumes here
+                found = self._read_one(pid, score, look, key, summary)
+                if found is not None:
+                    rows.append(found[1])
+                    done += 1
+                    meter.report(done, found[0])
+            self._store(rows)  # every batch is kept: a cancelled run resumes here
             if summary.cancelled:
                 return
+
+    def _read_one(
+        self, pid: int, score: float | None, look: bool, key: str | None, summary: OcrSummary
+    ) -> tuple[str, _Row] | None:
+        """Look at (and read) one photo: its path and the decision to store (None: the
+        photo is gone)."""
+        from photosort.core.imaging import DecodeError, decode_photo
+        from photosort.core.scanner import content_hash
+
+        photo = self.catalog.query("SELECT path, size, mtime_ns FROM photos WHERE id = ?", (pid,))
+        if not photo:
+            return None
+        path, size, mtime = photo[0]["path"], photo[0]["size"], photo[0]["mtime_ns"]
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            digest = content_hash(data)
+            result = self._known_text(digest)
+            if result is not None:
+                summary.reused += 1
+            else:
+                if look:
+                    summary.looked += 1
+                    small = decode_photo(data, min_side=LOOK_SIDE, name=path)
+                    if not self.recognizer.has_text(small.image):
+                        summary.skipped_by_look += 1
+                        skip = (pid, size, mtime, digest, "skipped", LOOK_KEY, score, None, None)
+                        return path, skip
+                decoded = decode_photo(data, min_side=1200, name=path)
+                result = self.recognizer.read(decoded.image)
+                summary.read += 1
+            summary.with_text += bool(result.lines)
+            return path, (pid, size, mtime, digest, "read", key, score, None, result)
+        except (OSError, DecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            summary.failed.append((path, reason))
+            return path, (pid, size, mtime, None, "failed", key, score, reason, None)
 
     def _known_text(self, digest: str) -> OcrResult | None:
         rows = self.catalog.query(
@@ -333,10 +517,115 @@ class OcrStage:
         )
         return OcrResult.from_dict({"lines": json.loads(rows[0][0])}) if rows else None
 
-    def _store(self, rows: list, key: str | None) -> None:
+    def _store(self, rows: list[_Row]) -> None:
         if rows:
             with self.catalog.transaction() as conn:
-                _write(conn, rows, key)
+                _write(conn, rows)
+
+
+# -- the low-priority thread ----------------------------------------------------------------
+def lower_this_thread() -> int:
+    """Lower the calling thread's priority by ``$PHOTOSORT_OCR_NICE`` (default 10) and
+    return the step taken. On Linux nice() applies to the calling thread only, and the
+    threads it starts (onnxruntime's) inherit it; elsewhere it would lower the whole
+    process, so nothing is done there."""
+    step = ocr_nice()
+    if not step or not sys.platform.startswith("linux"):
+        return 0
+    with contextlib.suppress(OSError):
+        os.nice(step)
+        return step
+    return 0
+
+
+class BackgroundReader:
+    """The text stage on a thread of its own at low priority, so indexing keeps its speed.
+
+    The thread waits until ``finish`` (indexing done: photos are searchable), then reads,
+    with progress, and ``finish`` waits for it. With ``concurrent``, it also reads, in
+    passes while the scan indexes, the photos that already have their vectors (once the
+    model's gate is at hand: drawing it needs the model the scan is using)."""
+
+    POLL_S = 2.0
+
+    def __init__(
+        self,
+        stage: OcrStage,
+        forced: Iterable[int] = (),
+        gated: bool = True,
+        should_cancel: Callable[[], bool] | None = None,
+        concurrent: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.stage = stage
+        self.forced = list(forced)
+        self.gated = gated
+        self.summary = OcrSummary()
+        self._cancel = should_cancel or (lambda: False)
+        self._indexed = threading.Event()
+        self._stop = threading.Event()
+        self._progress = on_progress
+        self._error: BaseException | None = None
+        self._concurrent = concurrent
+        self._thread = threading.Thread(target=self._main, name="photosort-ocr", daemon=True)
+
+    def start(self) -> BackgroundReader:
+        """Start the thread; it reads what is left once ``finish`` is called."""
+        self._thread.start()
+        return self
+
+    def finish(self, on_progress: ProgressCallback | None = None) -> OcrSummary:
+        """Indexing is done: read the rest (with progress) and return what was done."""
+        if on_progress is not None:
+            self._progress = on_progress  # before the last pass can start
+        self._indexed.set()
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.2)  # short waits: Ctrl-C still reaches this thread
+        except BaseException:
+            self._stop.set()
+            raise
+        if self._error is not None:
+            raise self._error
+        return self.summary
+
+    def abandon(self) -> None:
+        """Stop after the photo being read (the scan failed) and wait for the thread."""
+        self._stop.set()
+        self._indexed.set()
+        self._thread.join()
+
+    def _cancelled(self) -> bool:
+        return self._stop.is_set() or self._cancel()
+
+    def _main(self) -> None:
+        lower_this_thread()
+        try:
+            early = dataclasses.replace(self.stage, learn=False)
+            while not self._indexed.wait(self.POLL_S):
+                if self._cancelled():
+                    return
+                if self._concurrent and self._gate_ready():
+                    early.run(
+                        gated=True,
+                        should_cancel=lambda: self._cancelled() or self._indexed.is_set(),
+                        summary=self.summary,
+                    )
+                    self.summary.cancelled = False  # indexing ended, or a real cancel below
+            if not self._cancelled():
+                self.stage.run(
+                    self.forced, self.gated, self._progress, self._cancelled, self.summary
+                )
+            self.summary.cancelled = self.summary.cancelled or self._cancelled()
+        except BaseException as exc:  # handed to the waiting thread by finish()
+            self._error = exc
+
+    def _gate_ready(self) -> bool:
+        """A gate is at hand without the model (stored, or drawn in this process)."""
+        cat, model = self.stage.catalog, self.stage.model_id
+        if model in _GATE_CACHE or load_learned_gate(cat, model) is not None:
+            return True
+        return load_gate(cat, model) is not None
 
 
 def store_text(catalog: Catalog, photo_id: int, digest: str, result: OcrResult) -> None:
@@ -344,11 +633,13 @@ def store_text(catalog: Catalog, photo_id: int, digest: str, result: OcrResult) 
     row = catalog.query("SELECT size, mtime_ns FROM photos WHERE id = ?", (photo_id,))
     if row:
         with catalog.transaction() as conn:
-            _write(conn, [(photo_id, row[0][0], row[0][1], digest, "read", None, None, result)])
+            _write(
+                conn, [(photo_id, row[0][0], row[0][1], digest, "read", None, None, None, result)]
+            )
 
 
-def _write(conn: sqlite3.Connection, rows: list, key: str | None = None) -> None:
-    for pid, size, mtime, digest, decision, score, error, result in rows:
+def _write(conn: sqlite3.Connection, rows: list[_Row]) -> None:
+    for pid, size, mtime, digest, decision, key, score, error, result in rows:
         if result is not None:
             conn.execute(
                 "INSERT INTO ocr_texts (content_hash, engine, text, lines, read_at) "
@@ -460,7 +751,7 @@ def search(
     return hits
 
 
-def matching_words(result: OcrResult, text: str) -> list:
+def matching_words(result: OcrResult, text: str) -> list[Word]:
     """The recognised words a query matched (folded as FTS5 folds), for highlighting."""
     wanted = {fold(tok) for term in query_terms(text) for tok in term.split()}
     out = []

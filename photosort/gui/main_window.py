@@ -344,7 +344,8 @@ class MainWindow(TagAdminActions, QMainWindow):
         query = self.current_query()
         self.loading = True
         self.browse_bar.set_search_mode(query.has_semantic_part)
-        key = (query.text, query.image)
+        words_in_photos = self.search_bar.words_in_photos
+        key = (query.text, query.image, words_in_photos)
         if key != self._search_key:
             self._search_key = key
             self.browse_bar.reset_show_all()  # a new search shows its relevant results first
@@ -352,15 +353,16 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.browse_bar.show_message("Loading the model…")
             self.status_note.setText("Loading the model… the search runs as soon as it is ready.")
         if query.has_semantic_part:
-            job = partial(self._run_search, query)
+            job = partial(self._run_search, query, words_in_photos)
         else:
             job = partial(self._run_browse, query, self.browse_bar.sort_key)
         tasks.run_task(
             job, partial(self._grid_loaded, generation), partial(self._grid_failed, generation)
         )
 
-    def _run_search(self, query: SearchQuery) -> GridAnswer:
-        results = photo_text.search(self.library, query)  # "quoted" words: text in photos
+    def _run_search(self, query: SearchQuery, words_in_photos: bool = False) -> GridAnswer:
+        # "quoted" words (all words with the toggle on): text in photos
+        results = photo_text.search(self.library, query, words_in_photos)
         return ("search", query, results)
 
     def _run_browse(self, query: SearchQuery, order: str = "date") -> GridAnswer:
@@ -472,7 +474,8 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.details.show_info(info)
 
     def _load_preview(self, photo_id: int, size: int, deliver: Deliver) -> None:
-        words = photo_text.words_of(self.search_bar.text)  # marked in the preview
+        bar = self.search_bar
+        words = photo_text.words_of(bar.text, bar.words_in_photos)  # marked in the preview
 
         def job() -> QImage | None:
             from photosort.core.imaging import DecodeError, load_thumbnail

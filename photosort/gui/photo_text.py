@@ -2,8 +2,9 @@
 
 The search bar searches words in photos for what the user puts in double quotes
 (``receipt "ikea"``: the photos that say "ikea", ranked together with those that look
-like a receipt); the preview and the details panel mark the matched words; the details
-panel shows the recognised text with a Copy button.
+like a receipt), and for every typed word when its "Words in photos" toggle is on; the
+preview and the details panel mark the matched words; the details panel shows the
+recognised text with a Copy button.
 """
 
 from __future__ import annotations
@@ -47,15 +48,21 @@ def read_text_after_scan(window: MainWindow, summary: ScanSummary) -> None:
     window._start_bulk("Reading text", window.library.read_text, done)
 
 
-def words_of(bar_text: str) -> str:
-    """The quoted part of what was typed in the search bar ("" when none)."""
-    return ocr_store.split_query(bar_text or "")[0]
+def words_of(bar_text: str, words_in_photos: bool = False) -> str:
+    """The words to find in the photos' text: the quoted part of what was typed in the
+    search bar, or all of it with the "Words in photos" toggle on ("" when none)."""
+    quoted, rest = ocr_store.split_query(bar_text or "")
+    words = " ".join(part for part in (quoted, rest) if part) if words_in_photos else quoted
+    return words if ocr_store.query_terms(words) else ""
 
 
-def search(library: Library, query: SearchQuery) -> list[SearchResult]:
-    """The window's search: quoted words go to the photos' text, the rest to meaning.
-    Runs on a worker thread."""
-    words, meaning = ocr_store.split_query(query.text or "")
+def search(
+    library: Library, query: SearchQuery, words_in_photos: bool = False
+) -> list[SearchResult]:
+    """The window's search: quoted words (every word, with the toggle on) go to the
+    photos' text, the unquoted ones to meaning, ranked together. Runs on a worker thread."""
+    words = words_of(query.text or "", words_in_photos)
+    meaning = ocr_store.split_query(query.text or "")[1]
     if not words:
         return library.search(query, check_tags=False)  # clicked, not typed
     results, _ = library.search_words(words, dataclasses.replace(query, text=meaning or None))

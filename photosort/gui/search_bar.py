@@ -38,10 +38,20 @@ class SearchBar(QWidget):
         self.chip.setVisible(False)
         self.chip.setToolTip("Image query — click to clear")
         self.chip.clicked.connect(self.clear)
+        # Words in photos: every typed word is also looked for in the photos' text (not
+        # only "quoted" ones), ranked together with the meaning results.
+        self.words_toggle = QToolButton(self)
+        self.words_toggle.setText("Words in photos")
+        self.words_toggle.setCheckable(True)
+        self.words_toggle.setToolTip(
+            "Also find photos whose text (signs, receipts, screenshots) holds the typed words"
+        )
+        self.words_toggle.toggled.connect(self._words_toggled)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.chip)
         layout.addWidget(self.edit, 1)
+        layout.addWidget(self.words_toggle)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(debounce_ms)
@@ -53,6 +63,11 @@ class SearchBar(QWidget):
     @property
     def text(self) -> str:
         return self.edit.text().strip()
+
+    @property
+    def words_in_photos(self) -> bool:
+        """Search the typed words in the photos' text too (the toggle is on)."""
+        return self.words_toggle.isChecked()
 
     @property
     def active(self) -> bool:
@@ -83,6 +98,11 @@ class SearchBar(QWidget):
         self.edit.blockSignals(False)
         self._debounce.stop()
         if had:
+            self.changed.emit()
+
+    def _words_toggled(self, _on: bool) -> None:
+        if self.text:  # the same words, searched another way
+            self._debounce.stop()
             self.changed.emit()
 
     def _typed(self, _text: str) -> None:

@@ -29,6 +29,7 @@ def _id(lib, path) -> int:
 
 
 def test_quoted_words_find_the_photo_and_the_panel_shows_its_text(text_library, make_window, qtbot):
+    """Also the search bar's "Words in photos" toggle (one library: its OCR takes a while)."""
     lib, texts = text_library
     receipt = texts[1]
     window = make_window(lib)
@@ -52,6 +53,37 @@ def test_quoted_words_find_the_photo_and_the_panel_shows_its_text(text_library, 
     qtbot.waitUntil(lambda: word in panel.text_view.toPlainText().lower(), timeout=15000)
     window.grid.select_ids([_id(lib, next(p for p in lib.roots())["path"] + "/plain/plain_0.jpg")])
     qtbot.waitUntil(lambda: not panel.isVisibleTo(window), timeout=15000)  # no text: no panel
+    wait_idle(qtbot, window)
+    _words_in_photos_toggle(lib, texts, window, qtbot)
+
+
+def _words_in_photos_toggle(lib, texts, window, qtbot) -> None:
+    """Typed without quotes, a word the receipt holds is searched by meaning only; with
+    "Words in photos" on, the same words also go to the photos' text: the receipt comes
+    first and shows in the grid, the photos found by meaning still follow."""
+    receipt = _id(lib, texts[1].path)
+    shop = texts[1].words[0].lower()
+    bar = window.search_bar
+    assert bar.words_toggle.text() == "Words in photos" and not bar.words_in_photos
+
+    def ranked() -> list[int] | None:
+        answer = None if window.loading else window._last_results
+        if answer is None or answer[0] != "search" or answer[1].text != shop:
+            return None
+        return [r.photo_id for r in answer[2]]
+
+    bar.set_text(shop)
+    meaning = [r.photo_id for r in lib.search(window.current_query(), check_tags=False)]
+    qtbot.waitUntil(lambda: ranked() == meaning, timeout=30000)
+    wait_idle(qtbot, window)
+
+    bar.words_toggle.click()  # the same text, searched in the photos' words too
+    qtbot.waitUntil(lambda: (ranked() or [None])[0] == receipt, timeout=30000)
+    assert set(meaning) <= set(ranked())  # ranked together: none of the meaning hits lost
+    assert receipt in window.grid.photo_model.ids
+    wait_idle(qtbot, window)
+    bar.words_toggle.click()
+    qtbot.waitUntil(lambda: ranked() == meaning, timeout=30000)
     wait_idle(qtbot, window)
 
 
