@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosort.core import fingerprints
+from photosort.core import fingerprints, vector_codec
 from photosort.core.catalog import Catalog, now_iso
 from photosort.core.errors import PhotosortError
 from photosort.core.index import VectorIndex
@@ -323,7 +323,7 @@ def _store(catalog: Catalog, rows: dict, good: list, bad: list, model_id: str, m
                 continue
             conn.execute(
                 "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
-                (photo_id, model_id, matrix[len(ids) - 1].tobytes()),
+                (photo_id, model_id, vector_codec.encode(matrix[len(ids) - 1])),
             )
             if rows["phash"][i] is not None:
                 fp = fingerprints.Fingerprint(

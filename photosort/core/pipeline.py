@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from photosort.core import fingerprints
+from photosort.core import fingerprints, vector_codec
 from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
 from photosort.core.imaging import DecodeError, PhotoMeta, decode_photo
 from photosort.core.index import VectorIndex
@@ -300,7 +300,12 @@ def _store_batch(
             conn.execute(
                 "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) "
                 "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                (prepared.job.photo_id, model_id, vector.tobytes(), prepared.job.photo_id),
+                (
+                    prepared.job.photo_id,
+                    model_id,
+                    vector_codec.encode(vector),
+                    prepared.job.photo_id,
+                ),
             )
             if prepared.fingerprint is not None:
                 fingerprints.store(
