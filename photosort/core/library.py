@@ -793,6 +793,21 @@ class Library:
         self._matrix_cache = (key, ids, matrix)
         return key[1], ids, matrix
 
+    def _vector_chunks(self) -> tuple[int, tagging.Chunks]:
+        """(vectors_version, the vectors in pieces) for tagging and label previews, without
+        a second copy of all of them: from the matrix when another feature (discover,
+        teach) already holds it, else straight from the vector index when it mirrors the
+        catalog, else from the catalog a batch at a time."""
+        key = (self.model_id, self.catalog.vectors_version())
+        cached = self._matrix_cache
+        if cached is not None and cached[0] == key:
+            return key[1], [(cached[1], cached[2])]
+        with self._index_lock:
+            index = self.index
+            if not index.dirty and self._index_version == key[1]:
+                return key[1], index.chunks()
+        return key[1], self.catalog.vectors(key[0])
+
     def _logit_scale(self) -> float:
         """The model's exp(logit_scale), remembered in the catalog so re-tagging needs no model."""
         key = f"logit_scale:{self.model_id}"
@@ -931,7 +946,7 @@ class Library:
         summary = tagging.run_autotag(
             self.catalog,
             cats,
-            self._versioned_vectors,
+            self._vector_chunks,
             vectors,
             self._scoring(),
             on_progress,
@@ -953,16 +968,14 @@ class Library:
     def preview_label(self, category: Category, label_name: str) -> tagging.LabelPreview:
         """What ``label_name`` of the (unsaved) ``category`` would tag, for the editor."""
         category = category_store.validate(category)
-        ids, matrix = self._vector_matrix()
+        _, chunks = self._vector_chunks()
         if category.applies_if:  # only the photos it would apply to
-            keep = np.isin(
-                ids, tagging.photos_where_applies(self.catalog, category.applies_if, ids)
-            )
-            ids, matrix = ids[keep], matrix[keep]
+            where = tagging.applies_filter(self.catalog, category.applies_if)
+            chunks = _only(chunks, where)
         tagger = tagging.Tagger(
             [category], self._text_vectors([category]), self._scoring(), self._sun_fusion()
         )
-        return tagging.preview(tagger, ids, matrix, label_name.strip())
+        return tagging.preview(tagger, chunks, label_name.strip())
 
     # -- the sun (core/sun.py) -----------------------------------------------------------------
     def update_sun(
@@ -1617,3 +1630,10 @@ class Library:
                 summary.warnings += self.import_keywords(root_ids, on_progress).warnings
         summary.seconds = time.monotonic() - started
         return summary
+
+
+def _only(chunks: tagging.Chunks, where: Callable[[np.ndarray], np.ndarray]) -> tagging.Chunks:
+    """The rows of each piece whose photo ``where`` keeps."""
+    for ids, matrix in chunks:
+        keep = np.isin(ids, where(ids))
+        yield ids[keep], matrix[keep]
