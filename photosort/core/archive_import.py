@@ -222,7 +222,7 @@ def import_dataset(
         wrong = {rows["model"][i] for i, *_ in good} - {model_id}
         if wrong:
             raise ArchiveError(f"the dataset holds vectors of {wrong.pop()}, not {model_id}")
-        matrix = np.stack([vectors[i] for i, *_ in good]) if good else None
+        matrix = vector_codec.as_stored(np.stack([vectors[i] for i, *_ in good])) if good else None
         ids = _store(catalog, rows, good, bad, model_id, matrix)
         if matrix is not None:
             index.add(np.asarray(ids[: len(good)], np.int64), matrix)

@@ -629,6 +629,20 @@ class Catalog:
             yield ids, vector_codec.decode_many([r[1] for r in rows])
             last = int(ids[-1])
 
+    def vectors_for(
+        self, model: str, photo_ids: Iterable[int]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The stored vectors of these photos (those that have one), as (ids, matrix) pieces."""
+        for marks, chunk in in_chunks(sorted({int(i) for i in photo_ids})):
+            rows = self.query(
+                "SELECT photo_id, vector FROM embeddings WHERE model = ? "
+                f"AND photo_id IN ({marks}) ORDER BY photo_id",
+                [model, *chunk],
+            )
+            if rows:
+                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                yield ids, vector_codec.decode_many([r[1] for r in rows])
+
     def sample_vectors(self, model: str, n: int) -> np.ndarray:
         """Up to ``n`` vectors picked at random (to train an IVF index on)."""
         rows = self.query(

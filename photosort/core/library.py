@@ -118,6 +118,8 @@ class ScanSummary:
     #: Keywords read from sidecars and embedded XMP/IPTC (None when not run).
     keywords: keyword_import.ImportSummary | None = None
     pairs: int = 0  # RAW+JPEG pairs formed by this scan
+    #: Photos whose vector or sun this scan wrote or dropped: the only ones it re-tags.
+    changed_ids: list[int] = field(default_factory=list)
     #: The text stage (None when not run: cancelled before it, or turned off).
     ocr: ocr_store.OcrSummary | None = None
 
@@ -497,6 +499,7 @@ class Library:
             summary.warnings += notes
             if not summary.cancelled:
                 summary.sun = self.update_sun(on_progress, should_cancel)
+                summary.changed_ids += summary.sun.photo_ids
             self._autotag_after_scan(summary)
             if not summary.cancelled:  # after auto-tagging: see keywords.py
                 summary.keywords = self.import_keywords([r[0] for r in roots], on_progress)
@@ -567,6 +570,7 @@ class Library:
                     self.catalog.set_meta(f"skipped_videos:{root_id}", json.dumps(videos), conn)
         linked = raw_pairs.link(self.catalog, [r[0] for r in roots])
         self.index.remove(linked.companion_ids or [])
+        summary.changed_ids += linked.companion_ids or []  # their vectors went
         summary.pairs = linked.formed
         if should_cancel and should_cancel():
             summary.cancelled = True
@@ -592,6 +596,7 @@ class Library:
         with self.catalog.transaction() as conn:  # decisions kept when photos were forgotten
             kept_tags.restore(conn)
         summary.embedded = stats.embedded
+        summary.changed_ids += stats.photo_ids
         summary.failed = stats.failed
         summary.failures = stats.failures
         summary.cancelled = stats.cancelled
@@ -915,12 +920,14 @@ class Library:
         self,
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        photo_ids: Iterable[int] | None = None,
     ) -> tagging.AutotagSummary:
         """Re-tag every photo with a vector of the current model for every category (first
         reading the sun of photos scanned before it was kept: EXIF headers only), then
-        retrain and re-apply the taught tags."""
+        retrain and re-apply the taught tags. ``photo_ids``: re-tag only these (a scan's
+        new and changed photos; the others' tags cannot have changed)."""
         self.update_sun(on_progress, should_cancel)
-        summary = self._autotag(self.categories(), on_progress, should_cancel)
+        summary = self._autotag(self.categories(), on_progress, should_cancel, photo_ids)
         if not summary.cancelled:
             self.teacher.apply_all()
         return summary
@@ -930,6 +937,7 @@ class Library:
         cats: list[Category],
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        photo_ids: Iterable[int] | None = None,
     ) -> tagging.AutotagSummary:
         cats = teaching.without_taught(self.catalog, cats)  # their tags come from the probe
         if not cats:
@@ -942,17 +950,29 @@ class Library:
             for c in self.categories()
             if c.name not in names and c.applies_if and c.applies_if.casefold() in labels
         ]
+        load: tagging.VectorLoader = self._vector_chunks
+        only = None
+        if photo_ids is not None:
+            only = np.unique(np.fromiter(photo_ids, dtype=np.int64))
+            if not len(only):
+                return tagging.AutotagSummary()
+            model = self.model_id
+
+            def load() -> tuple[int, tagging.Chunks]:  # the version first: errs stale
+                return self.catalog.vectors_version(), self.catalog.vectors_for(model, only)
+
         vectors = self._text_vectors(cats)
         summary = tagging.run_autotag(
             self.catalog,
             cats,
-            self._vector_chunks,
+            load,
             vectors,
             self._scoring(),
             on_progress,
             should_cancel,
             self._auto_cache,
             self._sun_fusion(),
+            only,
         )
         summary.seconds = time.monotonic() - started
         return summary
@@ -961,7 +981,7 @@ class Library:
         """New photos get their tags at the end of a scan; a failure here is a warning."""
         try:
             if summary.embedded or summary.removed or summary.updated or summary.sun.read:
-                self.autotag()
+                self.autotag(photo_ids=summary.changed_ids)
         except (CategoryError, CatalogError, ModelError) as exc:
             summary.warnings.append(f"auto-tagging failed: {exc}")
 

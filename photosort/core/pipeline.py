@@ -66,6 +66,8 @@ class EmbedStats:
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
+    #: Photos whose vector this run wrote or dropped (their tags need deciding again).
+    photo_ids: list[int] = field(default_factory=list)
     #: Seconds spent per stage (read/decode/preprocess summed over worker threads).
     timings: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(
@@ -203,6 +205,7 @@ def embed_photos(
             if ok
             else np.empty((0, embedder.dim), np.float32)
         )
+        vectors = vector_codec.as_stored(vectors)  # the index holds what the catalog holds
         t1 = time.perf_counter()
         failed = [p for p in batch if p.error]
         if store is not None:
@@ -220,6 +223,7 @@ def embed_photos(
             timings["decode"] += p.decode_s
             timings["preprocess"] += p.preprocess_s
         stats.embedded += len(ok)
+        stats.photo_ids += [p.job.photo_id for p in batch]
         for p in batch:
             if p.error:
                 stats.failed += 1

@@ -476,8 +476,11 @@ def write_decisions(
     new: Decisions,
     vectors_version: int | None = None,
     cache: AutoTagCache | None = None,
+    photo_ids: np.ndarray | None = None,
 ) -> tuple[int, int, int]:
-    """Make ``auto_tags`` of these labels equal ``new``, writing only what changed.
+    """Make ``auto_tags`` of these labels equal ``new``, writing only what changed; with
+    ``photo_ids``, only for those photos (``new`` holds their decisions alone), the
+    others' tags left as they are: a scan that added 1,000 photos re-tags 1,000.
 
     ``vectors_version`` is the catalog's vectors version the decisions were computed at;
     when photos changed since, nothing is written and StaleVectors is raised.
@@ -498,6 +501,8 @@ def write_decisions(
         if alive != len(wanted):  # a category edit removed a label since they were read
             raise StaleVectors
         mine = np.isin(state.keys & 0xFFFFFF, wanted)
+        if photo_ids is not None:
+            mine &= np.isin(state.keys >> 24, np.asarray(photo_ids, np.int64))
         old_keys, old_scores = state.keys[mine], state.scores[mine]
         new_keys = _keys(new.photo_ids, new.label_ids)
         order = np.argsort(new_keys, kind="stable")
@@ -572,8 +577,10 @@ def run_autotag(
     should_cancel: Callable[[], bool] | None = None,
     cache: AutoTagCache | None = None,
     fuse: Fusion | None = None,
+    photo_ids: np.ndarray | None = None,
 ) -> AutotagSummary:
-    """Re-tag ``categories`` over all stored vectors and store the changes.
+    """Re-tag ``categories`` over all stored vectors and store the changes; with
+    ``photo_ids``, only those photos (``load_vectors`` then gives theirs alone).
 
     A category with ``applies_if`` runs after the others, over the photos where its
     label holds (manual tags included) once they are written.
@@ -581,7 +588,9 @@ def run_autotag(
     later = [c for c in categories if c.applies_if]
     if later and len(later) < len(categories):
         first = [c for c in categories if not c.applies_if]
-        args = (load_vectors, vectors, logit_scale, on_progress, should_cancel, cache, fuse)
+        args = (
+            load_vectors, vectors, logit_scale, on_progress, should_cancel, cache, fuse, photo_ids
+        )
         one = run_autotag(catalog, first, *args)
         two = run_autotag(catalog, later, *args)
         for name in ("labels", "tagged", "added", "removed", "changed", "seconds"):
@@ -627,7 +636,7 @@ def run_autotag(
             break
         try:
             summary.added, summary.removed, summary.changed = write_decisions(
-                catalog, flat, decisions, version, cache
+                catalog, flat, decisions, version, cache, photo_ids
             )
         except StaleVectors as exc:
             if attempt == 2:

@@ -32,6 +32,12 @@ def encode_many(matrix: np.ndarray) -> list[bytes]:
     return [FP16_MARKER + row.tobytes() for row in half]
 
 
+def as_stored(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` rounded as the catalog stores it: the vector index gets exactly what a
+    rebuild from the catalog would give it, so tags scored from either agree."""
+    return np.asarray(matrix, dtype=np.float32).astype("<f2").astype(np.float32)
+
+
 def is_fp16(blob: bytes) -> bool:
     return len(blob) % 2 == 1
 
