@@ -152,10 +152,21 @@ def child_session(folder: Path, n: int, old: bool) -> dict:
     assert lib._embedder is None
     seconds = time.perf_counter() - t0
     lib.close()
+    return {"peak_rss_mb": round(_peak_rss_mb(), 1), "seconds": round(seconds, 2)}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. Not ``ru_maxrss``: Linux carries it over from the parent
+    through fork and exec, so a child of a big parent reports the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"peak_rss_mb": round(peak, 1), "seconds": round(seconds, 2)}
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_gui(folder: Path, n: int, old: bool) -> dict:
