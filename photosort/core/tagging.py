@@ -589,7 +589,14 @@ def run_autotag(
     if later and len(later) < len(categories):
         first = [c for c in categories if not c.applies_if]
         args = (
-            load_vectors, vectors, logit_scale, on_progress, should_cancel, cache, fuse, photo_ids
+            load_vectors,
+            vectors,
+            logit_scale,
+            on_progress,
+            should_cancel,
+            cache,
+            fuse,
+            photo_ids,
         )
         one = run_autotag(catalog, first, *args)
         two = run_autotag(catalog, later, *args)
