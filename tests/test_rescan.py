@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import REPO
 
@@ -69,3 +70,30 @@ def test_same_size_new_content_is_embedded_again(make_library, photo_tree):
     rescan = lib.scan([photo_tree])
     assert (rescan.updated, rescan.embedded) == (1, 1)
     assert lib.catalog.photo_by_path(str(target)).content_hash != row.content_hash
+
+
+@pytest.mark.slow  # two scans and two re-tags: 10-30 s on the shared build machine
+def test_a_scan_that_adds_photos_retags_only_those(make_library, photo_tree):
+    """Issue 13: adding 1,000 photos to a 1M library must not re-tag the million. The scan
+    reports the photos it changed, re-tags them alone, and leaves the library exactly as
+    a full re-tag would."""
+    from conftest import draw_photo
+
+    lib = make_library()
+    assert lib.scan([photo_tree], read_text=False).embedded == 12
+    old_ids = lib.browse()
+    old_tags = lib.photo_tags(old_ids)
+    for i in range(12, 15):
+        draw_photo(photo_tree / "new" / f"img_{i:02d}.jpg", seed=i)
+    (photo_tree / "trips" / "img_01.png").unlink()
+
+    rescan = lib.scan([photo_tree], read_text=False)
+    assert (rescan.new, rescan.removed, rescan.embedded) == (3, 1, 3)
+    new_ids = sorted(set(lib.browse()) - set(old_ids))
+    assert sorted(set(rescan.changed_ids)) == new_ids
+    kept = [i for i in old_ids if i in set(lib.browse())]
+    assert lib.photo_tags(kept) == {i: old_tags[i] for i in kept}
+    assert any(old_tags.values())  # the default categories tag these photos
+    full = lib.autotag()  # what re-tagging everything would change: nothing
+    assert (full.photos, full.added, full.removed, full.changed) == (14, 0, 0, 0)
+    assert lib.autotag(photo_ids=new_ids).photos == 3

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosort.core import fingerprints
+from photosort.core import fingerprints, vector_codec
 from photosort.core.catalog import Catalog, now_iso
 from photosort.core.errors import PhotosortError
 from photosort.core.index import VectorIndex
@@ -222,7 +222,7 @@ def import_dataset(
         wrong = {rows["model"][i] for i, *_ in good} - {model_id}
         if wrong:
             raise ArchiveError(f"the dataset holds vectors of {wrong.pop()}, not {model_id}")
-        matrix = np.stack([vectors[i] for i, *_ in good]) if good else None
+        matrix = vector_codec.as_stored(np.stack([vectors[i] for i, *_ in good])) if good else None
         ids = _store(catalog, rows, good, bad, model_id, matrix)
         if matrix is not None:
             index.add(np.asarray(ids[: len(good)], np.int64), matrix)
@@ -323,7 +323,7 @@ def _store(catalog: Catalog, rows: dict, good: list, bad: list, model_id: str, m
                 continue
             conn.execute(
                 "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
-                (photo_id, model_id, matrix[len(ids) - 1].tobytes()),
+                (photo_id, model_id, vector_codec.encode(matrix[len(ids) - 1])),
             )
             if rows["phash"][i] is not None:
                 fp = fingerprints.Fingerprint(

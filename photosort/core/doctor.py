@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from photosort.core import backup, kept_tags
+from photosort.core import backup, kept_tags, vector_codec
 from photosort.core import index as vector_index
 from photosort.core.errors import PhotosortError
 from photosort.core.writelock import WriteLock
@@ -142,15 +142,17 @@ def _check_locked(lib: Library, fix: bool) -> DoctorReport:
         report.foreign_key_problems = len(cat.query("PRAGMA foreign_key_check"))
 
     model, dim = lib.model_id, lib.vector_dim()
-    bad = "FROM embeddings WHERE model = ? AND length(vector) != ?"
-    report.damaged_vectors = cat.scalar(f"SELECT COUNT(*) {bad}", (model, dim * 4))
+    # Either format is sound: fp16 (today's) or float32 (an older catalog's, see vector_codec).
+    bad = "FROM embeddings WHERE model = ? AND length(vector) NOT IN (?, ?)"
+    lengths = (vector_codec.blob_length(dim), vector_codec.legacy_length(dim))
+    report.damaged_vectors = cat.scalar(f"SELECT COUNT(*) {bad}", (model, *lengths))
     if fix and report.damaged_vectors:
         with cat.transaction() as conn:  # the photos go back to pending: the next scan embeds
             conn.execute(
                 f"UPDATE photos SET status = 'pending' WHERE id IN (SELECT photo_id {bad})",
-                (model, dim * 4),
+                (model, *lengths),
             )
-            conn.execute(f"DELETE {bad}", (model, dim * 4))
+            conn.execute(f"DELETE {bad}", (model, *lengths))
             cat.bump_vectors_version(conn)
         report.fixed.append(f"dropped {report.damaged_vectors} damaged vectors (photos pending)")
         report.damaged_vectors = 0

@@ -128,6 +128,9 @@ class VectorIndex:
         ivf = faiss.IndexIVFScalarQuantizer(
             quantizer, dim, lists, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
         )
+        # The lists hold the vectors themselves (not their offsets from the list's centroid):
+        # tagging reads them back with a plain fp16 to fp32 conversion (see ``chunks``).
+        ivf.by_residual = False
         ivf.cp.niter = 10
         ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
         # reconstruct + remove by id (faiss's bundled hints miss DirectMap and search params)
@@ -135,6 +138,57 @@ class VectorIndex:
         index = cls(dim, ivf)
         index._quantizer = quantizer  # keep the Python wrapper alive as long as the index
         return index
+
+    def chunks(self, batch: int = 8192) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every stored vector as (ids, float32 matrix) pieces of about ``batch`` rows, read
+        straight from the index's own storage: tagging and label previews score a 1M
+        library a piece at a time instead of holding a second copy of all its vectors
+        (2 GB at 1M, issue 13). Each piece is a copy made under the lock; a writer between
+        pieces bumps the catalog's vectors version, which the tag writer checks."""
+        if self.kind == "flat":
+            for start in range(0, self.count, batch):
+                with self._lock:
+                    id_map: Any = self._index  # IndexIDMap2: faiss's hints lack its fields
+                    flat: Any = faiss.downcast_index(id_map.index)
+                    total = int(flat.ntotal)
+                    if start >= total:
+                        return
+                    stop = min(start + batch, total)
+                    every = faiss.rev_swig_ptr(flat.get_xb(), total * self.dim)
+                    matrix = every[start * self.dim : stop * self.dim].reshape(-1, self.dim).copy()
+                    ids = faiss.vector_to_array(id_map.id_map)[start:stop].astype(np.int64)
+                yield ids, matrix
+            return
+        ids_parts: list[np.ndarray] = []
+        mat_parts: list[np.ndarray] = []
+        pending = 0
+        for list_no in range(faiss.extract_index_ivf(self._index).nlist):
+            with self._lock:
+                ids, matrix = self._ivf_list(list_no)
+            if len(ids):
+                ids_parts.append(ids)
+                mat_parts.append(matrix)
+                pending += len(ids)
+            if pending >= batch:
+                yield np.concatenate(ids_parts), np.concatenate(mat_parts)
+                ids_parts, mat_parts, pending = [], [], 0
+        if pending:
+            yield np.concatenate(ids_parts), np.concatenate(mat_parts)
+
+    def _ivf_list(self, list_no: int) -> tuple[np.ndarray, np.ndarray]:
+        """One inverted list's ids and vectors (fp16 codes, or an older file's residuals)."""
+        ivf: Any = faiss.downcast_index(faiss.extract_index_ivf(self._index))
+        lists = ivf.invlists
+        n = int(lists.list_size(list_no))
+        if n == 0:
+            return np.empty(0, np.int64), np.empty((0, self.dim), np.float32)
+        ids = faiss.rev_swig_ptr(lists.get_ids(list_no), n).astype(np.int64)
+        codes = faiss.rev_swig_ptr(lists.get_codes(list_no), n * ivf.code_size).copy()
+        if isinstance(ivf, faiss.IndexIVFScalarQuantizer) and not ivf.by_residual:
+            matrix = codes.view("<f2").reshape(n, self.dim).astype(np.float32)
+        else:
+            matrix = np.asarray(ivf.sa_decode(_with_list_no(ivf, list_no, codes, n)))
+        return ids, matrix.reshape(n, self.dim)
 
     def contains(self, photo_id: int) -> bool:
         with self._lock:
@@ -245,6 +299,13 @@ def rebuild(folder: Path, catalog: Catalog, model: str, dim: int) -> VectorIndex
     except (OSError, RuntimeError) as exc:  # a read-only or full disk: it is only a cache
         log.info("could not save the vector index (%s); using it from memory", exc)
     return index
+
+
+def _with_list_no(ivf: Any, list_no: int, codes: np.ndarray, n: int) -> np.ndarray:
+    """``codes`` of one list in ``sa_decode``'s layout: each prefixed with its list number."""
+    prefix = np.frombuffer(np.array([list_no], "<i8").tobytes()[: ivf.coarse_code_size()], np.uint8)
+    rows = codes.reshape(n, ivf.code_size)
+    return np.ascontiguousarray(np.hstack([np.tile(prefix, (n, 1)), rows]))
 
 
 def _atomic_write(target: Path, write: Callable[[str], object]) -> None:

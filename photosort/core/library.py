@@ -118,6 +118,8 @@ class ScanSummary:
     #: Keywords read from sidecars and embedded XMP/IPTC (None when not run).
     keywords: keyword_import.ImportSummary | None = None
     pairs: int = 0  # RAW+JPEG pairs formed by this scan
+    #: Photos whose vector or sun this scan wrote or dropped: the only ones it re-tags.
+    changed_ids: list[int] = field(default_factory=list)
     #: The text stage (None when not run: cancelled before it, or turned off).
     ocr: ocr_store.OcrSummary | None = None
 
@@ -506,6 +508,7 @@ class Library:
                 summary.warnings += notes
                 if not summary.cancelled:
                     summary.sun = self.update_sun(on_progress, should_cancel)
+                    summary.changed_ids += summary.sun.photo_ids
                 self._autotag_after_scan(summary)
                 if not summary.cancelled:  # after auto-tagging: see keywords.py
                     summary.keywords = self.import_keywords([r[0] for r in roots], on_progress)
@@ -600,6 +603,7 @@ class Library:
                     self.catalog.set_meta(f"skipped_videos:{root_id}", json.dumps(videos), conn)
         linked = raw_pairs.link(self.catalog, [r[0] for r in roots])
         self.index.remove(linked.companion_ids or [])
+        summary.changed_ids += linked.companion_ids or []  # their vectors went
         summary.pairs = linked.formed
         if should_cancel and should_cancel():
             summary.cancelled = True
@@ -625,6 +629,7 @@ class Library:
         with self.catalog.transaction() as conn:  # decisions kept when photos were forgotten
             kept_tags.restore(conn)
         summary.embedded = stats.embedded
+        summary.changed_ids += stats.photo_ids
         summary.failed = stats.failed
         summary.failures = stats.failures
         summary.cancelled = stats.cancelled
@@ -826,6 +831,21 @@ class Library:
         self._matrix_cache = (key, ids, matrix)
         return key[1], ids, matrix
 
+    def _vector_chunks(self) -> tuple[int, tagging.Chunks]:
+        """(vectors_version, the vectors in pieces) for tagging and label previews, without
+        a second copy of all of them: from the matrix when another feature (discover,
+        teach) already holds it, else straight from the vector index when it mirrors the
+        catalog, else from the catalog a batch at a time."""
+        key = (self.model_id, self.catalog.vectors_version())
+        cached = self._matrix_cache
+        if cached is not None and cached[0] == key:
+            return key[1], [(cached[1], cached[2])]
+        with self._index_lock:
+            index = self.index
+            if not index.dirty and self._index_version == key[1]:
+                return key[1], index.chunks()
+        return key[1], self.catalog.vectors(key[0])
+
     def _logit_scale(self) -> float:
         """The model's exp(logit_scale), remembered in the catalog so re-tagging needs no model."""
         key = f"logit_scale:{self.model_id}"
@@ -933,12 +953,14 @@ class Library:
         self,
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        photo_ids: Iterable[int] | None = None,
     ) -> tagging.AutotagSummary:
         """Re-tag every photo with a vector of the current model for every category (first
         reading the sun of photos scanned before it was kept: EXIF headers only), then
-        retrain and re-apply the taught tags."""
+        retrain and re-apply the taught tags. ``photo_ids``: re-tag only these (a scan's
+        new and changed photos; the others' tags cannot have changed)."""
         self.update_sun(on_progress, should_cancel)
-        summary = self._autotag(self.categories(), on_progress, should_cancel)
+        summary = self._autotag(self.categories(), on_progress, should_cancel, photo_ids)
         if not summary.cancelled:
             self.teacher.apply_all()
         return summary
@@ -948,6 +970,7 @@ class Library:
         cats: list[Category],
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        photo_ids: Iterable[int] | None = None,
     ) -> tagging.AutotagSummary:
         cats = teaching.without_taught(self.catalog, cats)  # their tags come from the probe
         if not cats:
@@ -960,17 +983,29 @@ class Library:
             for c in self.categories()
             if c.name not in names and c.applies_if and c.applies_if.casefold() in labels
         ]
+        load: tagging.VectorLoader = self._vector_chunks
+        only = None
+        if photo_ids is not None:
+            only = np.unique(np.fromiter(photo_ids, dtype=np.int64))
+            if not len(only):
+                return tagging.AutotagSummary()
+            model = self.model_id
+
+            def load() -> tuple[int, tagging.Chunks]:  # the version first: errs stale
+                return self.catalog.vectors_version(), self.catalog.vectors_for(model, only)
+
         vectors = self._text_vectors(cats)
         summary = tagging.run_autotag(
             self.catalog,
             cats,
-            self._versioned_vectors,
+            load,
             vectors,
             self._scoring(),
             on_progress,
             should_cancel,
             self._auto_cache,
             self._sun_fusion(),
+            only,
         )
         summary.seconds = time.monotonic() - started
         return summary
@@ -979,23 +1014,21 @@ class Library:
         """New photos get their tags at the end of a scan; a failure here is a warning."""
         try:
             if summary.embedded or summary.removed or summary.updated or summary.sun.read:
-                self.autotag()
+                self.autotag(photo_ids=summary.changed_ids)
         except (CategoryError, CatalogError, ModelError) as exc:
             summary.warnings.append(f"auto-tagging failed: {exc}")
 
     def preview_label(self, category: Category, label_name: str) -> tagging.LabelPreview:
         """What ``label_name`` of the (unsaved) ``category`` would tag, for the editor."""
         category = category_store.validate(category)
-        ids, matrix = self._vector_matrix()
+        _, chunks = self._vector_chunks()
         if category.applies_if:  # only the photos it would apply to
-            keep = np.isin(
-                ids, tagging.photos_where_applies(self.catalog, category.applies_if, ids)
-            )
-            ids, matrix = ids[keep], matrix[keep]
+            where = tagging.applies_filter(self.catalog, category.applies_if)
+            chunks = _only(chunks, where)
         tagger = tagging.Tagger(
             [category], self._text_vectors([category]), self._scoring(), self._sun_fusion()
         )
-        return tagging.preview(tagger, ids, matrix, label_name.strip())
+        return tagging.preview(tagger, chunks, label_name.strip())
 
     # -- the sun (core/sun.py) -----------------------------------------------------------------
     def update_sun(
@@ -1651,3 +1684,10 @@ class Library:
                 summary.warnings += self.import_keywords(root_ids, on_progress).warnings
         summary.seconds = time.monotonic() - started
         return summary
+
+
+def _only(chunks: tagging.Chunks, where: Callable[[np.ndarray], np.ndarray]) -> tagging.Chunks:
+    """The rows of each piece whose photo ``where`` keeps."""
+    for ids, matrix in chunks:
+        keep = np.isin(ids, where(ids))
+        yield ids[keep], matrix[keep]

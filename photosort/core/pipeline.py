@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from photosort.core import fingerprints
+from photosort.core import fingerprints, vector_codec
 from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
 from photosort.core.imaging import DecodeError, PhotoMeta, decode_photo
 from photosort.core.index import VectorIndex
@@ -66,6 +66,8 @@ class EmbedStats:
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
+    #: Photos whose vector this run wrote or dropped (their tags need deciding again).
+    photo_ids: list[int] = field(default_factory=list)
     #: Seconds spent per stage (read/decode/preprocess summed over worker threads).
     timings: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(
@@ -203,6 +205,7 @@ def embed_photos(
             if ok
             else np.empty((0, embedder.dim), np.float32)
         )
+        vectors = vector_codec.as_stored(vectors)  # the index holds what the catalog holds
         t1 = time.perf_counter()
         failed = [p for p in batch if p.error]
         if store is not None:
@@ -220,6 +223,7 @@ def embed_photos(
             timings["decode"] += p.decode_s
             timings["preprocess"] += p.preprocess_s
         stats.embedded += len(ok)
+        stats.photo_ids += [p.job.photo_id for p in batch]
         for p in batch:
             if p.error:
                 stats.failed += 1
@@ -300,7 +304,12 @@ def _store_batch(
             conn.execute(
                 "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) "
                 "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                (prepared.job.photo_id, model_id, vector.tobytes(), prepared.job.photo_id),
+                (
+                    prepared.job.photo_id,
+                    model_id,
+                    vector_codec.encode(vector),
+                    prepared.job.photo_id,
+                ),
             )
             if prepared.fingerprint is not None:
                 fingerprints.store(

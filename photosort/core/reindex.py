@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from photosort.core import vector_codec
 from photosort.core.catalog import Catalog, Migration, register_migration, run_script
 from photosort.core.embedder import Embedder
 from photosort.core.pipeline import EmbedJob, EmbedStats, Prepared, embed_photos
@@ -172,7 +173,10 @@ def stager(catalog: Catalog, model_id: str) -> Callable[[list[Prepared], np.ndar
             conn.executemany(
                 "INSERT OR REPLACE INTO staged_vectors (photo_id, model, vector) "
                 "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                [(p.job.photo_id, model_id, v.tobytes(), p.job.photo_id) for p, v in rows],
+                [
+                    (p.job.photo_id, model_id, vector_codec.encode(v), p.job.photo_id)
+                    for p, v in rows
+                ],
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO staged_hashes (photo_id, content_hash) "

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from photosort.core import vector_codec
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
 from photosort.core.folders import under_folder_sql
@@ -262,7 +263,7 @@ class Searcher:
                 f"({','.join('?' * len(chunk))})",
                 [model, *chunk],
             )
-            vectors.update({r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows})
+            vectors.update({r[0]: vector_codec.decode(r[1]) for r in rows})
         known = [r for r in results if r.photo_id in vectors]
         if not known:
             return

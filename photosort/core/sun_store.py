@@ -85,6 +85,8 @@ class SunUpdate:
     clock_only: int = 0
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     cancelled: bool = False
+    #: The photos whose sun was read (their auto tags may change with it).
+    photo_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -134,6 +136,7 @@ def update_catalog(
             fix = sun_fix(read(row["path"]))
             values.append((row["id"], row["size"], row["mtime_ns"], *_row_of(fix)))
             summary.read += 1
+            summary.photo_ids.append(row["id"])
             summary.with_sun += fix.elevation is not None
             summary.clock_only += fix.elevation is None and fix.rising is not None
             summary.ignored += [(row["path"], note) for note in fix.notes]

@@ -256,6 +256,18 @@ class Decisions:
     label_ids: np.ndarray
     scores: np.ndarray
 
+    @staticmethod
+    def concat(parts: Sequence[Decisions]) -> Decisions:
+        """The decisions of pieces of the library as one set."""
+        if not parts:
+            empty = np.empty(0, np.int64)
+            return Decisions(empty, empty, np.empty(0, np.float32))
+        return Decisions(
+            np.concatenate([p.photo_ids for p in parts]),
+            np.concatenate([p.label_ids for p in parts]),
+            np.concatenate([p.scores for p in parts]).astype(np.float32),
+        )
+
 
 #: (category, photo ids, its (N, labels) probabilities) -> the probabilities after fusion.
 Fusion = Callable[[Category, np.ndarray, np.ndarray], np.ndarray]
@@ -371,20 +383,33 @@ class Tagger:
         )
 
 
-def preview(tagger: Tagger, ids: np.ndarray, matrix: np.ndarray, label_name: str) -> LabelPreview:
-    """Count and score distribution of one label of the tagger's single category."""
+def preview(tagger: Tagger, chunks: Chunks, label_name: str) -> LabelPreview:
+    """Count and score distribution of one label of the tagger's single category, scored a
+    piece of the library at a time (only one score per photo is kept)."""
     cat = tagger.categories[0]
     label = cat.label(label_name)
     col = [lab.name for lab in cat.labels].index(label_name)
-    probs = tagger.probabilities(matrix, ids)[0]
     threshold = cat.threshold_of(label)
-    scores = probs[:, col].astype(np.float32)
-    if cat.kind == "exclusive":
-        won = probs.argmax(axis=1) == col
-        count = int(np.count_nonzero(won & (scores >= threshold)))
-    else:
-        count = int(np.count_nonzero(scores >= threshold))
-    return LabelPreview(label_name, count, threshold, scores, ids.copy())
+    count = 0
+    all_scores: list[np.ndarray] = []
+    all_ids: list[np.ndarray] = []
+    for ids, matrix in chunks:
+        probs = tagger.probabilities(matrix, ids)[0]
+        scores = probs[:, col].astype(np.float32)
+        if cat.kind == "exclusive":
+            won = probs.argmax(axis=1) == col
+            count += int(np.count_nonzero(won & (scores >= threshold)))
+        else:
+            count += int(np.count_nonzero(scores >= threshold))
+        all_scores.append(scores)
+        all_ids.append(np.asarray(ids, np.int64))
+    return LabelPreview(
+        label_name,
+        count,
+        threshold,
+        np.concatenate(all_scores) if all_scores else np.empty(0, np.float32),
+        np.concatenate(all_ids) if all_ids else np.empty(0, np.int64),
+    )
 
 
 AUTO_VERSION = "auto_tags_version"
@@ -451,8 +476,11 @@ def write_decisions(
     new: Decisions,
     vectors_version: int | None = None,
     cache: AutoTagCache | None = None,
+    photo_ids: np.ndarray | None = None,
 ) -> tuple[int, int, int]:
-    """Make ``auto_tags`` of these labels equal ``new``, writing only what changed.
+    """Make ``auto_tags`` of these labels equal ``new``, writing only what changed; with
+    ``photo_ids``, only for those photos (``new`` holds their decisions alone), the
+    others' tags left as they are: a scan that added 1,000 photos re-tags 1,000.
 
     ``vectors_version`` is the catalog's vectors version the decisions were computed at;
     when photos changed since, nothing is written and StaleVectors is raised.
@@ -473,6 +501,8 @@ def write_decisions(
         if alive != len(wanted):  # a category edit removed a label since they were read
             raise StaleVectors
         mine = np.isin(state.keys & 0xFFFFFF, wanted)
+        if photo_ids is not None:
+            mine &= np.isin(state.keys >> 24, np.asarray(photo_ids, np.int64))
         old_keys, old_scores = state.keys[mine], state.scores[mine]
         new_keys = _keys(new.photo_ids, new.label_ids)
         order = np.argsort(new_keys, kind="stable")
@@ -531,7 +561,10 @@ def label_ids_by_category(catalog: Catalog, with_names: bool = False) -> dict[st
     return out
 
 
-VectorLoader = Callable[[], tuple[int, np.ndarray, np.ndarray]]  # (version, ids, matrix)
+#: The library's vectors as (ids, float32 matrix) pieces.
+Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
+#: (the catalog's vectors_version they mirror, the pieces): tagging never needs them whole.
+VectorLoader = Callable[[], tuple[int, Chunks]]
 
 
 def run_autotag(
@@ -544,8 +577,10 @@ def run_autotag(
     should_cancel: Callable[[], bool] | None = None,
     cache: AutoTagCache | None = None,
     fuse: Fusion | None = None,
+    photo_ids: np.ndarray | None = None,
 ) -> AutotagSummary:
-    """Re-tag ``categories`` over all stored vectors and store the changes.
+    """Re-tag ``categories`` over all stored vectors and store the changes; with
+    ``photo_ids``, only those photos (``load_vectors`` then gives theirs alone).
 
     A category with ``applies_if`` runs after the others, over the photos where its
     label holds (manual tags included) once they are written.
@@ -553,7 +588,16 @@ def run_autotag(
     later = [c for c in categories if c.applies_if]
     if later and len(later) < len(categories):
         first = [c for c in categories if not c.applies_if]
-        args = (load_vectors, vectors, logit_scale, on_progress, should_cancel, cache, fuse)
+        args = (
+            load_vectors,
+            vectors,
+            logit_scale,
+            on_progress,
+            should_cancel,
+            cache,
+            fuse,
+            photo_ids,
+        )
         one = run_autotag(catalog, first, *args)
         two = run_autotag(catalog, later, *args)
         for name in ("labels", "tagged", "added", "removed", "changed", "seconds"):
@@ -579,21 +623,27 @@ def run_autotag(
         label_ids = [[lid for lid, _ in by_cat[c.name]] for c in current]
         flat = [lid for group in label_ids for lid in group]
         tagger = Tagger(current, vectors, logit_scale, fuse)
-        version, ids, matrix = load_vectors()
-        summary.photos = len(ids)
-        applies_to = {
-            c.name: photos_where_applies(catalog, c.applies_if, ids)
-            for c in categories
-            if c.applies_if
+        filters = {
+            c.name: applies_filter(catalog, c.applies_if) for c in categories if c.applies_if
         }
-        decisions, summary.uncertain = tagger.decide(ids, matrix, label_ids, applies_to)
+        version, chunks = load_vectors()
+        parts: list[Decisions] = []
+        summary.photos, summary.uncertain = 0, {}
+        for ids, matrix in chunks:  # a piece at a time: no second copy of every vector
+            applies_to = {name: keep(ids) for name, keep in filters.items()}
+            part, uncertain = tagger.decide(ids, matrix, label_ids, applies_to)
+            parts.append(part)
+            summary.photos += len(ids)
+            for name, n in uncertain.items():
+                summary.uncertain[name] = summary.uncertain.get(name, 0) + n
+        decisions = Decisions.concat(parts)
         meter.report(1)
         if should_cancel and should_cancel():
             summary.cancelled = True
             break
         try:
             summary.added, summary.removed, summary.changed = write_decisions(
-                catalog, flat, decisions, version, cache
+                catalog, flat, decisions, version, cache, photo_ids
             )
         except StaleVectors as exc:
             if attempt == 2:
@@ -806,11 +856,19 @@ def photos_where_applies(catalog: Catalog, applies_if: str, ids: np.ndarray) -> 
     photo out: an outdoor night photo the model is unsure of still gets its time of day,
     an indoor one does not. A free tag as condition must hold.
     """
+    return applies_filter(catalog, applies_if)(ids)
+
+
+def applies_filter(catalog: Catalog, applies_if: str) -> Callable[[np.ndarray], np.ndarray]:
+    """``photos_where_applies`` with the catalog read once, for one piece of ids at a time."""
     contrary = contrary_labels(catalog, applies_if)
     if contrary is None:
-        return np.array(photos_with_tag(catalog, applies_if), np.int64)
-    ruled_out = [pid for name in contrary for pid in photos_with_tag(catalog, name)]
-    return np.asarray(ids, np.int64)[~np.isin(ids, np.array(ruled_out, np.int64))]
+        holds = np.array(photos_with_tag(catalog, applies_if), np.int64)
+        return lambda ids: np.asarray(ids, np.int64)[np.isin(ids, holds)]
+    ruled_out = np.array(
+        [pid for name in contrary for pid in photos_with_tag(catalog, name)], np.int64
+    )
+    return lambda ids: np.asarray(ids, np.int64)[~np.isin(ids, ruled_out)]
 
 
 def photos_with_tag(catalog: Catalog, tag: str) -> list[int]:

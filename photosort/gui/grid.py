@@ -58,8 +58,12 @@ class PhotoGridModel(QAbstractListModel):
         self.thumbnails.forget_pending()
 
     def set_labels(self, labels: dict[int, str]) -> None:
-        """Short captions (file names) for rows; filled lazily by the window."""
+        """Short captions (file names) for rows; filled lazily by the window (a huge
+        library's names arrive in pieces after its grid shows)."""
         self._labels.update(labels)
+        if labels and self._ids:  # the view repaints the rows it shows
+            roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole]
+            self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), roles)
 
     @property
     def ids(self) -> list[int]:

@@ -64,6 +64,8 @@ from photosort.gui.watching import WatchController
 
 SEARCH_TOP = 500  # results shown for a search; browsing shows everything
 CONFIRM_OVER = 50  # tagging more photos than this at once asks first
+FIRST_NAMES = 2000  # file names loaded before the grid shows (a few screens of it)
+NAMES_STEP = 50_000  # then loaded in pieces of this many, in the background
 
 #: A grid answer: ("search", query, results best first) or ("browse", query, (ids, names)).
 GridAnswer = tuple[str, SearchQuery, Any]
@@ -366,7 +368,12 @@ class MainWindow(TagAdminActions, QMainWindow):
         return ("search", query, results)
 
     def _run_browse(self, query: SearchQuery, order: str = "date") -> GridAnswer:
+        """Every matching id, but the names of the first screens only: a 1M library's
+        grid shows after ~2,000 names, and the rest follow in the background."""
         ids = self.library.browse(query, order)
+        return ("browse", query, (ids, self._names_of(ids[:FIRST_NAMES])))
+
+    def _names_of(self, ids: list[int]) -> dict[int, str]:
         names: dict[int, str] = {}
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
@@ -376,7 +383,7 @@ class MainWindow(TagAdminActions, QMainWindow):
                     for pid, p in library_data.photo_paths(self.library, chunk).items()
                 }
             )
-        return ("browse", query, (ids, names))
+        return names
 
     def _grid_loaded(self, generation: int, answer: GridAnswer) -> None:
         if generation != self._query_generation:
@@ -384,6 +391,29 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._last_results = answer
         self._show_results(answer)
         self.loading = False
+        if answer[0] == "browse":
+            self._load_more_names(generation, answer[2][0], FIRST_NAMES)
+
+    def _load_more_names(self, generation: int, ids: list[int], start: int) -> None:
+        """The next piece of the grid's names, while the grid is in use; a new query
+        (or closing) stops it."""
+        if self.closed or generation != self._query_generation or start >= len(ids):
+            return
+        chunk = ids[start : start + NAMES_STEP]
+        tasks.run_task(
+            partial(self._names_of, chunk),
+            partial(self._more_names_loaded, generation, ids, start + len(chunk)),
+        )
+
+    def _more_names_loaded(
+        self, generation: int, ids: list[int], next_start: int, names: dict[int, str]
+    ) -> None:
+        if self.closed or generation != self._query_generation:
+            return
+        if self._last_results is not None and self._last_results[0] == "browse":
+            self._last_results[2][1].update(names)  # a re-sort of this answer keeps them
+        self.grid.photo_model.set_labels(names)
+        self._load_more_names(generation, ids, next_start)
 
     def _resort(self) -> None:
         """Same answer, new order or cutoff (sort box, "Show all"); browsing asks again."""

@@ -113,3 +113,34 @@ def test_a_large_index_keeps_fp16_lists_at_exact_recall(tmp_path, monkeypatch):
     old.save(tmp_path, old.meta("m", 3))
     assert old.full_precision_lists
     assert not vindex.open_or_rebuild(tmp_path, catalog, "m", 64).full_precision_lists
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "ivf_residual"])
+def test_chunks_give_back_every_vector_once(kind: str) -> None:
+    """Tagging reads the vectors from the index in pieces: each photo once, its vector
+    as stored (fp16 lists to within fp16 rounding; an older file's residual lists too)."""
+    x = _clustered(3000, d=32, seed=4)
+    ids = np.arange(3000, dtype=np.int64) * 5 + 2
+    if kind == "flat":
+        index = VectorIndex(32)
+    elif kind == "ivf":
+        index = VectorIndex.ivf(32, x, 32)
+    else:  # a file written before the lists held plain vectors
+        quantizer = faiss.IndexFlatIP(32)
+        ivf = faiss.IndexIVFScalarQuantizer(
+            quantizer, 32, 32, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+        )
+        ivf.train(x)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
+        index = VectorIndex(32, ivf)
+        index._quantizer = quantizer
+    index.add(ids, x)
+    index.remove([7, 12])  # ids 7 and 12: the 2nd and 3rd vectors
+    pieces = list(index.chunks(batch=500))
+    assert all(len(i) <= 600 for i, _ in pieces[:-1]) and len(pieces) >= 5
+    got_ids = np.concatenate([i for i, _ in pieces])
+    got = np.concatenate([m for _, m in pieces])
+    order = np.argsort(got_ids)
+    keep = ~np.isin(ids, [7, 12])
+    np.testing.assert_array_equal(got_ids[order], ids[keep])
+    np.testing.assert_allclose(got[order], x[keep], atol=1e-3 if kind != "flat" else 0)

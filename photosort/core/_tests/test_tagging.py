@@ -122,6 +122,10 @@ def test_retag_writes_nothing_when_nothing_changed(tagged_library):
     again = tagged_library.autotag()
     assert (again.added, again.removed, again.changed) == (0, 0, 0)
     assert again.tagged > 0 and again.photos == 12
+    ids = tagged_library.browse()[:3]
+    some = tagged_library.autotag(photo_ids=ids)  # a scan's changed photos alone
+    assert (some.photos, some.added, some.removed, some.changed) == (3, 0, 0, 0)
+    assert tagged_library.autotag().tagged == again.tagged  # the others' tags were kept
 
 
 def test_manual_tags_win_and_survive_retagging_and_a_move(tagged_library, photo_tree):
