@@ -179,10 +179,12 @@ def newest_rows(dataset: Any) -> Newest:
 
 def vector_dim(dataset: Any) -> int:
     """The length of the dataset's vectors (the first one found)."""
+    import pyarrow.compute as pc
+
     for batch in dataset.to_batches(columns=["vector"], batch_size=1024):
-        for vec in batch.column(0).to_pylist():
-            if vec is not None:
-                return len(vec)
+        lengths = pc.drop_null(pc.list_value_length(batch.column(0)))
+        if len(lengths):
+            return int(lengths[0].as_py())
     raise ArchiveError("the dataset holds no vectors")
 
 
@@ -210,20 +212,23 @@ def encode_vectors(matrix: np.ndarray) -> list[bytes]:
 
 def index_at_end(rows: int, existing: int) -> bool:
     """Whether to build the vector index once after the import instead of adding each
-    chunk: for a large import that at least doubles the library (reading the stored
-    vectors back once is cheaper than growing the index chunk by chunk), or one that
-    takes the library past the exact index's size (the index would change kind)."""
-    if rows < BULK_ROWS:
+    chunk: when a large import takes the library to the inverted-file index's size (an
+    exact index grown chunk by chunk would be rebuilt as IVF at the next open anyway),
+    unless the library is already that large and the import small beside it. Below that
+    size, adding each chunk to the exact index costs less than reading every vector back."""
+    if rows < BULK_ROWS or existing + rows < EXACT_LIMIT:
         return False
-    return rows >= existing or existing < EXACT_LIMIT <= existing + rows
+    return existing < EXACT_LIMIT or rows >= existing
 
 
 @dataclass
 class _Item:
-    """A row to store: its place in the chunk, the path here, root, mtime here."""
+    """A row to store: its place in the chunk, the path here (and its folder), root, mtime
+    here."""
 
     row: int
     path: str
+    folder: str
     root_id: int
     mtime_ns: int
 
@@ -248,6 +253,7 @@ def import_dataset(
     taken: set[str] = set()
     roots: set[str] = set()
     folders: dict[tuple[str, str | None], tuple[int, str, str]] = {}
+    hints: dict[str | None, str | None] = {}  # the job's input folders: a handful
     done = 0
 
     def place(local: str, hint: str | None) -> tuple[int, str, str]:
@@ -278,9 +284,12 @@ def import_dataset(
             if here is False:
                 summary.changed += 1
                 continue
-            root_id, root, folder = place(local, map_path(rows["root"][i], mapping))
+            hint = rows["root"][i]
+            if hint not in hints:
+                hints[hint] = map_path(hint, mapping)
+            root_id, root, folder = place(local, hints[hint])
             roots.add(root)
-            item = _Item(i, os.path.join(folder, os.path.basename(local)), root_id, here)
+            item = _Item(i, os.path.join(folder, os.path.basename(local)), folder, root_id, here)
             (good if rows["error"][i] is None and rows["model"][i] else bad).append(item)
         if summary.cancelled:
             break
@@ -319,17 +328,24 @@ def _chunks(dataset: Any, rows: int) -> Iterator[Any]:
 
 
 def _matrix(column: Any, rows: list[int]) -> np.ndarray:
-    """The vectors of ``rows`` as one float32 matrix, straight from Arrow's flat values."""
-    import pyarrow.compute as pc
-
+    """The vectors of ``rows`` as one float32 matrix, gathered from Arrow's flat values
+    by offset (no Python object per vector, and no Arrow ``take`` of a list column)."""
     if not rows:
         return np.empty((0, 0), np.float32)
-    picked = pc.take(column, np.asarray(rows, np.int64)).combine_chunks()
-    lengths = pc.list_value_length(picked).to_numpy(zero_copy_only=False)
-    if len(lengths) and (lengths.min() != lengths.max() or lengths[0] == 0):
+    lists = column.combine_chunks()
+    offsets = lists.offsets.to_numpy()
+    values = lists.values.to_numpy(zero_copy_only=False)
+    picked = np.asarray(rows, np.int64)
+    starts = offsets[picked]
+    lengths = offsets[picked + 1] - starts
+    dim = int(lengths[0])
+    if dim == 0 or np.any(lengths != dim):
         raise ArchiveError("the dataset's vectors are not all of one length")
-    flat = picked.flatten().to_numpy(zero_copy_only=False)
-    return flat.astype(np.float32, copy=False).reshape(len(rows), int(lengths[0]))
+    if len(rows) == len(lists) and starts[0] == 0 and starts[-1] == (len(rows) - 1) * dim:
+        matrix = values[: len(rows) * dim].reshape(len(rows), dim)  # every row, in order
+    else:
+        matrix = values[starts[:, None] + np.arange(dim)]
+    return np.asarray(matrix, np.float32)
 
 
 def _under(path: str, root: str) -> str:
@@ -390,7 +406,7 @@ def _store(
         i = item.row
         return (
             item.root_id,
-            os.path.dirname(item.path),
+            item.folder,
             rows["size"][i],
             item.mtime_ns,
             rows["content_hash"][i],

@@ -1602,7 +1602,7 @@ class Library:
                     root_for,
                     on_progress,
                     should_cancel,
-                    newest,
+                    newest=newest,
                 )
             finally:
                 if at_end:  # one build (IVF where the library is now large enough)

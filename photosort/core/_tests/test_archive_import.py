@@ -173,7 +173,8 @@ def test_the_newest_row_wins_across_files_and_a_bulk_import_builds_the_index_onc
     _write(rows[3:], out / "c")
     (out / "_temporary" / "0").mkdir(parents=True)
     (out / "_temporary" / "0" / "part-00000.parquet").write_bytes(b"PAR1 half written")
-    monkeypatch.setattr(archive_import, "BULK_ROWS", 1)
+    monkeypatch.setattr(archive_import, "BULK_ROWS", 1)  # as if 7 rows made a large library
+    monkeypatch.setattr(archive_import, "EXACT_LIMIT", 5)
     imported = make_library(tmp_path / "imported")
     summary = imported.import_archive(out, [f"s3a://bucket/photos={local}"])
     assert (summary.rows, summary.imported, summary.failed) == (7, 6, 1)
@@ -184,3 +185,13 @@ def test_the_newest_row_wins_across_files_and_a_bulk_import_builds_the_index_onc
         assert imported.catalog.vector_of(mine.id, imported.model_id).tolist() == want.tolist()
         ids, _ = imported.index.search(want, 1)
         assert ids.tolist() == [mine.id]
+
+
+def test_the_index_is_built_at_the_end_only_where_it_pays():
+    from photosort.core.archive_import import index_at_end
+
+    assert not index_at_end(20_000, 0)  # an exact index: adding each chunk is cheaper
+    assert index_at_end(1_000_000, 0)  # IVF from the start: one build, not flat then IVF
+    assert index_at_end(150_000, 100_000)  # crosses into IVF
+    assert not index_at_end(20_000, 5_000_000)  # small beside a large IVF library
+    assert index_at_end(5_000_000, 1_000_000)
