@@ -1,7 +1,8 @@
 """Indexing on Spark (issue 20) gives what a desktop scan gives, and imports as if scanned.
 
-One ``local[2]`` Spark session and one job run are shared by the module (Spark starts in
-tens of seconds); the photos are the generated scenes the tiny CLIP was trained on.
+One ``local[2,2]`` Spark session (two threads; a failed task is tried twice, as on a
+cluster) and one job run are shared by the module (Spark starts in tens of seconds); the
+photos are the generated scenes the tiny CLIP was trained on.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def spark():
     from photosort.spark.__main__ import session
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = session("local[2]")
+    spark = session("local[2,2]")
     spark.sparkContext.setLogLevel("ERROR")
     yield spark
     spark.stop()
@@ -175,3 +176,69 @@ def test_a_missing_input_is_one_line_before_spark_starts(capsys, tmp_path):
     assert main(["index", "--input", missing, "--output", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == f"photosort: error: input not found: {missing}\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_killed_run_leaves_nothing_that_stops_or_doubles_the_next(
+    spark, indexed, tiny_model, tmp_path
+):
+    """A run killed while writing leaves ``OUT/_temporary``: alone it made every later run
+    fail (no schema to read); beside data, its committed task files would be merged in."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from photosort.spark import index_photos
+
+    _, photos, _, _, _ = indexed
+    first_photo, second_photo = sorted(photos.rglob("*.jpg"))[:2]
+    few = tmp_path / "few"
+    few.mkdir()
+    shutil.copy2(first_photo, few / first_photo.name)
+    out = tmp_path / "index.parquet"
+    attempt = out / "_temporary" / "0" / "_temporary" / "attempt_202601010000_0001_m_000000_0"
+    attempt.mkdir(parents=True)
+    (attempt / "part-00000.snappy.parquet").write_bytes(b"PAR1 cut short")
+    first = index_photos(spark, [str(few)], str(out), model=tiny_model, device="cpu")
+    assert (first.listed, first.indexed, first.failed) == (1, 1, 0)
+    assert not (out / "_temporary").exists()
+
+    dead_task = out / "_temporary" / "0" / "task_202601010000_0001_m_000000"
+    dead_task.mkdir(parents=True)
+    data = next(p for p in out.iterdir() if p.name.startswith("part-"))
+    shutil.copy(data, dead_task / ("part-99999" + data.name[len("part-00000") :]))
+    shutil.copy2(second_photo, few / second_photo.name)
+    second = index_photos(spark, [str(few)], str(out), model=tiny_model, device="cpu")
+    assert (second.skipped, second.indexed) == (1, 1)
+    assert pq.read_table(str(out)).num_rows == 2
+    assert sorted(_rows(str(out))) == sorted(str(few / p.name) for p in (first_photo, second_photo))
+
+
+def test_a_task_that_fails_once_is_retried_without_duplicate_rows(spark, indexed, tmp_path):
+    """A task attempt dies after handing rows to the writer (a lost executor); Spark runs
+    it again (``local[2,2]``) and OUT holds each photo once. Last in the module: the
+    failed attempt's Python worker is gone, and the next would load the model again."""
+    import pyarrow.parquet as pq
+
+    from photosort.spark.job import append_rows
+
+    _, _, out, _, _ = indexed
+    rows = spark.read.parquet(out).drop("indexed_at", "run_id").repartition(2)
+    marks = tmp_path / "attempts"
+    marks.mkdir()
+
+    def fail_once(batches):
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        for frame in batches:
+            yield frame  # these rows reach the writer before the attempt dies
+            (marks / f"p{ctx.partitionId()}-a{ctx.attemptNumber()}").touch()
+            if ctx.partitionId() == 0 and ctx.attemptNumber() == 0:
+                raise RuntimeError("executor lost")
+
+    again = str(tmp_path / "again.parquet")
+    flaky = rows.mapInPandas(fail_once, rows.schema)
+    assert append_rows(spark, flaky, again) == (N_PHOTOS, 1)
+    assert {"p0-a0", "p0-a1"} <= {m.name for m in marks.iterdir()}  # it did fail, once
+    assert pq.read_table(again).num_rows == N_PHOTOS + 1
+    assert sorted(_rows(again)) == sorted(_rows(out))

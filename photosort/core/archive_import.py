@@ -10,16 +10,18 @@ imported. The newest row per path wins (the job appends, a re-run adds newer row
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from photosort.core import fingerprints, vector_codec
-from photosort.core.catalog import Catalog, now_iso
+from photosort.core.catalog import Catalog, in_chunks, now_iso
 from photosort.core.errors import PhotosortError
-from photosort.core.index import VectorIndex
+from photosort.core.index import EXACT_LIMIT, VectorIndex
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scanner import hash_file
 
@@ -48,7 +50,12 @@ FILE_COLUMNS = (
 OUTCOME_COLUMNS = ("error", "failure_kind", "indexed_at")
 #: Columns read from the dataset (the labels are recomputed by the library's own tagger).
 COLUMNS = FILE_COLUMNS + OUTCOME_COLUMNS
-BATCH_ROWS = 4096
+#: Rows per transaction: big enough that SQLite's per-transaction cost vanishes (a Spark
+#: output is thousands of small files), small enough that a chunk's rows and vectors stay
+#: about 100 MB.
+CHUNK_ROWS = 32_768
+#: From this many rows on, an import may build the vector index once at the end.
+BULK_ROWS = 10_000
 
 
 class ArchiveError(PhotosortError):
@@ -74,13 +81,13 @@ class ImportSummary:
         )
         return ("cancelled: " if self.cancelled else "") + text
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 def parse_mapping(items: Sequence[str]) -> list[tuple[str, str]]:
     """``FROM=TO`` pairs, longest FROM first (the most specific prefix wins)."""
-    out = []
+    out: list[tuple[str, str]] = []
     for item in items:
         source, sep, target = item.partition("=")
         if not sep or not source or not target:
@@ -105,7 +112,7 @@ def map_path(path: str | None, mapping: Sequence[tuple[str, str]]) -> str | None
     return os.path.normpath(path) if os.sep != "/" else path
 
 
-def open_dataset(path: str | os.PathLike):
+def open_dataset(path: str | os.PathLike[str]) -> Any:
     """The Parquet dataset, checked to be a photosort.spark output."""
     try:
         import pyarrow.dataset as ds
@@ -127,7 +134,7 @@ def open_dataset(path: str | os.PathLike):
     return dataset
 
 
-def dataset_models(dataset) -> list[str]:
+def dataset_models(dataset: Any) -> list[str]:
     """The model ids of the dataset's vectors."""
     import pyarrow.compute as pc
 
@@ -135,24 +142,49 @@ def dataset_models(dataset) -> list[str]:
     return sorted(m for m in pc.unique(table.column("model")).to_pylist() if m)
 
 
-def newest_rows(dataset) -> dict[str, str]:
-    """path -> the newest ``indexed_at``: a path indexed twice counts once."""
-    newest: dict[str, str] = {}
-    for batch in dataset.to_batches(columns=["path", "indexed_at"], batch_size=65536):
-        for path, stamp in zip(
-            batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
-        ):
-            if path is not None and (path not in newest or (stamp or "") > newest[path]):
-                newest[path] = stamp or ""
-    return newest
+@dataclass(frozen=True)
+class Newest:
+    """Which row of a path to import: the dataset's paths counted, and for the few paths
+    with more than one row (a re-run, a changed file) the newest ``indexed_at``. Only
+    those are kept in Python: a dict of every path cost ~200 MB at 1M rows."""
+
+    rows: int
+    repeats: dict[str, str]
+
+    def keep(self, path: str, stamp: str | None, taken: set[str]) -> bool:
+        """Whether this row is its path's newest (the first of equals: a path written
+        twice in one run counts once)."""
+        newest = self.repeats.get(path)
+        if newest is None:
+            return True
+        if path in taken or (stamp or "") != newest:
+            return False
+        taken.add(path)
+        return True
 
 
-def vector_dim(dataset) -> int:
+def newest_rows(dataset: Any) -> Newest:
+    """The dataset's paths, grouped in Arrow (no Python object per row)."""
+    import pyarrow.compute as pc
+
+    table = dataset.to_table(columns=["path", "indexed_at"])
+    table = table.filter(pc.is_valid(table.column("path")))
+    table = table.set_column(1, "indexed_at", pc.fill_null(table.column("indexed_at"), ""))
+    grouped = table.group_by("path").aggregate([("indexed_at", "max"), ("indexed_at", "count")])
+    repeats = grouped.filter(pc.greater(grouped.column("indexed_at_count"), 1))
+    paths = repeats.column("path").to_pylist()
+    stamps = repeats.column("indexed_at_max").to_pylist()
+    return Newest(grouped.num_rows, dict(zip(paths, stamps, strict=True)))
+
+
+def vector_dim(dataset: Any) -> int:
     """The length of the dataset's vectors (the first one found)."""
+    import pyarrow.compute as pc
+
     for batch in dataset.to_batches(columns=["vector"], batch_size=1024):
-        for vec in batch.column(0).to_pylist():
-            if vec is not None:
-                return len(vec)
+        lengths = pc.drop_null(pc.list_value_length(batch.column(0)))
+        if len(lengths):
+            return int(lengths[0].as_py())
     raise ArchiveError("the dataset holds no vectors")
 
 
@@ -171,80 +203,149 @@ def root_folder(path: str, hint: str | None, mapping: Sequence[tuple[str, str]])
 RootFor = Callable[[str, str | None], tuple[int, str]]
 
 
+def encode_vectors(matrix: np.ndarray) -> list[bytes]:
+    """Each row as the catalog's vector blob (core/vector_codec: fp16 behind a marker)."""
+    return vector_codec.encode_many(matrix)
+
+
+def index_at_end(rows: int, existing: int) -> bool:
+    """Whether to build the vector index once after the import instead of adding each
+    chunk: when a large import takes the library to the inverted-file index's size (an
+    exact index grown chunk by chunk would be rebuilt as IVF at the next open anyway),
+    unless the library is already that large and the import small beside it. Below that
+    size, adding each chunk to the exact index costs less than reading every vector back."""
+    if rows < BULK_ROWS or existing + rows < EXACT_LIMIT:
+        return False
+    return existing < EXACT_LIMIT or rows >= existing
+
+
+@dataclass
+class _Item:
+    """A row to store: its place in the chunk, the path here (and its folder), root, mtime
+    here."""
+
+    row: int
+    path: str
+    folder: str
+    root_id: int
+    mtime_ns: int
+
+
 def import_dataset(
     catalog: Catalog,
-    index: VectorIndex,
-    dataset,
+    index: VectorIndex | None,
+    dataset: Any,
     model_id: str,
     mapping: Sequence[tuple[str, str]],
     root_for: RootFor,
     on_progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    newest: Newest | None = None,
 ) -> ImportSummary:
-    """Merge ``dataset`` into the catalog and index; returns the counts."""
+    """Merge ``dataset`` into the catalog, ``CHUNK_ROWS`` rows a transaction; vectors go
+    into ``index`` too, unless it is None (the caller rebuilds it afterwards)."""
     summary = ImportSummary()
-    newest = newest_rows(dataset)
-    meter = RateMeter("importing", len(newest), on_progress)
+    newest = newest or newest_rows(dataset)
+    meter = RateMeter("importing", newest.rows, on_progress)
     meter.report(0)
     taken: set[str] = set()
     roots: set[str] = set()
+    folders: dict[tuple[str, str | None], tuple[int, str, str]] = {}
+    hints: dict[str | None, str | None] = {}  # the job's input folders: a handful
     done = 0
-    for batch in dataset.to_batches(columns=list(COLUMNS), batch_size=BATCH_ROWS):
-        if should_cancel and should_cancel():
-            summary.cancelled = True
-            break
-        rows = batch.drop_columns(["vector"]).to_pydict()  # vectors stay in Arrow: see below
-        n = batch.num_rows
-        keep = []
-        for i in range(n):
-            path = rows["path"][i]
-            if path is None or path in taken or (rows["indexed_at"][i] or "") != newest[path]:
+
+    def place(local: str, hint: str | None) -> tuple[int, str, str]:
+        """(root id, root, the folder spelled as a scan would): once per folder."""
+        key = (os.path.dirname(local), hint)
+        if key not in folders:
+            root_id, root = root_for(local, hint)
+            folders[key] = (root_id, root, os.path.dirname(_under(local, root)))
+        return folders[key]
+
+    for chunk in _chunks(dataset, CHUNK_ROWS):
+        rows = chunk.drop_columns(["vector"]).to_pydict()
+        good: list[_Item] = []
+        bad: list[_Item] = []
+        kept = 0
+        for i, path in enumerate(rows["path"]):
+            if i % 1024 == 0 and should_cancel and should_cancel():
+                summary.cancelled = True  # this chunk is not written: nothing half-done
+                break
+            if path is None or not newest.keep(path, rows["indexed_at"][i], taken):
                 continue
-            taken.add(path)
-            keep.append(i)
-        summary.rows += len(keep)
-        done += len(keep)
-        vectors = _vector_rows(batch.column("vector"))
-        good, bad = [], []
-        for i in keep:
-            local = map_path(rows["path"][i], mapping)
+            kept += 1
+            local = map_path(path, mapping)
             here = _here(local, rows["size"][i], rows["mtime_ns"][i], rows["content_hash"][i])
-            if here is None:
+            if local is None or here is None:
                 summary.missing += 1
                 continue
             if here is False:
                 summary.changed += 1
                 continue
-            root_id, root = root_for(local, map_path(rows["root"][i], mapping))
+            hint = rows["root"][i]
+            if hint not in hints:
+                hints[hint] = map_path(hint, mapping)
+            root_id, root, folder = place(local, hints[hint])
             roots.add(root)
-            item = (i, _under(local, root), root_id, here)
+            item = _Item(i, os.path.join(folder, os.path.basename(local)), folder, root_id, here)
             (good if rows["error"][i] is None and rows["model"][i] else bad).append(item)
-        wrong = {rows["model"][i] for i, *_ in good} - {model_id}
+        if summary.cancelled:
+            break
+        wrong = {rows["model"][item.row] for item in good} - {model_id}
         if wrong:
             raise ArchiveError(f"the dataset holds vectors of {wrong.pop()}, not {model_id}")
-        matrix = vector_codec.as_stored(np.stack([vectors[i] for i, *_ in good])) if good else None
-        ids = _store(catalog, rows, good, bad, model_id, matrix)
-        if matrix is not None:
-            index.add(np.asarray(ids[: len(good)], np.int64), matrix)
-        index.remove(ids[len(good) :])
+        matrix = vector_codec.as_stored(
+            _matrix(chunk.column("vector"), [item.row for item in good])
+        )
+        good_ids, bad_ids = _store(catalog, rows, good, bad, model_id, matrix)
+        if index is not None:
+            index.add(np.asarray(good_ids, np.int64), matrix)
+            index.remove(bad_ids)
+        summary.rows += kept
         summary.imported += len(good)
         summary.failed += len(bad)
+        done += kept
         meter.report(done)
     summary.roots = sorted(roots)
     return summary
 
 
-def _vector_rows(column) -> list[np.ndarray | None]:
-    """Each row's vector as a float32 view of one flat array (no Python float lists)."""
-    flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-    valid = column.is_valid().to_numpy(zero_copy_only=False)
-    lengths = column.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
-    out: list[np.ndarray | None] = []
-    start = 0
-    for ok, length in zip(valid.tolist(), lengths.tolist(), strict=True):
-        out.append(flat[start : start + length] if ok else None)
-        start += length if ok else 0
-    return out
+def _chunks(dataset: Any, rows: int) -> Iterator[Any]:
+    """The dataset as tables of about ``rows`` rows: a Spark output is many small files
+    (a task's worth each), and one transaction per file would be thousands of them."""
+    import pyarrow as pa
+
+    pending: list[Any] = []
+    count = 0
+    for batch in dataset.to_batches(columns=list(COLUMNS), batch_size=rows):
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(pending).combine_chunks()
+            pending, count = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending).combine_chunks()
+
+
+def _matrix(column: Any, rows: list[int]) -> np.ndarray:
+    """The vectors of ``rows`` as one float32 matrix, gathered from Arrow's flat values
+    by offset (no Python object per vector, and no Arrow ``take`` of a list column)."""
+    if not rows:
+        return np.empty((0, 0), np.float32)
+    lists = column.combine_chunks()
+    offsets = lists.offsets.to_numpy()
+    values = lists.values.to_numpy(zero_copy_only=False)
+    picked = np.asarray(rows, np.int64)
+    starts = offsets[picked]
+    lengths = offsets[picked + 1] - starts
+    dim = int(lengths[0])
+    if dim == 0 or np.any(lengths != dim):
+        raise ArchiveError("the dataset's vectors are not all of one length")
+    if len(rows) == len(lists) and starts[0] == 0 and starts[-1] == (len(rows) - 1) * dim:
+        matrix = values[: len(rows) * dim].reshape(len(rows), dim)  # every row, in order
+    else:
+        matrix = values[starts[:, None] + np.arange(dim)]
+    return np.asarray(matrix, np.float32)
 
 
 def _under(path: str, root: str) -> str:
@@ -253,7 +354,9 @@ def _under(path: str, root: str) -> str:
     return os.path.join(real_dir, os.path.basename(path)) if not path.startswith(root) else path
 
 
-def _here(path: str | None, size, mtime_ns, digest) -> int | bool | None:
+def _here(
+    path: str | None, size: int | None, mtime_ns: int | None, digest: str | None
+) -> int | bool | None:
     """The mtime (ns) of the file here when it is the file the cluster read; None when
     there is no such file, False when it differs."""
     if path is None:
@@ -274,64 +377,86 @@ def _here(path: str | None, size, mtime_ns, digest) -> int | bool | None:
         return None
 
 
-def _store(catalog: Catalog, rows: dict, good: list, bad: list, model_id: str, matrix) -> list[int]:
-    """Insert or update photo rows, vectors and fingerprints; ids in good + bad order."""
+_UPSERT = (
+    "INSERT INTO photos (root_id, folder, size, mtime_ns, content_hash, status, error, "
+    "failure_kind, width, height, taken_at, camera, gps_lat, gps_lon, updated_at, path, "
+    "added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(path) DO UPDATE SET root_id = excluded.root_id, folder = excluded.folder, "
+    "size = excluded.size, mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash, "
+    "status = excluded.status, error = excluded.error, failure_kind = excluded.failure_kind, "
+    "width = excluded.width, height = excluded.height, taken_at = excluded.taken_at, "
+    "camera = excluded.camera, gps_lat = excluded.gps_lat, gps_lon = excluded.gps_lon, "
+    "updated_at = excluded.updated_at"
+)
+
+
+def _store(
+    catalog: Catalog,
+    rows: dict[str, list[Any]],
+    good: list[_Item],
+    bad: list[_Item],
+    model_id: str,
+    matrix: np.ndarray,
+) -> tuple[list[int], list[int]]:
+    """Insert or update a chunk's photos, vectors and fingerprints in one transaction
+    (statements run over the whole chunk); returns the ids of ``good`` and of ``bad``."""
     stamp = now_iso()
-    ids: list[int] = []
+
+    def values(item: _Item, ok: bool) -> tuple[Any, ...]:
+        i = item.row
+        return (
+            item.root_id,
+            item.folder,
+            rows["size"][i],
+            item.mtime_ns,
+            rows["content_hash"][i],
+            "ok" if ok else "failed",
+            None if ok else rows["error"][i],
+            None if ok else (rows["failure_kind"][i] or "content"),
+            rows["width"][i],
+            rows["height"][i],
+            rows["taken_at"][i],
+            rows["camera"][i],
+            rows["gps_lat"][i],
+            rows["gps_lon"][i],
+            stamp,
+            item.path,
+            stamp,
+        )
+
     with catalog.transaction() as conn:
-        for (i, path, root_id, mtime_ns), ok in [(x, True) for x in good] + [
-            (x, False) for x in bad
-        ]:
-            values = (
-                root_id,
-                os.path.dirname(path),
-                rows["size"][i],
-                mtime_ns,
-                rows["content_hash"][i],
-                "ok" if ok else "failed",
-                None if ok else rows["error"][i],
-                None if ok else (rows["failure_kind"][i] or "content"),
-                rows["width"][i],
-                rows["height"][i],
-                rows["taken_at"][i],
-                rows["camera"][i],
-                rows["gps_lat"][i],
-                rows["gps_lon"][i],
-                stamp,
-            )
-            found = conn.execute("SELECT id FROM photos WHERE path = ?", (path,)).fetchone()
-            if found is None:
-                photo_id = conn.execute(
-                    "INSERT INTO photos (root_id, folder, size, mtime_ns, content_hash, status, "
-                    "error, failure_kind, width, height, taken_at, camera, gps_lat, gps_lon, "
-                    "updated_at, path, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "?, ?, ?)",
-                    (*values, path, stamp),
-                ).lastrowid
-            else:
-                photo_id = found[0]
-                conn.execute(
-                    "UPDATE photos SET root_id = ?, folder = ?, size = ?, mtime_ns = ?, "
-                    "content_hash = ?, status = ?, error = ?, failure_kind = ?, width = ?, "
-                    "height = ?, taken_at = ?, camera = ?, gps_lat = ?, gps_lon = ?, "
-                    "updated_at = ? WHERE id = ?",
-                    (*values, photo_id),
+        conn.executemany(_UPSERT, [values(x, True) for x in good] + [values(x, False) for x in bad])
+        found: dict[str, int] = {}
+        for marks, chunk in in_chunks([x.path for x in good + bad]):
+            found.update(
+                (path, int(pid))
+                for pid, path in conn.execute(
+                    f"SELECT id, path FROM photos WHERE path IN ({marks})", chunk
                 )
-            ids.append(int(photo_id))
-            if not ok:
-                conn.execute("DELETE FROM embeddings WHERE photo_id = ?", (photo_id,))
-                continue
-            conn.execute(
-                "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
-                (photo_id, model_id, vector_codec.encode(matrix[len(ids) - 1])),
             )
-            if rows["phash"][i] is not None:
-                fp = fingerprints.Fingerprint(
-                    int(rows["phash"][i]),
-                    float(rows["sharpness"][i]),
-                    int(rows["sharp_side"][i]),
-                    float(rows["colour"][i]),
+        good_ids = [found[x.path] for x in good]
+        bad_ids = [found[x.path] for x in bad]
+        conn.executemany(
+            "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
+            zip(good_ids, itertools.repeat(model_id), encode_vectors(matrix)),
+        )
+        conn.executemany("DELETE FROM embeddings WHERE photo_id = ?", [(i,) for i in bad_ids])
+        fingerprints.store(
+            conn,
+            [
+                (
+                    photo_id,
+                    rows["content_hash"][x.row],
+                    fingerprints.Fingerprint(
+                        int(rows["phash"][x.row]),
+                        float(rows["sharpness"][x.row]),
+                        int(rows["sharp_side"][x.row]),
+                        float(rows["colour"][x.row]),
+                    ),
                 )
-                fingerprints.store(conn, [(photo_id, rows["content_hash"][i], fp)])
+                for x, photo_id in zip(good, good_ids, strict=True)
+                if rows["phash"][x.row] is not None
+            ],
+        )
         catalog.bump_vectors_version(conn)
-    return ids
+    return good_ids, bad_ids

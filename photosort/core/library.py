@@ -1657,18 +1657,23 @@ class Library:
                     roots[folder] = self.add_root(folder)
                 return roots[folder]
 
+            newest = archives.newest_rows(dataset)
+            at_end = archives.index_at_end(newest.rows, self.catalog.count_vectors(self.model_id))
             try:
                 summary = archives.import_dataset(
                     self.catalog,
-                    self.index,
+                    None if at_end else self.index,
                     dataset,
                     models[0] if models else self.model_id,
                     pairs,
                     root_for,
                     on_progress,
                     should_cancel,
+                    newest=newest,
                 )
             finally:
+                if at_end:  # one build (IVF where the library is now large enough)
+                    self.rebuild_index()
                 self.save_index()
             root_ids = sorted({r[0] for r in roots.values()})
             with self.catalog.transaction() as conn:

@@ -16,11 +16,11 @@ Needs the ``spark`` extra (``pip install 'photosort[spark]'``: pyspark >= 3.5).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from photosort.core.categories import Category, Label, default_categories, read_toml_file, validate
-from photosort.core.embedder import DEFAULT_MODEL, ModelSpec
+from photosort.core.embedder import DEFAULT_MODEL, Embedder, ModelSpec
 from photosort.core.zero_shot import ZeroShot
 from photosort.spark.worker import (
     EMBED_FIELDS,
@@ -31,7 +31,10 @@ from photosort.spark.worker import (
 )
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    import pandas as pd
+    from pyspark.sql import DataFrame, SparkSession
+
+    from photosort.spark.job import IndexSummary
 
 __all__ = [
     "EMBED_FIELDS",
@@ -76,7 +79,7 @@ def embed_images(
     """
     ModelSpec.parse(model)  # a malformed spec fails here, not in every task
 
-    def run(batches):
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         return embed_batches(batches, model, path_col, content_col, device, batch_size)
 
     drop = [content_col] if content_col else []
@@ -96,7 +99,7 @@ def embed_and_label(
     vectors never cross back to the JVM in between (what the index job runs)."""
     ModelSpec.parse(model)
 
-    def run(batches):
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         vectors = embed_batches(batches, model, path_col, content_col, device, batch_size)
         return label_batches(vectors, shot, "vector")
 
@@ -112,14 +115,18 @@ def _categories(categories: CategoriesLike) -> list[Category]:
             validate(Category(str(n), "exclusive", labels=[Label(str(x)) for x in labels]))
             for n, labels in categories.items()
         ]
-    items = list(categories)
+    items: list[Any] = list(categories)
     if items and all(isinstance(x, str) for x in items):
         return [validate(Category("labels", "exclusive", labels=[Label(x) for x in items]))]
+    if not all(isinstance(x, Category) for x in items):
+        raise TypeError("categories: a TOML file, Category objects, a mapping or label names")
     return [validate(c) for c in items]
 
 
 def build_zero_shot(
-    categories: CategoriesLike | None = None, model: str = DEFAULT_MODEL, embedder=None
+    categories: CategoriesLike | None = None,
+    model: str = DEFAULT_MODEL,
+    embedder: Embedder | None = None,
 ) -> ZeroShot:
     """Prompt-ensemble text vectors for ``categories`` (default: photosort's), computed once
     on the driver; the result ships to the workers with the tasks."""
@@ -141,13 +148,15 @@ def zero_shot(
     """
     shot = categories if isinstance(categories, ZeroShot) else build_zero_shot(categories, model)
 
-    def run(batches):
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         return label_batches(batches, shot, vector_col)
 
     return df.mapInPandas(run, _schema(df, LABEL_FIELDS))
 
 
-def index_photos(spark, inputs: Sequence[str], output: str, **options):
+def index_photos(
+    spark: SparkSession, inputs: Sequence[str], output: str, **options: Any
+) -> IndexSummary:
     """The job behind ``python -m photosort.spark index`` (see ``photosort.spark.job``)."""
     from photosort.spark.job import index_photos as run
 

@@ -12,9 +12,13 @@ import os
 import shutil
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 from photosort.core.embedder import DEFAULT_MODEL, DEVICES
 from photosort.core.errors import PhotosortError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +55,7 @@ class SparkSetupError(PhotosortError):
     """pyspark or Java is missing; the message says what to install."""
 
 
-def session(master: str | None):
+def session(master: str | None) -> SparkSession:
     """The Spark session: spark-submit's, or a new one on ``master``."""
     try:
         from pyspark.sql import SparkSession

@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,6 +26,9 @@ from photosort.core.imaging import SUPPORTED_EXTENSIONS
 from photosort.core.scanner import walk_photos
 from photosort.spark import build_zero_shot, embed_and_label
 from photosort.spark.worker import embedder_for, local_path, stat_batches
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
 #: The Parquet columns, in order (see README "Indexing on Spark").
 OUTPUT_COLUMNS = (
@@ -57,7 +62,7 @@ class IndexSummary:
             f"{self.skipped} already in {self.output} ({self.seconds:.1f}s)"
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -69,14 +74,14 @@ def _listing_schema() -> str:
     return "path string, root string, size bigint, mtime_ns bigint"
 
 
-def check_inputs(inputs: list[str]) -> None:
+def check_inputs(inputs: Sequence[str]) -> None:
     """A local input that is not there is a one-line error, before Spark or the model start."""
     for raw in inputs:
         if not _is_remote(raw) and not os.path.exists(local_path(raw)):
             raise SparkInputError(f"input not found: {raw}")
 
 
-def list_photos(spark, inputs: list[str]):
+def list_photos(spark: SparkSession, inputs: Sequence[str]) -> list[tuple[str, DataFrame]]:
     """(path, root, size, mtime_ns[, content]) DataFrames for ``inputs``.
 
     A local folder is walked on the driver with the desktop's own walk (same files, same
@@ -87,7 +92,8 @@ def list_photos(spark, inputs: list[str]):
     from pyspark.sql import functions as F
 
     local_rows: list[tuple[str, str, int, int]] = []
-    lists, remote = [], []
+    lists: list[str] = []
+    remote: list[str] = []
     for raw in inputs:
         if _is_remote(raw):
             remote.append(raw)
@@ -100,7 +106,7 @@ def list_photos(spark, inputs: list[str]):
             local_rows.append((path, os.path.dirname(path), st.st_size, st.st_mtime_ns))
         else:
             local_rows += [(f.path, path, f.size, f.mtime_ns) for f in walk_photos(path)]
-    frames = []
+    frames: list[tuple[str, DataFrame]] = []
     if local_rows:  # through pandas and Arrow: millions of rows in seconds, not minutes
         table = pd.DataFrame(local_rows, columns=["path", "root", "size", "mtime_ns"])
         frames.append(("path", spark.createDataFrame(table, _listing_schema())))
@@ -112,7 +118,7 @@ def list_photos(spark, inputs: list[str]):
         )
     if remote:
         pattern = "(?i)\\.(" + "|".join(e.lstrip(".") for e in SUPPORTED_EXTENSIONS) + ")$"
-        found = None
+        found: DataFrame | None = None
         for uri in remote:
             part = (
                 spark.read.format("binaryFile")
@@ -128,23 +134,46 @@ def list_photos(spark, inputs: list[str]):
                 )
             )
             found = part if found is None else found.unionByName(part)
-        frames.append(("content", found))
+        if found is not None:
+            frames.append(("content", found))
     return frames
 
 
-def _exists(spark, output: str) -> bool:
-    """Whether OUT exists, asked of Hadoop's file system (local, s3a, hdfs alike)."""
+def _hadoop_path(spark: SparkSession, output: str) -> tuple[Any, Any]:
+    """(file system, path) of OUT, through Hadoop (local, s3a, hdfs alike)."""
     jvm = spark.sparkContext._jvm
+    assert jvm is not None  # a live session has its JVM
     path = jvm.org.apache.hadoop.fs.Path(output)
-    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    return bool(fs.exists(path))
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
-def _done(spark, output: str):
+def clear_dead_run(spark: SparkSession, output: str) -> bool:
+    """Remove what a killed run left in OUT; returns whether OUT holds data to keep.
+
+    A run killed while writing leaves ``OUT/_temporary``: with nothing else there (a first
+    run), reading OUT fails ("unable to infer schema") and so would every later run; beside
+    data, its committed task files would be merged into the next run's commit as rows of
+    no run. One run per OUT at a time: a live run's ``_temporary`` is not told apart.
+    """
+    fs, path = _hadoop_path(spark, output)
+    if not fs.exists(path):
+        return False
+    if not fs.getFileStatus(path).isDirectory():
+        return True  # a single file: Spark's reader says what is wrong with it
+    names = [status.getPath().getName() for status in fs.listStatus(path)]
+    if "_temporary" in names:
+        fs.delete(path.suffix("/_temporary"), True)
+    if any(not name.startswith(("_", ".")) for name in names):
+        return True
+    fs.delete(path, True)  # no data file: start afresh
+    return False
+
+
+def _done(spark: SparkSession, output: str) -> DataFrame | None:
     """(path, size, mtime_ns) of OUT's rows that need no new run, or None for a new OUT."""
     from pyspark.sql import functions as F
 
-    if not _exists(spark, output):
+    if not clear_dead_run(spark, output):
         return None
     done = spark.read.parquet(output)
     keep = F.col("failure_kind").isNull() | (F.col("failure_kind") != "io")
@@ -152,8 +181,8 @@ def _done(spark, output: str):
 
 
 def index_photos(
-    spark,
-    inputs: list[str],
+    spark: SparkSession,
+    inputs: Sequence[str],
     output: str,
     model: str = DEFAULT_MODEL,
     categories: str | None = None,
@@ -161,7 +190,6 @@ def index_photos(
     batch_size: int = 32,
 ) -> IndexSummary:
     """Index ``inputs`` into the Parquet dataset ``output``; returns what was done."""
-    from pyspark.sql import functions as F
 
     check_inputs(inputs)
     started = time.monotonic()
@@ -169,9 +197,7 @@ def index_photos(
     embedder = embedder_for(model, "cpu")  # the driver's: text vectors, once per process
     shot = build_zero_shot(categories, model, embedder)
     done = _done(spark, output)
-    run_id = uuid.uuid4().hex
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    parts = []
+    parts: list[DataFrame] = []
     for kind, listing in list_photos(spark, inputs):
         listing = listing.dropDuplicates(["path"])
         listed = listing.count()
@@ -193,11 +219,21 @@ def index_photos(
         rows = parts[0]
         for more in parts[1:]:
             rows = rows.unionByName(more)
-        rows = rows.withColumn("indexed_at", F.lit(stamp)).withColumn("run_id", F.lit(run_id))
-        rows.select(*OUTPUT_COLUMNS).write.mode("append").parquet(output)
-        written = spark.read.parquet(output).filter(F.col("run_id") == run_id)
-        counts = {r[0]: r[1] for r in written.groupBy(F.col("error").isNull()).count().collect()}
-        summary.indexed = int(counts.get(True, 0))
-        summary.failed = int(counts.get(False, 0))
+        summary.indexed, summary.failed = append_rows(spark, rows, output)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def append_rows(spark: SparkSession, rows: DataFrame, output: str) -> tuple[int, int]:
+    """Append ``embed_and_label`` rows to OUT as one run; returns (indexed, failed) as
+    written. A retried task's rows appear once: each attempt writes its own temporary
+    file and only the committed attempt's is kept."""
+    from pyspark.sql import functions as F
+
+    run_id = uuid.uuid4().hex
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    rows = rows.withColumn("indexed_at", F.lit(stamp)).withColumn("run_id", F.lit(run_id))
+    rows.select(*OUTPUT_COLUMNS).write.mode("append").parquet(output)
+    written = spark.read.parquet(output).filter(F.col("run_id") == run_id)
+    counts = {r[0]: r[1] for r in written.groupBy(F.col("error").isNull()).count().collect()}
+    return int(counts.get(True, 0)), int(counts.get(False, 0))

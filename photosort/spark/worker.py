@@ -12,12 +12,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from photosort.core.pipeline import EmbedJob, Prepared, prepare, prepare_data
 from photosort.core.zero_shot import ZeroShot
+
+if TYPE_CHECKING:
+    from photosort.core.embedder import Embedder
 
 #: Columns ``embed_images`` adds (Spark DDL types), in order.
 EMBED_FIELDS: tuple[tuple[str, str], ...] = (
@@ -47,11 +51,11 @@ LABEL_FIELDS: tuple[tuple[str, str], ...] = (
     ("uncertain", "array<string>"),
 )
 
-_models: dict[tuple[str, str], object] = {}
+_models: dict[tuple[str, str], Embedder] = {}
 _models_lock = threading.Lock()
 
 
-def embedder_for(spec: str, device: str = "auto", threads: int | None = None):
+def embedder_for(spec: str, device: str = "auto", threads: int | None = None) -> Embedder:
     """The model, loaded once per Python worker process (Spark reuses the worker)."""
     from photosort.core.embedder import Embedder, ModelSpec
 
@@ -107,11 +111,11 @@ def embed_batches(
                     chunk.append(prepare(job, embedder.preprocess, embedder.image_size))
                 else:
                     chunk.append(_prepare_content(job, frame, i, content_col, embedder))
-            ok = [p for p in chunk if p.error is None]
-            found = {}
+            ok = [(p, p.tensor) for p in chunk if p.error is None and p.tensor is not None]
+            found: dict[int, np.ndarray] = {}
             if ok:
-                mat = embedder.encode_images(torch.stack([p.tensor for p in ok]))
-                found = {p.job.photo_id: vec for p, vec in zip(ok, mat, strict=True)}
+                mat = embedder.encode_images(torch.stack([tensor for _, tensor in ok]))
+                found = {p.job.photo_id: vec for (p, _), vec in zip(ok, mat, strict=True)}
             for p in chunk:
                 p.tensor = None  # free the pixels now
                 vectors.append(found.get(p.job.photo_id))
@@ -124,7 +128,9 @@ def embed_batches(
         yield out
 
 
-def _prepare_content(job: EmbedJob, frame: pd.DataFrame, i: int, col: str, embedder) -> Prepared:
+def _prepare_content(
+    job: EmbedJob, frame: pd.DataFrame, i: int, col: str, embedder: Embedder
+) -> Prepared:
     """A binaryFile row: bytes from Spark; the exact mtime from the file where it is local."""
     data = frame[col].iloc[i]
     if data is None:
@@ -144,8 +150,8 @@ def _prepare_content(job: EmbedJob, frame: pd.DataFrame, i: int, col: str, embed
 
 
 def _columns(
-    prepared: list[Prepared], vectors: list, model_id: str, frame: pd.DataFrame
-) -> dict[str, list]:
+    prepared: list[Prepared], vectors: list[np.ndarray | None], model_id: str, frame: pd.DataFrame
+) -> dict[str, Any]:
     """The new columns; a file that could not be read keeps the size and mtime it was
     listed with, so the next run knows the row (and retries it: an I/O error)."""
     listed = {
@@ -153,13 +159,13 @@ def _columns(
         for name in ("size", "mtime_ns")
     }
 
-    def meta(p: Prepared, name: str):
+    def meta(p: Prepared, name: str) -> Any:
         return getattr(p.meta, name, None) if p.meta is not None else None
 
-    def finger(p: Prepared, name: str):
+    def finger(p: Prepared, name: str) -> Any:
         return getattr(p.fingerprint, name) if p.fingerprint is not None else None
 
-    cols: dict[str, list] = {name: [] for name, _ in EMBED_FIELDS}
+    cols: dict[str, Any] = {name: [] for name, _ in EMBED_FIELDS}
     for i, (p, vec) in enumerate(zip(prepared, vectors, strict=True)):
         cols["size"].append(p.size if p.size is not None else _int(listed["size"][i]))
         cols["mtime_ns"].append(
@@ -185,7 +191,7 @@ def _columns(
     return cols
 
 
-def _int(value) -> int | None:
+def _int(value: Any) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
 
@@ -193,7 +199,8 @@ def stat_batches(batches: Iterator[pd.DataFrame], path_col: str) -> Iterator[pd.
     """Size and mtime of each listed path (a path list names only the files), so a second
     run can skip the files already done without reading them."""
     for frame in batches:
-        sizes, mtimes = [], []
+        sizes: list[int | None] = []
+        mtimes: list[int | None] = []
         for raw in frame[path_col].tolist():
             try:
                 st = os.stat(local_path(str(raw)))
@@ -222,9 +229,9 @@ def label_batches(
             for i, (vec, model) in enumerate(zip(vectors, models, strict=True))
             if vec is not None and model in (None, zero_shot.model_id)
         ]
-        labels: list = [None] * len(frame)
-        scores: list = [None] * len(frame)
-        uncertain: list = [None] * len(frame)
+        labels: list[Any] = [None] * len(frame)
+        scores: list[Any] = [None] * len(frame)
+        uncertain: list[Any] = [None] * len(frame)
         if rows:
             matrix = np.stack([np.asarray(vectors[i], np.float32) for i in rows])
             result = zero_shot.label(matrix)

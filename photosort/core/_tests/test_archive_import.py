@@ -152,3 +152,46 @@ def test_zero_shot_rows_carry_the_library_auto_tags(scanned):
             if cat.kind == "exclusive" and not cat.applies_if:
                 mine = {lab.name for lab in cat.labels}
                 assert bool(mine & set(labels)) != (cat.name in unsure)
+
+
+def test_the_newest_row_wins_across_files_and_a_bulk_import_builds_the_index_once(
+    scanned, make_library, tmp_path, monkeypatch
+):
+    """A Spark output is many files and re-runs append: the newest row of each path is
+    imported, a killed run's ``_temporary`` leftovers are not read, and a large import
+    (here: any size) builds the vector index once at the end, searchable at once."""
+    from photosort.core import archive_import
+
+    lib, local = scanned
+    rows = _cluster_rows(lib, "s3a://bucket/photos", local)
+    stale = [dict(r, indexed_at="2025-01-01T00:00:00+00:00") for r in rows]
+    for row in stale:
+        row["vector"] = None if row["vector"] is None else [-x for x in row["vector"]]
+    out = tmp_path / "out"
+    _write(stale[:3], out / "a")
+    _write(rows[:3] + stale[3:], out / "b")
+    _write(rows[3:], out / "c")
+    (out / "_temporary" / "0").mkdir(parents=True)
+    (out / "_temporary" / "0" / "part-00000.parquet").write_bytes(b"PAR1 half written")
+    monkeypatch.setattr(archive_import, "BULK_ROWS", 1)  # as if 7 rows made a large library
+    monkeypatch.setattr(archive_import, "EXACT_LIMIT", 5)
+    imported = make_library(tmp_path / "imported")
+    summary = imported.import_archive(out, [f"s3a://bucket/photos={local}"])
+    assert (summary.rows, summary.imported, summary.failed) == (7, 6, 1)
+    assert imported.index.count == 6
+    for photo in lib.catalog.query("SELECT id, path FROM photos WHERE status = 'ok'"):
+        want = lib.catalog.vector_of(photo["id"], lib.model_id)
+        mine = imported.catalog.photo_by_path(photo["path"])
+        assert imported.catalog.vector_of(mine.id, imported.model_id).tolist() == want.tolist()
+        ids, _ = imported.index.search(want, 1)
+        assert ids.tolist() == [mine.id]
+
+
+def test_the_index_is_built_at_the_end_only_where_it_pays():
+    from photosort.core.archive_import import index_at_end
+
+    assert not index_at_end(20_000, 0)  # an exact index: adding each chunk is cheaper
+    assert index_at_end(1_000_000, 0)  # IVF from the start: one build, not flat then IVF
+    assert index_at_end(150_000, 100_000)  # crosses into IVF
+    assert not index_at_end(20_000, 5_000_000)  # small beside a large IVF library
+    assert index_at_end(5_000_000, 1_000_000)
