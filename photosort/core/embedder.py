@@ -14,8 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from photosort.core import model_download
+from photosort.core import image_engine, model_download
 from photosort.core.errors import PhotosortError
+from photosort.core.image_engine import ImageRunner
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
 LOCAL_PREFIX = "local-dir:"
@@ -160,6 +163,11 @@ class Embedder:
         if threads:
             torch.set_num_threads(threads)
         self._lock = threading.Lock()
+        self._threads = threads or torch.get_num_threads()
+        #: What runs the image tower: "torch", or "onnx"/"openvino" once ``use_image_engine``
+        #: found (or made) the model's export; see core/image_engine.py.
+        self.image_engine = "torch"
+        self._image_runner: ImageRunner | None = None
         try:
             if spec.local_dir is not None:
                 model, _, preprocess = _load_local(spec.local_dir)
@@ -213,13 +221,33 @@ class Embedder:
                     digest.update(chunk)
         return f"local:{self.spec.local_dir.name}:{digest.hexdigest()[:16]}"
 
+    def use_image_engine(self, engine: str | None = None) -> str:
+        """Switch the image tower to the fastest engine here (``image_engine.choose``), or
+        to ``engine``; returns the one in use. Exporting the tower the first time takes
+        seconds, so bulk work (a scan) calls this, a single image query does not."""
+        with self._lock:
+            wanted = engine or image_engine.choose(self.device, self.precision)
+            if wanted != self.image_engine:
+                self._image_runner = image_engine.load(self, wanted, self._threads)
+                self.image_engine = self._image_runner.name if self._image_runner else "torch"
+            return self.image_engine
+
     def encode_images(self, batch) -> np.ndarray:
         """Encode a batch tensor (N, 3, H, W) of preprocessed images."""
         import torch
 
-        with self._lock, torch.inference_mode():
-            feats = self.model.encode_image(batch.to(device=self.device, dtype=self.dtype))
-            return _normalise(feats.float().cpu().numpy())
+        with self._lock:
+            runner = self._image_runner
+            if runner is not None:
+                try:
+                    images = np.ascontiguousarray(batch.numpy(), dtype=np.float32)
+                    return _normalise(runner.run(images))
+                except Exception as exc:  # never a failed scan: torch takes over for good
+                    log.warning("image engine %s failed (%s); using torch", runner.name, exc)
+                    self._image_runner, self.image_engine = None, "torch"
+            with torch.inference_mode():
+                feats = self.model.encode_image(batch.to(device=self.device, dtype=self.dtype))
+                return _normalise(feats.float().cpu().numpy())
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         import torch
