@@ -9,14 +9,20 @@ import logging
 import os
 import struct
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from photosort.core import image_engine, model_download
 from photosort.core.errors import PhotosortError
 from photosort.core.image_engine import ImageRunner
+from photosort.core.progress import ProgressCallback
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +238,7 @@ class Embedder:
                 self.image_engine = self._image_runner.name if self._image_runner else "torch"
             return self.image_engine
 
-    def encode_images(self, batch) -> np.ndarray:
+    def encode_images(self, batch: torch.Tensor) -> np.ndarray:
         """Encode a batch tensor (N, 3, H, W) of preprocessed images."""
         import torch
 
@@ -270,7 +276,11 @@ def model_cached(spec: ModelSpec) -> bool:
     return model_download.is_cached(spec.name, spec.pretrained, model_cache_dir())
 
 
-def download_weights(spec: ModelSpec, on_progress=None, should_cancel=None) -> None:
+def download_weights(
+    spec: ModelSpec,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> None:
     """Fetch the weights of ``spec`` into the cache with progress; Cancelled stops it."""
     if spec.local_dir is not None or model_cached(spec):
         return
@@ -287,7 +297,7 @@ def download_weights(spec: ModelSpec, on_progress=None, should_cancel=None) -> N
 
 
 @contextlib.contextmanager
-def _hub_mode(spec: ModelSpec):
+def _hub_mode(spec: ModelSpec) -> Iterator[None]:
     """Fetch missing weights ourselves (progress, resume, checks), then let open_clip load
     them from the cache with the hub client offline: no network round trip once cached,
     and a cached model never changes under a library's vectors."""
@@ -313,7 +323,7 @@ def _hub_mode(spec: ModelSpec):
     yield
 
 
-def _encode_text_short(model, tokens):
+def _encode_text_short(model: Any, tokens: torch.Tensor) -> torch.Tensor:
     """``encode_text`` over only the tokens up to the longest end-of-text, not all 77.
 
     CLIP's text tower is causal and pools at the end-of-text token, so the padding after
@@ -358,7 +368,7 @@ def _weights_file(folder: Path) -> Path | None:
     return None
 
 
-def _load_local(folder: Path):
+def _load_local(folder: Path) -> tuple[Any, Any, Any]:
     import open_clip
 
     if not folder.is_dir():
@@ -393,7 +403,7 @@ class _DropRandomInitWarning(logging.Filter):
 
 
 @contextlib.contextmanager
-def _quiet_random_init():
+def _quiet_random_init() -> Iterator[None]:
     """open_clip warns "No pretrained weights loaded … initialized randomly" when asked to
     build a bare model; for a local model whose weights are streamed in next, it is false."""
     dropper = _DropRandomInitWarning()
@@ -410,7 +420,7 @@ def _quiet_random_init():
             handler.removeFilter(dropper)
 
 
-def _stream_weights(model, weights: Path) -> bool:
+def _stream_weights(model: Any, weights: Path) -> bool:
     """Copy safetensors weights into ``model`` one tensor at a time.
 
     open_clip reads the whole state dict next to the freshly built model, which doubles
@@ -493,7 +503,7 @@ def _examples(names: list[str], budget: int = 120) -> list[str]:
     return out
 
 
-def _input_size(model) -> int:
+def _input_size(model: Any) -> int:
     size = getattr(getattr(model, "visual", None), "image_size", 224)
     return int(size[0] if isinstance(size, tuple | list) else size)
 
