@@ -31,6 +31,7 @@ BENCHMARKS = (
     "ocr",
     "spark",
     "coldstart",
+    "flat_rss",
 )
 
 
