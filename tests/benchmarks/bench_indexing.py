@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks.workload import twelve_mp_jpegs, vit_b32_folder
+from tests.benchmarks.workload import CACHE, twelve_mp_jpegs, vit_b32_folder
 
 BATCH = 32
 
@@ -146,7 +146,7 @@ def run(quick: bool = False) -> dict:
     count = 64 if quick else 200
     folder = twelve_mp_jpegs(count)
     model_dir = vit_b32_folder()
-    os.environ.setdefault("PHOTOSORT_MODEL_CACHE", tempfile.mkdtemp(prefix="photosort-bench-"))
+    os.environ.setdefault("PHOTOSORT_MODEL_CACHE", str(CACHE / "model-cache"))
     ours = _photosort(folder, model_dir)
     on_torch = _photosort(folder, model_dir, engine="torch")
     base = _baseline(folder, model_dir)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
-from tests.benchmarks.workload import twelve_mp_jpegs, vit_b32_folder
+from tests.benchmarks.workload import CACHE, twelve_mp_jpegs, vit_b32_folder
 
 BATCH = 32
 
@@ -39,7 +38,7 @@ def run(quick: bool = False) -> dict:
     from photosort.core.embedder import Embedder, ModelSpec, cpu_has_fast_bf16, resolve_precision
     from photosort.core.imaging import decode_photo
 
-    os.environ.setdefault("PHOTOSORT_MODEL_CACHE", tempfile.mkdtemp(prefix="photosort-bench-"))
+    os.environ.setdefault("PHOTOSORT_MODEL_CACHE", str(CACHE / "model-cache"))
     spec = ModelSpec.parse(f"local-dir:{vit_b32_folder()}")
     photos = sorted(twelve_mp_jpegs(64 if quick else 200).glob("*.jpg"))[:BATCH]
     default_precision = resolve_precision("auto", "cpu")

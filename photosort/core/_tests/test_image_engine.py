@@ -44,6 +44,7 @@ def _photos() -> list:
 def test_onnx_engine_gives_open_clips_vectors_and_exports_once(on_torch: Embedder):
     reference = on_torch.encode_pil(_photos())
     assert on_torch.use_image_engine("onnx") == "onnx"
+    assert next(on_torch.model.visual.parameters()).device.type == "meta"  # memory given back
     ours = on_torch.encode_pil(_photos())
     assert ours.dtype == np.float32 and np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
     assert np.min(np.sum(reference * ours, axis=1)) >= 0.999
@@ -77,7 +78,8 @@ def test_runtime_failure_falls_back_to_torch(on_torch: Embedder):
             raise RuntimeError("provider lost")
 
     reference = on_torch.encode_pil(_photos())
-    on_torch._image_runner, on_torch.image_engine = Broken(), "onnx"
+    on_torch.use_image_engine("onnx")
+    on_torch._image_runner = Broken()
     assert np.allclose(on_torch.encode_pil(_photos()), reference, atol=1e-6)
     assert on_torch.image_engine == "torch"
 
