@@ -20,7 +20,8 @@ def _scan_in_fresh_process(library: Path, model: str, photos: Path) -> str:
         "from photosort.cli import main\n"
         f"rc = main(['--library', {str(library)!r}, '--model', {model!r}, '--device', 'cpu',"
         f" 'scan', {str(photos)!r}])\n"
-        "print('LOADED', sorted(m for m in ('torch', 'open_clip') if m in sys.modules), rc)\n"
+        "print('LOADED', sorted(m for m in ('torch', 'open_clip', 'faiss', 'onnxruntime')"
+        " if m in sys.modules), rc)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run(

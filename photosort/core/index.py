@@ -27,11 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import faiss
 import numpy as np
 
 if TYPE_CHECKING:
+    import faiss
+
     from photosort.core.catalog import Catalog
+else:  # imported on first use: a rescan with nothing new or a status never needs it
+    from photosort.core.lazy_import import lazy_module
+
+    faiss = lazy_module("faiss")
 
 log = logging.getLogger(__name__)
 

@@ -596,13 +596,15 @@ class Library:
             issues=rec.issues,
             warnings=rec.warnings,
         )
-        self.index.remove(rec.removed_ids)
+        if rec.removed_ids:  # else the index (and faiss) is not even opened
+            self.index.remove(rec.removed_ids)
         if not (should_cancel and should_cancel()):
             with self.catalog.transaction() as conn:
                 for root_id, videos in rec.skipped_videos.items():
                     self.catalog.set_meta(f"skipped_videos:{root_id}", json.dumps(videos), conn)
         linked = raw_pairs.link(self.catalog, [r[0] for r in roots])
-        self.index.remove(linked.companion_ids or [])
+        if linked.companion_ids:
+            self.index.remove(linked.companion_ids)
         summary.changed_ids += linked.companion_ids or []  # their vectors went
         summary.pairs = linked.formed
         if should_cancel and should_cancel():

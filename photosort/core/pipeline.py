@@ -186,6 +186,8 @@ def embed_photos(
     import torch
 
     stats = EmbedStats()
+    if jobs:
+        embedder.use_image_engine()  # bulk work: the fastest engine here (image_engine.py)
     meter = RateMeter("embedding", len(jobs), on_progress)
     meter.report(0)
     cancel = should_cancel or (lambda: False)

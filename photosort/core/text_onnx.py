@@ -19,11 +19,18 @@ import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from photosort.core.clip_tokenizer import ClipTokenizer, write_merges
+
+if TYPE_CHECKING:
+    import torch
+
+    from photosort.core.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +94,7 @@ class OnnxTextEncoder:
             encoder = cls(folder)
         except Exception as exc:  # a damaged cache costs a torch load, never a failure
             log.info("text export in %s unusable (%s); using the model", folder, exc)
+            shutil.rmtree(folder, ignore_errors=True)  # so the next model load makes it again
             return None
         return encoder if encoder.model_id == model_id else None
 
@@ -99,16 +107,15 @@ class OnnxTextEncoder:
         return feats / norms
 
 
-def export(embedder, should_cancel=None) -> Path | None:
+def export(embedder: Embedder, should_cancel: Callable[[], bool] | None = None) -> Path | None:
     """Export ``embedder``'s text tower once (a few seconds); None where it cannot be
     (another tokenizer, an unusual model) or when the check fails: torch then stays."""
     if not enabled():
         return None
     folder = cache_folder(embedder.model_id)
-    if (folder / META_FILE).is_file():
-        if OnnxTextEncoder.open(embedder.model_id) is not None:
-            return folder
-        shutil.rmtree(folder, ignore_errors=True)  # damaged: made again below
+    if _complete(folder, embedder.model_id):  # no session opened: this runs after every scan
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)  # damaged or partial: made again below
     plan = _plan(embedder)
     if plan is None:
         return None
@@ -141,7 +148,23 @@ def export(embedder, should_cancel=None) -> Path | None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _plan(embedder):
+def _complete(folder: Path, model_id: str) -> bool:
+    """The export's files are all there, for this model and format (a file that is there
+    but damaged fails to open at the next search, which deletes it)."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    names = (MODEL_FILE, WEIGHTS_FILE, MERGES_FILE)
+    return (
+        isinstance(meta, dict)
+        and meta.get("format") == FORMAT
+        and meta.get("model_id") == model_id
+        and all((folder / name).is_file() for name in names)
+    )
+
+
+def _plan(embedder: Embedder) -> tuple[Any, Path] | None:
     """(fp32 CPU text module, bpe path) when the model and tokenizer are plain CLIP."""
     import open_clip
     import torch
@@ -171,7 +194,7 @@ def _plan(embedder):
     return (text.eval(), bpe) if bpe.is_file() else None
 
 
-def _text_tower_class():
+def _text_tower_class() -> type:
     import torch
 
     class TextTower(torch.nn.Module):
@@ -180,7 +203,7 @@ def _text_tower_class():
         Every position of the context is run: traced attention fixes the sequence length.
         """
 
-        def __init__(self, model):
+        def __init__(self, model: Any) -> None:
             super().__init__()
             self.token_embedding = model.token_embedding
             self.positional_embedding = model.positional_embedding
@@ -190,7 +213,7 @@ def _text_tower_class():
             self.register_buffer("attn_mask", model.attn_mask, persistent=False)
             self.pool = model.text_pool_type
 
-        def forward(self, tokens):
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
             x = self.token_embedding(tokens) + self.positional_embedding
             x = self.ln_final(self.transformer(x, attn_mask=self.attn_mask))
             if self.pool == "argmax":
@@ -207,12 +230,12 @@ def _text_tower_class():
     return TextTower
 
 
-def _text_tower(model):
+def _text_tower(model: Any) -> Any:
     """The text tower as a module of its own (its class needs torch, imported here)."""
     return _text_tower_class()(model)
 
 
-def _write(module, path: Path) -> None:
+def _write(module: Any, path: Path) -> None:
     import onnx
     import torch
 
@@ -243,7 +266,7 @@ def _write(module, path: Path) -> None:
     whole.unlink()
 
 
-def _check(folder: Path, embedder, module) -> float:
+def _check(folder: Path, embedder: Embedder, module: Any) -> float:
     """Worst cosine between the export and open_clip's own ``encode_text`` (fp32); -1 when
     the tokenizers disagree on any check text."""
     import torch

@@ -32,6 +32,7 @@ BENCHMARKS = (
     "spark",
     "coldstart",
     "million",
+    "flat_rss",
 )
 
 

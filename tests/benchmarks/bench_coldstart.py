@@ -145,7 +145,7 @@ def _library(folder: Path, model: str, root: str, paths: list[str]):
     with lib.writing("bench"):
         lib._record_model(lib.embedder)
     lib.cache_text_encoder()  # what a scan leaves behind
-    _fill(lib, root, paths, clip_like_vectors(len(paths), lib._dim(), seed=3))
+    _fill(lib, root, paths, clip_like_vectors(len(paths), lib.vector_dim(), seed=3))
     with lib.writing("bench"):
         lib._relevance()  # the captions and scale a scan's auto-tagging caches
     lib.close()

@@ -1,10 +1,14 @@
-"""Indexing throughput end to end, against the tutorials' pipeline and the model alone.
+"""Indexing throughput end to end, against the tutorials' pipeline and this CPU's ceiling.
 
 Baseline (measured in the same run): the pipeline most CLIP tutorials show — open each
 file with PIL at full size, ``convert("RGB")``, the model's own preprocess transform,
 then batched fp32 ``encode_image``, one photo after another. photosort: ``Library.scan``
-(walk, draft decode + preprocess ahead in a thread pool, model at the chosen precision,
-catalog + index writes). Model-only: the same embedder on ready tensors.
+(walk, draft decode + preprocess ahead in a thread pool, model at the chosen precision
+and engine, catalog + index writes), and the same scan with the image tower on torch.
+
+The CPU ceiling (issue 13) is cores / CPU time per photo, both measured here: the CPU
+seconds one photo costs to read, hash, decode and preprocess (one thread) plus its share
+of a model batch (all the model's threads). Indexing cannot beat it on this machine.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks.workload import twelve_mp_jpegs, vit_b32_folder
+from tests.benchmarks.workload import CACHE, twelve_mp_jpegs, vit_b32_folder
 
 BATCH = 32
 
@@ -52,24 +56,52 @@ def _model_only(embedder, n: int = 96) -> float:
     return (n // BATCH) * BATCH / (time.perf_counter() - started)
 
 
-def _photosort(folder: Path, model_dir: Path) -> dict:
+def _cpu_per_photo(folder: Path, embedder, n: int = 16) -> dict:
+    """CPU seconds per photo: preparing it (one thread) and its share of a model batch."""
+    import torch
+
+    from photosort.core.pipeline import EmbedJob, prepare
+
+    paths = sorted(folder.glob("*.jpg"))[:n]
+    started = time.thread_time()
+    for i, path in enumerate(paths):
+        prepare(EmbedJob(i, str(path)), embedder.preprocess, embedder.image_size)
+    prepare_s = (time.thread_time() - started) / len(paths)
+    batch = torch.randn(BATCH, 3, embedder.image_size, embedder.image_size)
+    embedder.encode_images(batch)  # warm-up
+    started = time.process_time()
+    embedder.encode_images(batch)
+    model_s = (time.process_time() - started) / BATCH
+    return {"prepare_s": prepare_s, "model_s": model_s, "total_s": prepare_s + model_s}
+
+
+def _photosort(folder: Path, model_dir: Path, engine: str | None = None) -> dict:
     from photosort.core.library import Library
 
+    if engine:
+        os.environ["PHOTOSORT_IMAGE_ENGINE"] = engine
     with tempfile.TemporaryDirectory() as tmp:
         lib = Library(Path(tmp) / "lib", model=f"local-dir:{model_dir}", device="cpu")
         embedder = lib.embedder  # load outside the timed part, as for the baseline
+        embedder.use_image_engine()  # a first export too: once per model, not per scan
         model_only = _model_only(embedder)  # same process, same threads, nothing else running
+        cpu = _cpu_per_photo(folder, embedder)
         started = time.perf_counter()
         summary = lib.scan([folder], batch_size=BATCH)
         elapsed = time.perf_counter() - started
         lib.close()
+    os.environ.pop("PHOTOSORT_IMAGE_ENGINE", None)
+    cores = os.cpu_count() or 1
     return {
         "photos": summary.embedded,
         "failed": summary.failed,
         "seconds": elapsed,
         "photos_per_s": summary.embedded / elapsed,
         "precision": embedder.precision,
+        "engine": embedder.image_engine,
         "model_only_photos_per_s": model_only,
+        "cpu_s_per_photo": {k: round(v, 4) for k, v in cpu.items()},
+        "cpu_ceiling_photos_per_s": cores / cpu["total_s"],
         "timings_s": {k: round(v, 2) for k, v in summary.timings.items()},
     }
 
@@ -114,7 +146,9 @@ def run(quick: bool = False) -> dict:
     count = 64 if quick else 200
     folder = twelve_mp_jpegs(count)
     model_dir = vit_b32_folder()
+    os.environ.setdefault("PHOTOSORT_MODEL_CACHE", str(CACHE / "model-cache"))
     ours = _photosort(folder, model_dir)
+    on_torch = _photosort(folder, model_dir, engine="torch")
     base = _baseline(folder, model_dir)
     rss = _peak_rss_of_cli_scan(folder, model_dir)
     result = {
@@ -122,14 +156,21 @@ def run(quick: bool = False) -> dict:
         "cpu_threads": os.cpu_count(),
         "baseline": base,
         "photosort": ours,
+        "photosort_torch_engine": on_torch,
         "speedup_vs_baseline": ours["photos_per_s"] / base["photos_per_s"],
+        "speedup_vs_torch_engine": ours["photos_per_s"] / on_torch["photos_per_s"],
         "fraction_of_model_only": ours["photos_per_s"] / ours["model_only_photos_per_s"],
+        "fraction_of_cpu_ceiling": ours["photos_per_s"] / ours["cpu_ceiling_photos_per_s"],
         "peak_rss_mb": rss,
-        "targets": {"speedup_vs_baseline": 3.0, "fraction_of_model_only": 0.7, "peak_rss_mb": 2048},
+        "targets": {
+            "speedup_vs_baseline": 3.0,
+            "fraction_of_cpu_ceiling": 0.9,
+            "peak_rss_mb": 2048,
+        },
     }
     result["pass"] = bool(
         result["speedup_vs_baseline"] >= 3.0
-        and result["fraction_of_model_only"] >= 0.7
+        and result["fraction_of_cpu_ceiling"] >= 0.9
         and rss <= 2048
     )
     return result

@@ -86,3 +86,21 @@ def peak_rss_mb() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def small_jpegs(count: int, size: tuple[int, int] = (160, 120)) -> Path:
+    """``count`` small photo-like JPEGs, 1,000 per folder (memory benches, not speed)."""
+    folder = CACHE / f"small-{count}-v1"
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    rng = np.random.default_rng(99)
+    tiles = [photo_like(rng, *size) for _ in range(64)]
+    for i in range(count):
+        path = folder / f"{i // 1000:03d}" / f"IMG_{i:06d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # a different file each time (its content hash too): a tile, shifted and tinted
+        img = tiles[i % 64].rotate(i % 360 / 4, fillcolor=(i % 256, (i // 256) % 256, 90))
+        img.save(path, quality=85)
+    done.write_text("ok")
+    return folder

@@ -1,0 +1,268 @@
+"""The image tower on ONNX Runtime (or OpenVINO) where torch is the slow choice.
+
+On a CPU without native bf16 (most laptops) photosort runs the image tower in fp32, and
+there torch is slower than ONNX Runtime on the same graph (1.2-1.9x here, measured by
+``tests/benchmarks/bench_model.py``). So the first bulk embedding of a model exports its
+image tower once to ONNX, beside the cached weights (as ``text_onnx`` does for the text
+tower), keeps it only if it gives open_clip's vectors (cosine >= 0.999), and runs it from
+then on; later scans only open the file. torch stays the engine for bf16 CPUs, MPS, CUDA
+and training, and takes over on any export or runtime failure.
+
+``PHOTOSORT_IMAGE_ENGINE=torch|onnx|openvino`` chooses (default ``auto``: ONNX Runtime on
+an fp32 CPU, torch elsewhere); OpenVINO is the optional extra ``photosort[openvino]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from photosort.core.embedder import Embedder
+
+log = logging.getLogger(__name__)
+
+ENGINE_ENV = "PHOTOSORT_IMAGE_ENGINE"
+ENGINES = ("auto", "torch", "onnx", "openvino")
+FORMAT = 1
+MIN_COSINE = 0.999
+MODEL_FILE = "image.onnx"
+WEIGHTS_FILE = "image.weights"
+META_FILE = "image.json"
+
+
+class ImageRunner(Protocol):
+    """Preprocessed images (N, 3, H, W) float32 to unnormalised features (N, dim)."""
+
+    name: str
+
+    def run(self, images: np.ndarray) -> np.ndarray: ...
+
+
+def requested() -> str:
+    """The engine asked for in the environment (an unknown word counts as ``auto``)."""
+    asked = os.environ.get(ENGINE_ENV, "auto").strip().lower() or "auto"
+    if asked not in ENGINES:
+        log.warning("%s=%s unknown (one of %s): using auto", ENGINE_ENV, asked, ", ".join(ENGINES))
+        return "auto"
+    return asked
+
+
+def choose(device: str, precision: str) -> str:
+    """Which engine runs the image tower: torch off the CPU (MPS, CUDA); on the CPU, the
+    engine asked for, else ONNX Runtime in fp32 and torch in bf16 (torch bf16 already
+    runs about 2x its fp32 where the CPU has it natively)."""
+    asked = requested()
+    if device != "cpu" or asked == "torch":
+        return "torch"
+    if asked == "auto":
+        return "onnx" if precision == "fp32" and _has("onnxruntime") else "torch"
+    return asked
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def cache_folder(model_id: str) -> Path:
+    """The export's folder, beside the downloaded weights, one per model id."""
+    from photosort.core.embedder import model_cache_dir
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)[:60]
+    digest = hashlib.sha256(model_id.encode()).hexdigest()[:12]
+    return model_cache_dir() / "image-onnx" / f"{slug}-{digest}"
+
+
+class OnnxImageRunner:
+    """The exported image tower on ONNX Runtime's CPU provider."""
+
+    name = "onnx"
+
+    def __init__(self, folder: Path, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        # Idle model threads must not spin: on a few cores they would take the CPU the
+        # decode workers need between batches.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(
+            str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+        )
+
+    def run(self, images: np.ndarray) -> np.ndarray:
+        return np.asarray(self._session.run(None, {"images": images})[0], dtype=np.float32)
+
+
+class OpenVinoImageRunner:
+    """The exported image tower on OpenVINO's CPU plugin (compiled once, cached)."""
+
+    name = "openvino"
+
+    def __init__(self, folder: Path, threads: int, precision: str):
+        import openvino as ov
+
+        config = {
+            "INFERENCE_NUM_THREADS": str(max(1, threads)),
+            "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
+            "PERFORMANCE_HINT": "THROUGHPUT",
+            "CACHE_DIR": str(folder / "openvino-cache"),  # the 2-3 s compile, once
+        }
+        self._compiled = ov.Core().compile_model(str(folder / MODEL_FILE), "CPU", config)
+        self._request = self._compiled.create_infer_request()
+
+    def run(self, images: np.ndarray) -> np.ndarray:
+        result = self._request.infer({0: images})
+        return np.array(result[0], dtype=np.float32)
+
+
+def load(embedder: Embedder, engine: str, threads: int) -> ImageRunner | None:
+    """A runner for ``engine`` over ``embedder``'s image tower, exporting it first if this
+    model has none yet (or its export no longer opens); None (torch stays) when it cannot
+    be made or opened."""
+    if engine == "torch":
+        return None
+    for attempt in (1, 2):
+        folder = None
+        try:
+            folder = export(embedder)
+            if folder is None:
+                return None
+            if engine == "openvino":
+                return OpenVinoImageRunner(folder, threads, embedder.precision)
+            return OnnxImageRunner(folder, threads)
+        except Exception as exc:  # a missing package or a bad file costs speed, never a scan
+            if attempt == 1 and folder is not None and _has(_PACKAGES[engine]):
+                log.info("image export in %s unusable (%s); making it again", folder, exc)
+                shutil.rmtree(folder, ignore_errors=True)
+                continue
+            log.info("image engine %s unavailable (%s); using torch", engine, exc)
+    return None
+
+
+_PACKAGES = {"onnx": "onnxruntime", "openvino": "openvino"}
+
+
+def export(embedder: Embedder) -> Path | None:
+    """The checked ONNX export of ``embedder``'s image tower: the cached one, else made now
+    (about 10 s for ViT-B-32, once per model). None when the check fails."""
+    folder = cache_folder(embedder.model_id)
+    if _valid(folder, embedder.model_id):
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)  # damaged or another format: made again
+    module = _fp32_tower(embedder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
+    try:
+        _write(module, embedder.image_size, work / MODEL_FILE)
+        worst = _check(work, module, embedder.image_size)
+        if worst < MIN_COSINE:
+            log.info("image export of %s differs (cosine %.5f): not kept", embedder.model_id, worst)
+            return None
+        meta = {
+            "format": FORMAT,
+            "model_id": embedder.model_id,
+            "image_size": embedder.image_size,
+            "checked_cosine": round(worst, 7),
+        }
+        (work / META_FILE).write_text(json.dumps(meta, indent=1))
+        try:
+            os.replace(work, folder)  # atomic: a reader sees all of it or nothing
+        except OSError:  # another process won the race: its export is as good
+            return folder if _valid(folder, embedder.model_id) else None
+        return folder
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _valid(folder: Path, model_id: str) -> bool:
+    try:
+        meta = json.loads((folder / META_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        meta.get("format") == FORMAT
+        and meta.get("model_id") == model_id
+        and (folder / MODEL_FILE).is_file()
+        and (folder / WEIGHTS_FILE).is_file()
+    )
+
+
+def _fp32_tower(embedder: Embedder) -> Any:
+    """The image tower as open_clip's ``encode_image`` runs it, in fp32 on the CPU."""
+    import copy
+
+    import torch
+
+    visual = embedder.model.visual
+    first = next(visual.parameters())
+    if first.dtype != torch.float32 or first.device.type != "cpu":
+        visual = copy.deepcopy(visual).to(device="cpu", dtype=torch.float32)
+    return visual.eval()
+
+
+def _write(module: Any, size: int, path: Path) -> None:
+    import onnx
+    import torch
+
+    sample = torch.zeros((2, 3, size, size), dtype=torch.float32)
+    whole = path.with_name("whole.onnx")
+    # Traced with grad mode on: under no_grad torch swaps in its fused attention kernel,
+    # which has no ONNX form. Nothing is trained; the trace only records the graph.
+    with torch.inference_mode(False), torch.enable_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes are not the user's business
+        torch.onnx.export(
+            module,
+            (sample,),
+            str(whole),
+            input_names=["images"],
+            output_names=["features"],
+            dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    onnx.save_model(  # weights in a file of their own: quicker to open
+        onnx.load(str(whole)),
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=WEIGHTS_FILE,
+        size_threshold=1024,
+    )
+    whole.unlink()
+
+
+def _check(folder: Path, module: Any, size: int) -> float:
+    """Worst cosine between the export on ONNX Runtime and the torch tower (fp32) on a
+    fixed batch: a smooth image, noise, and a saturated one."""
+    import torch
+
+    rng = np.random.default_rng(7)
+    ramp = np.linspace(-2, 2, size, dtype=np.float32)
+    images = np.stack(
+        [
+            np.broadcast_to(ramp[None, :, None] * ramp[None, None, :], (3, size, size)),
+            rng.standard_normal((3, size, size), dtype=np.float32),
+            np.full((3, size, size), 2.5, np.float32),
+        ]
+    ).astype(np.float32)
+    with torch.no_grad():
+        reference = module(torch.from_numpy(images)).float().numpy()
+    ours = OnnxImageRunner(folder, threads=1).run(images)
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    ours /= np.linalg.norm(ours, axis=1, keepdims=True)
+    return float((reference * ours).sum(axis=1).min())
