@@ -29,7 +29,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from photosort.core import tagging  # noqa: F401 - the tables before ours
+from photosort.core import (
+    tagging,  # noqa: F401 - the tables before ours
+    vector_codec,
+)
 from photosort.core.catalog import (
     Catalog,
     Migration,
@@ -275,8 +278,7 @@ def vectors_of(catalog: Catalog, model_id: str, ids: list[int]) -> tuple[np.ndar
     have = [i for i in ids if i in found]
     if not have:
         return np.empty(0, np.int64), np.empty((0, 0), np.float32)
-    matrix = np.frombuffer(b"".join(found[i] for i in have), dtype=np.float32)
-    return np.array(have, np.int64), matrix.reshape(len(have), -1)
+    return np.array(have, np.int64), vector_codec.decode_many([found[i] for i in have])
 
 
 # -- the stage -------------------------------------------------------------------------------

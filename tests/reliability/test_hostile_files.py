@@ -213,7 +213,14 @@ def test_full_disk_under_the_library(make_library, tmp_path, tmpfs, capsys, tiny
 
     root = tmp_path / "photos"
     make_photos(root, 40)
-    library = tmpfs("small", "700k")  # room for the schema, not for 40 vectors
+    # A new catalog made elsewhere, then a disk with room for it and about a dozen of the
+    # 40 photos (their vectors, rows and WAL frames): measured, since the schema's size
+    # follows the page size and the number of tables.
+    empty = make_library(tmp_path / "empty")
+    empty.close()
+    made = tmp_path / "empty" / "catalog.sqlite"
+    library = tmpfs("small", str(made.stat().st_size + 768 * 1024))
+    shutil.copy(made, library / "catalog.sqlite")
     code = cli.main(
         [
             "scan",
@@ -249,17 +256,17 @@ def test_full_disk_injected(make_library, tmp_path):
     from photosort.core.catalog import CatalogError
 
     root = tmp_path / "photos"
-    make_photos(root, 20)
+    make_photos(root, 200)  # more than the spare room of a new catalog's 16 KB pages
     lib = make_library()
     lib.scan([make_photos(tmp_path / "first", 1)[0].parent])
     pages = lib.catalog.scalar("PRAGMA page_count")
-    lib.catalog.conn.execute(f"PRAGMA max_page_count = {pages + 1}")
+    lib.catalog.conn.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(CatalogError, match="^disk full while writing the catalog"):
-        lib.scan([root], batch_size=2)
+        lib.scan([root], batch_size=8)
     lib.catalog.conn.execute("PRAGMA max_page_count = 1073741823")
     assert lib.scan([root]).failed == 0
     check_library(lib)
-    assert (lib.status().photos, lib.status().pending, lib.index.count) == (21, 0, 21)
+    assert (lib.status().photos, lib.status().pending, lib.index.count) == (201, 0, 201)
 
 
 def test_read_only_library_folder(make_library, tmp_path, tmpfs, tiny_model):
