@@ -181,6 +181,8 @@ def run(photos: int = 2000, reps: int = 5, seed: int = 5) -> dict:
             score, query = _zero_shot(lib, truth, zero_shot_queries((shade,) if shade else ()))
             rows = []
             for k, pages in ((5, 0), (10, 0), (20, 0), (REVIEWED, 1), (REVIEWED, 2)):
+                if 2 * k > len(positive_ids):  # a small library: too few to hold any back
+                    continue
                 stats: dict[str, list] = {}
                 for rep in range(reps):
                     rng = np.random.default_rng(rep)
