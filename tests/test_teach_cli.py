@@ -50,6 +50,8 @@ def test_teach_review_reject_list(cli, scenes):
     summary = json.loads(out)
     assert summary["positives"] == 10 and summary["suggested"] > 10
     assert summary["recall"] is not None and summary["precision"] is not None
+    low, high = summary["precision_range"]  # 10 examples: a range, flagged
+    assert summary["estimate_uncertain"] is True and low < summary["precision"] < high
 
     # search --tag returns the manual examples and the taught suggestions together
     code, out, _ = cli("search", "--tag", "evening", "--top", "500", "--json")
@@ -81,9 +83,9 @@ def test_teach_review_reject_list(cli, scenes):
     code, out, _ = cli("teach", "--list", "--json")
     (info,) = json.loads(out)
     assert info["tag"] == "evening" and info["positives"] == 10 and info["negatives"] == 1
-    assert info["category"] == "Taught"
+    assert info["category"] == "Taught" and info["estimate_uncertain"] is True
     code, out, _ = cli("teach", "--list")
-    assert "evening: 10 examples, 1 rejected" in out
+    assert "evening: 10 examples, 1 rejected" in out and "uncertain: precision between" in out
 
     # forgetting the taught tag drops its suggestions (and its label), not the examples
     assert cli("teach", "evening", "--forget")[0] == 0

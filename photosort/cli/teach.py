@@ -72,6 +72,9 @@ def _print_list(infos: list[TaughtInfo], as_json: bool) -> int:
         est = "no estimate" if i.precision is None else f"precision ~{i.precision:.2f}"
         if i.recall is not None:
             est += f", recall ~{i.recall:.2f}"
+        span = i.precision_range()
+        if i.precision is not None and i.estimate_uncertain and span is not None:
+            est += f" (uncertain: precision between {span[0]:.2f} and {span[1]:.2f})"
         print(
             f"{i.tag}: {i.positives} examples, {i.negatives} rejected, "
             f"suggested on {i.suggested}; {est}"

@@ -41,8 +41,10 @@ from photosort.core.probe import (  # noqa: F401  (re-exported: the probe is par
     Probe,
     Trained,
     Whitening,
+    estimate_uncertain,
     library_precision,
     nearest,
+    precision_range,
     train,
 )
 
@@ -111,6 +113,8 @@ class TeachSummary:
             "estimate": self.estimate.line(),
             "warning": self.estimate.warning,
             "seconds": round(self.seconds, 3),
+            "estimate_uncertain": self.estimate.uncertain,
+            "precision_range": _span(self.estimate.precision_range()),
         }
 
 
@@ -125,9 +129,18 @@ class TaughtInfo:
     recall: float | None
     trained_at: str | None
 
+    @property
+    def estimate_uncertain(self) -> bool:
+        return estimate_uncertain(self.precision, self.positives + self.negatives)
+
+    def precision_range(self) -> tuple[float, float] | None:
+        return precision_range(self.precision, self.positives + self.negatives)
+
     def as_dict(self) -> dict:
         out = dict(self.__dict__)
         out["precision"], out["recall"] = _round(self.precision), _round(self.recall)
+        out["estimate_uncertain"] = self.estimate_uncertain
+        out["precision_range"] = _span(self.precision_range())
         return out
 
 
@@ -146,6 +159,10 @@ UNCERTAIN_LOW = 0.2
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def _span(span: tuple[float, float] | None) -> list[float] | None:
+    return None if span is None else [round(span[0], 3), round(span[1], 3)]
 
 
 VectorLoader = Callable[[], tuple[int, np.ndarray, np.ndarray]]  # (version, ids, matrix)

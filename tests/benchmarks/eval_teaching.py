@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from photosort.core.library import Library
+from photosort.core.probe import Estimate
 from photosort.core.search import SearchQuery
 from tests.fixtures.scenes import (
     COLORS,
@@ -50,6 +51,9 @@ from tests.fixtures.scenes import (
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_clip"
 TAG = "my pick"
 INSTANCES = 60  # photos of each particular car
+DRAW_KEYS = ("precision", "estimated_precision", "estimate_uncertain", "estimate_covers")
+PAGE = 12  # photos per review page
+REVIEWED = 10  # examples the review rows start from
 PARTS = (
     ("red", "house", "dawn"),
     ("white", "tree", "dawn"),
@@ -94,6 +98,21 @@ def write_instances(folder: Path, per_shade: int, seed: int) -> list[tuple[Path,
     return out
 
 
+def _review_pages(lib: Library, tag: str, is_pos: dict[int, bool], pages: int) -> None:
+    """Answer ``pages`` review pages from the generator's truth, as a user would with
+    ``teach TAG --review 12`` then ``tag PATH --add TAG`` (yes) or ``--reject TAG`` (no),
+    retraining after each page: every answer is one more label."""
+    for _ in range(pages):
+        picks = [pid for pid, _ in lib.teacher.review(tag, PAGE)]
+        yes = [pid for pid in picks if is_pos[pid]]
+        no = [pid for pid in picks if not is_pos[pid]]
+        if yes:
+            lib.tag_photos(yes, add=[tag])
+        if no:
+            lib.reject_tags(no, [tag])
+        lib.teacher.teach(tag)
+
+
 def _score(lib: Library, tag: str, is_pos: dict[int, bool]) -> dict[str, float]:
     t0 = time.perf_counter()
     taught = lib.teacher.teach(tag)
@@ -107,9 +126,20 @@ def _score(lib: Library, tag: str, is_pos: dict[int, bool]) -> dict[str, float]:
         "precision": float(y[chosen].mean()) if chosen.any() else 0.0,
         "estimated_precision": taught.estimate.precision or 0.0,
         "estimated_recall": taught.estimate.recall or 0.0,
+        "estimate_uncertain": float(taught.estimate.uncertain),
+        "estimate_covers": float(_covers(taught.estimate, y[chosen])),
         "suggested": int(chosen.sum()),
         "teach_s": seconds,
     }
+
+
+def _covers(est: Estimate, hits: np.ndarray) -> bool:
+    """Whether the measured precision lies in the estimate's range (or, without a
+    range, within 0.1 of the estimate)."""
+    if est.precision is None or not len(hits):
+        return False
+    low, high = est.precision_range() or (est.precision - 0.1, est.precision + 0.1)
+    return low - 1e-9 <= float(hits.mean()) <= high + 1e-9
 
 
 def _zero_shot(lib: Library, truth: dict[str, bool], queries: list[str]) -> tuple[float, str]:
@@ -142,22 +172,31 @@ def run(photos: int = 2000, reps: int = 5, seed: int = 5) -> dict:
         pick.update({str(path): False for path, _ in cars})
         concepts[TAG] = pick
         out["concepts"] = {}
+        draws: list[dict] = []
+        out["draws"] = draws  # per draw: the estimate against the measured precision
         for tag, truth in concepts.items():
             is_pos = {id_of[p]: yes for p, yes in truth.items()}
             positive_ids = np.array(sorted(i for i, yes in is_pos.items() if yes))
             shade = tag.split()[1] if tag != TAG else None
             score, query = _zero_shot(lib, truth, zero_shot_queries((shade,) if shade else ()))
             rows = []
-            for k in (5, 10, 20):
+            for k, pages in ((5, 0), (10, 0), (20, 0), (REVIEWED, 1), (REVIEWED, 2)):
+                if 2 * k > len(positive_ids):  # a small library: too few to hold any back
+                    continue
                 stats: dict[str, list] = {}
                 for rep in range(reps):
                     rng = np.random.default_rng(rep)
                     examples = rng.choice(positive_ids, k, replace=False).tolist()
                     lib.clear_manual(all_ids, [tag])
                     lib.tag_photos(examples, add=[tag])
+                    if pages:
+                        lib.teacher.teach(tag)
+                        _review_pages(lib, tag, is_pos, pages)
                     for key, value in _score(lib, tag, is_pos).items():
                         stats.setdefault(key, []).append(value)
-                rows.append({"examples": k, **{key: round(float(np.mean(v)), 3)
+                    last = {key: round(stats[key][-1], 3) for key in DRAW_KEYS}
+                    draws.append({"tag": tag, "examples": k, "pages": pages, **last})
+                rows.append({"examples": k, "pages": pages, **{key: round(float(np.mean(v)), 3)
                                                 for key, v in stats.items()}})  # fmt: skip
             out["concepts"][tag] = {
                 "positives_in_library": len(positive_ids),
@@ -170,6 +209,21 @@ def run(photos: int = 2000, reps: int = 5, seed: int = 5) -> dict:
     return out
 
 
+def _examples(row: dict) -> str:
+    """``10`` or ``10 + 1 review page``: review answers are extra labels."""
+    pages = int(row.get("pages", 0))
+    if not pages:
+        return str(int(row["examples"]))
+    return f"{int(row['examples'])} + {pages} review page{'s' if pages > 1 else ''}"
+
+
+def _cells(row: dict) -> str:
+    return (
+        f"| {_examples(row)} | **{row['p_at_20']:.2f}** | {row['recall']:.2f} | "
+        f"{row['precision']:.2f} ({row['estimated_precision']:.2f}) |"
+    )
+
+
 def table(result: dict) -> str:
     lines = [
         "| concept | examples | taught P@20 | recall | precision (estimate) "
@@ -177,22 +231,32 @@ def table(result: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     cars = [c for t, c in result["concepts"].items() if t != TAG]
-    for k, _ in enumerate((5, 10, 20)):
+    zs = np.mean([c["zero_shot"]["p_at_20"] for c in cars])
+    for k in range(len(cars[0]["taught"])):
         row = {key: np.mean([c["taught"][k][key] for c in cars]) for key in cars[0]["taught"][k]}
-        zs = np.mean([c["zero_shot"]["p_at_20"] for c in cars])
-        lines.append(
-            f"| our car (mean of 5 shades) | {int(row['examples'])} | **{row['p_at_20']:.2f}** | "
-            f"{row['recall']:.2f} | {row['precision']:.2f} ({row['estimated_precision']:.2f}) | "
-            f"{zs:.2f} |"
-        )
+        lines.append(f"| our car (mean of 5 shades) {_cells(row)} {zs:.2f} |")
     for tag, c in result["concepts"].items():
-        zs = c["zero_shot"]
+        best = c["zero_shot"]
         for row in c["taught"]:
-            lines.append(
-                f"| {tag} | {row['examples']} | **{row['p_at_20']:.2f}** | {row['recall']:.2f} | "
-                f"{row['precision']:.2f} ({row['estimated_precision']:.2f}) | "
-                f'{zs["p_at_20"]:.2f} ("{zs["query"]}") |'
-            )
+            lines.append(f'| {tag} {_cells(row)} {best["p_at_20"]:.2f} ("{best["query"]}") |')
+    return "\n".join(lines)
+
+
+def estimate_table(result: dict) -> str:
+    """How far the estimate is from the measured precision, per row, over every draw."""
+    lines = [
+        "| examples | mean abs. error of the estimate | flagged uncertain | truth in range |",
+        "|---|---|---|---|",
+    ]
+    rows: dict[tuple[int, int], list[dict]] = {}
+    for d in result["draws"]:
+        rows.setdefault((d["examples"], d["pages"]), []).append(d)
+    for (k, pages), ds in rows.items():
+        err = np.mean([abs(d["precision"] - d["estimated_precision"]) for d in ds])
+        flagged = np.mean([d["estimate_uncertain"] for d in ds])
+        covers = np.mean([d["estimate_covers"] for d in ds])
+        label = _examples({"examples": k, "pages": pages})
+        lines.append(f"| {label} | {err:.2f} | {flagged:.0%} | {covers:.0%} |")
     return "\n".join(lines)
 
 
@@ -200,7 +264,10 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--photos", type=int, default=2000)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--json", type=Path, help="also write the result here")
     args = ap.parse_args()
     result = run(args.photos, args.reps)
-    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
     print(table(result))
+    print(estimate_table(result))
