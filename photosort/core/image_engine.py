@@ -21,11 +21,12 @@ import os
 import re
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from photosort.core.onnx_export import write_onnx
 
 if TYPE_CHECKING:
     from photosort.core.embedder import Embedder
@@ -216,34 +217,10 @@ def _fp32_tower(embedder: Embedder) -> Any:
 
 
 def _write(module: Any, size: int, path: Path) -> None:
-    import onnx
     import torch
 
     sample = torch.zeros((2, 3, size, size), dtype=torch.float32)
-    whole = path.with_name("whole.onnx")
-    # Traced with grad mode on: under no_grad torch swaps in its fused attention kernel,
-    # which has no ONNX form. Nothing is trained; the trace only records the graph.
-    with torch.inference_mode(False), torch.enable_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's notes are not the user's business
-        torch.onnx.export(
-            module,
-            (sample,),
-            str(whole),
-            input_names=["images"],
-            output_names=["features"],
-            dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
-    onnx.save_model(  # weights in a file of their own: quicker to open
-        onnx.load(str(whole)),
-        str(path),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location=WEIGHTS_FILE,
-        size_threshold=1024,
-    )
-    whole.unlink()
+    write_onnx(module, sample, path, "images", "batch", WEIGHTS_FILE, trace_with_grad=True)
 
 
 def _check(folder: Path, module: Any, size: int) -> float:

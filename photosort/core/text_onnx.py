@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from photosort.core.clip_tokenizer import ClipTokenizer, write_merges
+from photosort.core.onnx_export import write_onnx
 
 if TYPE_CHECKING:
     import torch
@@ -236,34 +236,10 @@ def _text_tower(model: Any) -> Any:
 
 
 def _write(module: Any, path: Path) -> None:
-    import onnx
     import torch
 
     sample = torch.zeros((2, module.positional_embedding.shape[0]), dtype=torch.long)
-    whole = path.with_name("whole.onnx")
-    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's notes are not the user's business
-        torch.onnx.export(
-            module,
-            (sample,),
-            str(whole),
-            input_names=["tokens"],
-            output_names=["features"],
-            dynamic_axes={"tokens": {0: "texts"}, "features": {0: "texts"}},
-            opset_version=17,
-            dynamo=False,
-        )
-    # Weights in a file of their own: ONNX Runtime opens that 35-55 % faster than one
-    # protobuf holding 250 MB (ViT-B-32), and opening is most of a cold search.
-    onnx.save_model(
-        onnx.load(str(whole)),
-        str(path),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location=WEIGHTS_FILE,
-        size_threshold=1024,
-    )
-    whole.unlink()
+    write_onnx(module, sample, path, "tokens", "texts", WEIGHTS_FILE)
 
 
 def _check(folder: Path, embedder: Embedder, module: Any) -> float:

@@ -38,6 +38,7 @@ from photosort.core import tagging, vector_codec
 from photosort.core.catalog import now_iso
 from photosort.core.library import Library
 from tests.benchmarks.bench_search import clip_like_vectors
+from tests.benchmarks.workload import insert_synthetic_photos
 
 MODEL_ID = "bench:random"
 DIM = 512
@@ -88,28 +89,9 @@ def _unit(a: np.ndarray) -> np.ndarray:
 def _add_photos(lib, root_id, numbers, vectors, fp32: bool, stamp: str) -> list[int]:
     blobs = [v.tobytes() for v in vectors] if fp32 else vector_codec.encode_many(vectors)
     with lib.catalog.transaction() as conn:
-        conn.executemany(
-            "INSERT INTO photos (id, root_id, path, folder, size, mtime_ns, status, taken_at, "
-            "added_at, updated_at) VALUES (?, ?, ?, ?, 1000, 0, 'ok', ?, ?, ?)",
-            (
-                (
-                    i + 1,
-                    root_id,
-                    f"/bench/photos/{i // 1000:04d}/IMG_{i:07d}.jpg",
-                    f"/bench/photos/{i // 1000:04d}",
-                    f"20{10 + i % 15}-06-01T12:00:00",
-                    stamp,
-                    stamp,
-                )
-                for i in numbers
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
-            zip((i + 1 for i in numbers), (MODEL_ID for _ in numbers), blobs, strict=True),
-        )
+        ids = insert_synthetic_photos(conn, root_id, numbers, MODEL_ID, blobs, stamp)
         lib.catalog.bump_vectors_version(conn)
-    return [i + 1 for i in numbers]
+    return ids
 
 
 def _ivf_above(n: int) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.benchmarks.workload import vit_b32_folder
+from tests.benchmarks.workload import insert_synthetic_photos, vit_b32_folder
 
 QUERIES = [
     "dog in the snow",
@@ -62,32 +62,15 @@ def clip_like_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
 
 def _fill_catalog(lib, vectors: np.ndarray, model_id: str) -> None:
     from photosort.core.catalog import now_iso
+    from photosort.core.vector_codec import encode_many
 
     stamp = now_iso()
     root_id = lib.catalog.add_root("/bench/photos")
     with lib.catalog.transaction() as conn:
         for start in range(0, len(vectors), 50_000):
             chunk = range(start, min(start + 50_000, len(vectors)))
-            conn.executemany(
-                "INSERT INTO photos (id, root_id, path, folder, size, mtime_ns, status, taken_at, "
-                "added_at, updated_at) VALUES (?, ?, ?, ?, 1000, 0, 'ok', ?, ?, ?)",
-                (
-                    (
-                        i + 1,
-                        root_id,
-                        f"/bench/photos/{i // 1000:04d}/IMG_{i:07d}.jpg",
-                        f"/bench/photos/{i // 1000:04d}",
-                        f"20{10 + i % 15}-06-01T12:00:00",
-                        stamp,
-                        stamp,
-                    )
-                    for i in chunk
-                ),
-            )
-            conn.executemany(
-                "INSERT INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
-                ((i + 1, model_id, vectors[i].tobytes()) for i in chunk),
-            )
+            blobs = encode_many(vectors[chunk.start : chunk.stop])
+            insert_synthetic_photos(conn, root_id, chunk, model_id, blobs, stamp)
         lib.catalog.bump_vectors_version(conn)
 
 

@@ -104,3 +104,31 @@ def small_jpegs(count: int, size: tuple[int, int] = (160, 120)) -> Path:
         img.save(path, quality=85)
     done.write_text("ok")
     return folder
+
+
+def insert_synthetic_photos(
+    conn, root_id: int, numbers, model_id: str, blobs, stamp: str
+) -> list[int]:
+    """Photo rows (id = number + 1, 1,000 per folder) and their vector blobs, in the
+    caller's transaction: a library of any size without scanning a file."""
+    conn.executemany(
+        "INSERT INTO photos (id, root_id, path, folder, size, mtime_ns, status, taken_at, "
+        "added_at, updated_at) VALUES (?, ?, ?, ?, 1000, 0, 'ok', ?, ?, ?)",
+        (
+            (
+                i + 1,
+                root_id,
+                f"/bench/photos/{i // 1000:04d}/IMG_{i:07d}.jpg",
+                f"/bench/photos/{i // 1000:04d}",
+                f"20{10 + i % 15}-06-01T12:00:00",
+                stamp,
+                stamp,
+            )
+            for i in numbers
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
+        zip((i + 1 for i in numbers), (model_id for _ in numbers), blobs, strict=True),
+    )
+    return [i + 1 for i in numbers]
