@@ -10,6 +10,8 @@ category previews). Thumbnails have their own pool in ``thumbnails.py``.
 from __future__ import annotations
 
 import functools
+import itertools
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -53,17 +55,62 @@ class _Dispatcher(QObject):
     directly" on quit). Answers are plain Python tuples; only this object crosses threads.
     """
 
-    posted = Signal(object)  # (task, kind, payload): kind is "done", "failed" or "progress"
+    posted = Signal(object)  # (task, "progress", Progress): reports while a task runs
+    arrived = Signal(int)  # a finished task's key in the mailbox (see ``_Runnable.run``)
 
     def __init__(self) -> None:
         super().__init__(QCoreApplication.instance())
         self.setObjectName("photosort-task-dispatcher")
         self.posted.connect(self._deliver)
+        self.arrived.connect(self._collect)
 
     @Slot(object)
     def _deliver(self, message: tuple[Task, str, Any]) -> None:
         task, kind, payload = message
         task._deliver(kind, payload)
+
+    @Slot(int)
+    def _collect(self, key: int) -> None:
+        """Take a finished task out of the mailbox: from here on the GUI thread holds the
+        only references to its function, its callbacks and its answer, so whatever they
+        keep alive (a closed dialog and its pixmaps) is destroyed on this thread."""
+        task, kind, payload, func = _MAILBOX.take(key)
+        task._deliver(kind, payload)
+        del func  # said aloud: the last reference to the job ends here, on the GUI thread
+
+
+class _Mailbox:
+    """Finished tasks waiting for the GUI thread, by key.
+
+    A worker that dropped the last reference to its job or to the task's callbacks would
+    destroy what they hold on the worker thread: a closure over a closed dialog took the
+    dialog's QPixmaps with it, and a QPixmap destroyed off the GUI thread races the GUI
+    thread's painting (Qt's pixmap cache is not thread-safe) — the heap corruption the GUI
+    soak met about once in five runs. So a worker parks everything it holds here, drops
+    its own references, and only then signals the key.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[int, tuple[Task, str, Any, Any]] = {}
+        self._keys = itertools.count()
+
+    def park(self, item: tuple[Task, str, Any, Any]) -> int:
+        with self._lock:
+            key = next(self._keys)
+            self._items[key] = item
+            return key
+
+    def take(self, key: int) -> tuple[Task, str, Any, Any]:
+        with self._lock:
+            return self._items.pop(key)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+_MAILBOX = _Mailbox()
 
 
 _DISPATCHER: list[_Dispatcher] = []
@@ -95,6 +142,7 @@ class Task:
         self._on_error = on_error
         self._on_progress = on_progress
         self._post = _dispatcher().posted.emit
+        self._arrived = _dispatcher().arrived.emit
 
     def cancel(self) -> None:
         self.token.set()
@@ -147,14 +195,19 @@ class _Runnable(QRunnable):
         self.task = task
 
     def run(self) -> None:
-        task = self.task
+        func, task = self.func, self.task
+        self.func = self.task = None  # type: ignore[assignment]  # the mailbox holds them
+        outcome: tuple[str, Any]
         try:
-            result = self.func(task)
+            outcome = ("done", func(task))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
             exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-            task._post((task, "failed", exc))
-        else:
-            task._post((task, "done", result))
+            exc.__traceback__ = None  # its frames would keep the job's locals on this thread
+            outcome = ("failed", exc)
+        arrived = task._arrived
+        key = _MAILBOX.park((task, *outcome, func))
+        del func, task, outcome  # nothing of the job is left on this thread ...
+        arrived(key)  # ... before the GUI thread can take it
 
 
 class ProgressThrottle:

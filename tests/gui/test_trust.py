@@ -212,6 +212,50 @@ def test_tasks_make_no_qobject_a_pool_thread_could_free(qtbot):
     assert len(app.findChildren(QObject)) == before
 
 
+class _Witness:
+    """Records on which thread it was destroyed."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def __del__(self) -> None:
+        self.log.append(threading.current_thread().name)
+
+
+def test_what_a_task_held_is_destroyed_on_the_gui_thread(qtbot):
+    """A job's closure, its callbacks and its answer die on the GUI thread, never on the
+    worker: a worker that dropped the last reference to a closure over a closed dialog
+    destroyed the dialog's QPixmaps off the GUI thread, racing the GUI's painting (the
+    soak's heap corruption). Before the fix every job closure died on the worker."""
+    log: list[str] = []
+    got: list[object] = []
+
+    def start(fail: bool) -> None:
+        held_by_job = _Witness(log)
+        held_by_callback = _Witness(log)
+
+        def job():
+            assert held_by_job is not None
+            if fail:
+                raise RuntimeError("on purpose")
+            return _Witness(log)  # the answer itself
+
+        tasks.run_task(
+            job,
+            lambda answer: got.append(held_by_callback and type(answer)),
+            lambda exc: got.append(held_by_callback and type(exc)),
+        )
+
+    for i in range(40):
+        start(fail=i % 4 == 0)  # the caller keeps no reference to anything
+    qtbot.waitUntil(lambda: len(got) == 40, timeout=20000)
+    assert tasks.wait_for_all(10000)
+    qtbot.waitUntil(lambda: not tasks._RUNNING and not len(tasks._MAILBOX), timeout=5000)
+    gc.collect()
+    assert len(log) == 40 * 2 + 30
+    assert set(log) == {threading.main_thread().name}, sorted(set(log))
+
+
 @pytest.fixture(autouse=True)
 def _no_qt_warnings(qtbot):
     """Any Qt warning during these tests is a failure (pytest-qt captures them)."""
