@@ -153,6 +153,7 @@ def _score(
         "estimate_uncertain": float(taught.estimate.uncertain),
         "estimate_covers": float(_covers(taught.estimate, y[chosen])),
         "labels": float(taught.positives + taught.negatives),
+        "positives_left": float(sum(is_pos.values()) - taught.positives),
         "suggested": int(chosen.sum()),
         "teach_s": seconds,
     }
