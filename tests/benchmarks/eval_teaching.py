@@ -30,6 +30,7 @@ import json
 import random
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from photosort.core.probe import Estimate
 from photosort.core.search import SearchQuery
 from tests.fixtures.scenes import (
     COLORS,
+    DEVELOPMENT_COLORS,
     OBJECTS,
     TIMES_OF_DAY,
     UNNAMED_COLORS,
@@ -54,6 +56,18 @@ INSTANCES = 60  # photos of each particular car
 DRAW_KEYS = ("precision", "estimated_precision", "estimate_uncertain", "estimate_covers")
 PAGE = 12  # photos per review page
 REVIEWED = 10  # examples the review rows start from
+#: (examples, review pages, held-out half): the plain rows score the photos left without a
+#: decision; the held-out rows teach and review on half the library and score the other half
+ROWS = (
+    (5, 0, False),
+    (10, 0, False),
+    (20, 0, False),
+    (REVIEWED, 1, False),
+    (REVIEWED, 2, False),
+    (REVIEWED, 0, True),
+    (REVIEWED, 1, True),
+    (REVIEWED, 2, True),
+)
 PARTS = (
     ("red", "house", "dawn"),
     ("white", "tree", "dawn"),
@@ -63,11 +77,23 @@ PARTS = (
 )
 
 
-def in_concept(truth: SceneTruth) -> bool:
+#: The development set: other shades, another pick, another seed. Methods and settings
+#: are chosen on it, so the evaluation's own truth only ever measures.
+DEVELOPMENT_PARTS = (
+    ("yellow", "ball", "night"),
+    ("green", "tree", "day"),
+    ("white", "car", "indoor"),
+    ("blue", "house", "dusk"),
+    ("red", "ball", "dawn"),
+)
+DEVELOPMENT_SEED = 11
+
+
+def in_concept(truth: SceneTruth, parts: tuple[tuple[str, str, str], ...] = PARTS) -> bool:
     return any(
         truth.has(colour, thing)
         and (truth.setting == "indoor" if when == "indoor" else truth.time_of_day == when)
-        for colour, thing, when in PARTS
+        for colour, thing, when in parts
     )
 
 
@@ -83,12 +109,14 @@ def zero_shot_queries(extra_colours: tuple[str, ...] = ()) -> list[str]:
     return out
 
 
-def write_instances(folder: Path, per_shade: int, seed: int) -> list[tuple[Path, str]]:
+def write_instances(
+    folder: Path, per_shade: int, seed: int, shades: Iterable[str] = tuple(UNNAMED_COLORS)
+) -> list[tuple[Path, str]]:
     """``per_shade`` photos of a car in each unnamed shade, in random scenes."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     out = []
-    for shade in UNNAMED_COLORS:
+    for shade in shades:
         for i in range(per_shade):
             truth = random_truth(rng, first_object=(shade, "car"))
             img, _ = render_scene(random.Random(rng.getrandbits(32)), (256, 192), truth)
@@ -98,12 +126,16 @@ def write_instances(folder: Path, per_shade: int, seed: int) -> list[tuple[Path,
     return out
 
 
-def _review_pages(lib: Library, tag: str, is_pos: dict[int, bool], pages: int) -> None:
+def _review_pages(
+    lib: Library, tag: str, is_pos: dict[int, bool], pages: int, shown: set[int] | None = None
+) -> None:
     """Answer ``pages`` review pages from the generator's truth, as a user would with
     ``teach TAG --review 12`` then ``tag PATH --add TAG`` (yes) or ``--reject TAG`` (no),
-    retraining after each page: every answer is one more label."""
+    retraining after each page: every answer is one more label. With ``shown``, the user
+    only ever sees those photos (the review's order, restricted to them)."""
     for _ in range(pages):
-        picks = [pid for pid, _ in lib.teacher.review(tag, PAGE)]
+        ranked = lib.teacher.review(tag, PAGE if shown is None else len(is_pos))
+        picks = [pid for pid, _ in ranked if shown is None or pid in shown][:PAGE]
         yes = [pid for pid in picks if is_pos[pid]]
         no = [pid for pid in picks if not is_pos[pid]]
         if yes:
@@ -113,13 +145,21 @@ def _review_pages(lib: Library, tag: str, is_pos: dict[int, bool], pages: int) -
         lib.teacher.teach(tag)
 
 
-def _score(lib: Library, tag: str, is_pos: dict[int, bool]) -> dict[str, float]:
+def _score(
+    lib: Library, tag: str, is_pos: dict[int, bool], held_out: set[int] | None = None
+) -> dict[str, float]:
+    """Scored on the photos without a decision (or on ``held_out``, photos the user never
+    saw: a review page takes the easy positives out of "the photos left", so P@20 of
+    those falls as the pages go even when the probe gets better)."""
     t0 = time.perf_counter()
     taught = lib.teacher.teach(tag)
     seconds = time.perf_counter() - t0
     ids, probs, labelled = lib.teacher.ranking(tag)
-    y = np.array([is_pos[int(i)] for i in ids])[~labelled]
-    chosen = probs[~labelled] >= 0.5
+    keep = ~labelled
+    if held_out is not None:
+        keep &= np.array([int(i) in held_out for i in ids])
+    y = np.array([is_pos[int(i)] for i in ids])[keep]
+    chosen = probs[keep] >= 0.5
     return {
         "p_at_20": float(y[:20].mean()),
         "recall": float(y[chosen].sum() / max(y.sum(), 1)),
@@ -128,6 +168,8 @@ def _score(lib: Library, tag: str, is_pos: dict[int, bool]) -> dict[str, float]:
         "estimated_recall": taught.estimate.recall or 0.0,
         "estimate_uncertain": float(taught.estimate.uncertain),
         "estimate_covers": float(_covers(taught.estimate, y[chosen])),
+        "labels": float(taught.positives + taught.negatives),
+        "positives_left": float(sum(is_pos.values()) - taught.positives),
         "suggested": int(chosen.sum()),
         "teach_s": seconds,
     }
@@ -150,11 +192,14 @@ def _zero_shot(lib: Library, truth: dict[str, bool], queries: list[str]) -> tupl
     return best
 
 
-def run(photos: int = 2000, reps: int = 5, seed: int = 5) -> dict:
+def run(photos: int = 2000, reps: int = 5, seed: int = 5, development: bool = False) -> dict:
     out: dict = {"photos": photos, "reps": reps, "instances": INSTANCES}
+    shades = tuple(DEVELOPMENT_COLORS if development else UNNAMED_COLORS)
+    parts = DEVELOPMENT_PARTS if development else PARTS
+    seed = DEVELOPMENT_SEED if development else seed
     with tempfile.TemporaryDirectory() as tmp:
         generated = write_library(Path(tmp) / "photos" / "scenes", photos, seed=seed)
-        cars = write_instances(Path(tmp) / "photos" / "cars", INSTANCES, seed)
+        cars = write_instances(Path(tmp) / "photos" / "cars", INSTANCES, seed, shades)
         lib = Library(Path(tmp) / "lib", model=f"local-dir:{TINY}", device="cpu")
         t0 = time.perf_counter()
         summary = lib.scan([Path(tmp) / "photos"])
@@ -164,11 +209,11 @@ def run(photos: int = 2000, reps: int = 5, seed: int = 5) -> dict:
             [r[0] for r in lib.catalog.query("SELECT id FROM photos")]).items()}  # fmt: skip
         all_ids = list(id_of.values())
         concepts: dict[str, dict[str, bool]] = {}  # tag: path -> in the concept
-        for shade in UNNAMED_COLORS:
+        for shade in shades:
             truth = {str(p.path): False for p in generated}
             truth.update({str(path): s == shade for path, s in cars})
             concepts[f"our {shade} car"] = truth
-        pick = {str(p.path): in_concept(p.truth) for p in generated}
+        pick = {str(p.path): in_concept(p.truth, parts) for p in generated}
         pick.update({str(path): False for path, _ in cars})
         concepts[TAG] = pick
         out["concepts"] = {}
@@ -180,24 +225,29 @@ def run(photos: int = 2000, reps: int = 5, seed: int = 5) -> dict:
             shade = tag.split()[1] if tag != TAG else None
             score, query = _zero_shot(lib, truth, zero_shot_queries((shade,) if shade else ()))
             rows = []
-            for k, pages in ((5, 0), (10, 0), (20, 0), (REVIEWED, 1), (REVIEWED, 2)):
+            for k, pages, split in ROWS:
                 if 2 * k > len(positive_ids):  # a small library: too few to hold any back
                     continue
+                # split: examples and review pages from the odd ids, scored on the even
+                pool = positive_ids[positive_ids % 2 == 1] if split else positive_ids
+                shown = {i for i in all_ids if i % 2 == 1} if split else None
+                held_out = {i for i in all_ids if i % 2 == 0} if split else None
                 stats: dict[str, list] = {}
                 for rep in range(reps):
                     rng = np.random.default_rng(rep)
-                    examples = rng.choice(positive_ids, k, replace=False).tolist()
+                    examples = rng.choice(pool, k, replace=False).tolist()
                     lib.clear_manual(all_ids, [tag])
                     lib.tag_photos(examples, add=[tag])
                     if pages:
                         lib.teacher.teach(tag)
-                        _review_pages(lib, tag, is_pos, pages)
-                    for key, value in _score(lib, tag, is_pos).items():
+                        _review_pages(lib, tag, is_pos, pages, shown)
+                    for key, value in _score(lib, tag, is_pos, held_out).items():
                         stats.setdefault(key, []).append(value)
                     last = {key: round(stats[key][-1], 3) for key in DRAW_KEYS}
-                    draws.append({"tag": tag, "examples": k, "pages": pages, **last})
-                rows.append({"examples": k, "pages": pages, **{key: round(float(np.mean(v)), 3)
-                                                for key, v in stats.items()}})  # fmt: skip
+                    draws.append({"tag": tag, "examples": k, "pages": pages, "split": split,
+                                  **last})  # fmt: skip
+                means = {key: round(float(np.mean(v)), 3) for key, v in stats.items()}
+                rows.append({"examples": k, "pages": pages, "split": split, **means})
             out["concepts"][tag] = {
                 "positives_in_library": len(positive_ids),
                 "zero_shot": {"p_at_20": score, "query": query},
@@ -210,11 +260,13 @@ def run(photos: int = 2000, reps: int = 5, seed: int = 5) -> dict:
 
 
 def _examples(row: dict) -> str:
-    """``10`` or ``10 + 1 review page``: review answers are extra labels."""
+    """``10`` or ``10 + 1 review page``: review answers are extra labels; ``(held-out
+    half)`` for the rows scored on photos the user never saw."""
     pages = int(row.get("pages", 0))
-    if not pages:
-        return str(int(row["examples"]))
-    return f"{int(row['examples'])} + {pages} review page{'s' if pages > 1 else ''}"
+    out = str(int(row["examples"]))
+    if pages:
+        out += f" + {pages} review page{'s' if pages > 1 else ''}"
+    return out + (" (held-out half)" if row.get("split") else "")
 
 
 def _cells(row: dict) -> str:
@@ -248,14 +300,14 @@ def estimate_table(result: dict) -> str:
         "| examples | mean abs. error of the estimate | flagged uncertain | truth in range |",
         "|---|---|---|---|",
     ]
-    rows: dict[tuple[int, int], list[dict]] = {}
+    rows: dict[tuple[int, int, bool], list[dict]] = {}
     for d in result["draws"]:
-        rows.setdefault((d["examples"], d["pages"]), []).append(d)
-    for (k, pages), ds in rows.items():
+        rows.setdefault((d["examples"], d["pages"], d.get("split", False)), []).append(d)
+    for (k, pages, split), ds in rows.items():
         err = np.mean([abs(d["precision"] - d["estimated_precision"]) for d in ds])
         flagged = np.mean([d["estimate_uncertain"] for d in ds])
         covers = np.mean([d["estimate_covers"] for d in ds])
-        label = _examples({"examples": k, "pages": pages})
+        label = _examples({"examples": k, "pages": pages, "split": split})
         lines.append(f"| {label} | {err:.2f} | {flagged:.0%} | {covers:.0%} |")
     return "\n".join(lines)
 
@@ -265,8 +317,13 @@ if __name__ == "__main__":
     ap.add_argument("--photos", type=int, default=2000)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--json", type=Path, help="also write the result here")
+    ap.add_argument(
+        "--development",
+        action="store_true",
+        help="the development set (other shades, pick and seed) instead of the evaluation",
+    )
     args = ap.parse_args()
-    result = run(args.photos, args.reps)
+    result = run(args.photos, args.reps, development=args.development)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     print(table(result))

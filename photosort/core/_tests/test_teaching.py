@@ -103,3 +103,27 @@ def test_an_estimate_from_few_labels_is_a_flagged_range():
     info = teaching.TaughtInfo("rex", "Taught", 10, 2, 30, 0.6, 0.4, None).as_dict()
     assert info["estimate_uncertain"] is True and info["precision"] == 0.6
     assert info["precision_range"][0] < 0.6 < info["precision_range"][1]
+
+
+def test_rejected_lookalikes_teach_what_tells_the_tag_apart():
+    """Our car among many other cars: the shade that tells it apart is a small part of the
+    vector. Rejecting a few look-alikes (a review page) must rank the remaining ones below
+    our car, not only lower the whole group."""
+    rng = np.random.default_rng(3)
+    dim = 48
+    basis = np.linalg.qr(rng.normal(size=(dim, dim)))[0]
+    car, ours = basis[0], basis[1]
+    others = _clusters(rng, basis[2:20], 2000)
+    cars = _clusters(rng, car + 0.1 * basis[20:30], 300)  # other cars, in ten shades
+    mine = _clusters(rng, (car + 0.1 * ours)[None], 60)
+    examples, hidden = mine[:10], mine[10:]
+    rejected, unseen = cars[:12], cars[12:]
+    matrix = np.vstack([others, unseen, hidden])
+    truth = np.r_[np.zeros(len(others) + len(unseen)), np.ones(len(hidden))]
+
+    def p_at_20(rejections: np.ndarray) -> float:
+        probe = teaching.train(examples, rejections, others[:1000], unlabelled=len(matrix)).probe
+        return float(truth[np.argsort(-probe.scores(matrix))[:20]].mean())
+
+    assert p_at_20(rejected) >= 0.9
+    assert p_at_20(rejected) > p_at_20(rejected[:0])
