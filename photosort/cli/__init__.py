@@ -4,7 +4,7 @@
 with its progress bar and Ctrl-C; ``cli/_base.py`` opens the library. User errors print
 one line on stderr and exit non-zero; nothing here holds logic that the GUI would also
 need. Importing this package imports no numpy, SQLite, torch or Qt: a command imports
-what it needs when it runs (``core/_tests/test_cli_import.py`` keeps it so).
+what it needs when it runs (``tests/test_cli_start.py`` keeps it so).
 """
 
 from __future__ import annotations
