@@ -1,8 +1,22 @@
 """photosort: a desktop photo organizer with CLIP search and user-defined auto-tagging."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("photosort")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+unknown"
+import functools
+
+
+@functools.cache
+def _version() -> str:
+    # importlib.metadata costs a cold start tens of milliseconds: read it when asked for.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("photosort")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        return _version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

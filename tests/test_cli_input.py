@@ -199,9 +199,9 @@ def test_doctor_lists_backups_with_dates_and_sizes(cli):
 
 
 def test_progress_bar_keeps_its_room_in_80_columns(monkeypatch, capsys):
-    from photosort import cli as cli_module
+    from photosort.cli import _jobs
 
-    monkeypatch.setattr(cli_module, "_terminal_size", lambda: (80, 24))
+    monkeypatch.setattr(_jobs, "_terminal_size", lambda: (80, 24))
     bar = ProgressBar()
     long_name = "/photos/" + "a_very_long_holiday_file_name_" * 3 + ".jpg"
     for done in (1, 50, 99):

@@ -7,7 +7,8 @@ import argparse
 import json
 import sys
 
-from photosort.cli import ProgressBar, command, open_library, run_cancellable
+from photosort.cli._base import Command, open_library
+from photosort.cli._jobs import run_job
 
 
 def _options(p: argparse.ArgumentParser) -> None:
@@ -23,16 +24,11 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-@command("import", _options, "merge a Spark index (vectors, no re-embedding) into the library")
 def cmd_import(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            summary = run_cancellable(
-                lambda token: lib.import_archive(args.dataset, args.map, bar, token)
-            )
-        finally:
-            bar.close()
+        summary = run_job(
+            args, lambda bar, token: lib.import_archive(args.dataset, args.map, bar, token)
+        )
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:
@@ -42,3 +38,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         if summary.missing and not args.map:
             print("some paths are not on this computer: rewrite them with --map FROM=TO")
     return 1 if summary.cancelled else 0
+
+
+IMPORT = Command(
+    _options, cmd_import, "merge a Spark index (vectors, no re-embedding) into the library"
+)

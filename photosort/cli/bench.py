@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from photosort.cli import ProgressBar, command, open_library, run_cancellable
-from photosort.core import known_models
-from photosort.core.bench import BATCH_SIZES, DEFAULT_BUDGET_S
+from photosort.cli._base import Command, open_library
+from photosort.cli._jobs import run_job
 from photosort.core.errors import PhotosortError
 
 
@@ -25,6 +23,8 @@ def _sizes(text: str) -> list[int]:
 
 
 def _bench_options(p: argparse.ArgumentParser) -> None:
+    from photosort.core.bench import BATCH_SIZES, DEFAULT_BUDGET_S
+
     p.add_argument(
         "--budget",
         type=float,
@@ -43,22 +43,13 @@ def _bench_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-@command(
-    "bench",
-    _bench_options,
-    "images per second of the model on each device here, decode rate, time to index",
-)
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.budget <= 0:
         raise PhotosortError("--budget must be a positive number of seconds")
     with open_library(args) as lib:
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            report = run_cancellable(
-                lambda token: lib.bench(args.budget, args.batch_sizes, bar, token)
-            )
-        finally:
-            bar.close()
+        report = run_job(
+            args, lambda bar, token: lib.bench(args.budget, args.batch_sizes, bar, token)
+        )
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
@@ -70,12 +61,9 @@ def _models_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
 
 
-@command(
-    "models",
-    _models_options,
-    "models photosort knows: ImageNet accuracy, size, cached, speed here (after bench)",
-)
 def cmd_models(args: argparse.Namespace) -> int:
+    from photosort.core import known_models
+
     with open_library(args) as lib:
         rows = lib.known_models()
     if args.json:
@@ -84,3 +72,15 @@ def cmd_models(args: argparse.Namespace) -> int:
         print("\n".join(known_models.table(rows)))
         print("switch with: photosort reindex --model NAME:PRETRAINED")
     return 0
+
+
+BENCH = Command(
+    _bench_options,
+    cmd_bench,
+    "images per second of the model on each device here, decode rate, time to index",
+)
+MODELS = Command(
+    _models_options,
+    cmd_models,
+    "models photosort knows: ImageNet accuracy, size, cached, speed here (after bench)",
+)

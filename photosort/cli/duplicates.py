@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from photosort.cli import command, one_line, open_library, run_job
-from photosort.core.duplicates import BURST_THRESHOLD, NEAR_THRESHOLD, DuplicatesError, Group
+from photosort.cli._base import Command, open_library
+from photosort.cli._jobs import one_line, run_job
+
+if TYPE_CHECKING:
+    from photosort.core.duplicates import Group
 
 
 def _options(p: argparse.ArgumentParser) -> None:
+    from photosort.core.duplicates import BURST_THRESHOLD, NEAR_THRESHOLD
+
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--exact", action="store_true", help="only identical files")
     kind.add_argument("--near", action="store_true", help="only near-duplicates (same shot)")
@@ -38,8 +44,9 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", action="store_true", help="confirm --trash-others")
 
 
-@command("duplicates", _options, "find exact duplicates, near-duplicates and bursts; keep the best")
 def cmd_duplicates(args: argparse.Namespace) -> int:
+    from photosort.core.duplicates import DuplicatesError
+
     if args.trash_others and not args.yes:
         raise DuplicatesError(
             "--trash-others moves files to the system trash: add --yes to confirm "
@@ -120,3 +127,8 @@ def _print(groups: list[Group]) -> None:
         f"{counts['exact']} exact, {counts['near']} near-duplicate and {counts['bursts']} burst "
         f"groups; {spare} photos besides the keepers"
     )
+
+
+DUPLICATES = Command(
+    _options, cmd_duplicates, "find exact duplicates, near-duplicates and bursts; keep the best"
+)

@@ -11,27 +11,24 @@ import argparse
 import os
 import sys
 
-from photosort.cli import ProgressBar, command, run_job
-from photosort.core import model_download
-from photosort.core.embedder import (
-    DEFAULT_MODEL,
-    ModelSpec,
-    download_weights,
-    model_cache_dir,
-    model_cached,
-)
-from photosort.core.progress import Cancelled
-
-if sys.stderr is not None and sys.stderr.isatty():
-    model_download.default_progress = ProgressBar()  # first-use downloads in any command
+from photosort.cli._base import Command
+from photosort.cli._jobs import run_job
 
 
 def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-@command("download-model", _options, "download the model's weights now (resumable)")
 def cmd_download_model(args: argparse.Namespace) -> int:
+    from photosort.core.embedder import (
+        DEFAULT_MODEL,
+        ModelSpec,
+        download_weights,
+        model_cache_dir,
+        model_cached,
+    )
+    from photosort.core.progress import Cancelled
+
     spec = ModelSpec.parse(
         getattr(args, "model", None) or os.environ.get("PHOTOSORT_MODEL") or DEFAULT_MODEL
     )
@@ -45,3 +42,8 @@ def cmd_download_model(args: argparse.Namespace) -> int:
         return 1
     print(f"model {spec} downloaded into {model_cache_dir()}")
     return 0
+
+
+DOWNLOAD_MODEL = Command(
+    _options, cmd_download_model, "download the model's weights now (resumable)"
+)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from photosort.cli import ProgressBar, command, one_line, open_library, run_cancellable
-from photosort.core.search import SearchQuery
+from photosort.cli._base import Command, open_library
+from photosort.cli._jobs import one_line, run_job
+
+if TYPE_CHECKING:
+    from photosort.core.search import SearchQuery
 
 
 def _ocr_options(p: argparse.ArgumentParser) -> None:
@@ -29,11 +33,6 @@ def _ocr_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-@command(
-    "ocr",
-    _ocr_options,
-    "read the text in photos that likely hold some (scan does this too), or in given ones",
-)
 def cmd_ocr(args: argparse.Namespace) -> int:
     if args.show:
         return _show(args)
@@ -42,15 +41,12 @@ def cmd_ocr(args: argparse.Namespace) -> int:
 
         raise LibraryError("--only-paths reads the photos and folders given: name some")
     with open_library(args) as lib:
-        bar = ProgressBar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
-        try:
-            summary = run_cancellable(
-                lambda token: lib.read_text(
-                    args.paths, not args.only_paths, on_progress=bar, should_cancel=token
-                )
-            )
-        finally:
-            bar.close()
+        summary = run_job(
+            args,
+            lambda bar, token: lib.read_text(
+                args.paths, not args.only_paths, on_progress=bar, should_cancel=token
+            ),
+        )
         counts = lib.text_counts()
     if args.json:
         print(json.dumps({**summary.as_dict(), "library": counts}, indent=2))
@@ -84,9 +80,9 @@ def _show(args: argparse.Namespace) -> int:
 
 def search_words(args: argparse.Namespace, query: SearchQuery) -> int:
     """``search --text WORDS [QUERY]``: word hits, ranked together with the meaning."""
-    with open_library(args, read_only=True) as lib:
-        from photosort.cli import SEARCH_FLAGS
+    from photosort.cli.search import SEARCH_FLAGS
 
+    with open_library(args, read_only=True) as lib:
         results, snippets = lib.search_words(args.words, query, SEARCH_FLAGS)
         never_read = not results and not lib.text_counts()["read"]
     if args.json:
@@ -118,3 +114,10 @@ def search_words(args: argparse.Namespace, query: SearchQuery) -> int:
             line += "  " + one_line(" ".join(snippet.split()))
         print(line)
     return 0
+
+
+OCR = Command(
+    _ocr_options,
+    cmd_ocr,
+    "read the text in photos that likely hold some (scan does this too), or in given ones",
+)

@@ -10,8 +10,8 @@ import argparse
 import json
 import sys
 
-from photosort.cli import command, open_library, run_job
-from photosort.core.library import LibraryError
+from photosort.cli._base import Command, open_library
+from photosort.cli._jobs import run_job
 
 
 def _options(p: argparse.ArgumentParser) -> None:
@@ -19,8 +19,9 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-@command("reindex", _options, "embed every photo again with the model given by --model")
 def cmd_reindex(args: argparse.Namespace) -> int:
+    from photosort.core.library import LibraryError
+
     with open_library(args) as lib:
         model = getattr(args, "model", None)
         if not model:
@@ -41,3 +42,6 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         for warning in summary.warnings:
             print(f"warning: {warning}", file=sys.stderr)
     return 1 if summary.cancelled else 0
+
+
+REINDEX = Command(_options, cmd_reindex, "embed every photo again with the model given by --model")

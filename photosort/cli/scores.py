@@ -8,12 +8,13 @@ import json
 import os
 import sys
 
-from photosort.cli import ProgressBar, command, open_library, run_cancellable
-from photosort.core import tag_truth
-from photosort.core.scores import FORMATS
+from photosort.cli._base import Command, open_library
+from photosort.cli._jobs import run_job
 
 
 def _scores_options(p: argparse.ArgumentParser) -> None:
+    from photosort.core.scores import FORMATS
+
     p.add_argument("--category", metavar="C", help="only this category (default: all)")
     p.add_argument("--format", choices=FORMATS, default="csv", help="file format (default csv)")
     p.add_argument(
@@ -22,23 +23,19 @@ def _scores_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-@command(
-    "scores",
-    _scores_options,
-    "every label's probability and the chosen label, one row per photo (CSV, JSON, Parquet)",
-)
 def cmd_scores(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        bar = ProgressBar(enabled=not args.no_progress and sys.stderr.isatty() and args.out != "-")
         try:
-            summary = run_cancellable(
-                lambda token: lib.export_scores(args.out, args.format, args.category, bar, token)
+            summary = run_job(
+                args,
+                lambda bar, token: lib.export_scores(
+                    args.out, args.format, args.category, bar, token
+                ),
+                show_bar=args.out != "-",
             )
         except BrokenPipeError:  # photosort scores | head: the reader has what it wanted
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
-        finally:
-            bar.close()
     if args.out != "-":
         print(summary.line())
     else:
@@ -58,12 +55,9 @@ def _evaluate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
 
 
-@command(
-    "evaluate",
-    _evaluate_options,
-    "precision, recall and the best threshold per label, from your manual tags",
-)
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from photosort.core import tag_truth
+
     with open_library(args) as lib:
         rows = lib.evaluate_tags(args.category)
     if args.json:
@@ -78,3 +72,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "threshold with the highest F1 on them (set it with the category editor or TOML)"
     )
     return 0
+
+
+SCORES = Command(
+    _scores_options,
+    cmd_scores,
+    "every label's probability and the chosen label, one row per photo (CSV, JSON, Parquet)",
+)
+EVALUATE = Command(
+    _evaluate_options,
+    cmd_evaluate,
+    "precision, recall and the best threshold per label, from your manual tags",
+)

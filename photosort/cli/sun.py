@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from photosort.cli import open_library
+from photosort.cli._base import open_library
 
 
 def explain(args: argparse.Namespace) -> int:

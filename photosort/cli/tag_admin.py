@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from photosort.cli import open_library
-from photosort.core.library import LibraryError
+from photosort.cli._base import open_library
 
 TAG_ACTIONS = ("rename", "merge", "delete")
 CATEGORY_ACTIONS = ("rename", "remove-label")
 
 
 def run_tags_action(args: argparse.Namespace) -> int:
+    from photosort.core.library import LibraryError
+
     names = list(args.names or [])
     wanted = 1 if args.action == "delete" else 2
     if len(names) != wanted:
@@ -35,6 +36,8 @@ def run_tags_action(args: argparse.Namespace) -> int:
 
 
 def run_categories_action(args: argparse.Namespace) -> int:
+    from photosort.core.library import LibraryError
+
     if not args.name or not args.second:
         what = "OLD NEW" if args.action == "rename" else "CATEGORY LABEL"
         raise LibraryError(f"categories {args.action} needs {what}")

@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from photosort.cli import command, open_library
-from photosort.core.library import LibraryError
+from photosort.cli._base import Command, open_library
+from photosort.cli._jobs import run_job
 
 if TYPE_CHECKING:
     from photosort.core.teaching import TaughtInfo
@@ -26,8 +26,9 @@ def _teach_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-@command("teach", _teach_options, "teach a tag from photos you tagged by hand, and review it")
 def cmd_teach(args: argparse.Namespace) -> int:
+    from photosort.core.library import LibraryError
+
     with open_library(args) as lib:
         teacher = lib.teacher
         if args.list:
@@ -96,10 +97,8 @@ def _discover_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-@command("discover", _discover_options, "cluster the library into groups with suggested names")
 def cmd_discover(args: argparse.Namespace) -> int:
-
-    from photosort.cli import run_job
+    from photosort.core.library import LibraryError
 
     if args.groups < 1:
         raise LibraryError("--groups must be at least 1")
@@ -125,3 +124,11 @@ def cmd_discover(args: argparse.Namespace) -> int:
             print(f"    {paths.get(pid, pid)}")
     print("turn a group into a taught tag:  photosort discover --teach GROUP TAG")
     return 0
+
+
+TEACH = Command(
+    _teach_options, cmd_teach, "teach a tag from photos you tagged by hand, and review it"
+)
+DISCOVER = Command(
+    _discover_options, cmd_discover, "cluster the library into groups with suggested names"
+)

@@ -7,11 +7,14 @@ import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from photosort.cli import command, open_library, run_cancellable
-from photosort.core.library import LibraryBusyError, LibraryError, ScanSummary
-from photosort.core.progress import CancelToken
-from photosort.core.watch import watch_loop
+from photosort.cli._base import Command, open_library
+from photosort.cli._jobs import run_cancellable
+
+if TYPE_CHECKING:
+    from photosort.core.library import ScanSummary
+    from photosort.core.progress import CancelToken
 
 
 def _options(p: argparse.ArgumentParser) -> None:
@@ -31,8 +34,10 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per indexing pass")
 
 
-@command("watch", _options, "index new, changed, moved and deleted photos as they happen")
 def cmd_watch(args: argparse.Namespace) -> int:
+    from photosort.core.library import LibraryBusyError, LibraryError
+    from photosort.core.watch import watch_loop
+
     if not (0.05 <= args.settle <= 3600):
         raise LibraryError("--settle must be between 0.05 and 3600 seconds")
     with open_library(args) as lib:
@@ -84,3 +89,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
         run_cancellable(job)
     return 0
+
+
+WATCH = Command(_options, cmd_watch, "index new, changed, moved and deleted photos as they happen")

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from photosort import __version__
+import photosort
 from photosort.core import backup, private, vector_codec
 from photosort.core.errors import PhotosortError
 
@@ -318,10 +318,11 @@ class Catalog:
             return  # a new catalog (or one from before version stamps)
         unknown = sorted(done - {m.name for m in MIGRATIONS})
         writer = row[0] if row else None
-        if unknown and writer and _version_key(writer) > _version_key(__version__):
+        if unknown and writer and _version_key(writer) > _version_key(photosort.__version__):
+            ours = photosort.__version__
             raise CatalogError(
                 f"catalog {self.path} was written by photosort {writer}, newer than this "
-                f"photosort {__version__} (it has migration {unknown[-1]}); upgrade photosort "
+                f"photosort {ours} (it has migration {unknown[-1]}); upgrade photosort "
                 "to use it: nothing was changed"
             )
 
@@ -511,8 +512,8 @@ class Catalog:
                 row = conn.execute(
                     "SELECT value FROM meta WHERE key = 'photosort_version'"
                 ).fetchone()
-                if row is None or _version_key(__version__) > _version_key(row[0]):
-                    self.set_meta("photosort_version", __version__, conn)
+                if row is None or _version_key(photosort.__version__) > _version_key(row[0]):
+                    self.set_meta("photosort_version", photosort.__version__, conn)
 
     def applied_migrations(self) -> list[str]:
         return [r[0] for r in self.query("SELECT name FROM migrations ORDER BY rowid")]
@@ -582,7 +583,9 @@ class Catalog:
             "FROM photos WHERE root_id = ?",
             (root_id,),
         )
-        return {r["path"]: PhotoRow(**dict(r)) for r in rows}
+        # Positional, in the order selected: a rescan reads every row of a root, and the
+        # dict per row of ``PhotoRow(**dict(r))`` was a third of that (10k rows: 40 ms).
+        return {r[2]: PhotoRow(*r) for r in rows}
 
     def photo_by_path(self, path: str) -> PhotoRow | None:
         rows = self.query(

@@ -19,16 +19,18 @@ import re
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import quote
 
 from photosort.core.errors import PhotosortError
 from photosort.core.progress import Cancelled, Progress, ProgressCallback
+
+if TYPE_CHECKING:  # urllib.request (http.client, ssl, email): imported by what goes online
+    import urllib.request
+    from email.message import Message
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 CONFIG_NAME = "open_clip_config.json"
@@ -84,29 +86,38 @@ def _headers() -> dict[str, str]:
     return headers
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: Message,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None  # the hub puts the file's etag/size/commit on the redirect itself
+def _no_redirect() -> urllib.request.HTTPRedirectHandler:
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(
+            self,
+            req: urllib.request.Request,
+            fp: IO[bytes],
+            code: int,
+            msg: str,
+            headers: Message,
+            newurl: str,
+        ) -> urllib.request.Request | None:
+            return None  # the hub puts the file's etag/size/commit on the redirect itself
+
+    return NoRedirect()
 
 
 def _opener(follow_redirects: bool = True) -> urllib.request.OpenerDirector:
     """Built per call, so proxy variables set after start-up are honoured."""
+    import urllib.request
+
     handlers: list = [urllib.request.ProxyHandler()]  # reads HTTP(S)_PROXY and NO_PROXY
     if not follow_redirects:
-        handlers.append(_NoRedirect())
+        handlers.append(_no_redirect())
     return urllib.request.build_opener(*handlers)
 
 
 def hub_reachable(timeout_s: float = 3.0) -> bool:
     """One HTTP request to the hub (through any proxy): any HTTP answer means online."""
+    import urllib.request
+
     request = urllib.request.Request(endpoint() + "/api/models?limit=1", headers=_headers())
     request.method = "HEAD"
     try:
@@ -120,6 +131,8 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
 
 def remote_file(item: HubFile, timeout_s: float = 10.0) -> RemoteFile | None:
     """The file's commit, etag and size (None when the repo has no such file)."""
+    import urllib.request
+
     url = file_url(item)
     request = urllib.request.Request(url, headers=_headers())
     request.method = "HEAD"
@@ -167,6 +180,8 @@ def _fetch(
     remote: RemoteFile, blob: Path, emit: Emit, should_cancel: Callable[[], bool] | None
 ) -> None:
     """Stream into ``blob.incomplete`` (resuming it), verify, then move into place."""
+    import urllib.request
+
     partial = blob.with_name(blob.name + ".incomplete")
     have = partial.stat().st_size if partial.exists() else 0
     if remote.size is not None and have > remote.size:

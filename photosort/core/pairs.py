@@ -55,9 +55,17 @@ def _key(path: str) -> tuple[str, str]:
 
 def _pairs_wanted(rows: Iterable[tuple[int, str]]) -> dict[int, int]:
     """companion id -> primary id for every RAW that has a rendering beside it."""
+    rows = list(rows)
+    # Only names beside a RAW can pair: a library without RAW files (most) is one pass
+    # over the extensions, not a grouping of every path.
+    with_raw = {_key(path) for _, path in rows if is_raw_name(path)}
+    if not with_raw:
+        return {}
     groups: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
     for pid, path in rows:
-        groups[_key(path)].append((pid, path))
+        key = _key(path)
+        if key in with_raw:
+            groups[key].append((pid, path))
     wanted: dict[int, int] = {}
     for members in groups.values():
         if len(members) < 2:

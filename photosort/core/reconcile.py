@@ -197,7 +197,7 @@ def _drop_second_paths(catalog: Catalog, walks: list[_RootWalk], result: Reconci
                 first.setdefault(found.file_id, found.path)
     for walk in walks:
         for found in walk.found:
-            if found.file_id is not None and not os.path.islink(found.path):
+            if found.file_id is not None and not found.link:
                 first.setdefault(found.file_id, found.path)
     by_size: dict[int, list[str]] | None = None
     for walk in walks:

@@ -38,6 +38,8 @@ class FoundFile:
     mtime_ns: int
     #: (device, inode) of the file, links followed: one file reached by two paths is one photo
     file_id: tuple[int, int] | None = field(default=None, compare=False)
+    #: The path itself is a symlink (known from the listing, no ``lstat`` per file)
+    link: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,8 @@ def walk_photos(
                 # else: the same folder reached again through another link; already scanned
                 continue
 
-            ext = os.path.splitext(name)[1].lower()
+            dot = name.rfind(".")  # os.path.splitext's answer for a name not hidden
+            ext = name[dot:].lower() if dot > 0 else ""
             if ext not in wanted:
                 if on_skipped is not None and ext in VIDEO_EXTENSIONS:
                     on_skipped(ext)
@@ -230,6 +233,7 @@ def walk_photos(
                 size=st.st_size,
                 mtime_ns=st.st_mtime_ns,
                 file_id=(st.st_dev, st.st_ino),
+                link=entry.is_symlink(),
             )
 
         stack.extend(reversed(subdirs))  # pop order == sorted order

@@ -22,11 +22,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING
 
 from photosort.core.errors import PhotosortError
 from photosort.core.owner import this_process
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 #: The name older photosort versions (and ``doctor --restore``) lock too.
 LOCK_FILENAME = "scan.lock"
@@ -42,10 +44,19 @@ class WriteLock:
 
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
-        self._file = FileLock(str(self.folder / LOCK_FILENAME), thread_local=False)
+        self._file_lock: FileLock | None = None  # made at the first hold: reading needs none
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._holder: int | None = None
+
+    @property
+    def _file(self) -> FileLock:
+        """The lock file's lock; filelock is imported by the first writer, not by a search."""
+        if self._file_lock is None:
+            from filelock import FileLock
+
+            self._file_lock = FileLock(str(self.folder / LOCK_FILENAME), thread_local=False)
+        return self._file_lock
 
     @property
     def held(self) -> bool:
@@ -59,6 +70,8 @@ class WriteLock:
             raise LibraryBusy(self._busy_message())
         try:
             if self._depth == 0:
+                from filelock import Timeout
+
                 try:
                     self._file.acquire(timeout=wait_s)
                 except Timeout as exc:

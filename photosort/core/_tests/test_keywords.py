@@ -99,3 +99,40 @@ def test_a_raw_beside_its_jpeg_is_its_companion_and_hands_over_its_tags(tmp_path
     assert pairs.companion_ids(catalog) == set()  # the RAW stands alone now
     assert _manual(catalog, "IMG_1.CR2") == {"Places/France/Paris", "People/Anna", "sunset"}
     catalog.close()
+
+
+def test_the_signature_is_the_json_it_always_was(tmp_path):
+    """Signatures stored by earlier versions stay valid: no photo is read again after an
+    upgrade just because the signature is now written out by hand."""
+    import json
+    import os
+
+    photo = tmp_path / 'Café "ü" 1.jpg'
+    photo.write_bytes(b"x" * 10)
+    sidecar = tmp_path / 'Café "ü" 1.jpg.xmp'
+    sidecar.write_bytes(b"<x/>")
+    parts = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in (photo, sidecar)]
+    expected = json.dumps(parts, separators=(",", ":"))
+    assert keywords._signature(str(photo), [str(sidecar)]) == expected
+    os.remove(sidecar)
+    assert keywords._signature(str(photo), [str(sidecar)]) == json.dumps(
+        parts[:1], separators=(",", ":")
+    )
+
+
+def test_sidecars_are_found_in_folders_with_some_and_not_looked_for_elsewhere(tmp_path):
+    with_xmp, without = tmp_path / "with", tmp_path / "without"
+    for folder in (with_xmp, without):
+        folder.mkdir()
+        (folder / "a.jpg").write_bytes(b"x")
+        (folder / "b.jpg").write_bytes(b"x")
+    (with_xmp / "a.jpg.xmp").write_bytes(b"<x/>")
+    (with_xmp / "b.XMP").write_bytes(b"<x/>")  # Lightroom's, upper case
+    sidecars = keywords._Sidecars()
+    assert sidecars(str(with_xmp / "a.jpg")) == [str(with_xmp / "a.jpg.xmp")]
+    found_b = sidecars(str(with_xmp / "b.jpg"))
+    assert found_b in ([], [str(with_xmp / "b.xmp")])  # case-sensitive disk or not
+    assert sidecars(str(without / "a.jpg")) == []
+    (without / "a.jpg.xmp").write_bytes(b"<x/>")  # listed once per folder and scan
+    assert sidecars(str(without / "b.jpg")) == []
+    assert keywords._Sidecars()(str(without / "a.jpg")) == [str(without / "a.jpg.xmp")]
