@@ -31,6 +31,7 @@ BENCHMARKS = (
     "ocr",
     "spark",
     "coldstart",
+    "rclip",
     "million",
     "flat_rss",
 )
