@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from photosort.core import fingerprints, vector_codec
-from photosort.core.catalog import Catalog, in_chunks, now_iso
+from photosort.core.catalog import Catalog, now_iso
 from photosort.core.errors import PhotosortError
 from photosort.core.index import EXACT_LIMIT, VectorIndex
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scanner import hash_file
+from photosort.core.store import in_chunks
 
 #: The file's facts and its vector, as the Spark job writes them (photosort/spark/job.py
 #: builds its output columns from these, so the writer and this reader never drift apart).

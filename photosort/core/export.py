@@ -27,7 +27,6 @@ import errno
 import io
 import os
 import shutil
-import sqlite3
 import stat
 import tempfile
 import unicodedata
@@ -38,17 +37,11 @@ from pathlib import Path
 from typing import IO
 
 from photosort.core import folders as folder_rules
-from photosort.core.catalog import (
-    Catalog,
-    Migration,
-    in_chunks,
-    now_iso,
-    register_migration,
-    run_script,
-)
+from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
 from photosort.core.owner import Owner, is_gone, this_process
 from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.store import MoveJournal, PhotoStore, TagStore
 from photosort.core.xmp import SidecarTag, write_sidecar
 
 MODES = ("copy", "hardlink", "symlink", "move")
@@ -572,40 +565,6 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def _journal_schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE move_journal (
-            photo_id INTEGER PRIMARY KEY,
-            source TEXT NOT NULL,
-            temp TEXT NOT NULL,
-            destination TEXT,
-            placeholder INTEGER NOT NULL DEFAULT 0,
-            started_at TEXT NOT NULL
-        )
-        """,
-    )
-
-
-register_migration(Migration("0003_move_journal", _journal_schema))
-
-
-def _journal_owner_schema(conn: sqlite3.Connection) -> None:
-    """Each journal row names its process, so recovery can tell a live move from a dead one."""
-    run_script(
-        conn,
-        """
-        ALTER TABLE move_journal ADD COLUMN owner_host TEXT;
-        ALTER TABLE move_journal ADD COLUMN owner_pid INTEGER;
-        ALTER TABLE move_journal ADD COLUMN owner_started TEXT
-        """,
-    )
-
-
-register_migration(Migration("0004_a_move_journal_owner", _journal_owner_schema))
-
-
 def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
     """Move one photo, all or nothing, even across a kill -9.
 
@@ -617,18 +576,9 @@ def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
     folder, name = os.path.split(item.destination)
     tmp = os.path.join(folder, f".photosort-move-{item.photo_id}-{uuid.uuid4().hex[:8]}.part")
     me = this_process()
-    with catalog.transaction() as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO move_journal (photo_id, source, temp, destination, "
-            "started_at, owner_host, owner_pid, owner_started) "
-            "VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
-            (item.photo_id, item.source, tmp, now_iso(), me.host, me.pid, me.started),
-        )
+    journal = MoveJournal(catalog)
+    journal.begin(item.photo_id, item.source, tmp, me.host, me.pid, me.started)
     committed = False
-
-    def journal(sql: str, *values: object) -> None:
-        with catalog.transaction() as conn:
-            conn.execute(sql, (*values, item.photo_id))
 
     try:
         try:
@@ -637,7 +587,7 @@ def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
             _copy_to_new(item.source, tmp)
 
         def claim(dst: str) -> None:
-            journal("UPDATE move_journal SET destination = ? WHERE photo_id = ?", dst)
+            journal.claimed(item.photo_id, dst)
             try:
                 os.link(tmp, dst)
             except FileExistsError:
@@ -645,7 +595,7 @@ def move_one(catalog: Catalog, item: ExportItem, root_id: int) -> str:
             except OSError:  # no hard links here: reserve the name, note it, then fill it
                 with open(dst, "xb"):
                     pass
-                journal("UPDATE move_journal SET placeholder = 1 WHERE photo_id = ?")
+                journal.placeholder(item.photo_id)
                 os.replace(tmp, dst)
 
         dst = _claim(folder, name, claim)
@@ -681,14 +631,11 @@ def settle(catalog: Catalog, photo_id: int) -> str | None:
     file the move made is removed); at the new path means it did (the original goes, if
     it is still there and identical).
     """
-    rows = catalog.query(
-        "SELECT j.source, j.temp, j.destination, j.placeholder, p.path FROM move_journal j "
-        "LEFT JOIN photos p ON p.id = j.photo_id WHERE j.photo_id = ?",
-        (photo_id,),
-    )
-    if not rows:
+    journal = MoveJournal(catalog)
+    entry = journal.entry(photo_id)
+    if entry is None:
         return None
-    source, temp, destination, placeholder, current = rows[0]
+    source, temp, destination, placeholder, current = entry
     note = None
     if current == source:
         # Not committed: remove the name this move claimed, recognised as the same file as
@@ -711,8 +658,7 @@ def settle(catalog: Catalog, photo_id: int) -> str | None:
         note = f"finished moving {source} to {current}"
     if os.path.lexists(temp):
         os.unlink(temp)
-    with catalog.transaction() as conn:
-        conn.execute("DELETE FROM move_journal WHERE photo_id = ?", (photo_id,))
+    journal.done(photo_id)
     return note
 
 
@@ -728,8 +674,7 @@ def recover_moves(catalog: Catalog, lock_held: bool) -> list[str]:
     if not lock_held:
         raise ExportError("internal error: move recovery needs the library's write lock")
     notes = []
-    rows = catalog.query("SELECT photo_id, owner_host, owner_pid, owner_started FROM move_journal")
-    for photo_id, host, pid, started in rows:
+    for photo_id, host, pid, started in MoveJournal(catalog).owners():
         if host is not None and not is_gone(Owner(host, int(pid), started)):
             continue
         note = settle(catalog, photo_id)
@@ -765,14 +710,8 @@ def _identical(a: str, b: str | os.PathLike[str]) -> bool:
 def update_catalog_path(
     catalog: Catalog, photo_id: int, old: str, new: str, root_id: int | None
 ) -> None:
-    with catalog.transaction() as conn:
-        changed = conn.execute(
-            "UPDATE photos SET path = ?, folder = ?, root_id = COALESCE(?, root_id), "
-            "updated_at = ? WHERE id = ? AND path = ?",
-            (new, os.path.dirname(new), root_id, now_iso(), photo_id, old),
-        ).rowcount
-        if changed != 1:
-            raise ExportError(f"the catalog no longer holds {old}")
+    if not PhotoStore(catalog).move(photo_id, old, new, root_id):
+        raise ExportError(f"the catalog no longer holds {old}")
 
 
 def remove_original(path: str) -> None:
@@ -785,13 +724,7 @@ def sources_for(catalog: Catalog, tags: Iterable[str], photo_ids: list[int] | No
     tags = list(dict.fromkeys(t.strip() for t in tags))
     if not tags:
         return _picked_sources(catalog, photo_ids or [])
-    marks = ",".join("?" * len(tags))
-    rows = catalog.query(
-        f"SELECT t.photo_id, p.path, t.tag, p.status, r.path, r.follow_links "
-        f"FROM effective_tags t JOIN photos p ON p.id = t.photo_id "
-        f"JOIN roots r ON r.id = p.root_id WHERE t.tag IN ({marks}) ORDER BY p.path",
-        tags,
-    )
+    rows = TagStore(catalog).tagged_photos(tags)
     allowed = None if photo_ids is None else set(photo_ids)
     found: dict[int, tuple[str, set[str], tuple]] = {}
     for pid, path, tag, *where in rows:
@@ -806,14 +739,8 @@ def sources_for(catalog: Catalog, tags: Iterable[str], photo_ids: list[int] | No
 def _picked_sources(catalog: Catalog, photo_ids: list[int]) -> list[Source]:
     """The photos a search or a selection picked, checked like tagged ones (not_a_photo)."""
     ids = list(dict.fromkeys(photo_ids))
-    found: dict[int, tuple[str, tuple]] = {}
-    for marks, chunk in in_chunks(ids):
-        rows = catalog.query(
-            "SELECT p.id, p.path, p.status, r.path, r.follow_links FROM photos p "
-            f"JOIN roots r ON r.id = p.root_id WHERE p.id IN ({marks})",
-            chunk,
-        )
-        found.update((r[0], (r[1], tuple(r[2:]))) for r in rows)
+    rows = PhotoStore(catalog).with_roots(ids)
+    found: dict[int, tuple[str, tuple]] = {r[0]: (r[1], tuple(r[2:])) for r in rows}
     return [
         Source(pid, path, (), not_a_photo(path, *where))
         for pid, (path, where) in sorted(found.items(), key=lambda item: item[1][0])

@@ -27,10 +27,10 @@ from photosort.core.catalog import (
     Catalog,
     CatalogError,
     Migration,
-    in_chunks,
     register_migration,
     run_script,
 )
+from photosort.core.store import in_chunks
 
 #: Short side (px) sharpness is measured at; the pipeline decodes at least this for CLIP.
 SHARP_SIDE = 224

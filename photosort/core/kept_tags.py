@@ -14,8 +14,9 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from photosort.core.catalog import Catalog, Migration, in_chunks, register_migration, run_script
+from photosort.core.catalog import Catalog, Migration, register_migration, run_script
 from photosort.core.scanner import hash_file
+from photosort.core.store import in_chunks
 
 
 def _schema(conn: sqlite3.Connection) -> None:

@@ -28,12 +28,12 @@ from photosort.core import xmp
 from photosort.core.catalog import (
     Catalog,
     Migration,
-    in_chunks,
     now_iso,
     register_migration,
     run_script,
 )
 from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.store import in_chunks
 
 __all__ = [
     "ImportSummary",

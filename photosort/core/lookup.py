@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
-from photosort.core.folders import under_folder_sql
+from photosort.core.store import under_folder_sql
 
 
 class UnknownNameError(PhotosortError):

@@ -15,8 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from photosort.core.catalog import Catalog, Migration, in_chunks, register_migration, run_script
+from photosort.core.catalog import Catalog, Migration, register_migration, run_script
 from photosort.core.raw import is_raw_name
+from photosort.core.store import in_chunks
 
 # The rendering that represents a pair, best first.
 _PRIMARY_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif", ".tif", ".tiff", ".png")

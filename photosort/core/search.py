@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosort.core import vector_codec
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
-from photosort.core.folders import under_folder_sql
 from photosort.core.index import VectorIndex
+from photosort.core.store import VectorStore, under_folder_sql
 
 
 class SearchError(PhotosortError):
@@ -254,16 +253,7 @@ class Searcher:
         if relevance is None:
             return
         model = self._model_id()
-        ids = [r.photo_id for r in results]
-        vectors: dict[int, np.ndarray] = {}
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            rows = self.catalog.query(
-                "SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id IN "
-                f"({','.join('?' * len(chunk))})",
-                [model, *chunk],
-            )
-            vectors.update({r[0]: vector_codec.decode(r[1]) for r in rows})
+        vectors = VectorStore(self.catalog).by_id(model, [r.photo_id for r in results])
         known = [r for r in results if r.photo_id in vectors]
         if not known:
             return

@@ -1,0 +1,157 @@
+"""The SQL of photos and roots: the rows the scanner writes and everything read back from them.
+
+(The catalog's first photo and root methods, ``Catalog.add_root``, ``Catalog.photo_by_path``
+and friends, predate this module and still live there.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from photosort.core.catalog import now_iso
+from photosort.core.store.sql import Store, in_chunks, under_folder_sql
+
+#: The columns ``PhotoStore.details`` returns.
+DETAIL_COLUMNS = (
+    "id, path, folder, size, width, height, taken_at, camera, gps_lat, gps_lon, status, error"
+)
+
+
+class RootStore(Store):
+    """The folders a library watches."""
+
+    def set_follow_links(self, root_id: int) -> None:
+        """Follow symlinks that lead out of this root, from now on."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE roots SET follow_links = 1 WHERE id = ?", (root_id,))
+
+    def absorb(self, root_id: int, is_nested: Callable[[str], bool]) -> None:
+        """Fold every other root for which ``is_nested(path)`` holds into ``root_id``: its
+        photos move over (keeping their ids, so their tags), its row goes."""
+        with self.db.write() as conn:
+            nested = [
+                r[0]
+                for r in conn.execute("SELECT id, path FROM roots WHERE id != ?", (root_id,))
+                if is_nested(r[1])
+            ]
+            for nested_id in nested:
+                conn.execute(
+                    "UPDATE photos SET root_id = ? WHERE root_id = ?", (root_id, nested_id)
+                )
+                conn.execute("DELETE FROM roots WHERE id = ?", (nested_id,))
+
+
+class PhotoStore(Store):
+    """Photo rows: counts, details, listings and the few updates outside the scanner."""
+
+    def count(self) -> int:
+        return int(self.db.scalar("SELECT COUNT(*) FROM photos") or 0)
+
+    def ids_in_root(self, root_id: int) -> list[int]:
+        return [r[0] for r in self.db.rows("SELECT id FROM photos WHERE root_id = ?", (root_id,))]
+
+    def ids_under(self, folder: str) -> list[int]:
+        """Every photo in ``folder`` or below it."""
+        under, params = under_folder_sql("folder", folder)
+        return [r[0] for r in self.db.rows(f"SELECT id FROM photos WHERE {under}", params)]
+
+    def ids_where(
+        self, clauses: Sequence[str], params: Sequence[Any], order: str = ""
+    ) -> list[int]:
+        """Ids of photos ``p`` meeting every SQL condition in ``clauses`` (the search
+        filters), in ``order`` (an ORDER BY expression, or none)."""
+        sql = "SELECT p.id FROM photos p"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        if order:
+            sql += " ORDER BY " + order
+        return [r[0] for r in self.db.rows(sql, list(params))]
+
+    def date_span(self) -> tuple[str | None, str | None]:
+        """The first and last date a photo was taken."""
+        row = self.db.rows("SELECT MIN(taken_at), MAX(taken_at) FROM photos")[0]
+        return row[0], row[1]
+
+    def details(self, photo_ids: Sequence[int]) -> dict[int, dict]:
+        """Catalog rows (``DETAIL_COLUMNS``) by id."""
+        out: dict[int, dict] = {}
+        for marks, chunk in in_chunks(photo_ids):
+            rows = self.db.rows(f"SELECT {DETAIL_COLUMNS} FROM photos WHERE id IN ({marks})", chunk)
+            out.update({r["id"]: dict(r) for r in rows})
+        return out
+
+    def counts(self) -> tuple[int, int, int]:
+        """(photos, failed, pending)."""
+        row = self.db.rows(
+            "SELECT COUNT(*), SUM(status = 'failed'), SUM(status = 'pending') FROM photos"
+        )[0]
+        return row[0] or 0, row[1] or 0, row[2] or 0
+
+    def folder_counts(self, shown: str) -> list[Any]:
+        """(folder, photos not failed, failed) per folder, of the photos ``p`` for which the
+        SQL condition ``shown`` holds."""
+        return self.db.rows(
+            "SELECT folder, SUM(status != 'failed') AS n, SUM(status = 'failed') AS bad "
+            f"FROM photos p WHERE {shown} GROUP BY folder"
+        )
+
+    def failures(self) -> list[Any]:
+        """(path, error) of every photo that could not be read, by path."""
+        return self.db.rows("SELECT path, error FROM photos WHERE status = 'failed' ORDER BY path")
+
+    def paths_and_roots(self) -> list[Any]:
+        """(path, root_id) of every photo, by path."""
+        return self.db.rows("SELECT path, root_id FROM photos ORDER BY path")
+
+    def sample_paths(self, n: int) -> list[str]:
+        """Up to ``n`` readable photos, pending ones first (a decode benchmark's sample)."""
+        rows = self.db.rows(
+            "SELECT path FROM photos WHERE status != 'failed' ORDER BY status = 'pending' DESC, "
+            "id LIMIT ?",
+            (n,),
+        )
+        return [r[0] for r in rows]
+
+    def with_roots(self, photo_ids: Sequence[int]) -> list[Any]:
+        """(id, path, status, root path, root follows links) of these photos."""
+        out: list[Any] = []
+        for marks, chunk in in_chunks(photo_ids):
+            out += self.db.rows(
+                "SELECT p.id, p.path, p.status, r.path, r.follow_links FROM photos p "
+                f"JOIN roots r ON r.id = p.root_id WHERE p.id IN ({marks})",
+                chunk,
+            )
+        return out
+
+    def move(self, photo_id: int, old: str, new: str, root_id: int | None) -> bool:
+        """Point the photo at its new path (and root); False when it was no longer at ``old``."""
+        with self.db.write() as conn:
+            changed = conn.execute(
+                "UPDATE photos SET path = ?, folder = ?, root_id = COALESCE(?, root_id), "
+                "updated_at = ? WHERE id = ? AND path = ?",
+                (new, os.path.dirname(new), root_id, now_iso(), photo_id, old),
+            ).rowcount
+        return changed == 1
+
+    # -- doctor ----------------------------------------------------------------------------
+    def rootless_ids(self) -> list[int]:
+        """Photos whose root row is gone."""
+        return [
+            r[0]
+            for r in self.db.rows(
+                "SELECT id FROM photos WHERE root_id NOT IN (SELECT id FROM roots)"
+            )
+        ]
+
+    def count_rootless(self) -> int:
+        return int(
+            self.db.scalar(
+                "SELECT COUNT(*) FROM photos WHERE root_id NOT IN (SELECT id FROM roots)"
+            )
+        )
+
+    def delete_rootless(self) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM photos WHERE root_id NOT IN (SELECT id FROM roots)")
