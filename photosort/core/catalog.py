@@ -37,6 +37,7 @@ Params = Sequence[Any] | Mapping[str, Any]
 #: Page size of a new catalog; an existing one keeps the size it was made with.
 PAGE_SIZE = 16384
 
+
 class CatalogError(PhotosortError):
     """A catalog problem the user can act on (busy, corrupt, read-only)."""
 

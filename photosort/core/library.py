@@ -71,7 +71,6 @@ from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
 from photosort.core.scanner import WalkIssue
-from photosort.core.store import PhotoStore, RootStore, TagStore, VectorStore
 from photosort.core.search import (
     NEUTRAL_CAPTIONS,
     Relevance,
@@ -79,6 +78,7 @@ from photosort.core.search import (
     SearchQuery,
     SearchResult,
 )
+from photosort.core.store import PhotoStore, RootStore, TagStore, VectorStore
 from photosort.core.writelock import LibraryBusy, WriteLock
 
 log = logging.getLogger(__name__)
@@ -958,7 +958,9 @@ class Library:
             model = self.model_id
 
             def load() -> tuple[int, tagging.Chunks]:  # the version first: errs stale
-                return self.catalog.vectors_version(), VectorStore(self.catalog).vectors_for(model, only)
+                return self.catalog.vectors_version(), VectorStore(self.catalog).vectors_for(
+                    model, only
+                )
 
         vectors = self._text_vectors(cats)
         summary = tagging.run_autotag(
