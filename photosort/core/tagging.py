@@ -55,7 +55,7 @@ import numpy as np
 
 from photosort.core import categories as cats
 from photosort.core import tag_admin  # registers 0005_a_tag_case: one spelling per tag
-from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
+from photosort.core.catalog import Catalog, Migration, now_iso, register_migration
 from photosort.core.categories import Category, CategoryError
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scoring import Scoring
@@ -65,6 +65,8 @@ from photosort.core.search import (
     register_filter,
     register_result_hook,
 )
+from photosort.core.store import TagStore, TextVectorStore
+from photosort.core.store import tags as tag_store
 
 #: Generic captions a free tag must beat: they say "a photo" and nothing else.
 NEUTRAL_PROMPTS = (
@@ -81,69 +83,7 @@ SCORE_TOLERANCE = 1e-5
 
 # -- schema ----------------------------------------------------------------------------------
 def _tags_schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE categories (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE,
-            kind TEXT NOT NULL CHECK (kind IN ('exclusive', 'free')),
-            threshold REAL NOT NULL,
-            position INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE TABLE labels (
-            id INTEGER PRIMARY KEY,
-            category_id INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
-            name TEXT NOT NULL UNIQUE,
-            prompts TEXT NOT NULL DEFAULT '[]',
-            threshold REAL,
-            position INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX labels_category ON labels(category_id);
-        CREATE TABLE auto_tags (
-            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-            label_id INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
-            score REAL NOT NULL,
-            PRIMARY KEY (photo_id, label_id)
-        ) WITHOUT ROWID;
-        CREATE INDEX auto_tags_label ON auto_tags(label_id);
-        CREATE TABLE manual_tags (
-            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-            tag TEXT NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('on', 'off')),
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (photo_id, tag)
-        ) WITHOUT ROWID;
-        CREATE INDEX manual_tags_tag ON manual_tags(tag, state);
-        CREATE TABLE text_vectors (
-            model TEXT NOT NULL,
-            prompt TEXT NOT NULL,
-            vector BLOB NOT NULL,
-            PRIMARY KEY (model, prompt)
-        ) WITHOUT ROWID;
-        CREATE VIEW label_info AS
-            SELECT l.id AS label_id, l.name AS tag, c.id AS category_id,
-                   c.name AS category, c.kind AS kind
-            FROM labels l JOIN categories c ON c.id = l.category_id;
-        CREATE VIEW effective_tags AS
-            SELECT m.photo_id AS photo_id, m.tag AS tag, 'manual' AS source,
-                   (SELECT a.score FROM auto_tags a
-                     WHERE a.photo_id = m.photo_id AND a.label_id = li.label_id) AS score,
-                   li.category AS category
-            FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag
-            WHERE m.state = 'on'
-            UNION ALL
-            SELECT a.photo_id, li.tag, 'auto', a.score, li.category
-            FROM auto_tags a JOIN label_info li ON li.label_id = a.label_id
-            WHERE NOT EXISTS (
-                    SELECT 1 FROM manual_tags m
-                    WHERE m.photo_id = a.photo_id AND m.tag = li.tag)
-              AND NOT (li.kind = 'exclusive' AND EXISTS (
-                    SELECT 1 FROM manual_tags m JOIN labels o ON o.name = m.tag
-                    WHERE m.photo_id = a.photo_id AND m.state = 'on'
-                      AND o.category_id = li.category_id))
-        """,
-    )
+    tag_store.create_schema(conn)
     for category in cats.default_categories():  # a new library starts with the defaults
         cats.store(conn, category)
 
@@ -217,24 +157,13 @@ def text_vectors(
 ) -> dict[str, np.ndarray]:
     """Prompt embeddings from the catalog cache; ``encode`` (the model) only for new ones."""
     wanted = list(dict.fromkeys(prompts))
-    out: dict[str, np.ndarray] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = catalog.query(
-            f"SELECT prompt, vector FROM text_vectors WHERE model = ? AND prompt IN "
-            f"({','.join('?' * len(chunk))})",
-            [model_id, *chunk],
-        )
-        out.update({r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows})
+    cache = TextVectorStore(catalog)
+    out = cache.cached(model_id, wanted)
     missing = [p for p in wanted if p not in out]
     if missing:
         vecs = np.asarray(encode(missing), dtype=np.float32)
         if not catalog.read_only:  # a search on a read-only open computes, never stores
-            with catalog.transaction() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO text_vectors (model, prompt, vector) VALUES (?, ?, ?)",
-                    [(model_id, p, v.tobytes()) for p, v in zip(missing, vecs, strict=True)],
-                )
+            cache.remember(model_id, zip(missing, vecs, strict=True))
         out.update(zip(missing, vecs, strict=True))
     return out
 
@@ -412,24 +341,16 @@ def preview(tagger: Tagger, chunks: Chunks, label_name: str) -> LabelPreview:
     )
 
 
-AUTO_VERSION = "auto_tags_version"
+AUTO_VERSION = tag_store.AUTO_VERSION
 
 
 def bump_auto_version(conn: sqlite3.Connection) -> None:
     """Every change to ``auto_tags`` bumps this, so in-memory copies know they are stale."""
-    conn.execute(
-        f"INSERT INTO meta (key, value) VALUES ('{AUTO_VERSION}', '1') "
-        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-    )
+    TagStore(conn).bump_auto_version()
 
 
 def _versions(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
-    rows = dict(
-        conn.execute(
-            "SELECT key, value FROM meta WHERE key IN (?, 'vectors_version')", (AUTO_VERSION,)
-        ).fetchall()
-    )
-    return rows.get(AUTO_VERSION), rows.get("vectors_version")
+    return TagStore(conn).versions()
 
 
 class StaleVectors(Exception):
@@ -463,7 +384,7 @@ class AutoTagCache:
 
 
 def _read_state(conn: sqlite3.Connection, versions: tuple[str | None, str | None]) -> AutoState:
-    rows = conn.execute("SELECT photo_id, label_id, score FROM auto_tags").fetchall()
+    rows = [tuple(r) for r in TagStore(conn).all_auto_tags()]
     arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
     keys = _keys(arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64))
     order = np.argsort(keys, kind="stable")
@@ -494,11 +415,10 @@ def write_decisions(
         state = cache.current(conn)
         if vectors_version is not None and str(vectors_version) != (state.versions[1] or "0"):
             raise StaleVectors
-        marks = ",".join("?" * len(wanted))
-        alive = conn.execute(
-            f"SELECT COUNT(*) FROM labels WHERE id IN ({marks})", wanted.tolist()
-        ).fetchone()[0]
-        if alive != len(wanted):  # a category edit removed a label since they were read
+        store = TagStore(conn)
+        if store.count_labels(wanted.tolist()) != len(
+            wanted
+        ):  # a category edit removed a label since they were read
             raise StaleVectors
         mine = np.isin(state.keys & 0xFFFFFF, wanted)
         if photo_ids is not None:
@@ -519,20 +439,11 @@ def write_decisions(
             return (keys >> 24).tolist(), (keys & 0xFFFFFF).tolist()
 
         pids, lids = split(new_keys[added])
-        conn.executemany(
-            "INSERT INTO auto_tags (photo_id, label_id, score) VALUES (?, ?, ?)",
-            zip(pids, lids, new_scores[added].astype(np.float64).tolist(), strict=True),
-        )
+        inserts = zip(pids, lids, new_scores[added].astype(np.float64).tolist(), strict=True)
         pids, lids = split(new_keys[rescored])
-        conn.executemany(
-            "UPDATE auto_tags SET score = ? WHERE photo_id = ? AND label_id = ?",
-            zip(new_scores[rescored].astype(np.float64).tolist(), pids, lids, strict=True),
-        )
+        updates = zip(new_scores[rescored].astype(np.float64).tolist(), pids, lids, strict=True)
         pids, lids = split(old_keys[gone])
-        conn.executemany(
-            "DELETE FROM auto_tags WHERE photo_id = ? AND label_id = ?",
-            zip(pids, lids, strict=True),
-        )
+        store.write_auto_changes(inserts, updates, zip(pids, lids, strict=True))
         n_added, n_gone, n_rescored = int(added.sum()), int(gone.sum()), int(rescored.sum())
         if n_added or n_gone or n_rescored:
             bump_auto_version(conn)
@@ -553,11 +464,8 @@ def label_ids_by_category(catalog: Catalog, with_names: bool = False) -> dict[st
     """Label row ids (or (id, name) pairs) per category name, in label order (aligned with
     Category.labels)."""
     out: dict[str, list] = {}
-    for row in catalog.query(
-        "SELECT c.name, l.id, l.name FROM labels l JOIN categories c ON c.id = l.category_id "
-        "ORDER BY l.position, l.id"
-    ):
-        out.setdefault(row[0], []).append((row[1], row[2]) if with_names else row[1])
+    for category, label_id, name in TagStore(catalog).labels_by_category():
+        out.setdefault(category, []).append((label_id, name) if with_names else label_id)
     return out
 
 
@@ -661,7 +569,7 @@ def run_autotag(
 # -- manual tags and effective tags ----------------------------------------------------------------
 def label_names(catalog: Catalog) -> dict[str, str]:
     """Tag name -> category name for every label."""
-    return {r[0]: r[1] for r in catalog.query("SELECT tag, category FROM label_info")}
+    return TagStore(catalog).label_categories()
 
 
 def set_manual(
@@ -676,29 +584,21 @@ def set_manual(
     if set(add) & set(remove):
         raise CategoryError(f"cannot add and remove the same tag: {sorted(set(add) & set(remove))}")
     stamp = now_iso()
-    sql = (
-        "INSERT OR REPLACE INTO manual_tags (photo_id, tag, state, updated_at) "
-        "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)"
-    )
     with catalog.transaction() as conn:  # labels read inside: a label made meanwhile counts
-        labels = {r[0] for r in conn.execute("SELECT name FROM labels")}
+        store = TagStore(conn)
+        labels = store.label_names()
         for tag in add:
-            conn.executemany(sql, [(pid, tag, "on", stamp, pid) for pid in ids])
+            store.set_manual(ids, tag, "on", stamp)
         for tag in remove:
             if tag in labels:
-                conn.executemany(sql, [(pid, tag, "off", stamp, pid) for pid in ids])
+                store.set_manual(ids, tag, "off", stamp)
             else:
-                conn.executemany(
-                    "DELETE FROM manual_tags WHERE photo_id = ? AND tag = ?",
-                    [(pid, tag) for pid in ids],
-                )
+                store.forget_manual([(pid, tag) for pid in ids])
 
 
 def clear_manual(catalog: Catalog, photo_ids: Iterable[int], tags: Iterable[str]) -> None:
     """Forget manual decisions so the tagger's view applies again (undo)."""
-    pairs = [(int(pid), tag) for pid in photo_ids for tag in tags]
-    with catalog.transaction() as conn:
-        conn.executemany("DELETE FROM manual_tags WHERE photo_id = ? AND tag = ?", pairs)
+    TagStore(catalog).forget_manual([(int(pid), tag) for pid in photo_ids for tag in tags])
 
 
 def photo_tags(
@@ -707,49 +607,16 @@ def photo_tags(
     """Effective tags per photo (manual wins); manual rejections come with state 'off'."""
     ids = [int(i) for i in photo_ids]
     out: dict[int, list[PhotoTag]] = {pid: [] for pid in ids}
-    order = {
-        name: i
-        for i, name in enumerate(
-            r[0]
-            for r in catalog.query(
-                "SELECT l.name FROM labels l JOIN categories c ON c.id = l.category_id "
-                "ORDER BY c.position, c.id, l.position, l.id"
-            )
-        )
-    }
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        rows = catalog.query(
-            f"SELECT photo_id, tag, source, score, category FROM effective_tags "
-            f"WHERE photo_id IN ({marks})",
-            chunk,
-        )
-        for r in rows:
-            out[r[0]].append(PhotoTag(r[1], r[2], "on", r[3], r[4]))
-        if include_rejected:
-            rows = catalog.query(
-                f"SELECT m.photo_id, m.tag, li.category, "
-                f"(SELECT a.score FROM auto_tags a WHERE a.photo_id = m.photo_id "
-                f" AND a.label_id = li.label_id) "
-                f"FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag "
-                f"WHERE m.state = 'off' AND m.photo_id IN ({marks})",
-                chunk,
-            )
-            for r in rows:
-                out[r[0]].append(PhotoTag(r[1], "manual", "off", r[3], r[2]))
+    store = TagStore(catalog)
+    order = {name: i for i, name in enumerate(store.labels_in_order())}
+    for r in store.effective_of(ids):
+        out[r[0]].append(PhotoTag(r[1], r[2], "on", r[3], r[4]))
+    if include_rejected:
+        for r in store.rejected_of(ids):
+            out[r[0]].append(PhotoTag(r[1], "manual", "off", r[3], r[2]))
     for tags in out.values():
         tags.sort(key=lambda t: (order.get(t.name, len(order)), t.name, t.state))
     return out
-
-
-#: An auto row ``a`` (joined to ``label_info li``) that no manual decision overrides.
-_AUTO_SURVIVES = """
-    NOT EXISTS (SELECT 1 FROM manual_tags m WHERE m.photo_id = a.photo_id AND m.tag = li.tag)
-    AND NOT (li.kind = 'exclusive' AND EXISTS (
-        SELECT 1 FROM manual_tags m JOIN labels o ON o.name = m.tag
-        WHERE m.photo_id = a.photo_id AND m.state = 'on' AND o.category_id = li.category_id))
-"""
 
 
 def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
@@ -760,43 +627,13 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
     Fast at 100k photos: auto counts come from the label index, and the merge rule runs
     only over the (few) photos that carry manual decisions.
     """
-    manual_photos = "SELECT DISTINCT photo_id FROM manual_tags"
-    auto: dict[int, int] = {
-        lid: n
-        for lid, n in catalog.query("SELECT label_id, COUNT(*) FROM auto_tags GROUP BY label_id")
-    }
-    overridden: dict[int, int] = {
-        key: n
-        for key, n in catalog.query(
-            f"SELECT label_id, COUNT(*) FROM auto_tags WHERE photo_id IN ({manual_photos}) "
-            "GROUP BY label_id"
-        )
-    }
-    effective_of_manual_photos = f"""
-        SELECT m.photo_id AS photo_id, m.tag AS tag, li.category AS category
-        FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag WHERE m.state = 'on'
-        UNION ALL
-        SELECT a.photo_id, li.tag, li.category
-        FROM auto_tags a JOIN label_info li ON li.label_id = a.label_id
-        WHERE a.photo_id IN ({manual_photos}) AND {_AUTO_SURVIVES}
-    """
-    merged: dict[str, int] = {
-        key: n
-        for key, n in catalog.query(
-            f"SELECT tag, COUNT(DISTINCT photo_id) FROM ({effective_of_manual_photos}) GROUP BY tag"
-        )
-    }
-    decided_manual: dict[str, int] = {
-        key: n
-        for key, n in catalog.query(
-            f"SELECT t.category, COUNT(DISTINCT t.photo_id) FROM ({effective_of_manual_photos}) t "
-            f"JOIN embeddings e ON e.photo_id = t.photo_id AND e.model = ? "
-            f"WHERE t.category IS NOT NULL GROUP BY t.category",
-            (model_id,),
-        )
-    }
-    label_id = {r[1]: r[0] for r in catalog.query("SELECT label_id, tag FROM label_info")}
-    embedded = int(catalog.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model_id,)))
+    store = TagStore(catalog)
+    auto = store.auto_counts()
+    overridden = store.auto_counts_of_manual_photos()
+    merged = store.effective_counts_of_manual_photos()
+    decided_manual = store.decided_manual_photos(model_id)
+    label_id = store.label_ids()
+    embedded = catalog.count_vectors(model_id)
 
     def auto_only(tag: str) -> int:
         lid = label_id.get(tag)
@@ -814,23 +651,10 @@ def tag_counts(catalog: Catalog, model_id: str) -> list[TagCount]:
             # only photos where the category applies can be uncertain
             contrary = contrary_labels(catalog, cat.applies_if)
             if contrary is None:  # a free label: it must hold
-                undecided = catalog.scalar(
-                    "SELECT COUNT(DISTINCT t.photo_id) FROM effective_tags t JOIN embeddings e "
-                    "ON e.photo_id = t.photo_id AND e.model = ? WHERE t.tag = ? COLLATE NOCASE "
-                    "AND t.photo_id NOT IN "
-                    "(SELECT photo_id FROM effective_tags WHERE category = ?)",
-                    (model_id, cat.applies_if, cat.name),
-                )
+                undecided = store.undecided_where_tag_holds(model_id, cat.applies_if, cat.name)
             else:  # every photo but those where a contrary label holds
-                marks = ",".join("?" * len(contrary))
-                undecided = catalog.scalar(
-                    "SELECT COUNT(*) FROM embeddings e WHERE e.model = ? AND e.photo_id NOT IN "
-                    "(SELECT photo_id FROM effective_tags WHERE category = ?) AND e.photo_id "
-                    f"NOT IN (SELECT photo_id FROM effective_tags WHERE tag COLLATE NOCASE "
-                    f"IN ({marks}))",
-                    (model_id, cat.name, *contrary),
-                )
-            out.append(TagCount(UNCERTAIN, cat.name, int(undecided or 0)))
+                undecided = store.undecided_unless(model_id, cat.name, contrary)
+            out.append(TagCount(UNCERTAIN, cat.name, undecided))
         elif cat.kind == "exclusive":
             out.append(TagCount(UNCERTAIN, cat.name, max(embedded - decided, 0)))
     for name in sorted(set(merged) - set(label_id)):
@@ -872,28 +696,13 @@ def applies_filter(catalog: Catalog, applies_if: str) -> Callable[[np.ndarray], 
 
 
 def photos_with_tag(catalog: Catalog, tag: str) -> list[int]:
-    rows = catalog.query(
-        "SELECT DISTINCT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE "
-        "ORDER BY photo_id",
-        (tag.strip(),),
-    )
-    return [r[0] for r in rows]
+    return TagStore(catalog).photos_with_tag(tag)
 
 
 # -- search hooks ----------------------------------------------------------------------------------
 def _tag_filter(query: SearchQuery) -> tuple[list[str], list]:
     """Every ``tags`` entry must be on the photo; no ``not_tags`` entry may be."""
-    clauses: list[str] = []
-    params: list = []
-    for tag in query.tags:
-        clauses.append("p.id IN (SELECT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE)")
-        params.append(tag.strip())
-    for tag in query.not_tags:
-        clauses.append(
-            "p.id NOT IN (SELECT photo_id FROM effective_tags WHERE tag = ? COLLATE NOCASE)"
-        )
-        params.append(tag.strip())
-    return clauses, params
+    return TagStore.filter_clauses(query.tags, query.not_tags)
 
 
 def _fill_result_tags(catalog: Catalog, results: list[SearchResult]) -> None:
