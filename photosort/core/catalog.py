@@ -108,7 +108,7 @@ MIGRATIONS: list[Migration] = [Migration("0001_initial", _initial_schema)]
 #: catalog opens, so a catalog opened without the Library (a tool, a test) still gets every
 #: table, whatever was imported before.
 MIGRATION_MODULES = (
-    "tagging",
+    "tagging.schema",
     "store.journal",
     "kept_tags",
     "roots",
