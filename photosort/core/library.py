@@ -709,8 +709,8 @@ class Library:
         if order not in BROWSE_ORDERS:
             raise LibraryError(f"unknown order {order!r}: use {' or '.join(BROWSE_ORDERS)}")
         clauses, params = filter_clauses(query or SearchQuery())
-        shown = ["p.status != 'failed'", raw_pairs.SHOWN, *clauses]
-        return PhotoStore(self.catalog).ids_where(shown, params, BROWSE_ORDERS[order])
+        shown = [raw_pairs.SHOWN, *clauses]
+        return PhotoStore(self.catalog).readable_ids_where(shown, params, BROWSE_ORDERS[order])
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last date a photo was taken (for the app's date-range filter)."""

@@ -69,6 +69,12 @@ class PhotoStore(Store):
             sql += " ORDER BY " + order
         return [r[0] for r in self.db.rows(sql, list(params))]
 
+    def readable_ids_where(
+        self, clauses: Sequence[str], params: Sequence[Any], order: str = ""
+    ) -> list[int]:
+        """``ids_where``, leaving out the photos that could not be read."""
+        return self.ids_where(["p.status != 'failed'", *clauses], params, order)
+
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last date a photo was taken."""
         row = self.db.rows("SELECT MIN(taken_at), MAX(taken_at) FROM photos")[0]
