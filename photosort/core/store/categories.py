@@ -7,11 +7,21 @@ the store asks which columns are there.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from photosort.core.catalog import Migration, register_migration
 from photosort.core.store.sql import Store
 from photosort.core.store.tags import TagStore
+
+
+def _template_column(conn: sqlite3.Connection) -> None:
+    """A category's own prompt template (``core/prompt_template.py``)."""
+    conn.execute("ALTER TABLE categories ADD COLUMN template TEXT")
+
+
+register_migration(Migration("0012_category_template", _template_column))
 
 
 class CategoryStore(Store):

@@ -7,16 +7,30 @@ and friends, predate this module and still live there.)
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from photosort.core.catalog import now_iso
+from photosort.core.catalog import Migration, now_iso, register_migration, run_script
 from photosort.core.store.sql import Store, in_chunks, under_folder_sql
+
+#: Orders of a listing without a query (``Library.browse``), as SQL over ``photos p``.
+BROWSE_ORDERS = {
+    "date": "p.taken_at IS NULL, p.taken_at DESC, p.path",
+    "name": "substr(p.path, length(p.folder) + 2) COLLATE NOCASE, p.path",
+}
 
 #: The columns ``PhotoStore.details`` returns.
 DETAIL_COLUMNS = (
     "id, path, folder, size, width, height, taken_at, camera, gps_lat, gps_lon, status, error"
 )
+
+
+def _follow_links_column(conn: sqlite3.Connection) -> None:
+    run_script(conn, "ALTER TABLE roots ADD COLUMN follow_links INTEGER NOT NULL DEFAULT 0")
+
+
+register_migration(Migration("0004_c_root_follow_links", _follow_links_column))
 
 
 class RootStore(Store):
@@ -74,6 +88,71 @@ class PhotoStore(Store):
     ) -> list[int]:
         """``ids_where``, leaving out the photos that could not be read."""
         return self.ids_where(["p.status != 'failed'", *clauses], params, order)
+
+    def newest_ids_where(
+        self, clauses: Sequence[str], params: Sequence[Any], top: int
+    ) -> list[int]:
+        """Up to ``top`` embedded photos meeting ``clauses``, newest taken first."""
+        where = (" AND " + " AND ".join(clauses)) if clauses else ""
+        rows = self.db.rows(
+            "SELECT p.id FROM photos p WHERE p.status = 'ok'"
+            + where
+            + " ORDER BY p.taken_at DESC, p.path LIMIT ?",
+            [*params, top],
+        )
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def filter_clauses(
+        folders: Sequence[str], date_from: str | None, date_to: str | None
+    ) -> tuple[list[str], list]:
+        """Conditions on ``photos p``: under each of ``folders``, taken within the dates."""
+        clauses: list[str] = []
+        params: list = []
+        for folder in folders:
+            clause, values = under_folder_sql("p.folder", folder)
+            clauses.append(clause)
+            params += values
+        if date_from:
+            clauses.append("p.taken_at >= ?")
+            params.append(date_from)
+        if date_to:
+            clauses.append("p.taken_at <= ?")
+            params.append(date_to)
+        return clauses, params
+
+    def any_under(self, folder: str) -> bool:
+        """True when some photo lies in ``folder`` or below it."""
+        under, params = under_folder_sql("folder", folder)
+        return bool(self.db.scalar(f"SELECT 1 FROM photos WHERE {under} LIMIT 1", params))
+
+    def folders(self) -> list[str]:
+        """Roots and every folder that holds photos, sorted."""
+        rows = self.db.rows("SELECT path FROM roots UNION SELECT DISTINCT folder FROM photos")
+        return sorted(r[0] for r in rows)
+
+    def paths_and_dates(self, photo_ids: Sequence[int]) -> dict[int, Any]:
+        """Photo id -> its (id, path, taken_at) row."""
+        out: dict[int, Any] = {}
+        for marks, chunk in in_chunks(photo_ids):
+            rows = self.db.rows(
+                f"SELECT id, path, taken_at FROM photos WHERE id IN ({marks})", chunk
+            )
+            out.update({r["id"]: r for r in rows})
+        return out
+
+    def paths_between(self, first: int, last: int) -> dict[int, str]:
+        """Photo id -> path for ids from ``first`` to ``last`` (one range read, no IN list)."""
+        rows = self.db.rows("SELECT id, path FROM photos WHERE id BETWEEN ? AND ?", (first, last))
+        return {r[0]: r[1] for r in rows}
+
+    def for_duplicates(self) -> list[Any]:
+        """(id, path, size, width, height, taken_at, camera, mtime_ns, content_hash) of
+        every photo, by id."""
+        return self.db.rows(
+            "SELECT id, path, size, width, height, taken_at, camera, mtime_ns, content_hash "
+            "FROM photos ORDER BY id"
+        )
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last date a photo was taken."""

@@ -201,6 +201,30 @@ class TagStore(Store):
         with self.db.write() as conn:
             conn.executemany("DELETE FROM manual_tags WHERE photo_id = ? AND tag = ?", pairs)
 
+    def decisions_on(self, tags: Sequence[str]) -> list[Any]:
+        """(photo id, tag, state) of every manual decision on one of ``tags``."""
+        marks = ",".join("?" * len(tags))
+        return self.db.rows(
+            f"SELECT photo_id, tag, state FROM manual_tags WHERE tag IN ({marks})", list(tags)
+        )
+
+    def manual_on_counts(self, photo_ids: Sequence[int]) -> dict[int, int]:
+        """Photo id -> how many tags the user turned on for it."""
+        out: dict[int, int] = {}
+        for marks, chunk in in_chunks(photo_ids):
+            rows = self.db.rows(
+                f"SELECT photo_id, COUNT(*) FROM manual_tags WHERE state = 'on' "
+                f"AND photo_id IN ({marks}) GROUP BY photo_id",
+                chunk,
+            )
+            out.update({r[0]: r[1] for r in rows})
+        return out
+
+    def known_tags(self) -> list[str]:
+        """Every tag a photo can have (labels and tags set by hand), sorted."""
+        rows = self.db.rows("SELECT name FROM labels UNION SELECT DISTINCT tag FROM manual_tags")
+        return sorted(r[0] for r in rows)
+
     # -- effective tags --------------------------------------------------------------------
     def effective_of(self, photo_ids: Sequence[int]) -> list[Any]:
         """(photo id, tag, source, score, category) of the tags these photos carry."""
@@ -235,6 +259,16 @@ class TagStore(Store):
             (tag.strip(),),
         )
         return [r[0] for r in rows]
+
+    def photo_has_any(self, photo_id: int, tags: Sequence[str]) -> bool:
+        """True when the photo carries one of ``tags`` (any case)."""
+        marks = ",".join("?" * len(tags))
+        rows = self.db.rows(
+            f"SELECT DISTINCT photo_id FROM effective_tags WHERE photo_id = ? "
+            f"AND tag COLLATE NOCASE IN ({marks})",
+            (int(photo_id), *tags),
+        )
+        return bool(rows)
 
     def tagged_or_keyworded(self) -> list[int]:
         """Photos with a tag, or with keywords imported from another program's sidecar."""

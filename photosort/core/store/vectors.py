@@ -22,6 +22,13 @@ class VectorStore(Store):
         """True once some photo has a vector (of any model)."""
         return bool(self.db.scalar("SELECT EXISTS (SELECT 1 FROM embeddings)"))
 
+    def count_by_model(self) -> dict[str, int]:
+        """Stored vectors per model id."""
+        return {
+            r[0]: r[1]
+            for r in self.db.rows("SELECT model, COUNT(*) FROM embeddings GROUP BY model")
+        }
+
     def vectors_for(
         self, model: str, photo_ids: Iterable[int]
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
