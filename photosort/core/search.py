@@ -222,8 +222,7 @@ class Searcher:
         clauses, params = filter_clauses(query)
         allowed = None
         if clauses:
-            ids = PhotoStore(self.catalog).ids_where(clauses, params)
-            allowed = np.array(ids, dtype=np.int64)
+            allowed = np.array(PhotoStore(self.catalog).ids_where(clauses, params), np.int64)
         if not query.has_semantic_part:
             return self._listing(clauses, params, query.top)
         vector, own_id = self.query_vector(query)
