@@ -110,7 +110,7 @@ MIGRATIONS: list[Migration] = [Migration("0001_initial", _initial_schema)]
 MIGRATION_MODULES = (
     "tagging.schema",
     "store.journal",
-    "kept_tags",
+    "store.kept",
     "store.photos",
     "pipeline",
     "tag_admin",

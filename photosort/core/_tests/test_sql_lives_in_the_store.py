@@ -25,7 +25,6 @@ NOT_YET_MOVED = {
     "backup",
     "duplicate_actions",
     "fingerprints",
-    "kept_tags",
     "keywords",
     "ocr_store",
     "pairs",

@@ -3,10 +3,11 @@
 One module per table family, one class per module (as rclip's ``db.py`` keeps its SQL in
 one class): ``photos`` (photos, roots), ``vectors`` (embeddings, the prompt cache), ``tags``
 (labels, auto and manual tags, the "manual wins" rule), ``categories``, ``journal`` (the
-move journal) and ``health`` (doctor's checks). A store is made over a ``Handle`` (a
-``Catalog``, or the connection of a transaction already open), so one call can join the
-caller's transaction. ``Catalog`` stays the owner of connections, transactions and
-migrations. ``core/_tests/test_sql_lives_in_the_store.py`` keeps SQL from spreading.
+move journal), ``kept`` (manual decisions kept by content) and ``health`` (doctor's
+checks). A store is made over a ``Handle`` (a ``Catalog``, or the connection of a
+transaction already open), so one call can join the caller's transaction. ``Catalog``
+stays the owner of connections, transactions and migrations.
+``core/_tests/test_sql_lives_in_the_store.py`` keeps SQL from spreading.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from photosort.core.store.categories import CategoryStore
 from photosort.core.store.health import CatalogHealth
 from photosort.core.store.journal import MoveJournal
+from photosort.core.store.kept import KeptTagStore
 from photosort.core.store.photos import PhotoStore, RootStore
 from photosort.core.store.sql import IN_CHUNK, Handle, Store, in_chunks, under_folder_sql
 from photosort.core.store.tags import TagStore
@@ -24,6 +26,7 @@ __all__ = [
     "CatalogHealth",
     "CategoryStore",
     "Handle",
+    "KeptTagStore",
     "MoveJournal",
     "PhotoStore",
     "RootStore",
