@@ -112,7 +112,6 @@ MIGRATION_MODULES = (
     "store.journal",
     "store.kept",
     "store.photos",
-    "pipeline",
     "tag_admin",
     "sun_store",
     "teaching",

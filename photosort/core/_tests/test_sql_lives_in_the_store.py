@@ -28,8 +28,6 @@ NOT_YET_MOVED = {
     "keywords",
     "ocr_store",
     "pairs",
-    "pipeline",
-    "reconcile",
     "reindex",
     "sun_store",
     "tag_admin",

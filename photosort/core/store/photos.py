@@ -33,8 +33,21 @@ def _follow_links_column(conn: sqlite3.Connection) -> None:
 register_migration(Migration("0004_c_root_follow_links", _follow_links_column))
 
 
+def _failure_kind_column(conn: sqlite3.Connection) -> None:
+    run_script(conn, "ALTER TABLE photos ADD COLUMN failure_kind TEXT")
+
+
+#: 'io' failures (reading failed: a drive unplugged) are retried by the next scan;
+#: 'content' ones (the file itself is bad) only when the file changes or on --retry-failed.
+register_migration(Migration("0004_d_failure_kind", _failure_kind_column))
+
+
 class RootStore(Store):
     """The folders a library watches."""
+
+    def follows_links(self, root_id: int) -> bool:
+        """Whether the user let this root follow symlinks that lead out of it."""
+        return bool(self.db.scalar("SELECT follow_links FROM roots WHERE id = ?", (root_id,)))
 
     def set_follow_links(self, root_id: int) -> None:
         """Follow symlinks that lead out of this root, from now on."""
@@ -219,6 +232,90 @@ class PhotoStore(Store):
                 (new, os.path.dirname(new), root_id, now_iso(), photo_id, old),
             ).rowcount
         return changed == 1
+
+    # -- what a rescan writes (core/reconcile.py) --------------------------------------------
+    def paths_and_sizes(self) -> list[Any]:
+        """(path, size) of every photo."""
+        return self.db.rows("SELECT path, size FROM photos")
+
+    def touch(self, mtimes: Sequence[tuple[int, int]]) -> None:
+        """New modification times, content unchanged: (mtime_ns, photo id) pairs."""
+        with self.db.write() as conn:
+            conn.executemany("UPDATE photos SET mtime_ns = ? WHERE id = ?", mtimes)
+
+    def changed(self, photo_id: int, size: int, mtime_ns: int, stamp: str) -> None:
+        """The file's content changed: back to pending, its old error forgotten."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE photos SET size = ?, mtime_ns = ?, status = 'pending', error = NULL, "
+                "updated_at = ? WHERE id = ?",
+                (size, mtime_ns, stamp, photo_id),
+            )
+
+    def moved(
+        self, photo_id: int, path: str, root_id: int, size: int, mtime_ns: int, stamp: str
+    ) -> None:
+        """The same photo found at another path (keeps its id, so its tags and vector)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE photos SET path = ?, folder = ?, root_id = ?, size = ?, mtime_ns = ?, "
+                "updated_at = ? WHERE id = ?",
+                (path, os.path.dirname(path), root_id, size, mtime_ns, stamp, photo_id),
+            )
+
+    def add_pending(self, root_id: int, path: str, size: int, mtime_ns: int, stamp: str) -> None:
+        """A new file, to be embedded."""
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO photos (root_id, path, folder, size, mtime_ns, status, added_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (root_id, path, os.path.dirname(path), size, mtime_ns, stamp, stamp),
+            )
+
+    def forget(self, photo_ids: Sequence[int]) -> None:
+        """Delete these photos' rows (their vectors and tags go by cascade)."""
+        with self.db.write() as conn:
+            conn.executemany("DELETE FROM photos WHERE id = ?", [(i,) for i in photo_ids])
+
+    # -- what embedding writes (core/pipeline.py) ---------------------------------------------
+    def read_ok(
+        self,
+        photo_id: int,
+        content_hash: str | None,
+        size: int | None,
+        mtime_ns: int | None,
+        facts: tuple[Any, ...],
+        stamp: str,
+    ) -> None:
+        """The photo was read: its file facts and ``facts`` = (width, height, taken_at,
+        camera, gps_lat, gps_lon) from its metadata."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE photos SET status = 'ok', error = NULL, content_hash = ?, size = ?, "
+                "mtime_ns = ?, width = ?, height = ?, taken_at = ?, camera = ?, gps_lat = ?, "
+                "gps_lon = ?, updated_at = ? WHERE id = ?",
+                (content_hash, size, mtime_ns, *facts, stamp, photo_id),
+            )
+
+    def read_failed(
+        self,
+        photo_id: int,
+        error: str | None,
+        kind: str,
+        content_hash: str | None,
+        size: int | None,
+        mtime_ns: int | None,
+        stamp: str,
+    ) -> None:
+        """The photo could not be read (``kind``: 'io' or 'content'); its vector goes."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE photos SET status = 'failed', error = ?, failure_kind = ?, "
+                "content_hash = COALESCE(?, content_hash), size = COALESCE(?, size), "
+                "mtime_ns = COALESCE(?, mtime_ns), updated_at = ? WHERE id = ?",
+                (error, kind, content_hash, size, mtime_ns, stamp, photo_id),
+            )
+            conn.execute("DELETE FROM embeddings WHERE photo_id = ?", (photo_id,))
 
     # -- doctor ----------------------------------------------------------------------------
     def rootless_ids(self) -> list[int]:

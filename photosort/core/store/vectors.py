@@ -29,6 +29,15 @@ class VectorStore(Store):
             for r in self.db.rows("SELECT model, COUNT(*) FROM embeddings GROUP BY model")
         }
 
+    def put(self, photo_id: int, model: str, vector: np.ndarray) -> None:
+        """Store a photo's vector (unless the photo was deleted meanwhile)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) "
+                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
+                (photo_id, model, vector_codec.encode(vector), photo_id),
+            )
+
     def vectors_for(
         self, model: str, photo_ids: Iterable[int]
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
