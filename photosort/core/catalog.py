@@ -115,7 +115,7 @@ MIGRATION_MODULES = (
     "tag_admin",
     "sun_store",
     "teaching",
-    "fingerprints",
+    "store.duplicates",
     "pairs",
     "keywords",
     "store.categories",

@@ -23,8 +23,6 @@ OWNERS = {"catalog", "store"}
 NOT_YET_MOVED = {
     "archive_import",
     "backup",
-    "duplicate_actions",
-    "fingerprints",
     "keywords",
     "ocr_store",
     "pairs",

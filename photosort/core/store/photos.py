@@ -212,6 +212,17 @@ class PhotoStore(Store):
         )
         return [r[0] for r in rows]
 
+    def file_facts(self, photo_ids: Sequence[int]) -> dict[int, Any]:
+        """Photo id -> its (id, path, size, mtime_ns, content_hash) row."""
+        out: dict[int, Any] = {}
+        for marks, chunk in in_chunks(photo_ids):
+            rows = self.db.rows(
+                f"SELECT id, path, size, mtime_ns, content_hash FROM photos WHERE id IN ({marks})",
+                chunk,
+            )
+            out.update({r[0]: r for r in rows})
+        return out
+
     def with_roots(self, photo_ids: Sequence[int]) -> list[Any]:
         """(id, path, status, root path, root follows links) of these photos."""
         out: list[Any] = []

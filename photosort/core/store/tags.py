@@ -196,6 +196,11 @@ class TagStore(Store):
         with self.db.write() as conn:
             conn.executemany(_SET_MANUAL, [(pid, tag, state, stamp, pid) for pid in photo_ids])
 
+    def manual_of(self, photo_id: int) -> dict[str, str]:
+        """Tag -> 'on' or 'off': the user's decisions on one photo."""
+        rows = self.db.rows("SELECT tag, state FROM manual_tags WHERE photo_id = ?", (photo_id,))
+        return {r[0]: r[1] for r in rows}
+
     def forget_manual(self, pairs: Iterable[tuple[int, str]]) -> None:
         """Drop the manual decisions of these (photo id, tag) pairs."""
         with self.db.write() as conn:
