@@ -30,7 +30,6 @@ NOT_YET_MOVED = {
     "sun_store",
     "tag_admin",
     "teaching",
-    "vector_migration",
 }
 
 #: A statement: its leading keywords in capitals, as every statement here is written.

@@ -7,12 +7,18 @@ this module and still live there.)
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from photosort.core import vector_codec
-from photosort.core.store.sql import Store, in_chunks
+from photosort.core.catalog import Catalog
+from photosort.core.store.sql import Handle, Store, in_chunks
+
+#: The tables that hold photo vectors (the staging one exists from migration 0015 on).
+VECTOR_TABLES = ("embeddings", "staged_vectors")
 
 
 class VectorStore(Store):
@@ -98,6 +104,38 @@ class VectorStore(Store):
                 (model, *lengths),
             )
             conn.execute(f"DELETE {bad}", (model, *lengths))
+
+
+class VectorBlobs(Store):
+    """The raw vector blobs of one table that holds photo vectors (``embeddings`` or
+    ``staged_vectors``), for rewriting them in another format."""
+
+    def __init__(self, source: Catalog | sqlite3.Connection | Handle, table: str) -> None:
+        super().__init__(source)
+        if table not in VECTOR_TABLES:
+            raise ValueError(f"not a vector table: {table}")
+        self.table = table
+
+    def exists(self) -> bool:
+        return bool(
+            self.db.scalar(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (self.table,)
+            )
+        )
+
+    def float32_after(self, last: int, n: int) -> list[Any]:
+        """Up to ``n`` (photo id, blob) rows past ``last`` whose blob is float32 (an even
+        length: fp16 blobs carry one odd marker byte, see core/vector_codec.py)."""
+        return self.db.rows(
+            f"SELECT photo_id, vector FROM {self.table} WHERE photo_id > ? "
+            "AND length(vector) % 2 = 0 ORDER BY photo_id LIMIT ?",
+            (last, n),
+        )
+
+    def replace(self, blobs: Iterable[tuple[bytes, int]]) -> None:
+        """(new blob, photo id) pairs."""
+        with self.db.write() as conn:
+            conn.executemany(f"UPDATE {self.table} SET vector = ? WHERE photo_id = ?", blobs)
 
 
 class TextVectorStore(Store):
