@@ -116,7 +116,7 @@ MIGRATION_MODULES = (
     "sun_store",
     "teaching",
     "store.duplicates",
-    "pairs",
+    "store.pairs",
     "keywords",
     "store.categories",
     "reindex",

@@ -25,7 +25,6 @@ NOT_YET_MOVED = {
     "backup",
     "keywords",
     "ocr_store",
-    "pairs",
     "reindex",
     "sun_store",
     "tag_admin",
