@@ -26,7 +26,6 @@ NOT_YET_MOVED = {
     "keywords",
     "ocr_store",
     "reindex",
-    "sun_store",
     "tag_admin",
     "teaching",
 }
