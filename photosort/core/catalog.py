@@ -117,7 +117,7 @@ MIGRATION_MODULES = (
     "teaching",
     "store.duplicates",
     "store.pairs",
-    "keywords",
+    "store.keywords",
     "store.categories",
     "reindex",
     "ocr_store",

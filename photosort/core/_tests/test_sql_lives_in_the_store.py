@@ -23,7 +23,6 @@ OWNERS = {"catalog", "store"}
 NOT_YET_MOVED = {
     "archive_import",
     "backup",
-    "keywords",
     "ocr_store",
     "reindex",
     "tag_admin",

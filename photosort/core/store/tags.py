@@ -201,6 +201,31 @@ class TagStore(Store):
         rows = self.db.rows("SELECT tag, state FROM manual_tags WHERE photo_id = ?", (photo_id,))
         return {r[0]: r[1] for r in rows}
 
+    def has_decision(self, photo_id: int, tag: str) -> bool:
+        """True when the user decided on ``tag`` (on or off) for the photo."""
+        return (
+            self.db.one("SELECT 1 FROM manual_tags WHERE photo_id = ? AND tag = ?", (photo_id, tag))
+            is not None
+        )
+
+    def carries(self, photo_id: int, tag: str) -> bool:
+        """True when the photo carries ``tag`` (manual wins applied)."""
+        return (
+            self.db.one(
+                "SELECT 1 FROM effective_tags WHERE photo_id = ? AND tag = ?", (photo_id, tag)
+            )
+            is not None
+        )
+
+    def add_if_undecided(self, photo_id: int, tag: str, stamp: str) -> int:
+        """Turn ``tag`` on for the photo unless a decision exists; 1 if it was added."""
+        with self.db.write() as conn:
+            return conn.execute(
+                "INSERT OR IGNORE INTO manual_tags (photo_id, tag, state, updated_at) "
+                "SELECT ?, ?, 'on', ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
+                (photo_id, tag, stamp, photo_id),
+            ).rowcount
+
     def forget_manual(self, pairs: Iterable[tuple[int, str]]) -> None:
         """Drop the manual decisions of these (photo id, tag) pairs."""
         with self.db.write() as conn:
