@@ -21,7 +21,6 @@ OWNERS = {"catalog", "store"}
 
 #: Modules with SQL of their own, not moved into the store yet. Only ever delete a line.
 NOT_YET_MOVED = {
-    "archive_import",
     "backup",
     "ocr_store",
     "reindex",

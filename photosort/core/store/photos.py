@@ -42,6 +42,23 @@ def _failure_kind_column(conn: sqlite3.Connection) -> None:
 register_migration(Migration("0004_d_failure_kind", _failure_kind_column))
 
 
+#: The columns of a row given to ``PhotoStore.upsert``.
+UPSERT_COLUMNS = (
+    "root_id, folder, size, mtime_ns, content_hash, status, error, failure_kind, width, "
+    "height, taken_at, camera, gps_lat, gps_lon, updated_at, path, added_at"
+)
+_UPSERT = (
+    f"INSERT INTO photos ({UPSERT_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(path) DO UPDATE SET root_id = excluded.root_id, folder = excluded.folder, "
+    "size = excluded.size, mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash, "
+    "status = excluded.status, error = excluded.error, failure_kind = excluded.failure_kind, "
+    "width = excluded.width, height = excluded.height, taken_at = excluded.taken_at, "
+    "camera = excluded.camera, gps_lat = excluded.gps_lat, gps_lon = excluded.gps_lon, "
+    "updated_at = excluded.updated_at"
+)
+
+
 class RootStore(Store):
     """The folders a library watches."""
 
@@ -327,6 +344,21 @@ class PhotoStore(Store):
                 (error, kind, content_hash, size, mtime_ns, stamp, photo_id),
             )
             conn.execute("DELETE FROM embeddings WHERE photo_id = ?", (photo_id,))
+
+    # -- what an import from an archive writes (core/archive_import.py) -----------------------
+    def upsert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert or update photos by path, in one statement per chunk: each row is
+        ``UPSERT_COLUMNS`` in order."""
+        with self.db.write() as conn:
+            conn.executemany(_UPSERT, rows)
+
+    def ids_of_paths(self, paths: Sequence[str]) -> dict[str, int]:
+        """Path -> id of the photos at these paths."""
+        out: dict[str, int] = {}
+        for marks, chunk in in_chunks(paths):
+            rows = self.db.rows(f"SELECT id, path FROM photos WHERE path IN ({marks})", chunk)
+            out.update((r[1], int(r[0])) for r in rows)
+        return out
 
     # -- doctor ----------------------------------------------------------------------------
     def rootless_ids(self) -> list[int]:

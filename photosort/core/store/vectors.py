@@ -44,6 +44,19 @@ class VectorStore(Store):
                 (photo_id, model, vector_codec.encode(vector), photo_id),
             )
 
+    def put_blobs(self, model: str, blobs: Iterable[tuple[int, bytes]]) -> None:
+        """Store (photo id, encoded vector) pairs as they are (the photos exist)."""
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
+                [(pid, model, blob) for pid, blob in blobs],
+            )
+
+    def drop(self, photo_ids: Iterable[int]) -> None:
+        """Delete these photos' vectors."""
+        with self.db.write() as conn:
+            conn.executemany("DELETE FROM embeddings WHERE photo_id = ?", [(i,) for i in photo_ids])
+
     def vectors_for(
         self, model: str, photo_ids: Iterable[int]
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
