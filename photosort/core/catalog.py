@@ -119,7 +119,7 @@ MIGRATION_MODULES = (
     "store.pairs",
     "store.keywords",
     "store.categories",
-    "reindex",
+    "store.staging",
     "ocr_store",
     "vector_migration",
 )

@@ -49,9 +49,9 @@ from photosort.core import (
     text_onnx,
     xmp,
 )
-from photosort.core import keywords as keyword_import  # registers 0009_b
-from photosort.core import pairs as raw_pairs  # registers 0009_a
-from photosort.core import reindex as reindexing  # registers 0015_staged_vectors
+from photosort.core import keywords as keyword_import
+from photosort.core import pairs as raw_pairs
+from photosort.core import reindex as reindexing
 from photosort.core import roots as root_paths
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError
