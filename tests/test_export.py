@@ -10,7 +10,7 @@ import pytest
 
 from conftest import draw_photo
 from photosort.core import export as exporter
-from photosort.core.export import ExportRequest
+from photosort.core.export import ExportRequest, moving
 from photosort.core.xmp import read_tags
 
 TAGS = ["dusk", "night", "beach trip"]
@@ -184,7 +184,7 @@ def test_a_move_with_an_injected_failure_loses_nothing(library, tmp_path, monkey
     victim = str(paths[2 * N + 1])  # second "beach trip" photo
 
     if step == "link":  # neither a link nor a copy can be made
-        real_link, real_copy = os.link, exporter._copy_to_new
+        real_link, real_copy = os.link, moving._copy_to_new
 
         def bad_link(src, dst, *a, **k):
             if os.fspath(src) == victim:
@@ -199,25 +199,25 @@ def test_a_move_with_an_injected_failure_loses_nothing(library, tmp_path, monkey
             return real_copy(src, target)
 
         monkeypatch.setattr(exporter.os, "link", bad_link)
-        monkeypatch.setattr(exporter, "_copy_to_new", bad_copy)
+        monkeypatch.setattr(moving, "_copy_to_new", bad_copy)
     elif step == "catalog":
-        real_update = exporter.update_catalog_path
+        real_update = moving.update_catalog_path
 
         def bad_update(catalog, photo_id, old, new, root_id):
             if old == victim:
                 raise exporter.ExportError("catalog is busy")
             return real_update(catalog, photo_id, old, new, root_id)
 
-        monkeypatch.setattr(exporter, "update_catalog_path", bad_update)
+        monkeypatch.setattr(moving, "update_catalog_path", bad_update)
     else:
-        real_remove = exporter.remove_original
+        real_remove = moving.remove_original
 
         def bad_remove(path):
             if path == victim:
                 raise PermissionError(13, "Permission denied", path)
             return real_remove(path)
 
-        monkeypatch.setattr(exporter, "remove_original", bad_remove)
+        monkeypatch.setattr(moving, "remove_original", bad_remove)
 
     dest = tmp_path / "moved"
     summary = lib.export(ExportRequest(["beach trip"], dest, mode="move"))

@@ -16,7 +16,7 @@ import pytest
 from conftest import draw_photo
 from photosort.cli import main
 from photosort.core import export as exporter
-from photosort.core.export import ExportRequest
+from photosort.core.export import ExportRequest, placing
 from photosort.core.lookup import UnknownNameError
 
 
@@ -108,7 +108,7 @@ def test_a_full_disk_mid_export_stops_with_a_manifest_of_what_was_done(
             raise OSError(28, "No space left on device", dst)
         return real_copy(src, dst, *a, **k)
 
-    monkeypatch.setattr(exporter.shutil, "copyfile", filling_copy)
+    monkeypatch.setattr(placing.shutil, "copyfile", filling_copy)
     monkeypatch.setattr(exporter, "_room_for", lambda source, base: False)
     dest = tmp_path / "out"
     summary = lib.export(ExportRequest(["dog"], dest))

@@ -10,7 +10,6 @@ imported. The newest row per path wins (the job appends, a re-run adds newer row
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from photosort.core import fingerprints, vector_codec
-from photosort.core.catalog import Catalog, in_chunks, now_iso
+from photosort.core.catalog import Catalog, now_iso
 from photosort.core.errors import PhotosortError
 from photosort.core.index import EXACT_LIMIT, VectorIndex
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scanner import hash_file
+from photosort.core.store import PhotoStore, VectorStore
 
 #: The file's facts and its vector, as the Spark job writes them (photosort/spark/job.py
 #: builds its output columns from these, so the writer and this reader never drift apart).
@@ -377,19 +377,6 @@ def _here(
         return None
 
 
-_UPSERT = (
-    "INSERT INTO photos (root_id, folder, size, mtime_ns, content_hash, status, error, "
-    "failure_kind, width, height, taken_at, camera, gps_lat, gps_lon, updated_at, path, "
-    "added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT(path) DO UPDATE SET root_id = excluded.root_id, folder = excluded.folder, "
-    "size = excluded.size, mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash, "
-    "status = excluded.status, error = excluded.error, failure_kind = excluded.failure_kind, "
-    "width = excluded.width, height = excluded.height, taken_at = excluded.taken_at, "
-    "camera = excluded.camera, gps_lat = excluded.gps_lat, gps_lon = excluded.gps_lon, "
-    "updated_at = excluded.updated_at"
-)
-
-
 def _store(
     catalog: Catalog,
     rows: dict[str, list[Any]],
@@ -425,22 +412,13 @@ def _store(
         )
 
     with catalog.transaction() as conn:
-        conn.executemany(_UPSERT, [values(x, True) for x in good] + [values(x, False) for x in bad])
-        found: dict[str, int] = {}
-        for marks, chunk in in_chunks([x.path for x in good + bad]):
-            found.update(
-                (path, int(pid))
-                for pid, path in conn.execute(
-                    f"SELECT id, path FROM photos WHERE path IN ({marks})", chunk
-                )
-            )
+        photos, vectors = PhotoStore(conn), VectorStore(conn)
+        photos.upsert([values(x, True) for x in good] + [values(x, False) for x in bad])
+        found = photos.ids_of_paths([x.path for x in good + bad])
         good_ids = [found[x.path] for x in good]
         bad_ids = [found[x.path] for x in bad]
-        conn.executemany(
-            "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
-            zip(good_ids, itertools.repeat(model_id), encode_vectors(matrix)),
-        )
-        conn.executemany("DELETE FROM embeddings WHERE photo_id = ?", [(i,) for i in bad_ids])
+        vectors.put_blobs(model_id, zip(good_ids, encode_vectors(matrix), strict=False))
+        vectors.drop(bad_ids)
         fingerprints.store(
             conn,
             [

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -36,20 +36,6 @@ Params = Sequence[Any] | Mapping[str, Any]
 
 #: Page size of a new catalog; an existing one keeps the size it was made with.
 PAGE_SIZE = 16384
-
-#: Ids per ``IN (…)`` list: below the 999 parameters older SQLite builds allow, with room.
-IN_CHUNK = 900
-
-_T = TypeVar("_T")
-
-
-def in_chunks(values: Iterable[_T], size: int = IN_CHUNK) -> Iterator[tuple[str, list[_T]]]:
-    """``values`` split for ``... IN ({marks})`` queries: (marks, chunk) pairs, where
-    ``marks`` is ``?,?,…`` for the chunk, so no statement passes SQLite's parameter limit."""
-    items = list(values)
-    for start in range(0, len(items), size):
-        chunk = items[start : start + size]
-        yield ",".join("?" * len(chunk)), chunk
 
 
 class CatalogError(PhotosortError):
@@ -122,19 +108,18 @@ MIGRATIONS: list[Migration] = [Migration("0001_initial", _initial_schema)]
 #: catalog opens, so a catalog opened without the Library (a tool, a test) still gets every
 #: table, whatever was imported before.
 MIGRATION_MODULES = (
-    "tagging",
-    "export",
-    "kept_tags",
-    "roots",
-    "pipeline",
+    "tagging.schema",
+    "store.journal",
+    "store.kept",
+    "store.photos",
     "tag_admin",
     "sun_store",
     "teaching",
-    "fingerprints",
-    "pairs",
-    "keywords",
-    "prompt_template",
-    "reindex",
+    "store.duplicates",
+    "store.pairs",
+    "store.keywords",
+    "store.categories",
+    "store.staging",
     "ocr_store",
     "vector_migration",
 )
@@ -645,20 +630,6 @@ class Catalog:
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             yield ids, vector_codec.decode_many([r[1] for r in rows])
             last = int(ids[-1])
-
-    def vectors_for(
-        self, model: str, photo_ids: Iterable[int]
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The stored vectors of these photos (those that have one), as (ids, matrix) pieces."""
-        for marks, chunk in in_chunks(sorted({int(i) for i in photo_ids})):
-            rows = self.query(
-                "SELECT photo_id, vector FROM embeddings WHERE model = ? "
-                f"AND photo_id IN ({marks}) ORDER BY photo_id",
-                [model, *chunk],
-            )
-            if rows:
-                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                yield ids, vector_codec.decode_many([r[1] for r in rows])
 
     def sample_vectors(self, model: str, n: int) -> np.ndarray:
         """Up to ``n`` vectors picked at random (to train an IVF index on)."""

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from photosort.core import prompt_template
 from photosort.core.errors import PhotosortError
+from photosort.core.store import CategoryStore
 
 if TYPE_CHECKING:
     from photosort.core.catalog import Catalog
@@ -341,27 +342,9 @@ def _defaults_text() -> str:
 # -- catalog storage -------------------------------------------------------------------------
 def load(source: Catalog | sqlite3.Connection) -> list[Category]:
     """All categories in their display order, from a Catalog or a connection."""
-
-    def rows_of(sql: str) -> list:
-        if isinstance(source, sqlite3.Connection):
-            return source.execute(sql).fetchall()
-        return source.query(sql)
-
-    columns = {r[1] for r in rows_of("PRAGMA table_info(categories)")}
-    # Before migrations 0005/0006 (another feature's migration may load categories).
-    sun = "sun" in columns
-    condition = "applies_if" if "applies_if" in columns else "NULL"
-    template = "template" if "template" in columns else "NULL"  # migration 0012
-    cats = rows_of(
-        f"SELECT id, name, kind, threshold, {'sun' if sun else '0'}, {condition}, {template} "
-        "FROM categories ORDER BY position, id"
-    )
-    rows = rows_of(
-        "SELECT category_id, name, prompts, threshold, "
-        f"{'sun_elevation, sun_rising' if sun else 'NULL, NULL'} FROM labels ORDER BY position, id"
-    )
+    rows = CategoryStore(source)
     labels: dict[int, list[Label]] = {}
-    for cat_id, name, prompts, threshold, band, rising in rows:
+    for cat_id, name, prompts, threshold, band, rising in rows.labels():
         band = tuple(json.loads(band)) if band else None
         rising = None if rising is None else bool(rising)
         labels.setdefault(cat_id, []).append(
@@ -369,13 +352,13 @@ def load(source: Catalog | sqlite3.Connection) -> list[Category]:
         )
     return [
         Category(name, kind, thr, labels.get(cid, []), bool(has_sun), cond, tmpl)
-        for cid, name, kind, thr, has_sun, cond, tmpl in cats
+        for cid, name, kind, thr, has_sun, cond, tmpl in rows.categories()
     ]
 
 
 def has_applies_if(conn: sqlite3.Connection) -> bool:
     """The column comes with migration 0005_b; the defaults are stored before it runs."""
-    return any(r[1] == "applies_if" for r in conn.execute("PRAGMA table_info(categories)"))
+    return "applies_if" in CategoryStore(conn).columns()
 
 
 def store(conn: sqlite3.Connection, category: Category, old_name: str | None = None) -> int:
@@ -386,24 +369,16 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
     name and are never touched here.
     """
     category = validate(category)
+    rows = CategoryStore(conn)
+    columns = rows.columns()
     key = old_name if old_name is not None else category.name
-    row = conn.execute("SELECT id FROM categories WHERE name = ? COLLATE NOCASE", (key,)).fetchone()
-    if old_name is not None and row is None:
+    cat_id = rows.id_of(key)
+    if old_name is not None and cat_id is None:
         raise CategoryError(f"no category named {old_name!r}")
-    if (
-        category.name.casefold() != key.casefold()
-        and conn.execute(
-            "SELECT 1 FROM categories WHERE name = ? COLLATE NOCASE", (category.name,)
-        ).fetchone()
-    ):
+    if category.name.casefold() != key.casefold() and rows.id_of(category.name) is not None:
         raise CategoryError(f"a category named {category.name!r} already exists")
-    cat_id = row[0] if row else None
-    if category.applies_if and has_applies_if(conn):
-        owner = conn.execute(
-            "SELECT c.id, l.name FROM labels l JOIN categories c ON c.id = l.category_id "
-            "WHERE l.name = ? COLLATE NOCASE",
-            (category.applies_if,),
-        ).fetchone()
+    if category.applies_if and "applies_if" in columns:
+        owner = rows.label_owner(category.applies_if)
         if owner is None or owner[0] == cat_id:
             raise CategoryError(
                 f"category {category.name!r}: applies_if names {category.applies_if!r}, "
@@ -411,54 +386,31 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
             )
         category.applies_if = owner[1]
     for label in category.labels:
-        other = conn.execute(
-            "SELECT c.name FROM labels l JOIN categories c ON c.id = l.category_id "
-            "WHERE l.name = ? COLLATE NOCASE AND c.id IS NOT ?",
-            (label.name, cat_id),
-        ).fetchone()
+        other = rows.other_owner(label.name, cat_id)
         if other:
             raise CategoryError(
-                f"tag {label.name!r} already belongs to category {other[0]!r}; "
+                f"tag {label.name!r} already belongs to category {other!r}; "
                 "tag names must be unique"
             )
     if cat_id is None:
-        position = conn.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM categories")
-        cat_id = conn.execute(
-            "INSERT INTO categories (name, kind, threshold, position) VALUES (?, ?, ?, ?)",
-            (category.name, category.kind, category.threshold, position.fetchone()[0]),
-        ).lastrowid
-        assert cat_id is not None  # an INSERT always sets lastrowid
+        cat_id = rows.add(category.name, category.kind, category.threshold)
     else:
-        conn.execute(
-            "UPDATE categories SET name = ?, kind = ?, threshold = ? WHERE id = ?",
-            (category.name, category.kind, category.threshold, cat_id),
-        )
-    if has_applies_if(conn):
-        conn.execute(
-            "UPDATE categories SET applies_if = ? WHERE id = ?", (category.applies_if, cat_id)
-        )
-    if prompt_template.has_column(conn):
-        conn.execute("UPDATE categories SET template = ? WHERE id = ?", (category.template, cat_id))
-    rows = conn.execute("SELECT id, name FROM labels WHERE category_id = ?", (cat_id,))
-    existing = {name: lid for lid, name in rows}
+        rows.update(cat_id, category.name, category.kind, category.threshold)
+    if "applies_if" in columns:
+        rows.set_applies_if(cat_id, category.applies_if)
+    if "template" in columns:
+        rows.set_template(cat_id, category.template)
+    existing = rows.label_ids(cat_id)
     keep = {label.name for label in category.labels}
     for name, lid in existing.items():
         if name not in keep:
-            conn.execute("DELETE FROM labels WHERE id = ?", (lid,))  # auto tags by cascade
-            _auto_tags_changed(conn)
+            rows.delete_label(lid)  # auto tags by cascade
     for place, label in enumerate(category.labels):
-        values = (json.dumps(label.prompts, ensure_ascii=False), label.threshold, place)
+        prompts = json.dumps(label.prompts, ensure_ascii=False)
         if label.name in existing:
-            conn.execute(
-                "UPDATE labels SET prompts = ?, threshold = ?, position = ? WHERE id = ?",
-                (*values, existing[label.name]),
-            )
+            rows.update_label(existing[label.name], prompts, label.threshold, place)
         else:
-            conn.execute(
-                "INSERT INTO labels (category_id, name, prompts, threshold, position) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (cat_id, label.name, *values),
-            )
+            rows.add_label(cat_id, label.name, prompts, label.threshold, place)
     store_sun_keys(conn, int(cat_id), category)
     return cat_id
 
@@ -466,17 +418,17 @@ def store(conn: sqlite3.Connection, category: Category, old_name: str | None = N
 def store_sun_keys(conn: sqlite3.Connection, cat_id: int, category: Category) -> None:
     """Write the sun keys; before migration 0006 (a new catalog's defaults) there is nowhere
     to put them yet, and that migration applies the defaults' keys itself."""
-    if not any(r[1] == "sun" for r in conn.execute("PRAGMA table_info(categories)")):
+    rows = CategoryStore(conn)
+    if "sun" not in rows.columns():
         return
-    conn.execute("UPDATE categories SET sun = ? WHERE id = ?", (int(category.sun), cat_id))
-    conn.executemany(
-        "UPDATE labels SET sun_elevation = ?, sun_rising = ? WHERE category_id = ? AND name = ?",
+    rows.set_sun(
+        cat_id,
+        category.sun,
         [
             (
+                lab.name,
                 None if lab.sun_elevation is None else json.dumps(list(lab.sun_elevation)),
                 None if lab.sun_rising is None else int(lab.sun_rising),
-                cat_id,
-                lab.name,
             )
             for lab in category.labels
         ],
@@ -485,14 +437,5 @@ def store_sun_keys(conn: sqlite3.Connection, cat_id: int, category: Category) ->
 
 def delete(conn: sqlite3.Connection, name: str) -> None:
     """Remove a category; its labels and their auto tags go by cascade."""
-    if conn.execute("DELETE FROM categories WHERE name = ?", (name,)).rowcount == 0:
+    if not CategoryStore(conn).delete(name):
         raise CategoryError(f"no category named {name!r}")
-    _auto_tags_changed(conn)
-
-
-def _auto_tags_changed(conn: sqlite3.Connection) -> None:
-    """Cascaded deletes changed ``auto_tags``: in-memory copies must reload (see tagging)."""
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('auto_tags_version', '1') "
-        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-    )

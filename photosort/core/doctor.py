@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from photosort.core import backup, kept_tags, vector_codec
 from photosort.core import index as vector_index
 from photosort.core.errors import PhotosortError
+from photosort.core.store import CatalogHealth, PhotoStore, VectorStore
 from photosort.core.writelock import WriteLock
 
 if TYPE_CHECKING:
@@ -118,20 +119,16 @@ def check(lib: Library, fix: bool = False) -> DoctorReport:
 def _check_locked(lib: Library, fix: bool) -> DoctorReport:
     cat = lib.catalog
     report = DoctorReport()
-    report.integrity = [r[0] for r in cat.query("PRAGMA integrity_check")]
-    report.foreign_key_problems = len(cat.query("PRAGMA foreign_key_check"))
-    report.orphan_vectors = cat.scalar(
-        "SELECT COUNT(*) FROM embeddings WHERE photo_id NOT IN (SELECT id FROM photos)"
-    )
-    report.photos_without_root = cat.scalar(
-        "SELECT COUNT(*) FROM photos WHERE root_id NOT IN (SELECT id FROM roots)"
-    )
+    health, photos, vectors = CatalogHealth(cat), PhotoStore(cat), VectorStore(cat)
+    report.integrity = health.integrity()
+    report.foreign_key_problems = health.foreign_key_problems()
+    report.orphan_vectors = vectors.count_orphans()
+    report.photos_without_root = photos.count_rootless()
     if fix and (report.orphan_vectors or report.photos_without_root):
         with cat.transaction() as conn:
-            conn.execute("DELETE FROM embeddings WHERE photo_id NOT IN (SELECT id FROM photos)")
-            rootless = "FROM photos WHERE root_id NOT IN (SELECT id FROM roots)"
-            kept_tags.keep(conn, [r[0] for r in conn.execute(f"SELECT id {rootless}")], {})
-            conn.execute(f"DELETE {rootless}")
+            VectorStore(conn).delete_orphans()
+            kept_tags.keep(conn, PhotoStore(conn).rootless_ids(), {})
+            PhotoStore(conn).delete_rootless()
             cat.bump_vectors_version(conn)
         report.fixed.append(
             f"removed {report.orphan_vectors} orphan vectors and "
@@ -139,20 +136,15 @@ def _check_locked(lib: Library, fix: bool) -> DoctorReport:
         )
         report.orphan_vectors = report.photos_without_root = 0
         # the orphans were what SQLite's foreign key check found: "fixed" must read healthy
-        report.foreign_key_problems = len(cat.query("PRAGMA foreign_key_check"))
+        report.foreign_key_problems = health.foreign_key_problems()
 
     model, dim = lib.model_id, lib.vector_dim()
     # Either format is sound: fp16 (today's) or float32 (an older catalog's, see vector_codec).
-    bad = "FROM embeddings WHERE model = ? AND length(vector) NOT IN (?, ?)"
     lengths = (vector_codec.blob_length(dim), vector_codec.legacy_length(dim))
-    report.damaged_vectors = cat.scalar(f"SELECT COUNT(*) {bad}", (model, *lengths))
+    report.damaged_vectors = vectors.count_damaged(model, lengths)
     if fix and report.damaged_vectors:
         with cat.transaction() as conn:  # the photos go back to pending: the next scan embeds
-            conn.execute(
-                f"UPDATE photos SET status = 'pending' WHERE id IN (SELECT photo_id {bad})",
-                (model, *lengths),
-            )
-            conn.execute(f"DELETE {bad}", (model, *lengths))
+            VectorStore(conn).drop_damaged(model, lengths)
             cat.bump_vectors_version(conn)
         report.fixed.append(f"dropped {report.damaged_vectors} damaged vectors (photos pending)")
         report.damaged_vectors = 0
@@ -163,17 +155,11 @@ def _check_locked(lib: Library, fix: bool) -> DoctorReport:
             present_roots.append(root["id"])
         else:
             report.missing_roots.append(root["path"])
-    for row in cat.query("SELECT path, root_id FROM photos ORDER BY path"):
+    for row in photos.paths_and_roots():
         if row["root_id"] in present_roots and not os.path.lexists(row["path"]):
             report.missing_files.append(row["path"])
 
-    counts = cat.query(
-        "SELECT COUNT(*) AS n, SUM(status = 'failed') AS failed, "
-        "SUM(status = 'pending') AS pending FROM photos"
-    )[0]
-    report.photos = counts["n"] or 0
-    report.failed = counts["failed"] or 0
-    report.pending = counts["pending"] or 0
+    report.photos, report.failed, report.pending = photos.counts()
     report.vectors = cat.count_vectors(model)
     report.index_before = _index_state(lib.folder, cat, model)
     if report.damaged_vectors:  # a rebuild would trip over them
@@ -266,11 +252,7 @@ def restore(folder: Path, chosen: str | os.PathLike | None = None) -> tuple[Path
         new_version = max(old_version, _version_of(catalog) or 0, _sidecar_version(folder)) + 1
         conn = sqlite3.connect(catalog)
         try:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('vectors_version', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (str(new_version),),
-            )
+            CatalogHealth(conn).set_vectors_version(new_version)
             conn.commit()
         finally:
             conn.close()
@@ -312,7 +294,7 @@ def _save_current(catalog: Path, backups_dir: Path) -> Path | None:
     try:
         conn = sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            if [r[0] for r in conn.execute("PRAGMA integrity_check")] == ["ok"]:
+            if CatalogHealth(conn).integrity() == ["ok"]:
                 return backup.backup_database(conn, backups_dir, "before-restore", keep=10**6)
         finally:
             conn.close()
@@ -332,7 +314,7 @@ def _copy_into(src: sqlite3.Connection, catalog: Path) -> None:
     dest = sqlite3.connect(catalog, timeout=10)
     try:
         src.backup(dest)
-        if [r[0] for r in dest.execute("PRAGMA integrity_check")] != ["ok"]:
+        if CatalogHealth(dest).integrity() != ["ok"]:
             raise sqlite3.DatabaseError("restored catalog fails its integrity check")
     finally:
         dest.close()
@@ -344,10 +326,10 @@ def _version_of(catalog: Path) -> int | None:
     try:
         conn = sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'vectors_version'").fetchone()
+            version = CatalogHealth(conn).vectors_version()
         finally:
             conn.close()
-        return int(row[0]) if row else 0
+        return version or 0
     except (sqlite3.Error, ValueError):
         return None
 

@@ -18,6 +18,7 @@ from photosort.core import tagging
 from photosort.core.catalog import Catalog, now_iso
 from photosort.core.duplicates import DuplicatesError, Group
 from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.store import PhotoStore, TagStore, TrashJournal
 
 
 @dataclass
@@ -59,24 +60,15 @@ def merge_manual_tags(
     with catalog.transaction() as conn:
         for group, other in _others(groups):
             keeper = group.keeper_id
-            mine = dict(
-                conn.execute(
-                    "SELECT tag, state FROM manual_tags WHERE photo_id = ?", (keeper,)
-                ).fetchall()
-            )
-            for (tag,) in conn.execute(
-                "SELECT tag FROM manual_tags WHERE photo_id = ? AND state = 'on'", (other,)
-            ).fetchall():
+            tags = TagStore(conn)
+            mine = tags.manual_of(keeper)
+            for tag in [t for t, state in tags.manual_of(other).items() if state == "on"]:
                 if tag in skip or mine.get(tag) == "on":
                     continue
                 if mine.get(tag) == "off":
                     conflicts.append(f"{group.keeper.path}: keeps its rejection of {tag!r}")
                     continue
-                conn.execute(
-                    "INSERT INTO manual_tags (photo_id, tag, state, updated_at) "
-                    "VALUES (?, ?, 'on', ?)",
-                    (keeper, tag, stamp),
-                )
+                tags.set_manual([keeper], tag, "on", stamp)
                 mine[tag] = "on"
                 added += 1
     return added, conflicts
@@ -152,41 +144,32 @@ def trash_others(
         if why:
             summary.skipped.append((member.path, why))
             continue
-        row = catalog.query("SELECT path, content_hash, size FROM photos WHERE id = ?", (pid,))[0]
-        with catalog.transaction() as conn:
-            journal = conn.execute(
-                "INSERT INTO trash_journal (photo_id, path, content_hash, size, keeper_path, "
-                "kind, state, at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                (pid, row[0], row[1], row[2], group.keeper.path, group.kind, now_iso()),
-            ).lastrowid
+        row = PhotoStore(catalog).file_facts([pid])[pid]
+        path = row["path"]
+        journal = TrashJournal(catalog)
+        entry = journal.begin(
+            pid, path, row["content_hash"], row["size"], group.keeper.path, group.kind
+        )
         try:
-            send_to_trash(row[0])
+            send_to_trash(path)
         except Exception as exc:  # noqa: BLE001 - any trash failure leaves the file in place
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            with catalog.transaction() as conn:
-                conn.execute(
-                    "UPDATE trash_journal SET state = 'failed', error = ? WHERE id = ?",
-                    (reason, journal),
-                )
-            summary.skipped.append((row[0], f"could not move it to the trash: {reason}"))
+            journal.failed(entry, reason)
+            summary.skipped.append((path, f"could not move it to the trash: {reason}"))
             continue
         with catalog.transaction() as conn:
-            conn.execute("UPDATE trash_journal SET state = 'trashed' WHERE id = ?", (journal,))
-            conn.execute("DELETE FROM photos WHERE id = ?", (pid,))
+            TrashJournal(conn).trashed(entry)
+            PhotoStore(conn).forget([pid])
             catalog.bump_vectors_version(conn)
-        summary.trashed.append(row[0])
+        summary.trashed.append(path)
         summary.removed_ids.append(pid)
-        meter.report(n, row[0])
+        meter.report(n, path)
     return summary
 
 
 def _unsafe(catalog: Catalog, group: Group, pid: int) -> str | None:
     """Why a photo must not be trashed now, or None."""
-    rows = catalog.query(
-        "SELECT id, path, size, mtime_ns, content_hash FROM photos WHERE id IN (?, ?)",
-        (pid, group.keeper_id),
-    )
-    found = {r[0]: r for r in rows}
+    found = PhotoStore(catalog).file_facts([pid, group.keeper_id])
     if pid not in found or group.keeper_id not in found:
         return "no longer in the catalog; scan again"
     keeper, other = found[group.keeper_id], found[pid]

@@ -35,6 +35,7 @@ from photosort.core import fingerprints
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
 from photosort.core.progress import Cancelled, ProgressCallback, RateMeter
+from photosort.core.store import PhotoStore, TagStore
 
 #: Catalog rows by photo id, fingerprints by photo id, and per-row arrays by name.
 Photos = dict[int, sqlite3.Row]
@@ -363,10 +364,7 @@ class DuplicateFinder:
         meter = RateMeter("finding duplicates", 4, on_progress, unit="step")
         meter.report(0)
         cancel = should_cancel or (lambda: False)
-        rows = self.catalog.query(
-            "SELECT id, path, size, width, height, taken_at, camera, mtime_ns, content_hash "
-            "FROM photos ORDER BY id"
-        )
+        rows = PhotoStore(self.catalog).for_duplicates()
         photos = {r[0]: r for r in rows}
         groups: list[Group] = []
         # 1. exact: one representative per content hash from here on.
@@ -553,9 +551,4 @@ class DuplicateFinder:
         return Group(kind, members, keeper, reasons)
 
     def _manual_counts(self, ids: list[int]) -> dict[int, int]:
-        rows = self.catalog.query(
-            f"SELECT photo_id, COUNT(*) FROM manual_tags WHERE state = 'on' "
-            f"AND photo_id IN ({','.join('?' * len(ids))}) GROUP BY photo_id",
-            ids,
-        )
-        return {r[0]: r[1] for r in rows}
+        return TagStore(self.catalog).manual_on_counts(ids)

@@ -23,14 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from photosort.core.catalog import (
-    Catalog,
-    CatalogError,
-    Migration,
-    in_chunks,
-    register_migration,
-    run_script,
-)
+from photosort.core.catalog import Catalog, CatalogError
+from photosort.core.store import FingerprintStore
 
 #: Short side (px) sharpness is measured at; the pipeline decodes at least this for CLIP.
 SHARP_SIDE = 224
@@ -44,37 +38,6 @@ class Fingerprint:
     sharpness: float
     sharp_side: int  # the short side sharpness was measured at; compare like with like
     colour: float
-
-
-def _schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE photo_fingerprints (
-            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
-            content_hash TEXT,
-            phash INTEGER NOT NULL,
-            sharpness REAL NOT NULL,
-            sharp_side INTEGER NOT NULL,
-            colour REAL NOT NULL
-        );
-        CREATE TABLE trash_journal (
-            id INTEGER PRIMARY KEY,
-            photo_id INTEGER,
-            path TEXT NOT NULL,
-            content_hash TEXT,
-            size INTEGER,
-            keeper_path TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('pending', 'trashed', 'failed')),
-            error TEXT,
-            at TEXT NOT NULL
-        );
-        """,
-    )
-
-
-register_migration(Migration("0008_duplicates", _schema))
 
 
 def _signed(value: int) -> int:
@@ -112,28 +75,15 @@ def fingerprint(image: Image.Image) -> Fingerprint:
 
 def store(conn: sqlite3.Connection, rows: Iterable[tuple[int, str | None, Fingerprint]]) -> None:
     """Insert or replace fingerprints inside the caller's transaction."""
-    conn.executemany(
-        "INSERT OR REPLACE INTO photo_fingerprints "
-        "(photo_id, content_hash, phash, sharpness, sharp_side, colour) "
-        "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-        [(pid, chash, f.phash, f.sharpness, f.sharp_side, f.colour, pid) for pid, chash, f in rows],
+    FingerprintStore(conn).put(
+        (pid, chash, f.phash, f.sharpness, f.sharp_side, f.colour) for pid, chash, f in rows
     )
 
 
 def load(catalog: Catalog, photo_ids: Iterable[int] | None = None) -> dict[int, Fingerprint]:
     """Stored fingerprints still valid for the photo's current content."""
-    sql = (
-        "SELECT f.photo_id, f.phash, f.sharpness, f.sharp_side, f.colour FROM photo_fingerprints f "
-        "JOIN photos p ON p.id = f.photo_id WHERE p.content_hash IS f.content_hash"
-    )
     out: dict[int, Fingerprint] = {}
-    if photo_ids is None:
-        rows = catalog.query(sql)
-    else:
-        rows = []
-        for marks, chunk in in_chunks(photo_ids):
-            rows += catalog.query(sql + f" AND f.photo_id IN ({marks})", chunk)
-    for r in rows:
+    for r in FingerprintStore(catalog).valid(photo_ids):
         out[r[0]] = Fingerprint(r[1], r[2], r[3], r[4])
     return out
 

@@ -1,4 +1,4 @@
-"""What "under a folder" means, written once: in Python and as an SQL condition.
+"""What "under a folder" means, written once (its SQL form: ``store.under_folder_sql``).
 
 A path is under a folder when it is the folder or starts with the folder and a separator,
 so ``/a/bc`` is not under ``/a/b``. The SQL form compares a prefix with ``substr`` rather
@@ -15,11 +15,3 @@ def inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool
     the same form, e.g. both absolute or both real paths)."""
     path, folder = os.fspath(path), os.fspath(folder)
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def under_folder_sql(column: str, folder: str) -> tuple[str, list[object]]:
-    """An SQL condition (and its parameters) true when ``column``, a folder path, is
-    ``folder`` or lies below it."""
-    trimmed = folder.rstrip(os.sep)
-    prefix = trimmed + os.sep
-    return f"({column} = ? OR substr({column}, 1, ?) = ?)", [trimmed or os.sep, len(prefix), prefix]

@@ -14,26 +14,9 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from photosort.core.catalog import Catalog, Migration, in_chunks, register_migration, run_script
+from photosort.core.catalog import Catalog
 from photosort.core.scanner import hash_file
-
-
-def _schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE kept_manual_tags (
-            content_hash TEXT NOT NULL,
-            tag TEXT NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('on', 'off')),
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (content_hash, tag)
-        ) WITHOUT ROWID
-        """,
-    )
-
-
-register_migration(Migration("0004_b_kept_manual_tags", _schema))
+from photosort.core.store import KeptTagStore
 
 
 @dataclass
@@ -71,14 +54,9 @@ class RootRemoval:
 
 def removal_impact(catalog: Catalog, root_id: int, path: str) -> RootRemoval:
     impact = RootRemoval(path)
-    impact.photos = int(
-        catalog.scalar("SELECT COUNT(*) FROM photos WHERE root_id = ?", (root_id,)) or 0
-    )
-    rows = catalog.query(
-        "SELECT m.tag, m.state, p.id, p.path, p.content_hash FROM manual_tags m "
-        "JOIN photos p ON p.id = m.photo_id WHERE p.root_id = ? ORDER BY m.tag",
-        (root_id,),
-    )
+    store = KeptTagStore(catalog)
+    impact.photos = store.photos_in_root(root_id)
+    rows = store.decisions_in_root(root_id)
     impact.manual_decisions = len(rows)
     impact.tagged_photos = len({r["id"] for r in rows})
     for r in rows:
@@ -94,17 +72,11 @@ def removal_impact(catalog: Catalog, root_id: int, path: str) -> RootRemoval:
 def fill_missing_hashes(catalog: Catalog, photo_ids: Iterable[int]) -> dict[int, str]:
     """Hashes of manually tagged photos not hashed yet (never embedded), read from disk."""
     out: dict[int, str] = {}
-    for marks, chunk in in_chunks(photo_ids):
-        rows = catalog.query(
-            "SELECT DISTINCT p.id, p.path FROM photos p JOIN manual_tags m ON m.photo_id = p.id "
-            f"WHERE p.content_hash IS NULL AND p.id IN ({marks})",
-            chunk,
-        )
-        for pid, path in rows:
-            try:
-                out[pid] = hash_file(path)
-            except OSError:
-                continue
+    for pid, path in KeptTagStore(catalog).unhashed_tagged(photo_ids):
+        try:
+            out[pid] = hash_file(path)
+        except OSError:
+            continue
     return out
 
 
@@ -112,33 +84,11 @@ def keep(conn: sqlite3.Connection, photo_ids: Iterable[int], hashes: dict[int, s
     """Inside the caller's transaction, before the rows go: copy their manual decisions.
 
     ``hashes`` fills in content hashes the catalog does not have yet."""
-    conn.executemany(
-        "UPDATE photos SET content_hash = ? WHERE id = ? AND content_hash IS NULL",
-        [(h, pid) for pid, h in hashes.items()],
-    )
-    kept = 0
-    for marks, chunk in in_chunks(photo_ids):
-        kept += conn.execute(
-            "INSERT OR REPLACE INTO kept_manual_tags (content_hash, tag, state, updated_at) "
-            "SELECT p.content_hash, m.tag, m.state, m.updated_at FROM manual_tags m "
-            "JOIN photos p ON p.id = m.photo_id WHERE p.content_hash IS NOT NULL "
-            f"AND p.id IN ({marks})",
-            chunk,
-        ).rowcount
-    return kept
+    return KeptTagStore(conn).keep(photo_ids, hashes)
 
 
 def restore(conn: sqlite3.Connection) -> int:
     """Give kept decisions back to photos with the same content; returns how many.
 
     A decision the photo already has (made since) wins over the kept one."""
-    restored = conn.execute(
-        "INSERT OR IGNORE INTO manual_tags (photo_id, tag, state, updated_at) "
-        "SELECT p.id, k.tag, k.state, k.updated_at FROM kept_manual_tags k "
-        "JOIN photos p ON p.content_hash = k.content_hash"
-    ).rowcount
-    conn.execute(
-        "DELETE FROM kept_manual_tags WHERE content_hash IN "
-        "(SELECT content_hash FROM photos WHERE content_hash IS NOT NULL)"
-    )
-    return restored
+    return KeptTagStore(conn).restore()

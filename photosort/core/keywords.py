@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,13 +27,11 @@ from PIL import Image
 from photosort.core import xmp
 from photosort.core.catalog import (
     Catalog,
-    Migration,
-    in_chunks,
     now_iso,
-    register_migration,
-    run_script,
 )
 from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.store import TagStore
+from photosort.core.store.keywords import KeywordImportStore
 
 __all__ = [
     "ImportSummary",
@@ -44,21 +41,6 @@ __all__ = [
     "tag_for_path",
 ]
 
-
-def _schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE keyword_imports (
-            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
-            signature TEXT NOT NULL,
-            keywords TEXT NOT NULL DEFAULT '[]'
-        );
-        """,
-    )
-
-
-register_migration(Migration("0009_b_keyword_imports", _schema))
 
 _IPTC_KEYWORDS = (2, 25)
 _IPTC_CHARSET = (1, 90)
@@ -217,13 +199,8 @@ def import_keywords(
     summary = ImportSummary()
     if not root_ids:
         return summary
-    marks = ",".join("?" * len(root_ids))
-    rows = catalog.query(
-        "SELECT p.id, p.path, k.signature FROM photos p LEFT JOIN keyword_imports k "
-        f"ON k.photo_id = p.id WHERE p.root_id IN ({marks}) ORDER BY p.path",
-        root_ids,
-    )
-    labels = {r[0]: r[1] for r in catalog.query("SELECT tag, category FROM label_info")}
+    rows = KeywordImportStore(catalog).photos_with_signatures(root_ids)
+    labels = TagStore(catalog).label_categories()
     meter = RateMeter("reading keywords", len(rows), on_progress)
     # (photo, signature, [(tag, photosort wrote it)], keyword paths read from its sidecars)
     pending: list[tuple[int, str, list[tuple[str, bool]], list[tuple[str, ...]]]] = []
@@ -278,6 +255,7 @@ def _store(
     added = 0
     stamp = now_iso()
     with catalog.transaction() as conn:
+        tags, imports = TagStore(conn), KeywordImportStore(conn)
         for pid, sig, found, from_sidecars in pending:
             target = redirect(pid)
             for tag, ours in dict.fromkeys(found):
@@ -285,35 +263,16 @@ def _store(
                     tag = clean_tag(tag)
                 except CategoryError:
                     continue  # a keyword photosort cannot hold as a tag (empty, too long)
-                decided = conn.execute(
-                    "SELECT 1 FROM manual_tags WHERE photo_id = ? AND tag = ?", (target, tag)
-                ).fetchone()
-                if decided:
+                if tags.has_decision(target, tag):
                     continue
-                if (
-                    ours
-                    and conn.execute(
-                        "SELECT 1 FROM effective_tags WHERE photo_id = ? AND tag = ?", (target, tag)
-                    ).fetchone()
-                ):
+                if ours and tags.carries(target, tag):
                     continue
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO manual_tags (photo_id, tag, state, updated_at) "
-                    "SELECT ?, ?, 'on', ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                    (target, tag, stamp, target),
-                )
-                added += cur.rowcount
+                added += tags.add_if_undecided(target, tag, stamp)
             # What was adopted stays adopted: photosort owns it from now on (see xmp.py).
-            old = conn.execute(
-                "SELECT keywords FROM keyword_imports WHERE photo_id = ?", (pid,)
-            ).fetchone()
-            adopted = [tuple(p) for p in json.loads(old[0])] if old else []
+            old = imports.adopted_json(pid)
+            adopted = [tuple(p) for p in json.loads(old)] if old is not None else []
             adopted = list(dict.fromkeys(adopted + from_sidecars))
-            conn.execute(
-                "INSERT OR REPLACE INTO keyword_imports (photo_id, signature, keywords) "
-                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                (pid, sig, json.dumps(adopted, ensure_ascii=False), pid),
-            )
+            imports.remember(pid, sig, json.dumps(adopted, ensure_ascii=False))
     return added
 
 
@@ -322,10 +281,6 @@ def adopted_keywords(
 ) -> dict[int, list[tuple[str, ...]]]:
     """Keyword paths photosort imported from each photo's sidecars (it owns them now)."""
     out: dict[int, list[tuple[str, ...]]] = {}
-    for marks, chunk in in_chunks(photo_ids):
-        rows = catalog.query(
-            f"SELECT photo_id, keywords FROM keyword_imports WHERE photo_id IN ({marks})",
-            chunk,
-        )
-        out.update({r[0]: [tuple(p) for p in json.loads(r[1])] for r in rows})
+    rows = KeywordImportStore(catalog).adopted_of(photo_ids)
+    out.update({r[0]: [tuple(p) for p in json.loads(r[1])] for r in rows})
     return out

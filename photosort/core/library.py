@@ -49,12 +49,12 @@ from photosort.core import (
     text_onnx,
     xmp,
 )
-from photosort.core import keywords as keyword_import  # registers 0009_b
-from photosort.core import pairs as raw_pairs  # registers 0009_a
-from photosort.core import reindex as reindexing  # registers 0015_staged_vectors
+from photosort.core import keywords as keyword_import
+from photosort.core import pairs as raw_pairs
+from photosort.core import reindex as reindexing
 from photosort.core import roots as root_paths
 from photosort.core import watch as watching
-from photosort.core.catalog import Catalog, CatalogError, in_chunks
+from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import (
     DEFAULT_MODEL,
@@ -66,7 +66,7 @@ from photosort.core.embedder import (
     resolve_device,
 )
 from photosort.core.errors import PhotosortError
-from photosort.core.folders import inside, under_folder_sql
+from photosort.core.folders import inside
 from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
@@ -78,6 +78,7 @@ from photosort.core.search import (
     SearchQuery,
     SearchResult,
 )
+from photosort.core.store import PhotoStore, RootStore, TagStore, VectorStore
 from photosort.core.writelock import LibraryBusy, WriteLock
 
 log = logging.getLogger(__name__)
@@ -419,21 +420,10 @@ class Library:
         return root_id, folder
 
     def _follow_links(self, root_id: int) -> None:
-        with self.catalog.transaction() as conn:
-            conn.execute("UPDATE roots SET follow_links = 1 WHERE id = ?", (root_id,))
+        RootStore(self.catalog).set_follow_links(root_id)
 
     def _absorb_nested_roots(self, root_id: int, folder: str) -> None:
-        with self.catalog.transaction() as conn:
-            nested = [
-                r[0]
-                for r in conn.execute("SELECT id, path FROM roots WHERE id != ?", (root_id,))
-                if inside(r[1], folder)
-            ]
-            for nested_id in nested:
-                conn.execute(
-                    "UPDATE photos SET root_id = ? WHERE root_id = ?", (root_id, nested_id)
-                )
-                conn.execute("DELETE FROM roots WHERE id = ?", (nested_id,))
+        RootStore(self.catalog).absorb(root_id, lambda path: inside(path, folder))
 
     def _known_root(self, path: str | os.PathLike) -> tuple[int, str]:
         folder = os.path.abspath(os.path.expanduser(os.fspath(path)))
@@ -456,10 +446,7 @@ class Library:
         decisions are kept by content hash: adding the folder back restores them."""
         root_id, _ = self._known_root(path)
         with self.writing("removing a folder"):
-            ids = [
-                r[0]
-                for r in self.catalog.query("SELECT id FROM photos WHERE root_id = ?", (root_id,))
-            ]
+            ids = PhotoStore(self.catalog).ids_in_root(root_id)
             hashes = kept_tags.fill_missing_hashes(self.catalog, ids)
             ids = self.catalog.remove_root(
                 root_id, lambda conn, gone: kept_tags.keep(conn, gone, hashes)
@@ -710,7 +697,7 @@ class Library:
                 lookup.check_folder(self.catalog, value, names[field_name])
         if check_tags:
             lookup.check_tags(self.catalog, [*query.tags, *query.not_tags], names["tags"])
-        photos = int(self.catalog.scalar("SELECT COUNT(*) FROM photos") or 0)
+        photos = PhotoStore(self.catalog).count()
         query.top = min(query.top, max(photos, 1))  # "all of them", without overflowing FAISS
         return query
 
@@ -722,40 +709,22 @@ class Library:
         if order not in BROWSE_ORDERS:
             raise LibraryError(f"unknown order {order!r}: use {' or '.join(BROWSE_ORDERS)}")
         clauses, params = filter_clauses(query or SearchQuery())
-        where = (" AND " + " AND ".join(clauses)) if clauses else ""
-        rows = self.catalog.query(
-            f"SELECT p.id FROM photos p WHERE p.status != 'failed' AND {raw_pairs.SHOWN}"
-            + where
-            + " ORDER BY "
-            + BROWSE_ORDERS[order],
-            params,
-        )
-        return [r[0] for r in rows]
+        shown = [raw_pairs.SHOWN, *clauses]
+        return PhotoStore(self.catalog).readable_ids_where(shown, params, BROWSE_ORDERS[order])
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last date a photo was taken (for the app's date-range filter)."""
-        row = self.catalog.query("SELECT MIN(taken_at), MAX(taken_at) FROM photos")[0]
-        return row[0], row[1]
+        return PhotoStore(self.catalog).date_span()
 
     def photo_details(self, photo_ids: Iterable[int]) -> dict[int, dict]:
         """Catalog rows (path, size, date, camera, GPS, status, error) by id."""
-        out: dict[int, dict] = {}
-        for marks, chunk in in_chunks(photo_ids):
-            rows = self.catalog.query(
-                "SELECT id, path, folder, size, width, height, taken_at, camera, gps_lat, "
-                f"gps_lon, status, error FROM photos WHERE id IN ({marks})",
-                chunk,
-            )
-            out.update({r["id"]: dict(r) for r in rows})
-        return out
+        return PhotoStore(self.catalog).details(list(photo_ids))
 
     # -- status -------------------------------------------------------------------------
     def status(self) -> LibraryStatus:
         """Counts from the catalog alone: never loads the model (7 s, or a failure offline)."""
         model_id = self.known_model_id() or ""
-        counts = self.catalog.query(
-            "SELECT COUNT(*) AS photos, SUM(status = 'failed') AS failed FROM photos"
-        )[0]
+        photos, failed, _ = PhotoStore(self.catalog).counts()
         companions = len(raw_pairs.companion_ids(self.catalog))
         skipped: dict[str, int] = {}
         for root in self.catalog.roots():
@@ -767,9 +736,9 @@ class Library:
             library=str(self.folder),
             model=str(self.model_spec),
             roots=len(self.catalog.roots()),
-            photos=(counts["photos"] or 0) - companions,
+            photos=photos - companions,
             embedded=self.catalog.count_vectors(model_id),
-            failed=counts["failed"] or 0,
+            failed=failed,
             pending=max(0, self.catalog.count_needing_embedding(model_id) - companions),
             raw_pairs=companions,
             skipped=dict(sorted(skipped.items())),
@@ -777,16 +746,11 @@ class Library:
 
     def folder_counts(self) -> tuple[dict[str, int], int]:
         """Photos per folder (failed ones left out), and how many failed: the sidebar's counts."""
-        rows = self.catalog.query(
-            "SELECT folder, SUM(status != 'failed') AS n, SUM(status = 'failed') AS bad "
-            f"FROM photos p WHERE {raw_pairs.SHOWN} GROUP BY folder"
-        )
+        rows = PhotoStore(self.catalog).folder_counts(raw_pairs.SHOWN)
         return {r["folder"]: r["n"] for r in rows if r["n"]}, sum(r["bad"] for r in rows)
 
     def failures(self) -> list[dict]:
-        rows = self.catalog.query(
-            "SELECT path, error FROM photos WHERE status = 'failed' ORDER BY path"
-        )
+        rows = PhotoStore(self.catalog).failures()
         return [{"path": r["path"], "reason": r["error"]} for r in rows]
 
     def close(self) -> None:
@@ -994,7 +958,9 @@ class Library:
             model = self.model_id
 
             def load() -> tuple[int, tagging.Chunks]:  # the version first: errs stale
-                return self.catalog.vectors_version(), self.catalog.vectors_for(model, only)
+                return self.catalog.vectors_version(), VectorStore(self.catalog).vectors_for(
+                    model, only
+                )
 
         vectors = self._text_vectors(cats)
         summary = tagging.run_autotag(
@@ -1197,10 +1163,9 @@ class Library:
             if row is not None:
                 ids.append(row.id)
                 continue
-            under, params = under_folder_sql("folder", path)
-            rows = self.catalog.query(f"SELECT id FROM photos WHERE {under}", params)
-            if rows:
-                ids += [r[0] for r in rows]
+            under = PhotoStore(self.catalog).ids_under(path)
+            if under:
+                ids += under
             else:
                 unknown.append(os.fspath(raw))
         return raw_pairs.primary_of(self.catalog, ids), unknown
@@ -1293,14 +1258,7 @@ class Library:
         should_cancel: Callable[[], bool] | None,
     ) -> xmp.XmpSummary:
         if photo_ids is None:  # tagged photos, and those whose imported keywords may be gone
-            photo_ids = [
-                r[0]
-                for r in self.catalog.query(
-                    "SELECT photo_id FROM effective_tags UNION "
-                    "SELECT photo_id FROM keyword_imports WHERE keywords != '[]' "
-                    "ORDER BY photo_id"
-                )
-            ]
+            photo_ids = TagStore(self.catalog).tagged_or_keyworded()
         ids = raw_pairs.primary_of(self.catalog, photo_ids)  # a RAW's tags live on its JPEG
         # The RAW of a pair gets the same sidecar (darktable and Lightroom read the RAW's).
         companions = raw_pairs.companions_of(self.catalog, ids)
@@ -1350,7 +1308,7 @@ class Library:
 
     def _stored_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """The vector matrix, or nothing when no photo has one yet (never loads a model)."""
-        if not self.catalog.scalar("SELECT EXISTS (SELECT 1 FROM embeddings)"):
+        if not VectorStore(self.catalog).any_vector():
             return np.empty(0, np.int64), np.empty((0, 1), np.float32)
         return self._vector_matrix()
 
@@ -1430,12 +1388,7 @@ class Library:
             return np.array([i for i, _ in found], np.int64), np.stack([v for _, v in found])
 
         def auto_tagged(label: str, ids: list[int]) -> set[int]:
-            rows = self.catalog.query(
-                "SELECT a.photo_id FROM auto_tags a JOIN labels l ON l.id = a.label_id "
-                "WHERE l.name = ?",
-                (label,),
-            )
-            return {r[0] for r in rows} & set(ids)
+            return TagStore(self.catalog).auto_tagged_with(label) & set(ids)
 
         return tag_truth.evaluate(self.catalog, tagger, vectors_of, auto_tagged)
 
@@ -1450,16 +1403,12 @@ class Library:
         """Images/s of this library's model on every device here, the decode rate of its
         photos and the time its pending photos would take; kept for ``known_models``."""
         cuda, mps = bench_speed.accelerators()
-        rows = self.catalog.query(
-            "SELECT path FROM photos WHERE status != 'failed' ORDER BY status = 'pending' DESC, "
-            "id LIMIT ?",
-            (bench_speed.DECODE_SAMPLE,),
-        )
+        sample = PhotoStore(self.catalog).sample_paths(bench_speed.DECODE_SAMPLE)
         report = bench_speed.run(
             str(self.model_spec),
             lambda device, precision: Embedder(self.model_spec, device, precision=precision),
             bench_speed.configurations(cuda, mps),
-            [r[0] for r in rows],
+            sample,
             self.status().pending,
             resolve_device(self.device),
             list(batch_sizes),
@@ -1606,10 +1555,7 @@ class Library:
         clauses, params = filter_clauses(query)
         allowed = None
         if clauses:
-            rows = self.catalog.query(
-                "SELECT p.id FROM photos p WHERE " + " AND ".join(clauses), params
-            )
-            allowed = [r[0] for r in rows]
+            allowed = PhotoStore(self.catalog).ids_where(clauses, params)
         hits = ocr_store.search(self.catalog, words, query.top * 3, allowed)
         snippets = {h.photo_id: h.snippet for h in hits}
         word_hits = [(h.photo_id, h.score) for h in hits]

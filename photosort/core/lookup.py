@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
-from photosort.core.folders import under_folder_sql
+from photosort.core.store import PhotoStore, TagStore
 
 
 class UnknownNameError(PhotosortError):
@@ -52,8 +52,7 @@ def similar_folder(path: str, folders: Iterable[str]) -> str:
 
 def known_tags(catalog: Catalog) -> list[str]:
     """Every tag a photo can have: category labels and tags set by hand."""
-    rows = catalog.query("SELECT name FROM labels UNION SELECT DISTINCT tag FROM manual_tags")
-    return sorted(r[0] for r in rows)
+    return TagStore(catalog).known_tags()
 
 
 def check_tags(catalog: Catalog, tags: Iterable[str], what: str = "tag") -> None:
@@ -70,16 +69,13 @@ def check_tags(catalog: Catalog, tags: Iterable[str], what: str = "tag") -> None
 
 def library_folders(catalog: Catalog) -> list[str]:
     """Roots and every folder that holds photos."""
-    rows = catalog.query("SELECT path FROM roots UNION SELECT DISTINCT folder FROM photos")
-    return sorted(r[0] for r in rows)
+    return PhotoStore(catalog).folders()
 
 
 def check_folder(catalog: Catalog, path: str, what: str = "folder") -> str:
     """The absolute form of ``path``; raise when no photo of the library lies under it."""
     folder = os.path.abspath(os.path.expanduser(path)).rstrip(os.sep) or os.sep
-    under, params = under_folder_sql("folder", folder)
-    hit = catalog.scalar(f"SELECT 1 FROM photos WHERE {under} LIMIT 1", params)
-    if hit:
+    if PhotoStore(catalog).any_under(folder):
         return folder
     hint = similar_folder(folder, library_folders(catalog))
     if not os.path.isdir(folder):

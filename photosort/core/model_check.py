@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from photosort.core.catalog import Catalog
 from photosort.core.search import SearchError
+from photosort.core.store import VectorStore
 
 
 class ModelMismatchError(SearchError):
@@ -30,7 +31,7 @@ def is_foreign(catalog: Catalog, model_id: str) -> bool:
 
 def vector_models(catalog: Catalog) -> dict[str, int]:
     """Stored vectors per model id."""
-    return {m: n for m, n in catalog.query("SELECT model, COUNT(*) FROM embeddings GROUP BY model")}
+    return VectorStore(catalog).count_by_model()
 
 
 def check(catalog: Catalog, model_id: str, spec: str) -> None:

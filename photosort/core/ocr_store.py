@@ -36,7 +36,6 @@ from photosort.core import (
 from photosort.core.catalog import (
     Catalog,
     Migration,
-    in_chunks,
     now_iso,
     register_migration,
     run_script,
@@ -60,6 +59,7 @@ from photosort.core.ocr_gate import (
     fit_outcomes,
 )
 from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.store import in_chunks
 
 
 class TextSearchError(PhotosortError):
@@ -437,8 +437,7 @@ class OcrStage:
         return [r[0] for r in rows]
 
     def _record_skips(self, skipped: list[tuple[int, float]], key: str | None) -> None:
-        for start in range(0, len(skipped), 900):
-            chunk = skipped[start : start + 900]
+        for _, chunk in in_chunks(skipped):
             with self.catalog.transaction() as conn:
                 conn.executemany(
                     "INSERT OR REPLACE INTO ocr_photos (photo_id, size, mtime_ns, decision, "

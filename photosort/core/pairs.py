@@ -10,35 +10,21 @@ the primary when the pair forms, and back to the RAW when the JPEG is deleted.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from photosort.core.catalog import Catalog, Migration, in_chunks, register_migration, run_script
+from photosort.core.catalog import Catalog
 from photosort.core.raw import is_raw_name
+from photosort.core.store import pairs as pair_store
+from photosort.core.store.pairs import PairStore
 
 # The rendering that represents a pair, best first.
 _PRIMARY_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif", ".tif", ".tiff", ".png")
 
 
-def _pairs_schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE photo_pairs (
-            companion_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
-            primary_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE
-        );
-        CREATE INDEX photo_pairs_primary ON photo_pairs(primary_id);
-        """,
-    )
-
-
-register_migration(Migration("0009_a_photo_pairs", _pairs_schema))
-
 #: SQL condition on ``photos p``: the row is shown on its own (not the RAW of a pair).
-SHOWN = "p.id NOT IN (SELECT companion_id FROM photo_pairs)"
+SHOWN = pair_store.SHOWN
 
 
 @dataclass
@@ -83,35 +69,19 @@ def _pairs_wanted(rows: Iterable[tuple[int, str]]) -> dict[int, int]:
     return wanted
 
 
-def _move_manual_tags(conn: sqlite3.Connection, source: int, target: int) -> None:
-    """Give *target* every manual decision of *source* it lacks, then clear *source*'s."""
-    conn.execute(
-        "INSERT OR IGNORE INTO manual_tags (photo_id, tag, state, updated_at) "
-        "SELECT ?, tag, state, updated_at FROM manual_tags WHERE photo_id = ?",
-        (target, source),
-    )
-    conn.execute("DELETE FROM manual_tags WHERE photo_id = ?", (source,))
-
-
 def rescue_tags_of_vanishing_primaries(catalog: Catalog) -> int:
     """Before a rescan forgets a deleted JPEG, hand its manual tags to its RAW.
 
     Called ahead of reconcile: the JPEG's row (and its tags) is deleted there.
     """
-    rows = catalog.query(
-        "SELECT pp.companion_id, pp.primary_id, p.path FROM photo_pairs pp "
-        "JOIN photos p ON p.id = pp.primary_id"
-    )
+    rows = PairStore(catalog).primaries_with_paths()
     gone = [(r[0], r[1]) for r in rows if not os.path.lexists(r[2])]
     if not gone:
         return 0
     with catalog.transaction() as conn:
+        store = PairStore(conn)
         for companion, primary in gone:
-            conn.execute(
-                "INSERT OR IGNORE INTO manual_tags (photo_id, tag, state, updated_at) "
-                "SELECT ?, tag, state, updated_at FROM manual_tags WHERE photo_id = ?",
-                (companion, primary),
-            )
+            store.copy_manual_tags(primary, companion)
     return len(gone)
 
 
@@ -120,36 +90,21 @@ def link(catalog: Catalog, root_ids: Sequence[int]) -> PairUpdate:
     update = PairUpdate()
     if not root_ids:
         return update
-    marks = ",".join("?" * len(root_ids))
-    rows = catalog.query(f"SELECT id, path FROM photos WHERE root_id IN ({marks})", root_ids)
+    rows = PairStore(catalog).paths_in_roots(root_ids)
     wanted = _pairs_wanted((r[0], r[1]) for r in rows)
     with catalog.transaction() as conn:
-        current = {
-            r[0]: r[1]
-            for r in conn.execute(
-                "SELECT pp.companion_id, pp.primary_id FROM photo_pairs pp "
-                f"JOIN photos p ON p.id = pp.companion_id WHERE p.root_id IN ({marks})",
-                root_ids,
-            )
-        }
+        store = PairStore(conn)
+        current = store.pairs_in_roots(root_ids)
         for companion, primary in current.items():
             if wanted.get(companion) != primary:
-                conn.execute("DELETE FROM photo_pairs WHERE companion_id = ?", (companion,))
+                store.unpair(companion)
                 update.broken += 1
         for companion, primary in wanted.items():
             if current.get(companion) == primary:
                 continue
-            conn.execute(
-                "INSERT OR REPLACE INTO photo_pairs (companion_id, primary_id) VALUES (?, ?)",
-                (companion, primary),
-            )
-            _move_manual_tags(conn, companion, primary)
-            conn.execute("DELETE FROM embeddings WHERE photo_id = ?", (companion,))
-            # Not 'ok' any more: listings of indexed photos leave it out, like the grid.
-            conn.execute(
-                "UPDATE photos SET status = 'pending' WHERE id = ? AND status = 'ok'",
-                (companion,),
-            )
+            store.pair(companion, primary)
+            store.move_manual_tags(companion, primary)
+            store.drop_companion_vector(companion)
             update.formed += 1
             update.companion_ids.append(companion)
         if update.companion_ids:
@@ -160,15 +115,8 @@ def link(catalog: Catalog, root_ids: Sequence[int]) -> PairUpdate:
 def companions_of(catalog: Catalog, photo_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
     """primary id -> [(companion id, path)] for the given primaries that have companions."""
     out: dict[int, list[tuple[int, str]]] = {}
-    for marks, chunk in in_chunks(photo_ids):
-        rows = catalog.query(
-            "SELECT pp.primary_id, p.id, p.path FROM photo_pairs pp JOIN photos p "
-            f"ON p.id = pp.companion_id WHERE pp.primary_id IN ({marks}) "
-            "ORDER BY p.path",
-            chunk,
-        )
-        for primary, cid, path in rows:
-            out.setdefault(primary, []).append((cid, path))
+    for primary, cid, path in PairStore(catalog).companions_of(photo_ids):
+        out.setdefault(primary, []).append((cid, path))
     return out
 
 
@@ -177,15 +125,9 @@ def primary_of(catalog: Catalog, photo_ids: Iterable[int]) -> list[int]:
     ids = [int(i) for i in photo_ids]
     if not ids:
         return []
-    mapping: dict[int, int] = {}
-    for marks, chunk in in_chunks(ids):
-        rows = catalog.query(
-            f"SELECT companion_id, primary_id FROM photo_pairs WHERE companion_id IN ({marks})",
-            chunk,
-        )
-        mapping.update({r[0]: r[1] for r in rows})
+    mapping = PairStore(catalog).primaries(ids)
     return list(dict.fromkeys(mapping.get(i, i) for i in ids))
 
 
 def companion_ids(catalog: Catalog) -> set[int]:
-    return {r[0] for r in catalog.query("SELECT companion_id FROM photo_pairs")}
+    return PairStore(catalog).companion_ids()

@@ -21,15 +21,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from photosort.core import fingerprints, vector_codec
-from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
+from photosort.core.catalog import Catalog, now_iso
 from photosort.core.imaging import DecodeError, PhotoMeta, decode_photo
 from photosort.core.index import VectorIndex
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scanner import content_hash
+from photosort.core.store import PhotoStore, VectorStore
 
 if TYPE_CHECKING:
-    import sqlite3
-
     import torch
     from PIL import Image
 
@@ -158,15 +157,6 @@ def _kind(mode: int) -> str:
     return "device"
 
 
-def _failure_kind_schema(conn: sqlite3.Connection) -> None:
-    run_script(conn, "ALTER TABLE photos ADD COLUMN failure_kind TEXT")
-
-
-#: 'io' failures (reading failed: a drive unplugged) are retried by the next scan;
-#: 'content' ones (the file itself is bad) only when the file changes or on --retry-failed.
-register_migration(Migration("0004_d_failure_kind", _failure_kind_schema))
-
-
 def embed_photos(
     catalog: Catalog,
     embedder: Embedder,
@@ -282,55 +272,33 @@ def _store_batch(
 ) -> None:
     stamp = now_iso()
     with catalog.transaction() as conn:
+        photos, stored = PhotoStore(conn), VectorStore(conn)
         for prepared, vector in zip(ok, vectors, strict=True):
             meta = prepared.meta
             assert meta is not None  # set on every photo prepared without an error
-            conn.execute(
-                "UPDATE photos SET status = 'ok', error = NULL, content_hash = ?, size = ?, "
-                "mtime_ns = ?, width = ?, height = ?, taken_at = ?, camera = ?, gps_lat = ?, "
-                "gps_lon = ?, updated_at = ? WHERE id = ?",
-                (
-                    prepared.content_hash,
-                    prepared.size,
-                    prepared.mtime_ns,
-                    meta.width,
-                    meta.height,
-                    meta.taken_at,
-                    meta.camera,
-                    meta.gps_lat,
-                    meta.gps_lon,
-                    stamp,
-                    prepared.job.photo_id,
-                ),
+            facts = (
+                meta.width,
+                meta.height,
+                meta.taken_at,
+                meta.camera,
+                meta.gps_lat,
+                meta.gps_lon,
             )
-            conn.execute(
-                "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) "
-                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                (
-                    prepared.job.photo_id,
-                    model_id,
-                    vector_codec.encode(vector),
-                    prepared.job.photo_id,
-                ),
+            photo_id = prepared.job.photo_id
+            photos.read_ok(
+                photo_id, prepared.content_hash, prepared.size, prepared.mtime_ns, facts, stamp
             )
+            stored.put(photo_id, model_id, vector)
             if prepared.fingerprint is not None:
-                fingerprints.store(
-                    conn, [(prepared.job.photo_id, prepared.content_hash, prepared.fingerprint)]
-                )
+                fingerprints.store(conn, [(photo_id, prepared.content_hash, prepared.fingerprint)])
         for prepared in failed:
-            conn.execute(
-                "UPDATE photos SET status = 'failed', error = ?, failure_kind = ?, "
-                "content_hash = COALESCE(?, content_hash), size = COALESCE(?, size), "
-                "mtime_ns = COALESCE(?, mtime_ns), updated_at = ? WHERE id = ?",
-                (
-                    prepared.error,
-                    "io" if prepared.io_error else "content",
-                    prepared.content_hash,
-                    prepared.size,
-                    prepared.mtime_ns,
-                    stamp,
-                    prepared.job.photo_id,
-                ),
+            photos.read_failed(
+                prepared.job.photo_id,
+                prepared.error,
+                "io" if prepared.io_error else "content",
+                prepared.content_hash,
+                prepared.size,
+                prepared.mtime_ns,
+                stamp,
             )
-            conn.execute("DELETE FROM embeddings WHERE photo_id = ?", (prepared.job.photo_id,))
         catalog.bump_vectors_version(conn)

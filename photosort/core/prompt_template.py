@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from photosort.core.catalog import Migration, register_migration
 from photosort.core.errors import PhotosortError
+from photosort.core.store import CategoryStore
 
 PLACEHOLDERS = ("{}", "{label}")
 
@@ -44,11 +44,4 @@ def clean(template: object, owner: str) -> str | None:
 
 def has_column(conn: sqlite3.Connection) -> bool:
     """Before this migration (a new catalog storing its defaults) there is no column yet."""
-    return any(r[1] == "template" for r in conn.execute("PRAGMA table_info(categories)"))
-
-
-def _template_column(conn: sqlite3.Connection) -> None:
-    conn.execute("ALTER TABLE categories ADD COLUMN template TEXT")
-
-
-register_migration(Migration("0012_category_template", _template_column))
+    return "template" in CategoryStore(conn).columns()

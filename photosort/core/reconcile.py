@@ -19,6 +19,7 @@ from photosort.core.catalog import Catalog, PhotoRow, now_iso
 from photosort.core.folders import inside
 from photosort.core.progress import Progress, ProgressCallback
 from photosort.core.scanner import FoundFile, WalkIssue, hash_file, walk_photos
+from photosort.core.store import PhotoStore, RootStore
 
 
 @dataclass
@@ -89,52 +90,22 @@ def reconcile(
     moves = _match_moves(new_files, vanished)
     stamp = now_iso()
     with catalog.transaction() as conn:
-        conn.executemany(
-            "UPDATE photos SET mtime_ns = ? WHERE id = ?",
-            [(found.mtime_ns, row_id) for row_id, found in touched],
-        )
+        photos = PhotoStore(conn)
+        photos.touch([(found.mtime_ns, row_id) for row_id, found in touched])
         for row_id, found in changed:
-            conn.execute(
-                "UPDATE photos SET size = ?, mtime_ns = ?, status = 'pending', error = NULL, "
-                "updated_at = ? WHERE id = ?",
-                (found.size, found.mtime_ns, stamp, row_id),
-            )
+            photos.changed(row_id, found.size, found.mtime_ns, stamp)
         for (walk, found), row in moves:
-            conn.execute(
-                "UPDATE photos SET path = ?, folder = ?, root_id = ?, size = ?, mtime_ns = ?, "
-                "updated_at = ? WHERE id = ?",
-                (
-                    found.path,
-                    os.path.dirname(found.path),
-                    walk.root_id,
-                    found.size,
-                    found.mtime_ns,
-                    stamp,
-                    row.id,
-                ),
-            )
+            photos.moved(row.id, found.path, walk.root_id, found.size, found.mtime_ns, stamp)
         moved_ids = {row.id for _, row in moves}
         moved_paths = {found.path for (_, found), _ in moves}
         for walk, found in new_files:
             if found.path in moved_paths:
                 continue
-            conn.execute(
-                "INSERT INTO photos (root_id, path, folder, size, mtime_ns, status, added_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (
-                    walk.root_id,
-                    found.path,
-                    os.path.dirname(found.path),
-                    found.size,
-                    found.mtime_ns,
-                    stamp,
-                    stamp,
-                ),
-            )
+            photos.add_pending(walk.root_id, found.path, found.size, found.mtime_ns, stamp)
             result.new += 1
         gone = [row.id for row in vanished if row.id not in moved_ids]
         kept_tags.keep(conn, gone, {})  # a file back on disk gets its decisions back
-        conn.executemany("DELETE FROM photos WHERE id = ?", [(i,) for i in gone])
+        photos.forget(gone)
         if gone or changed:
             catalog.bump_vectors_version(conn)
     result.updated = len(changed)
@@ -171,7 +142,7 @@ def _walk_root(
     def skipped(ext: str) -> None:
         videos[ext] = videos.get(ext, 0) + 1
 
-    follow = bool(catalog.scalar("SELECT follow_links FROM roots WHERE id = ?", (root_id,)))
+    follow = RootStore(catalog).follows_links(root_id)
     for found in walk_photos(
         root, on_issue=note, should_cancel=should_cancel, on_skipped=skipped, follow_links=follow
     ):
@@ -211,7 +182,7 @@ def _drop_second_paths(catalog: Catalog, walks: list[_RootWalk], result: Reconci
             if other == found.path and found.path not in walk.known:
                 if by_size is None:  # new files only: is it a known photo of a root not walked?
                     by_size = defaultdict(list)
-                    for path, size in catalog.query("SELECT path, size FROM photos"):
+                    for path, size in PhotoStore(catalog).paths_and_sizes():
                         by_size[size].append(path)
                 other = next(
                     (p for p in by_size.get(found.size, []) if p != found.path and _same(p, key)),

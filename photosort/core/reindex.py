@@ -14,8 +14,6 @@ scan changed meanwhile is embedded again, never swapped in with its old content'
 from __future__ import annotations
 
 import json
-import re
-import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
@@ -24,40 +22,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photosort.core import vector_codec
-from photosort.core.catalog import Catalog, Migration, register_migration, run_script
+from photosort.core.catalog import Catalog
 from photosort.core.embedder import Embedder
 from photosort.core.pipeline import EmbedJob, EmbedStats, Prepared, embed_photos
 from photosort.core.progress import Progress, ProgressCallback
+from photosort.core.store.staging import StagingStore
 from photosort.core.writelock import LibraryBusy
 
 TARGET_KEY = "reindex_target"  # meta: the model an unfinished re-index embeds with
-
-
-def _like_embeddings(conn: sqlite3.Connection, name: str) -> str:
-    """``CREATE TABLE name`` with the columns of ``embeddings``, whatever later migrations
-    made of it: at the swap the staging table becomes ``embeddings`` by a rename."""
-    sql = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'embeddings'"
-    ).fetchone()[0]
-    return re.sub(
-        r'^\s*CREATE\s+TABLE\s+"?embeddings"?', f"CREATE TABLE {name}", sql, count=1, flags=re.I
-    )
-
-
-def _schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        _like_embeddings(conn, "staged_vectors")
-        + """;
-        CREATE TABLE staged_hashes (
-            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
-            content_hash TEXT
-        );
-        """,
-    )
-
-
-register_migration(Migration("0015_staged_vectors", _schema))
 
 
 @dataclass(frozen=True)
@@ -119,70 +91,45 @@ def begin(catalog: Catalog, target: Target) -> int:
     """Record the target; keep what an interrupted run of the same model staged (returned),
     drop what a run with another model left."""
     with catalog.transaction() as conn:
-        conn.execute("DELETE FROM staged_vectors WHERE model != ?", (target.model_id,))
-        conn.execute(
-            "DELETE FROM staged_hashes WHERE photo_id NOT IN (SELECT photo_id FROM staged_vectors)"
-        )
+        kept = StagingStore(conn).keep_only(target.model_id)
         value = json.dumps({"spec": target.spec, "model_id": target.model_id, "dim": target.dim})
         catalog.set_meta(TARGET_KEY, value, conn)
-        return int(conn.execute("SELECT COUNT(*) FROM staged_vectors").fetchone()[0])
+        return kept
 
 
 def abandon(catalog: Catalog) -> None:
     """Forget an unfinished re-index (its staged vectors too)."""
     if pending_target(catalog) is None:
         return
-    with catalog.transaction() as conn:
-        conn.execute("DELETE FROM staged_vectors")
-        conn.execute("DELETE FROM staged_hashes")
-        conn.execute("DELETE FROM meta WHERE key = ?", (TARGET_KEY,))
+    StagingStore(catalog).clear(TARGET_KEY)
 
 
 def todo(catalog: Catalog, model_id: str) -> list[EmbedJob]:
     """Indexed photos without a staged vector of their current content."""
-    rows = catalog.query(
-        "SELECT p.id, p.path FROM photos p "
-        "LEFT JOIN staged_vectors s ON s.photo_id = p.id AND s.model = ? "
-        "LEFT JOIN staged_hashes h ON h.photo_id = p.id WHERE p.status = 'ok' "
-        "AND (s.photo_id IS NULL OR h.content_hash IS NOT p.content_hash) ORDER BY p.path",
-        (model_id,),
-    )
-    return [EmbedJob(r[0], r[1]) for r in rows]
+    return [EmbedJob(r[0], r[1]) for r in StagingStore(catalog).todo(model_id)]
 
 
 def progress(catalog: Catalog) -> tuple[int, int]:
     """(staged, indexed photos) of the unfinished re-index, for ``status``."""
     target = pending_target(catalog)
-    total = int(catalog.scalar("SELECT COUNT(*) FROM photos WHERE status = 'ok'") or 0)
+    staging = StagingStore(catalog)
+    total = staging.count_indexed()
     if target is None:
         return 0, total
-    staged = catalog.scalar(
-        "SELECT COUNT(*) FROM staged_vectors s JOIN staged_hashes h ON h.photo_id = s.photo_id "
-        "JOIN photos p ON p.id = s.photo_id WHERE s.model = ? AND h.content_hash IS p.content_hash",
-        (target.model_id,),
-    )
-    return int(staged or 0), total
+    return staging.count_current(target.model_id), total
 
 
 def stager(catalog: Catalog, model_id: str) -> Callable[[list[Prepared], np.ndarray, list], None]:
     """The batch writer ``embed_photos`` uses: staged vectors only, live ones untouched."""
 
     def store(ok: list[Prepared], vectors: np.ndarray, _failed: list[Prepared]) -> None:
-        with catalog.transaction() as conn:
-            rows = [(p, v) for p, v in zip(ok, vectors, strict=True)]
-            conn.executemany(
-                "INSERT OR REPLACE INTO staged_vectors (photo_id, model, vector) "
-                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                [
-                    (p.job.photo_id, model_id, vector_codec.encode(v), p.job.photo_id)
-                    for p, v in rows
-                ],
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO staged_hashes (photo_id, content_hash) "
-                "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                [(p.job.photo_id, p.content_hash, p.job.photo_id) for p, _ in rows],
-            )
+        StagingStore(catalog).stage(
+            model_id,
+            [
+                (p.job.photo_id, vector_codec.encode(v), p.content_hash)
+                for p, v in zip(ok, vectors, strict=True)
+            ],
+        )
 
     return store
 
@@ -197,34 +144,7 @@ def swap(catalog: Catalog, target: Target) -> int:
     A photo left without a new vector is embedded by the next scan (status 'ok', no vector).
     """
     with catalog.transaction() as conn:
-        conn.execute(
-            "DELETE FROM staged_vectors WHERE model != ? OR photo_id NOT IN "
-            "(SELECT h.photo_id FROM staged_hashes h JOIN photos p ON p.id = h.photo_id "
-            "WHERE h.content_hash IS p.content_hash)",
-            (target.model_id,),
-        )
-        swapped = conn.execute("SELECT COUNT(*) FROM staged_vectors").fetchone()[0]
-        indexes = [
-            r[0]
-            for r in conn.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' "
-                "AND tbl_name = 'embeddings' AND sql IS NOT NULL"
-            )
-        ]
-        fresh = _like_embeddings(conn, "staged_vectors")
-        # the old model's pages are freed, not zeroed page by page (seconds per 10k photos)
-        secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
-        conn.execute("PRAGMA secure_delete = FAST")
-        try:
-            conn.execute("DROP TABLE embeddings")
-        finally:
-            conn.execute(f"PRAGMA secure_delete = {int(secure)}")
-        conn.execute("ALTER TABLE staged_vectors RENAME TO embeddings")
-        for sql in indexes:
-            conn.execute(sql)
-        conn.execute(fresh)
-        conn.execute("DELETE FROM staged_hashes")
-        conn.execute("DELETE FROM meta WHERE key = ?", (TARGET_KEY,))
+        swapped = StagingStore(conn).swap_in(target.model_id, TARGET_KEY)
         catalog.set_meta("model", target.spec, conn)
         catalog.set_meta("model_id", target.model_id, conn)
         catalog.set_meta("model_dim", str(target.dim), conn)

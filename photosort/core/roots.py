@@ -14,15 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from photosort.core.catalog import Migration, register_migration, run_script
 from photosort.core.folders import inside
-
-
-def _schema(conn: sqlite3.Connection) -> None:
-    run_script(conn, "ALTER TABLE roots ADD COLUMN follow_links INTEGER NOT NULL DEFAULT 0")
-
-
-register_migration(Migration("0004_c_root_follow_links", _schema))
 
 
 def canonical(path: str | os.PathLike) -> str:

@@ -34,6 +34,7 @@ from photosort.core.catalog import Catalog
 from photosort.core.categories import Category
 from photosort.core.errors import PhotosortError
 from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.store import PhotoStore, TagStore
 from photosort.core.tagging import UNCERTAIN, Tagger, contrary_labels, photos_with_tag
 
 FORMATS = ("csv", "json", "parquet")
@@ -90,13 +91,8 @@ class Applies:
         self.must_hold = contrary is None
         names = [applies_if] if contrary is None else contrary
         if photo_id is not None:  # one photo (the details panel): read only its tags
-            marks = ",".join("?" * len(names))
-            rows = catalog.query(
-                f"SELECT DISTINCT photo_id FROM effective_tags WHERE photo_id = ? "
-                f"AND tag COLLATE NOCASE IN ({marks})",
-                (int(photo_id), *names),
-            )
-            self.ids = np.array([r[0] for r in rows], np.int64)
+            has = TagStore(catalog).photo_has_any(photo_id, names)
+            self.ids = np.array([int(photo_id)] if has else [], np.int64)
             return
         found = [pid for name in names for pid in photos_with_tag(catalog, name)]
         self.ids = np.unique(np.array(found, np.int64))
@@ -156,10 +152,7 @@ class ScoreTable:
 
 def _paths(catalog: Catalog, ids: np.ndarray) -> list[str]:
     """Paths of a chunk of ids (sorted ascending): one range read, not an IN list."""
-    rows = catalog.query(
-        "SELECT id, path FROM photos WHERE id BETWEEN ? AND ?", (int(ids[0]), int(ids[-1]))
-    )
-    by_id: dict[int, str] = {r[0]: r[1] for r in rows}
+    by_id = PhotoStore(catalog).paths_between(int(ids[0]), int(ids[-1]))
     return [by_id.get(int(i), "") for i in ids]
 
 
@@ -295,7 +288,7 @@ def export(
     summary = ScoresSummary(
         labels=len(table.labels), out="-" if to_stdout else str(out), format=fmt
     )
-    total = int(catalog.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model_id,)))
+    total = catalog.count_vectors(model_id)
     meter = RateMeter("scores", total, on_progress)
     meter.report(0)
     final = None if to_stdout or out is None else Path(out)

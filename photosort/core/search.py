@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosort.core import vector_codec
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
-from photosort.core.folders import under_folder_sql
 from photosort.core.index import VectorIndex
+from photosort.core.store import PhotoStore, VectorStore
+from photosort.core.store import photos as photo_store
 
 
 class SearchError(PhotosortError):
@@ -108,11 +108,8 @@ def relevant_count(results: list[SearchResult]) -> int:
     return sum(1 for r in results if r.relevant)
 
 
-#: Orders of a listing without a query (``Library.browse``), as SQL over ``photos p``.
-BROWSE_ORDERS = {
-    "date": "p.taken_at IS NULL, p.taken_at DESC, p.path",
-    "name": "substr(p.path, length(p.folder) + 2) COLLATE NOCASE, p.path",
-}
+#: Orders of a listing without a query (``Library.browse``).
+BROWSE_ORDERS = photo_store.BROWSE_ORDERS
 
 
 def sort_results(results: list[SearchResult], order: str) -> list[SearchResult]:
@@ -147,22 +144,15 @@ def register_result_hook(hook: ResultHook) -> None:
 
 def filter_clauses(query: SearchQuery) -> tuple[list[str], list]:
     """SQL conditions on ``photos p`` for the query's filters."""
-    clauses: list[str] = []
-    params: list = []
-    for prefix in (query.root, query.folder):  # a root is a folder too: same prefix test
-        if prefix:
-            clause, values = under_folder_sql(
-                "p.folder", os.path.abspath(os.path.expanduser(prefix))
-            )
-            clauses.append(clause)
-            params += values
-    if query.date_from:
-        clauses.append("p.taken_at >= ?")
-        params.append(query.date_from)
-    if query.date_to:
-        upper = query.date_to if "T" in query.date_to else query.date_to + "T99"
-        clauses.append("p.taken_at <= ?")
-        params.append(upper)
+    folders = [  # a root is a folder too: same prefix test
+        os.path.abspath(os.path.expanduser(prefix))
+        for prefix in (query.root, query.folder)
+        if prefix
+    ]
+    upper = query.date_to
+    if upper and "T" not in upper:
+        upper += "T99"
+    clauses, params = PhotoStore.filter_clauses(folders, query.date_from, upper)
     for hook in _FILTER_HOOKS:
         more, more_params = hook(query)
         clauses += more
@@ -232,10 +222,7 @@ class Searcher:
         clauses, params = filter_clauses(query)
         allowed = None
         if clauses:
-            rows = self.catalog.query(
-                "SELECT p.id FROM photos p WHERE " + " AND ".join(clauses), params
-            )
-            allowed = np.array([r[0] for r in rows], dtype=np.int64)
+            allowed = np.array(PhotoStore(self.catalog).ids_where(clauses, params), np.int64)
         if not query.has_semantic_part:
             return self._listing(clauses, params, query.top)
         vector, own_id = self.query_vector(query)
@@ -254,16 +241,7 @@ class Searcher:
         if relevance is None:
             return
         model = self._model_id()
-        ids = [r.photo_id for r in results]
-        vectors: dict[int, np.ndarray] = {}
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            rows = self.catalog.query(
-                "SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id IN "
-                f"({','.join('?' * len(chunk))})",
-                [model, *chunk],
-            )
-            vectors.update({r[0]: vector_codec.decode(r[1]) for r in rows})
+        vectors = VectorStore(self.catalog).by_id(model, [r.photo_id for r in results])
         known = [r for r in results if r.photo_id in vectors]
         if not known:
             return
@@ -274,24 +252,13 @@ class Searcher:
             r.relevance = float(p)
 
     def _listing(self, clauses: list[str], params: list, top: int) -> list[SearchResult]:
-        where = (" AND " + " AND ".join(clauses)) if clauses else ""
-        rows = self.catalog.query(
-            "SELECT p.id FROM photos p WHERE p.status = 'ok'"
-            + where
-            + " ORDER BY p.taken_at DESC, p.path LIMIT ?",
-            [*params, top],
-        )
-        return self._results([(r[0], 0.0) for r in rows])
+        ids = PhotoStore(self.catalog).newest_ids_where(clauses, params, top)
+        return self._results([(pid, 0.0) for pid in ids])
 
     def _results(self, hits: list[tuple[int, float]]) -> list[SearchResult]:
         if not hits:
             return []
-        ids = [h[0] for h in hits]
-        rows = self.catalog.query(
-            f"SELECT id, path, taken_at FROM photos WHERE id IN ({','.join('?' * len(ids))})",
-            ids,
-        )
-        by_id = {r["id"]: r for r in rows}
+        by_id = PhotoStore(self.catalog).paths_and_dates([h[0] for h in hits])
         results = [
             SearchResult(pid, by_id[pid]["path"], score, by_id[pid]["taken_at"])
             for pid, score in hits

@@ -17,9 +17,12 @@ import numpy as np
 from photosort.core import tagging  # noqa: F401 - 0002_tags makes the tables 0006 alters
 from photosort.core.catalog import Catalog, Migration, register_migration, run_script
 from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.store import CategoryStore
+from photosort.core.store import sun as sun_rows
+from photosort.core.store.sun import SunStore
 from photosort.core.sun import Capture, SunFix, capture_from_file, sun_fix
 
-SUN_VERSION = "sun_version"
+SUN_VERSION = sun_rows.SUN_VERSION
 #: The catalog's vectors_version when every photo's sun was last known current: photos
 #: change only with it, so an unchanged library skips even the check.
 SUN_CHECKED = "sun_checked_at_vectors_version"
@@ -27,30 +30,7 @@ SUN_CHECKED = "sun_checked_at_vectors_version"
 
 # -- storage -------------------------------------------------------------------------------
 def _sun_schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE photo_sun (
-            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
-            size INTEGER NOT NULL,
-            mtime_ns INTEGER NOT NULL,
-            instant TEXT,
-            offset_min INTEGER,
-            lat REAL,
-            lon REAL,
-            elevation REAL,
-            azimuth REAL,
-            rising INTEGER,
-            trust_elevation REAL NOT NULL DEFAULT 0,
-            trust_direction REAL NOT NULL DEFAULT 0,
-            source TEXT,
-            notes TEXT
-        );
-        ALTER TABLE categories ADD COLUMN sun INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE labels ADD COLUMN sun_elevation TEXT;
-        ALTER TABLE labels ADD COLUMN sun_rising INTEGER
-        """,
-    )
+    run_script(conn, sun_rows.SCHEMA_0006)
     # The shipped defaults' sun keys go onto the same-named groups whose labels match, so an
     # existing library's Time of day uses the sun too; groups the user changed are left alone.
     from photosort.core import categories as cats
@@ -62,18 +42,12 @@ def _sun_schema(conn: sqlite3.Connection) -> None:
             continue
         if sorted(x.name for x in mine.labels) != sorted(x.name for x in default.labels):
             continue
-        cat_id = conn.execute("SELECT id FROM categories WHERE name = ?", (mine.name,)).fetchone()
-        cats.store_sun_keys(conn, cat_id[0], default)
+        cat_id = CategoryStore(conn).id_of(mine.name)
+        assert cat_id is not None  # just loaded
+        cats.store_sun_keys(conn, cat_id, default)
 
 
 register_migration(Migration("0006_sun", _sun_schema))
-
-
-def _bump(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        f"INSERT INTO meta (key, value) VALUES ('{SUN_VERSION}', '1') "
-        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-    )
 
 
 @dataclass
@@ -116,11 +90,7 @@ def update_catalog(
     version = str(catalog.vectors_version())
     if catalog.get_meta(SUN_CHECKED) == version:
         return SunUpdate()
-    rows = catalog.query(
-        "SELECT p.id, p.path, p.size, p.mtime_ns FROM photos p "
-        "LEFT JOIN photo_sun s ON s.photo_id = p.id WHERE p.status = 'ok' AND "
-        "(s.photo_id IS NULL OR s.size != p.size OR s.mtime_ns != p.mtime_ns) ORDER BY p.id"
-    )
+    rows = SunStore(catalog).stale()
     summary = SunUpdate()
     if not rows:
         catalog.set_meta(SUN_CHECKED, version)
@@ -140,15 +110,7 @@ def update_catalog(
             summary.with_sun += fix.elevation is not None
             summary.clock_only += fix.elevation is None and fix.rising is not None
             summary.ignored += [(row["path"], note) for note in fix.notes]
-        with catalog.transaction() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO photo_sun (photo_id, size, mtime_ns, instant, offset_min,"
-                " lat, lon, elevation, azimuth, rising, trust_elevation, trust_direction, source,"
-                " notes) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
-                "WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                [(*v, v[0]) for v in values],
-            )
-            _bump(conn)
+        SunStore(catalog).put(values)
         meter.report(summary.read, rows[min(start + batch, len(rows)) - 1]["path"])
     if not summary.cancelled:
         catalog.set_meta(SUN_CHECKED, version)
@@ -174,14 +136,9 @@ def _row_of(fix: SunFix) -> tuple:
 
 def stored_fix(catalog: Catalog, photo_id: int) -> SunFix | None:
     """The stored sun of one photo (None before its first scan with this feature)."""
-    rows = catalog.query(
-        "SELECT instant, offset_min, lat, lon, elevation, azimuth, rising, trust_elevation, "
-        "trust_direction, source, notes FROM photo_sun WHERE photo_id = ?",
-        (photo_id,),
-    )
-    if not rows:
+    r = SunStore(catalog).fix_of(photo_id)
+    if r is None:
         return None
-    r = rows[0]
     instant = dt.datetime.fromisoformat(r["instant"]) if r["instant"] else None
     notes = tuple((r["notes"] or "").split("; ")) if r["notes"] else ()
     capture = Capture(instant, None, r["offset_min"], r["lat"], r["lon"], notes=notes)
@@ -251,11 +208,7 @@ class SunEvidence:
 
 
 def load_evidence(catalog: Catalog) -> SunEvidence:
-    rows = catalog.query(
-        "SELECT photo_id, IFNULL(elevation, 'NaN'), IFNULL(rising, 'NaN'), trust_elevation, "
-        "trust_direction FROM photo_sun WHERE trust_elevation > 0 OR trust_direction > 0 "
-        "ORDER BY photo_id"
-    )
+    rows = SunStore(catalog).evidence()
     if not rows:
         return SunEvidence.empty()
     arr = np.array([tuple(r) for r in rows], dtype=np.float64)

@@ -23,6 +23,7 @@ import numpy as np
 from photosort.core.catalog import Catalog
 from photosort.core.categories import Category
 from photosort.core.scores import Applies
+from photosort.core.store import TagStore
 from photosort.core.tagging import Tagger
 
 
@@ -51,11 +52,7 @@ def decisions(catalog: Catalog, cat: Category) -> dict[str, tuple[set[int], set[
     """Per label of ``cat`` the (positive, negative) photo ids the user decided."""
     names = [lab.name for lab in cat.labels]
     out: dict[str, tuple[set[int], set[int]]] = {n: (set(), set()) for n in names}
-    marks = ",".join("?" * len(names))
-    rows = catalog.query(
-        f"SELECT photo_id, tag, state FROM manual_tags WHERE tag IN ({marks})", names
-    )
-    for photo_id, tag, state in rows:
+    for photo_id, tag, state in TagStore(catalog).decisions_on(names):
         out[tag][0 if state == "on" else 1].add(int(photo_id))
     if cat.kind == "exclusive":  # one label on: every other label of the group is off
         for name in names:

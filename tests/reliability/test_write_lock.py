@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from photosort.core import export as exporter
-from photosort.core.export import ExportRequest
+from photosort.core.export import ExportRequest, moving
 from photosort.core.owner import Owner, is_gone, this_process
 from tests.reliability.helpers import make_photos, raw_checks, run_cli
 
@@ -44,7 +44,7 @@ def _park_move(monkeypatch):
     """Park the first move between claiming its destination and updating the catalog:
     the moment a journal is live and the original still the catalog's truth."""
     parked, release = threading.Event(), threading.Event()
-    real = exporter.update_catalog_path
+    real = moving.update_catalog_path
 
     def slow(*args, **kwargs):
         if not parked.is_set():
@@ -52,7 +52,7 @@ def _park_move(monkeypatch):
             assert release.wait(120)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(exporter, "update_catalog_path", slow)
+    monkeypatch.setattr(moving, "update_catalog_path", slow)
     return parked, release
 
 

@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from photosort.core.folders import inside, under_folder_sql
+from photosort.core.folders import inside
+from photosort.core.store import under_folder_sql
 
 CASES = [
     ("/a/b", "/a/b", True),

@@ -33,9 +33,11 @@ CORE = Path(catalog.__file__).parent
 
 def test_every_module_that_declares_a_migration_is_listed() -> None:
     declaring = {
-        path.stem
-        for path in CORE.glob("*.py")
-        if path.stem != "catalog" and "register_migration(Migration(" in path.read_text("utf-8")
+        ".".join(path.relative_to(CORE).with_suffix("").parts)
+        for path in CORE.rglob("*.py")
+        if path.stem != "catalog"
+        and "_tests" not in path.parts
+        and "register_migration(Migration(" in path.read_text("utf-8")
     }
     assert declaring <= set(catalog.MIGRATION_MODULES), "add them to catalog.MIGRATION_MODULES"
 

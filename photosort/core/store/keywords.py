@@ -1,0 +1,66 @@
+"""The SQL of keyword imports (``keyword_imports``, migration 0009_b): per photo, the
+signature of the sources last read and the keyword paths photosort adopted from its
+sidecars (rules in ``core/keywords.py``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from photosort.core.catalog import Migration, register_migration, run_script
+from photosort.core.store.sql import Store, in_chunks
+
+
+def _schema(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE keyword_imports (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            signature TEXT NOT NULL,
+            keywords TEXT NOT NULL DEFAULT '[]'
+        );
+        """,
+    )
+
+
+register_migration(Migration("0009_b_keyword_imports", _schema))
+
+
+class KeywordImportStore(Store):
+    """``keyword_imports`` rows (the adopted keywords as a JSON list of paths)."""
+
+    def photos_with_signatures(self, root_ids: Sequence[int]) -> list[Any]:
+        """(id, path, signature or None) of every photo of these roots, by path."""
+        marks = ",".join("?" * len(root_ids))
+        return self.db.rows(
+            "SELECT p.id, p.path, k.signature FROM photos p LEFT JOIN keyword_imports k "
+            f"ON k.photo_id = p.id WHERE p.root_id IN ({marks}) ORDER BY p.path",
+            list(root_ids),
+        )
+
+    def adopted_json(self, photo_id: int) -> str | None:
+        value = self.db.scalar(
+            "SELECT keywords FROM keyword_imports WHERE photo_id = ?", (photo_id,)
+        )
+        return None if value is None else str(value)
+
+    def remember(self, photo_id: int, signature: str, adopted_json: str) -> None:
+        """The sources' signature and the adopted keywords (for a photo still there)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO keyword_imports (photo_id, signature, keywords) "
+                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
+                (photo_id, signature, adopted_json, photo_id),
+            )
+
+    def adopted_of(self, photo_ids: Iterable[int]) -> list[Any]:
+        """(photo id, adopted JSON) of these photos that have a row."""
+        out: list[Any] = []
+        for marks, chunk in in_chunks(photo_ids):
+            out += self.db.rows(
+                f"SELECT photo_id, keywords FROM keyword_imports WHERE photo_id IN ({marks})",
+                chunk,
+            )
+        return out
