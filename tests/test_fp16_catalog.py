@@ -24,7 +24,6 @@ def test_float32_library_migrates_and_keeps_its_auto_tags(
     tmp_path, make_library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_library(tmp_path / "photos", 40, seed=11)
-    catalog.register_all_migrations()
     with monkeypatch.context() as patch:  # photosort before fp16: float32 blobs, no 0016
         patch.setattr(
             catalog, "MIGRATIONS", [m for m in catalog.MIGRATIONS if m.name < "0016_fp16_vectors"]

@@ -44,8 +44,28 @@ class CatalogError(PhotosortError):
 
 @dataclass(frozen=True)
 class Migration:
+    """One named schema step: a function, or ``"module:function"`` under photosort.core.
+
+    A named step is imported only when a catalog needs it, so opening an up-to-date
+    catalog imports none of the feature modules that own the schema's parts (they were
+    ~70 modules a no-change rescan imported for nothing, issue 13)."""
+
     name: str
-    apply: Callable[[sqlite3.Connection], None]
+    step: Callable[[sqlite3.Connection], None] | str
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        self.function()(conn)
+
+    def function(self) -> Callable[[sqlite3.Connection], None]:
+        if not isinstance(self.step, str):
+            return self.step
+        import importlib
+
+        module, _, name = self.step.partition(":")
+        found: Callable[[sqlite3.Connection], None] = getattr(
+            importlib.import_module(f"photosort.core.{module}"), name
+        )
+        return found
 
 
 def run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -100,43 +120,30 @@ def _initial_schema(conn: sqlite3.Connection) -> None:
     )
 
 
-#: Every schema change ever made, in order. Never edit or reorder an entry; append.
-MIGRATIONS: list[Migration] = [Migration("0001_initial", _initial_schema)]
-
-
-#: The feature modules that declare migrations, in one place: each is imported before a
-#: catalog opens, so a catalog opened without the Library (a tool, a test) still gets every
-#: table, whatever was imported before.
-MIGRATION_MODULES = (
-    "tagging.schema",
-    "store.journal",
-    "store.kept",
-    "store.photos",
-    "tag_admin",
-    "sun_store",
-    "teaching",
-    "store.duplicates",
-    "store.pairs",
-    "store.keywords",
-    "store.categories",
-    "store.staging",
-    "ocr_store",
-    "vector_migration",
-)
-
-
-def register_all_migrations() -> None:
-    import importlib
-
-    for name in MIGRATION_MODULES:
-        importlib.import_module(f"photosort.core.{name}")
-
-
-def register_migration(migration: Migration) -> None:
-    """Let a feature module (tagging, ...) append its own named migration."""
-    if any(m.name == migration.name for m in MIGRATIONS):
-        return
-    MIGRATIONS.append(migration)
+#: Every schema change ever made, in the order it applies (name order), declared here and
+#: nowhere else, as beets declares its migrations: a step lives beside the code that owns
+#: its tables and is named here. Never edit, rename or reorder an entry; append.
+MIGRATIONS: list[Migration] = [
+    Migration("0001_initial", _initial_schema),
+    Migration("0002_tags", "tagging.schema:_tags_schema"),
+    Migration("0003_move_journal", "store.journal:_journal_schema"),
+    Migration("0004_a_move_journal_owner", "store.journal:_journal_owner_schema"),
+    Migration("0004_b_kept_manual_tags", "store.kept:_schema"),
+    Migration("0004_c_root_follow_links", "store.photos:_follow_links_column"),
+    Migration("0004_d_failure_kind", "store.photos:_failure_kind_column"),
+    Migration("0005_a_tag_case", "tag_admin:_merge_case_duplicates"),
+    Migration("0005_b_applies_if", "tag_admin:_applies_if_column"),
+    Migration("0006_sun", "sun_store:_sun_schema"),
+    Migration("0007_taught_tags", "teaching:_taught_schema"),
+    Migration("0008_duplicates", "store.duplicates:_schema"),
+    Migration("0009_a_photo_pairs", "store.pairs:_pairs_schema"),
+    Migration("0009_b_keyword_imports", "store.keywords:_schema"),
+    Migration("0010_ocr", "ocr_store:_schema"),
+    Migration("0010_ocr_b_learned_gates", "ocr_store:_learned_schema"),
+    Migration("0012_category_template", "store.categories:_template_column"),
+    Migration("0015_staged_vectors", "store.staging:_schema"),
+    Migration("0016_fp16_vectors", "vector_migration:_to_fp16"),
+]
 
 
 def now_iso() -> str:
@@ -169,7 +176,6 @@ class Catalog:
         busy_timeout_s: float = 10.0,
         read_only: bool = False,
     ):
-        register_all_migrations()
         self.path = Path(path)
         self.backup_dir = backup_dir
         self.read_only = read_only

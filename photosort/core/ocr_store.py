@@ -33,13 +33,7 @@ from photosort.core import (
     tagging,  # noqa: F401 - the tables before ours
     vector_codec,
 )
-from photosort.core.catalog import (
-    Catalog,
-    Migration,
-    now_iso,
-    register_migration,
-    run_script,
-)
+from photosort.core.catalog import Catalog, now_iso, run_script
 from photosort.core.errors import PhotosortError
 from photosort.core.ocr import (
     ENGINE_VERSION,
@@ -118,7 +112,6 @@ _TRIGGERS = (
     "INSERT INTO ocr_fts (rowid, text) VALUES (new.id, new.text); END",
 )
 
-register_migration(Migration("0010_ocr", _schema))
 
 #: A photo's stored text counts only while its file is the version that was read.
 CURRENT = (
@@ -145,8 +138,6 @@ def _learned_schema(conn: sqlite3.Connection) -> None:
         """,
     )
 
-
-register_migration(Migration("0010_ocr_b_learned_gates", _learned_schema))
 
 #: The gate key of a photo the quick look skipped: a fact about its pixels, redone only
 #: when the quick look itself changes, never because the vector gate did.

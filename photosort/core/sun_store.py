@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photosort.core import tagging  # noqa: F401 - 0002_tags makes the tables 0006 alters
-from photosort.core.catalog import Catalog, Migration, register_migration, run_script
+from photosort.core.catalog import Catalog, run_script
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.store import CategoryStore
 from photosort.core.store import sun as sun_rows
@@ -45,9 +45,6 @@ def _sun_schema(conn: sqlite3.Connection) -> None:
         cat_id = CategoryStore(conn).id_of(mine.name)
         assert cat_id is not None  # just loaded
         cats.store_sun_keys(conn, cat_id, default)
-
-
-register_migration(Migration("0006_sun", _sun_schema))
 
 
 @dataclass

@@ -15,7 +15,6 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from photosort.core.catalog import Migration, register_migration
 from photosort.core.categories import CategoryError, clean_tag
 
 
@@ -71,9 +70,6 @@ def _dedupe_names(conn: sqlite3.Connection, table: str) -> None:
             name = f"{name} {k}"
             conn.execute(f"UPDATE {table} SET name = ? WHERE id = ?", (name, row_id))
         seen.add(_key(name))
-
-
-register_migration(Migration("0005_a_tag_case", _merge_case_duplicates))
 
 
 # -- looking names up --------------------------------------------------------------------
@@ -342,6 +338,3 @@ def _applies_if_column(conn: sqlite3.Connection) -> None:
             (name, label),
         )
     _bump_auto(conn)
-
-
-register_migration(Migration("0005_b_applies_if", _applies_if_column))

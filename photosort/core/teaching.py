@@ -31,7 +31,7 @@ import numpy as np
 
 from photosort.core import categories as category_store
 from photosort.core import tagging
-from photosort.core.catalog import Catalog, Migration, now_iso, register_migration, run_script
+from photosort.core.catalog import Catalog, now_iso, run_script
 from photosort.core.categories import Category, CategoryError, Label, clean_tag
 from photosort.core.errors import PhotosortError
 from photosort.core.probe import (  # noqa: F401  (re-exported: the probe is part of teaching)
@@ -77,9 +77,6 @@ def _taught_schema(conn: sqlite3.Connection) -> None:
         )
         """,
     )
-
-
-register_migration(Migration("0007_taught_tags", _taught_schema))
 
 
 # -- data the faces see ------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 
 from photosort.core import vector_codec
-from photosort.core.catalog import Migration, register_migration
 from photosort.core.store.vectors import VECTOR_TABLES, VectorBlobs
 
 #: Rows read, converted and written back per step.
@@ -40,6 +39,3 @@ def _to_fp16(conn: sqlite3.Connection) -> None:
     for table in VECTOR_TABLES:
         if VectorBlobs(conn, table).exists():
             rewrite_fp32(conn, table)
-
-
-register_migration(Migration("0016_fp16_vectors", _to_fp16))

@@ -118,7 +118,6 @@ def test_a_missed_daily_backup_never_stops_the_first_write(
 def test_an_upgrade_whose_backup_fails_leaves_the_catalog_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalog.register_all_migrations()
     with monkeypatch.context() as patch:  # a catalog as an older photosort left it
         patch.setattr(catalog, "MIGRATIONS", catalog.MIGRATIONS[:1])
         old = Catalog(tmp_path / "catalog.sqlite")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,20 +29,43 @@ SHIPPED = [
     "0008_duplicates",
     "0009_a_photo_pairs",
     "0009_b_keyword_imports",
+    "0010_ocr",
+    "0010_ocr_b_learned_gates",
+    "0012_category_template",
+    "0015_staged_vectors",
+    "0016_fp16_vectors",
 ]
 
 CORE = Path(catalog.__file__).parent
 
 
-def test_every_module_that_declares_a_migration_is_listed() -> None:
-    declaring = {
-        ".".join(path.relative_to(CORE).with_suffix("").parts)
+def test_the_schema_is_one_list_declared_in_the_catalog() -> None:
+    """Every step is named in ``catalog.MIGRATIONS`` and resolves to a function; no module
+    adds one when it is imported (the order once depended on the import sorter)."""
+    assert [m.name for m in catalog.MIGRATIONS] == SHIPPED
+    assert all(callable(m.function()) for m in catalog.MIGRATIONS)
+    registering = [
+        path.name
         for path in CORE.rglob("*.py")
-        if path.stem != "catalog"
-        and "_tests" not in path.parts
-        and "register_migration(Migration(" in path.read_text("utf-8")
-    }
-    assert declaring <= set(catalog.MIGRATION_MODULES), "add them to catalog.MIGRATION_MODULES"
+        if "_tests" not in path.parts and "register_migration" in path.read_text("utf-8")
+    ]
+    assert registering == []
+
+
+def test_opening_an_up_to_date_catalog_imports_no_feature_module(tmp_path: Path) -> None:
+    """A no-change rescan opens the catalog: the modules owning schema steps are imported
+    only when a step must run, never to open a catalog that has them all."""
+    catalog.Catalog(tmp_path / "catalog.sqlite").close()
+    code = (
+        "import sys\n"
+        "from photosort.core.catalog import Catalog\n"
+        f"Catalog({str(tmp_path / 'catalog.sqlite')!r}).close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('photosort.core.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(out.stdout.strip()))
+    owners = {f"photosort.core.{str(m.step).partition(':')[0]}" for m in catalog.MIGRATIONS[1:]}
+    assert loaded & owners == set()
 
 
 def test_a_new_catalog_applies_the_shipped_migrations_first_in_name_order(tmp_path: Path) -> None:
@@ -57,7 +83,6 @@ def test_a_new_catalog_applies_the_shipped_migrations_first_in_name_order(tmp_pa
 def test_a_catalog_made_at_an_earlier_schema_upgrades_with_its_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, last: str
 ) -> None:
-    catalog.register_all_migrations()
     earlier = [m for m in catalog.MIGRATIONS if m.name <= last]
     path = tmp_path / "catalog.sqlite"
     with monkeypatch.context() as patch:  # a catalog as an older photosort left it

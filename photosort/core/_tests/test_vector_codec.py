@@ -46,7 +46,6 @@ def test_legacy_float32_blobs_decode_exactly_alone_and_mixed() -> None:
 def test_a_float32_catalog_migrates_to_fp16_after_a_backup(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalog.register_all_migrations()
     path = tmp_path / "catalog.sqlite"
     vectors = _unit(50, dim=16, seed=3)
     with monkeypatch.context() as patch:  # a catalog as photosort left it before fp16

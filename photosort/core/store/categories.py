@@ -11,7 +11,6 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from photosort.core.catalog import Migration, register_migration
 from photosort.core.store.sql import Store
 from photosort.core.store.tags import TagStore
 
@@ -19,9 +18,6 @@ from photosort.core.store.tags import TagStore
 def _template_column(conn: sqlite3.Connection) -> None:
     """A category's own prompt template (``core/prompt_template.py``)."""
     conn.execute("ALTER TABLE categories ADD COLUMN template TEXT")
-
-
-register_migration(Migration("0012_category_template", _template_column))
 
 
 class CategoryStore(Store):

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from photosort.core.catalog import Migration, now_iso, register_migration, run_script
+from photosort.core.catalog import now_iso, run_script
 from photosort.core.store.sql import Store, in_chunks
 
 
@@ -39,8 +39,6 @@ def _schema(conn: sqlite3.Connection) -> None:
         """,
     )
 
-
-register_migration(Migration("0008_duplicates", _schema))
 
 _VALID = (
     "SELECT f.photo_id, f.phash, f.sharpness, f.sharp_side, f.colour FROM photo_fingerprints f "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from photosort.core.catalog import Migration, now_iso, register_migration, run_script
+from photosort.core.catalog import now_iso, run_script
 from photosort.core.store.sql import Store
 
 
@@ -30,9 +30,6 @@ def _journal_schema(conn: sqlite3.Connection) -> None:
     )
 
 
-register_migration(Migration("0003_move_journal", _journal_schema))
-
-
 def _journal_owner_schema(conn: sqlite3.Connection) -> None:
     """Each journal row names its process, so recovery can tell a live move from a dead one."""
     run_script(
@@ -43,9 +40,6 @@ def _journal_owner_schema(conn: sqlite3.Connection) -> None:
         ALTER TABLE move_journal ADD COLUMN owner_started TEXT
         """,
     )
-
-
-register_migration(Migration("0004_a_move_journal_owner", _journal_owner_schema))
 
 
 class MoveJournal(Store):

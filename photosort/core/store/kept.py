@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from photosort.core.catalog import Migration, register_migration, run_script
+from photosort.core.catalog import run_script
 from photosort.core.store.sql import Store, in_chunks
 
 
@@ -25,9 +25,6 @@ def _schema(conn: sqlite3.Connection) -> None:
         ) WITHOUT ROWID
         """,
     )
-
-
-register_migration(Migration("0004_b_kept_manual_tags", _schema))
 
 
 class KeptTagStore(Store):

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from photosort.core.catalog import Migration, register_migration, run_script
+from photosort.core.catalog import run_script
 from photosort.core.store.sql import Store, in_chunks
 
 
@@ -23,9 +23,6 @@ def _schema(conn: sqlite3.Connection) -> None:
         );
         """,
     )
-
-
-register_migration(Migration("0009_b_keyword_imports", _schema))
 
 
 class KeywordImportStore(Store):

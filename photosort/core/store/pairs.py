@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from photosort.core.catalog import Migration, register_migration, run_script
+from photosort.core.catalog import run_script
 from photosort.core.store.sql import Store, in_chunks
 
 
@@ -24,8 +24,6 @@ def _pairs_schema(conn: sqlite3.Connection) -> None:
         """,
     )
 
-
-register_migration(Migration("0009_a_photo_pairs", _pairs_schema))
 
 #: SQL condition on ``photos p``: the row is shown on its own (not the RAW of a pair).
 SHOWN = "p.id NOT IN (SELECT companion_id FROM photo_pairs)"

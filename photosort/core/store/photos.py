@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from photosort.core.catalog import Migration, now_iso, register_migration, run_script
+from photosort.core.catalog import now_iso, run_script
 from photosort.core.store.sql import Store, in_chunks, under_folder_sql
 
 #: Orders of a listing without a query (``Library.browse``), as SQL over ``photos p``.
@@ -30,16 +30,12 @@ def _follow_links_column(conn: sqlite3.Connection) -> None:
     run_script(conn, "ALTER TABLE roots ADD COLUMN follow_links INTEGER NOT NULL DEFAULT 0")
 
 
-register_migration(Migration("0004_c_root_follow_links", _follow_links_column))
-
-
 def _failure_kind_column(conn: sqlite3.Connection) -> None:
     run_script(conn, "ALTER TABLE photos ADD COLUMN failure_kind TEXT")
 
 
 #: 'io' failures (reading failed: a drive unplugged) are retried by the next scan;
 #: 'content' ones (the file itself is bad) only when the file changes or on --retry-failed.
-register_migration(Migration("0004_d_failure_kind", _failure_kind_column))
 
 
 #: The columns of a row given to ``PhotoStore.upsert``.

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from photosort.core.catalog import Migration, register_migration, run_script
+from photosort.core.catalog import run_script
 from photosort.core.store.sql import Store
 
 
@@ -35,9 +35,6 @@ def _schema(conn: sqlite3.Connection) -> None:
         );
         """,
     )
-
-
-register_migration(Migration("0015_staged_vectors", _schema))
 
 
 class StagingStore(Store):

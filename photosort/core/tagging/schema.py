@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 from photosort.core import categories as cats
-from photosort.core.catalog import Migration, register_migration
 from photosort.core.store import tags as tag_store
 
 
@@ -13,6 +12,3 @@ def _tags_schema(conn: sqlite3.Connection) -> None:
     tag_store.create_schema(conn)
     for category in cats.default_categories():  # a new library starts with the defaults
         cats.store(conn, category)
-
-
-register_migration(Migration("0002_tags", _tags_schema))
