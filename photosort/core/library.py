@@ -17,41 +17,26 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from photosort.core import archive_import as archives  # issue 20: photosort import
-from photosort.core import bench as bench_speed
 from photosort.core import categories as category_store
-from photosort.core import discover as discovery
-from photosort.core import duplicate_actions as dup_actions
-from photosort.core import duplicates as dup
-from photosort.core import export as exporter
 from photosort.core import index as vector_index
 from photosort.core import (
     kept_tags,
     known_models,
     lookup,
-    model_check,
-    ocr,
-    ocr_store,  # registers 0010_ocr (text in photos, issue 19)
+    ocr_store,  # text in photos (issue 19)
     query_input,
-    scores,
     scoring,
     sun,
-    sun_fusion,
-    sun_store,  # registers the 0006_sun migration
+    sun_store,
     tag_admin,
-    tag_truth,
-    tagging,  # registers the 0002_tags migration before any Catalog opens
-    teaching,  # registers 0007_taught_tags
-    text_onnx,
-    xmp,
+    tagging,  # registers the search filter and result hook for tags
 )
 from photosort.core import keywords as keyword_import
 from photosort.core import pairs as raw_pairs
-from photosort.core import reindex as reindexing
 from photosort.core import roots as root_paths
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog, CatalogError
@@ -67,6 +52,7 @@ from photosort.core.embedder import (
 )
 from photosort.core.errors import PhotosortError
 from photosort.core.folders import inside
+from photosort.core.lazy_import import lazy_module
 from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
@@ -80,6 +66,43 @@ from photosort.core.search import (
 )
 from photosort.core.store import PhotoStore, RootStore, TagStore, VectorStore
 from photosort.core.writelock import LibraryBusy, WriteLock
+
+# Features a library opened for a scan or a search may never use are imported on first use:
+# a no-change rescan stays light (issue 13). Type checkers and import-linter see them here.
+if TYPE_CHECKING:
+    from photosort.core import archive_import as archives
+    from photosort.core import bench as bench_speed
+    from photosort.core import discover as discovery
+    from photosort.core import duplicate_actions as dup_actions
+    from photosort.core import duplicates as dup
+    from photosort.core import export as exporter
+    from photosort.core import (
+        model_check,
+        ocr,
+        scores,
+        sun_fusion,
+        tag_truth,
+        teaching,
+        text_onnx,
+        xmp,
+    )
+    from photosort.core import reindex as reindexing
+else:
+    archives = lazy_module("photosort.core.archive_import")
+    bench_speed = lazy_module("photosort.core.bench")
+    discovery = lazy_module("photosort.core.discover")
+    dup_actions = lazy_module("photosort.core.duplicate_actions")
+    dup = lazy_module("photosort.core.duplicates")
+    exporter = lazy_module("photosort.core.export")
+    reindexing = lazy_module("photosort.core.reindex")
+    teaching = lazy_module("photosort.core.teaching")
+    xmp = lazy_module("photosort.core.xmp")
+    scores = lazy_module("photosort.core.scores")
+    tag_truth = lazy_module("photosort.core.tag_truth")
+    text_onnx = lazy_module("photosort.core.text_onnx")
+    model_check = lazy_module("photosort.core.model_check")
+    sun_fusion = lazy_module("photosort.core.sun_fusion")
+    ocr = lazy_module("photosort.core.ocr")
 
 log = logging.getLogger(__name__)
 
