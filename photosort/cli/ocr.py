@@ -80,7 +80,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def search_words(args: argparse.Namespace, query: SearchQuery) -> int:
     """``search --text WORDS [QUERY]``: word hits, ranked together with the meaning."""
-    from photosort.cli.search import SEARCH_FLAGS
+    from photosort.cli.search import SEARCH_FLAGS, result_row
 
     with open_library(args, read_only=True) as lib:
         results, snippets = lib.search_words(args.words, query, SEARCH_FLAGS)
@@ -88,16 +88,7 @@ def search_words(args: argparse.Namespace, query: SearchQuery) -> int:
     if args.json:
         print(
             json.dumps(
-                [
-                    {
-                        "path": r.path,
-                        "score": round(r.score, 4),
-                        "taken_at": r.taken_at,
-                        "tags": r.tags,
-                        "text": snippets.get(r.photo_id),
-                    }
-                    for r in results
-                ],
+                [{**result_row(r), "text": snippets.get(r.photo_id)} for r in results],
                 indent=2,
                 ensure_ascii=False,
             )

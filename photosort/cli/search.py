@@ -122,21 +122,23 @@ def _query_from(args: argparse.Namespace) -> SearchQuery:
     )
 
 
+def result_row(result: SearchResult) -> dict[str, object]:
+    """One search result as ``--json`` prints it (the keys scripts rely on)."""
+    return {
+        "path": result.path,
+        "score": round(result.score, 4),
+        "taken_at": result.taken_at,
+        "tags": result.tags,
+    }
+
+
 def _search_output(
     args: argparse.Namespace, results: list[SearchResult], scored: bool = True
 ) -> int:
     if args.json:
         print(
             json.dumps(
-                [
-                    {
-                        "path": r.path,
-                        "score": round(r.score, 4),
-                        "taken_at": r.taken_at,
-                        "tags": r.tags,
-                    }
-                    for r in results
-                ],
+                [result_row(r) for r in results],
                 indent=2,
             )
         )

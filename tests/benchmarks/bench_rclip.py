@@ -38,6 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.benchmarks.bench_coldstart import _summary
 from tests.benchmarks.workload import CACHE, twelve_mp_jpegs, vit_b32_folder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -189,15 +190,6 @@ def _hits(tool: str, stdout: str) -> int:
     if not lines:
         raise RuntimeError(f"{tool} search found nothing: {stdout[-400:]}")
     return len(lines)
-
-
-def _summary(samples: list[tuple[float, float]]) -> dict:
-    walls = [s[0] for s in samples]
-    return {
-        "min_s": round(min(walls), 3),
-        "median_s": round(statistics.median(walls), 3),
-        "peak_rss_mb": round(max(s[1] for s in samples), 1),
-    }
 
 
 def _compile_bytecode(src: Path) -> None:
