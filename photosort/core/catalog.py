@@ -131,7 +131,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0004_b_kept_manual_tags", "store.kept:_schema"),
     Migration("0004_c_root_follow_links", "store.photos:_follow_links_column"),
     Migration("0004_d_failure_kind", "store.photos:_failure_kind_column"),
-    Migration("0005_a_tag_case", "tag_admin:_merge_case_duplicates"),
+    Migration("0005_a_tag_case", "store.tag_admin:_merge_case_duplicates"),
     Migration("0005_b_applies_if", "tag_admin:_applies_if_column"),
     Migration("0006_sun", "sun_store:_sun_schema"),
     Migration("0007_taught_tags", "teaching:_taught_schema"),

@@ -23,7 +23,6 @@ OWNERS = {"catalog", "store"}
 NOT_YET_MOVED = {
     "backup",
     "ocr_store",
-    "tag_admin",
     "teaching",
 }
 
