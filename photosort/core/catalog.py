@@ -134,7 +134,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0005_a_tag_case", "store.tag_admin:_merge_case_duplicates"),
     Migration("0005_b_applies_if", "tag_admin:_applies_if_column"),
     Migration("0006_sun", "sun_store:_sun_schema"),
-    Migration("0007_taught_tags", "teaching:_taught_schema"),
+    Migration("0007_taught_tags", "store.taught:_taught_schema"),
     Migration("0008_duplicates", "store.duplicates:_schema"),
     Migration("0009_a_photo_pairs", "store.pairs:_pairs_schema"),
     Migration("0009_b_keyword_imports", "store.keywords:_schema"),

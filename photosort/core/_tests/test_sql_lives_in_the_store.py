@@ -23,7 +23,6 @@ OWNERS = {"catalog", "store"}
 NOT_YET_MOVED = {
     "backup",
     "ocr_store",
-    "teaching",
 }
 
 #: A statement: its leading keywords in capitals, as every statement here is written.
