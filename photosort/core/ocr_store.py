@@ -33,7 +33,7 @@ from photosort.core import (
     tagging,  # noqa: F401 - the tables before ours
     vector_codec,
 )
-from photosort.core.catalog import Catalog, now_iso, run_script
+from photosort.core.catalog import Catalog, now_iso
 from photosort.core.errors import PhotosortError
 from photosort.core.ocr import (
     ENGINE_VERSION,
@@ -53,92 +53,14 @@ from photosort.core.ocr_gate import (
     fit_outcomes,
 )
 from photosort.core.progress import ProgressCallback, RateMeter
-from photosort.core.store import in_chunks
+from photosort.core.store.ocr import DecisionRow, OcrTextStore
 
 
 class TextSearchError(PhotosortError):
     """A word query that cannot run (nothing searchable in it)."""
 
 
-def _schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE ocr_texts (
-            id INTEGER PRIMARY KEY,
-            content_hash TEXT NOT NULL UNIQUE,
-            engine TEXT NOT NULL,
-            text TEXT NOT NULL,
-            lines TEXT NOT NULL,
-            read_at TEXT NOT NULL
-        );
-        CREATE VIRTUAL TABLE ocr_fts USING fts5(
-            text, content = 'ocr_texts', content_rowid = 'id',
-            tokenize = "unicode61 remove_diacritics 2"
-        );
-        CREATE TABLE ocr_photos (
-            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
-            size INTEGER NOT NULL,
-            mtime_ns INTEGER NOT NULL,
-            content_hash TEXT,
-            decision TEXT NOT NULL CHECK (decision IN ('read', 'skipped', 'failed')),
-            gate_key TEXT,
-            gate_score REAL,
-            error TEXT
-        );
-        CREATE INDEX ocr_photos_hash ON ocr_photos(content_hash);
-        CREATE TABLE ocr_gates (
-            model TEXT PRIMARY KEY,
-            version TEXT NOT NULL,
-            weights BLOB NOT NULL,
-            bias REAL NOT NULL,
-            threshold REAL NOT NULL,
-            created_at TEXT NOT NULL
-        )
-        """,
-    )
-    # Triggers hold ";" inside, so they go one by one (run_script splits on it).
-    for trigger in _TRIGGERS:
-        conn.execute(trigger)
-
-
-_TRIGGERS = (
-    "CREATE TRIGGER ocr_texts_ai AFTER INSERT ON ocr_texts BEGIN "
-    "INSERT INTO ocr_fts (rowid, text) VALUES (new.id, new.text); END",
-    "CREATE TRIGGER ocr_texts_ad AFTER DELETE ON ocr_texts BEGIN "
-    "INSERT INTO ocr_fts (ocr_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
-    "CREATE TRIGGER ocr_texts_au AFTER UPDATE ON ocr_texts BEGIN "
-    "INSERT INTO ocr_fts (ocr_fts, rowid, text) VALUES ('delete', old.id, old.text); "
-    "INSERT INTO ocr_fts (rowid, text) VALUES (new.id, new.text); END",
-)
-
-
-#: A photo's stored text counts only while its file is the version that was read.
-CURRENT = (
-    "JOIN photos p ON p.id = o.photo_id AND p.size = o.size AND p.mtime_ns = o.mtime_ns "
-    "JOIN ocr_texts t ON t.content_hash = o.content_hash"
-)
-
-
 # -- the gate -------------------------------------------------------------------------------
-def _learned_schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE ocr_learned_gates (
-            model TEXT PRIMARY KEY,
-            version TEXT NOT NULL,
-            weights BLOB NOT NULL,
-            bias REAL NOT NULL,
-            threshold REAL NOT NULL,
-            outcomes INTEGER NOT NULL,
-            with_text INTEGER NOT NULL,
-            trained_at TEXT NOT NULL
-        )
-        """,
-    )
-
-
 #: The gate key of a photo the quick look skipped: a fact about its pixels, redone only
 #: when the quick look itself changes, never because the vector gate did.
 LOOK_KEY = f"{GATE_VERSION}:{LOOK_VERSION}"
@@ -162,21 +84,14 @@ def _gate_of(row: sqlite3.Row) -> TextGate:
 
 def load_gate(catalog: Catalog, model_id: str) -> TextGate | None:
     """The drawn-picture gate of ``model_id`` stored in this catalog (None: not yet)."""
-    rows = catalog.query(
-        "SELECT weights, bias, threshold FROM ocr_gates WHERE model = ? AND version = ?",
-        (model_id, GATE_VERSION),
-    )
-    return _gate_of(rows[0]) if rows else None
+    row = OcrTextStore(catalog).gate_row(model_id, GATE_VERSION)
+    return _gate_of(row) if row is not None else None
 
 
 def load_learned_gate(catalog: Catalog, model_id: str) -> tuple[TextGate, int] | None:
     """The gate learned from this library's outcomes, and how many it was trained on."""
-    rows = catalog.query(
-        "SELECT weights, bias, threshold, outcomes FROM ocr_learned_gates "
-        "WHERE model = ? AND version = ?",
-        (model_id, GATE_VERSION),
-    )
-    return (_gate_of(rows[0]), int(rows[0]["outcomes"])) if rows else None
+    row = OcrTextStore(catalog).learned_gate_row(model_id, GATE_VERSION)
+    return (_gate_of(row), int(row["outcomes"])) if row is not None else None
 
 
 def train_gate(
@@ -200,12 +115,9 @@ def train_gate(
             vecs[~is_train & ~mask],
         )
         _GATE_CACHE[model_id] = gate
-    with catalog.transaction() as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO ocr_gates (model, version, weights, bias, threshold, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (model_id, GATE_VERSION, gate.weights.tobytes(), gate.bias, gate.threshold, now_iso()),
-        )
+    OcrTextStore(catalog).save_gate(
+        model_id, GATE_VERSION, gate.weights.tobytes(), gate.bias, gate.threshold, now_iso()
+    )
     return gate
 
 
@@ -213,14 +125,7 @@ def outcomes(catalog: Catalog, model_id: str) -> tuple[np.ndarray, np.ndarray]:
     """(vectors, has_text) of every photo whose pixels were looked at: read by OCR (text
     found or not) or skipped by the quick look (no text region). Gate skips are no
     outcome: nobody looked."""
-    rows = catalog.query(
-        "SELECT o.photo_id, o.decision = 'read' AND COALESCE(t.text, '') != '' "
-        "FROM ocr_photos o JOIN photos p ON p.id = o.photo_id AND p.size = o.size "
-        "AND p.mtime_ns = o.mtime_ns LEFT JOIN ocr_texts t ON t.content_hash = o.content_hash "
-        "WHERE p.status = 'ok' AND (o.decision = 'read' OR "
-        "(o.decision = 'skipped' AND o.gate_key = ?)) ORDER BY o.photo_id",
-        (LOOK_KEY,),
-    )
+    rows = OcrTextStore(catalog).outcome_rows(LOOK_KEY)
     label = {int(r[0]): bool(r[1]) for r in rows}
     ids, matrix = vectors_of(catalog, model_id, list(label))
     return matrix, np.array([label[int(i)] for i in ids], bool)
@@ -238,34 +143,23 @@ def learn_gate(catalog: Catalog, model_id: str, force: bool = False) -> TextGate
     if stored is not None and not force and n < stored[1] + max(MIN_OUTCOMES, stored[1] // 10):
         return None
     gate = fit_outcomes(vectors, has_text)
-    with catalog.transaction() as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO ocr_learned_gates (model, version, weights, bias, "
-            "threshold, outcomes, with_text, trained_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                model_id,
-                GATE_VERSION,
-                gate.weights.tobytes(),
-                gate.bias,
-                gate.threshold,
-                n,
-                with_text,
-                now_iso(),
-            ),
-        )
+    OcrTextStore(catalog).save_learned_gate(
+        model_id,
+        GATE_VERSION,
+        gate.weights.tobytes(),
+        gate.bias,
+        gate.threshold,
+        n,
+        with_text,
+        now_iso(),
+    )
     return gate
 
 
 def vectors_of(catalog: Catalog, model_id: str, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """(ids, matrix) of the stored vectors of ``ids`` (those without one are left out),
     in the order of ``ids``: only the photos the stage considers, never the whole index."""
-    found: dict[int, bytes] = {}
-    for marks, chunk in in_chunks(ids):
-        for r in catalog.query(
-            f"SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id IN ({marks})",
-            [model_id, *chunk],
-        ):
-            found[int(r[0])] = r[1]
+    found = OcrTextStore(catalog).vector_blobs(model_id, ids)
     have = [i for i in ids if i in found]
     if not have:
         return np.empty(0, np.int64), np.empty((0, 0), np.float32)
@@ -370,9 +264,7 @@ class OcrStage:
         key = None
         if gated:
             undecided = [pid for pid in self._undecided() if pid not in forced]
-            if undecided or self.catalog.scalar(
-                "SELECT EXISTS (SELECT 1 FROM ocr_photos WHERE decision = 'skipped')"
-            ):
+            if undecided or OcrTextStore(self.catalog).any_skipped():
                 gate, key, summary.learned_gate = self.current_gate()
                 summary.threshold = gate.threshold
                 regate = [pid for pid in self._skipped(other_than=key) if pid not in forced]
@@ -399,43 +291,19 @@ class OcrStage:
 
     def _unread(self, ids: set[int]) -> list[int]:
         """Those of ``ids`` whose current file version has not been read (or failed)."""
-        rows = self.catalog.query(
-            "SELECT p.id FROM photos p LEFT JOIN ocr_photos o ON o.photo_id = p.id "
-            "AND o.size = p.size AND o.mtime_ns = p.mtime_ns AND o.decision = 'read' "
-            "WHERE p.status = 'ok' AND o.photo_id IS NULL ORDER BY p.id"
-        )
-        return [r[0] for r in rows if r[0] in ids]
+        return [pid for pid in OcrTextStore(self.catalog).unread() if pid in ids]
 
     def _undecided(self) -> list[int]:
         """Photos whose current file version has no decision (new, changed, never seen)."""
-        rows = self.catalog.query(
-            "SELECT p.id FROM photos p LEFT JOIN ocr_photos o ON o.photo_id = p.id "
-            "WHERE p.status = 'ok' AND (o.photo_id IS NULL OR o.size != p.size OR "
-            "o.mtime_ns != p.mtime_ns) ORDER BY p.id"
-        )
-        return [r[0] for r in rows]
+        return OcrTextStore(self.catalog).undecided()
 
     def _skipped(self, other_than: str | None = None) -> list[int]:
         """Photos the vectors skipped (by a gate other than ``other_than``), current
         versions; quick-look skips stay skipped (a fact about the pixels)."""
-        rows = self.catalog.query(
-            "SELECT p.id FROM photos p JOIN ocr_photos o ON o.photo_id = p.id "
-            "AND o.size = p.size AND o.mtime_ns = p.mtime_ns "
-            "WHERE p.status = 'ok' AND o.decision = 'skipped' AND o.gate_key IS NOT ? "
-            "AND o.gate_key IS NOT ? ORDER BY p.id",
-            (other_than, LOOK_KEY),
-        )
-        return [r[0] for r in rows]
+        return OcrTextStore(self.catalog).skipped(other_than, LOOK_KEY)
 
     def _record_skips(self, skipped: list[tuple[int, float]], key: str | None) -> None:
-        for _, chunk in in_chunks(skipped):
-            with self.catalog.transaction() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO ocr_photos (photo_id, size, mtime_ns, decision, "
-                    "gate_key, gate_score) SELECT id, size, mtime_ns, 'skipped', ?, ? "
-                    "FROM photos WHERE id = ?",
-                    [(key, score, pid) for pid, score in chunk],
-                )
+        OcrTextStore(self.catalog).record_skips(skipped, key)
 
     def _read(
         self,
@@ -473,10 +341,10 @@ class OcrStage:
         from photosort.core.imaging import DecodeError, decode_photo
         from photosort.core.scanner import content_hash
 
-        photo = self.catalog.query("SELECT path, size, mtime_ns FROM photos WHERE id = ?", (pid,))
-        if not photo:
+        photo = OcrTextStore(self.catalog).photo_file(pid)
+        if photo is None:
             return None
-        path, size, mtime = photo[0]["path"], photo[0]["size"], photo[0]["mtime_ns"]
+        path, size, mtime = photo["path"], photo["size"], photo["mtime_ns"]
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
@@ -503,16 +371,12 @@ class OcrStage:
             return path, (pid, size, mtime, None, "failed", key, score, reason, None)
 
     def _known_text(self, digest: str) -> OcrResult | None:
-        rows = self.catalog.query(
-            "SELECT lines FROM ocr_texts WHERE content_hash = ? AND engine = ?",
-            (digest, ENGINE_VERSION),
-        )
-        return OcrResult.from_dict({"lines": json.loads(rows[0][0])}) if rows else None
+        lines = OcrTextStore(self.catalog).known_lines(digest, ENGINE_VERSION)
+        return OcrResult.from_dict({"lines": json.loads(lines)}) if lines is not None else None
 
     def _store(self, rows: list[_Row]) -> None:
         if rows:
-            with self.catalog.transaction() as conn:
-                _write(conn, rows)
+            _write(OcrTextStore(self.catalog), rows)
 
 
 # -- the low-priority thread ----------------------------------------------------------------
@@ -622,62 +486,41 @@ class BackgroundReader:
 
 def store_text(catalog: Catalog, photo_id: int, digest: str, result: OcrResult) -> None:
     """Keep ``result`` as the text of a photo's current file (content ``digest``)."""
-    row = catalog.query("SELECT size, mtime_ns FROM photos WHERE id = ?", (photo_id,))
-    if row:
-        with catalog.transaction() as conn:
-            _write(
-                conn, [(photo_id, row[0][0], row[0][1], digest, "read", None, None, None, result)]
-            )
+    store = OcrTextStore(catalog)
+    row = store.photo_version(photo_id)
+    if row is not None:
+        _write(store, [(photo_id, row[0], row[1], digest, "read", None, None, None, result)])
 
 
-def _write(conn: sqlite3.Connection, rows: list[_Row]) -> None:
+def _write(store: OcrTextStore, rows: list[_Row]) -> None:
+    """Store the decisions, each text read as JSON lines, in one transaction."""
+    out: list[DecisionRow] = []
     for pid, size, mtime, digest, decision, key, score, error, result in rows:
+        text = None
         if result is not None:
-            conn.execute(
-                "INSERT INTO ocr_texts (content_hash, engine, text, lines, read_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(content_hash) DO UPDATE SET "
-                "engine = excluded.engine, text = excluded.text, "
-                "lines = excluded.lines, read_at = excluded.read_at",
-                (
-                    digest,
-                    ENGINE_VERSION,
-                    result.text,
-                    json.dumps(result.as_dict()["lines"], ensure_ascii=False),
-                    now_iso(),
-                ),
+            text = (
+                ENGINE_VERSION,
+                result.text,
+                json.dumps(result.as_dict()["lines"], ensure_ascii=False),
+                now_iso(),
             )
-            conn.execute(
-                "UPDATE photos SET content_hash = ? WHERE id = ? AND content_hash IS NULL",
-                (digest, pid),
-            )
-        conn.execute(
-            "INSERT OR REPLACE INTO ocr_photos (photo_id, size, mtime_ns, content_hash, "
-            "decision, gate_key, gate_score, error) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
-            "WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-            (pid, size, mtime, digest, decision, key, score, error, pid),
-        )
+        out.append((pid, size, mtime, digest, decision, key, score, error, text))
+    store.write(out)
 
 
 # -- reading it back ---------------------------------------------------------------------------
 def photo_text(catalog: Catalog, photo_id: int) -> OcrResult | None:
     """The recognised text of a photo's current file (None: not read)."""
-    rows = catalog.query(
-        f"SELECT t.lines FROM ocr_photos o {CURRENT} WHERE o.photo_id = ? AND o.decision = 'read'",
-        (photo_id,),
-    )
-    if not rows:
+    lines = OcrTextStore(catalog).photo_lines(photo_id)
+    if lines is None:
         return None
-    return OcrResult.from_dict({"lines": json.loads(rows[0][0])})
+    return OcrResult.from_dict({"lines": json.loads(lines)})
 
 
 def counts(catalog: Catalog) -> dict[str, int]:
     """Photos per decision (current file versions only), for status and the benchmark."""
-    rows = catalog.query(
-        "SELECT o.decision, COUNT(*) FROM ocr_photos o JOIN photos p ON p.id = o.photo_id "
-        "AND p.size = o.size AND p.mtime_ns = o.mtime_ns GROUP BY o.decision"
-    )
     out = {"read": 0, "skipped": 0, "failed": 0}
-    out.update({r[0]: r[1] for r in rows})
+    out.update(OcrTextStore(catalog).decision_counts())
     return out
 
 
@@ -722,15 +565,7 @@ def search(
 ) -> list[TextHit]:
     """Photos whose recognised text holds every term, best (BM25) first."""
     match = fts_query(text)
-    rows = catalog.query(
-        "SELECT o.photo_id, bm25(ocr_fts) AS rank, "
-        "snippet(ocr_fts, 0, '[', ']', '…', 12) AS snip "
-        "FROM ocr_fts JOIN ocr_texts t ON t.id = ocr_fts.rowid "
-        "JOIN ocr_photos o ON o.content_hash = t.content_hash AND o.decision = 'read' "
-        "JOIN photos p ON p.id = o.photo_id AND p.size = o.size AND p.mtime_ns = o.mtime_ns "
-        "WHERE ocr_fts MATCH ? ORDER BY rank, o.photo_id",
-        (match,),
-    )
+    rows = OcrTextStore(catalog).word_matches(match)
     keep = None if allowed is None else set(allowed)
     hits = []
     for r in rows:

@@ -31,7 +31,7 @@ import numpy as np
 
 from photosort.core import categories as category_store
 from photosort.core import tagging
-from photosort.core.catalog import Catalog, now_iso, run_script
+from photosort.core.catalog import Catalog, now_iso
 from photosort.core.categories import Category, CategoryError, Label, clean_tag
 from photosort.core.errors import PhotosortError
 from photosort.core.probe import (  # noqa: F401  (re-exported: the probe is part of teaching)
@@ -47,6 +47,7 @@ from photosort.core.probe import (  # noqa: F401  (re-exported: the probe is par
     precision_range,
     train,
 )
+from photosort.core.store.taught import TaughtTagStore
 
 TAUGHT_CATEGORY = "Taught"
 MIN_EXAMPLES = 2  # fewer cannot be taught at all
@@ -57,26 +58,6 @@ SAMPLE_SEED = 16
 
 class TeachError(PhotosortError):
     """A tag that cannot be taught (too few examples, an exclusive label)."""
-
-
-# -- schema ----------------------------------------------------------------------------------
-def _taught_schema(conn: sqlite3.Connection) -> None:
-    run_script(
-        conn,
-        """
-        CREATE TABLE taught_tags (
-            tag TEXT PRIMARY KEY,
-            model TEXT,
-            positives INTEGER NOT NULL DEFAULT 0,
-            negatives INTEGER NOT NULL DEFAULT 0,
-            suggested INTEGER NOT NULL DEFAULT 0,
-            precision REAL,
-            recall REAL,
-            trained_at TEXT,
-            created_at TEXT NOT NULL
-        )
-        """,
-    )
 
 
 # -- data the faces see ------------------------------------------------------------------------
@@ -260,10 +241,10 @@ class Teacher:
 
     # -- which tags are taught ---------------------------------------------------------
     def names(self) -> list[str]:
-        return [r[0] for r in self.catalog.query("SELECT tag FROM taught_tags ORDER BY tag")]
+        return TaughtTagStore(self.catalog).names()
 
     def is_taught(self, tag: str) -> bool:
-        return bool(self.catalog.scalar("SELECT 1 FROM taught_tags WHERE tag = ?", (tag,)))
+        return TaughtTagStore(self.catalog).is_taught(tag)
 
     def _ensure_label(self, tag: str) -> tuple[int, float]:
         """The tag's label row (created in the Taught category when new) and threshold."""
@@ -281,24 +262,22 @@ class Teacher:
                 cat.labels.append(Label(tag))
                 category_store.store(conn, cat)
                 owner = cat
-            conn.execute(
-                "INSERT OR IGNORE INTO taught_tags (tag, created_at) VALUES (?, ?)",
-                (tag, now_iso()),
-            )
-            row = conn.execute("SELECT id FROM labels WHERE name = ?", (tag,)).fetchone()
-        return row[0], owner.threshold_of(owner.label(tag))
+            store = TaughtTagStore(conn)
+            store.add(tag, now_iso())
+            label_id = store.label_id(tag)
+        return label_id, owner.threshold_of(owner.label(tag))
 
     def _label(self, tag: str) -> tuple[int, float]:
         for cat in category_store.load(self.catalog):
             for label in cat.labels:
                 if label.name == tag:
-                    lid = self.catalog.scalar("SELECT id FROM labels WHERE name = ?", (tag,))
+                    lid = TaughtTagStore(self.catalog).label_id(tag)
                     return int(lid), cat.threshold_of(label)
         raise TeachError(f"{tag!r} is not a taught tag")
 
     # -- training ------------------------------------------------------------------------
     def _examples(self, tag: str) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.catalog.query("SELECT photo_id, state FROM manual_tags WHERE tag = ?", (tag,))
+        rows = TaughtTagStore(self.catalog).examples(tag)
         pos = np.array(sorted(r[0] for r in rows if r[1] == "on"), np.int64)
         neg = np.array(sorted(r[0] for r in rows if r[1] == "off"), np.int64)
         return pos, neg
@@ -366,19 +345,15 @@ class Teacher:
             changes,
         )
         with self.catalog.transaction() as conn:
-            conn.execute(
-                "UPDATE taught_tags SET model = ?, positives = ?, negatives = ?, suggested = ?, "
-                "precision = ?, recall = ?, trained_at = ? WHERE tag = ?",
-                (
-                    self.model_id,
-                    summary.positives,
-                    summary.negatives,
-                    summary.suggested,
-                    est.precision,
-                    est.recall,
-                    now_iso(),
-                    model.tag,
-                ),
+            TaughtTagStore(conn).record_training(
+                model.tag,
+                self.model_id,
+                summary.positives,
+                summary.negatives,
+                summary.suggested,
+                est.precision,
+                est.recall,
+                now_iso(),
             )
         return summary
 
@@ -420,12 +395,7 @@ class Teacher:
 
     # -- listing --------------------------------------------------------------------------
     def list(self) -> list[TaughtInfo]:
-        rows = self.catalog.query(
-            "SELECT t.tag, li.category, t.suggested, t.precision, t.recall, t.trained_at, "
-            "(SELECT COUNT(*) FROM manual_tags m WHERE m.tag = t.tag AND m.state = 'on'), "
-            "(SELECT COUNT(*) FROM manual_tags m WHERE m.tag = t.tag AND m.state = 'off') "
-            "FROM taught_tags t LEFT JOIN label_info li ON li.tag = t.tag ORDER BY t.tag"
-        )
+        rows = TaughtTagStore(self.catalog).listing()
         return [
             TaughtInfo(r[0], r[1] or "", r[6], r[7], r[2], r[3], r[4], r[5])
             for r in rows
@@ -436,10 +406,11 @@ class Teacher:
         """Stop teaching ``tag``: its taught auto tags go (with its label, when photosort
         made it in the Taught category), manual tags stay."""
         with self.catalog.transaction() as conn:
-            conn.execute("DELETE FROM taught_tags WHERE tag = ?", (tag,))
-            lid = conn.execute("SELECT id FROM labels WHERE name = ?", (tag,)).fetchone()
-            if lid:
-                conn.execute("DELETE FROM auto_tags WHERE label_id = ?", (lid[0],))
+            store = TaughtTagStore(conn)
+            store.forget(tag)
+            lid = store.label_id(tag)
+            if lid is not None:
+                store.drop_auto_tags(lid)
                 tagging.bump_auto_version(conn)
             taught = next((c for c in category_store.load(conn) if c.name == TAUGHT_CATEGORY), None)
             if taught is not None and any(lab.name == tag for lab in taught.labels):
@@ -458,17 +429,13 @@ def reject(catalog: Catalog, photo_ids: Iterable[int], tags: Iterable[str]) -> N
     stamp = now_iso()
     with catalog.transaction() as conn:
         for tag in [clean_tag(t) for t in tags]:
-            conn.executemany(
-                "INSERT OR REPLACE INTO manual_tags (photo_id, tag, state, updated_at) "
-                "SELECT ?, ?, 'off', ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?)",
-                [(pid, tag, stamp, pid) for pid in ids],
-            )
+            TaughtTagStore(conn).reject(ids, tag, stamp)
 
 
 def without_taught(catalog: Catalog, cats: Sequence[Category]) -> list[Category]:
     """The categories minus their taught labels: the text tagger must not overwrite them."""
     try:
-        taught = {r[0] for r in catalog.query("SELECT tag FROM taught_tags")}
+        taught = TaughtTagStore(catalog).name_set()
     except sqlite3.OperationalError:
         return list(cats)
     if not taught:

@@ -22,9 +22,6 @@ OWNERS = {"catalog", "store"}
 #: Modules with SQL of their own, not moved into the store yet. Only ever delete a line.
 NOT_YET_MOVED = {
     "backup",
-    "ocr_store",
-    "tag_admin",
-    "teaching",
 }
 
 #: A statement: its leading keywords in capitals, as every statement here is written.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from photosort.core import tag_admin
 from photosort.core.categories import CategoryError
 from photosort.core.search import SearchQuery
+from photosort.core.store import tag_admin as tag_admin_store
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_migration_merges_duplicates_the_newest_decision_winning(lib):
                 (b, "dog", "on", "2024-02-01"),
             ],
         )
-        tag_admin._merge_case_duplicates(conn)
+        tag_admin_store._merge_case_duplicates(conn)
     rows = lib.catalog.query("SELECT photo_id, tag, state FROM manual_tags ORDER BY 1, 2")
     assert [tuple(r) for r in rows] == [
         (a, "favourite", "on"),
