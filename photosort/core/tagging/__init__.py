@@ -46,9 +46,7 @@ and only the rows that changed.
 
 from __future__ import annotations
 
-# tag_admin registers 0005_a_tag_case (one spelling per tag); schema registers 0002_tags;
 # hooks registers the search filter and result hook.
-from photosort.core import tag_admin  # noqa: F401
 from photosort.core.tagging import (
     hooks,  # noqa: F401
     schema,  # noqa: F401
