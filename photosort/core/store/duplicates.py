@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from photosort.core.catalog import now_iso, run_script
-from photosort.core.store.sql import Store, in_chunks
+from photosort.core.store.sql import Store
 
 
 def _schema(conn: sqlite3.Connection) -> None:
@@ -65,10 +65,7 @@ class FingerprintStore(Store):
         of every photo or of ``photo_ids``."""
         if photo_ids is None:
             return self.db.rows(_VALID)
-        rows: list[Any] = []
-        for marks, chunk in in_chunks(photo_ids):
-            rows += self.db.rows(_VALID + f" AND f.photo_id IN ({marks})", chunk)
-        return rows
+        return self.db.rows_in(_VALID + " AND f.photo_id IN ({marks})", photo_ids)
 
 
 class TrashJournal(Store):

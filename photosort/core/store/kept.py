@@ -44,15 +44,12 @@ class KeptTagStore(Store):
 
     def unhashed_tagged(self, photo_ids: Iterable[int]) -> list[Any]:
         """(id, path) of these photos that carry a manual decision but no content hash."""
-        out: list[Any] = []
-        for marks, chunk in in_chunks(photo_ids):
-            out += self.db.rows(
-                "SELECT DISTINCT p.id, p.path FROM photos p "
-                "JOIN manual_tags m ON m.photo_id = p.id "
-                f"WHERE p.content_hash IS NULL AND p.id IN ({marks})",
-                chunk,
-            )
-        return out
+        return self.db.rows_in(
+            "SELECT DISTINCT p.id, p.path FROM photos p "
+            "JOIN manual_tags m ON m.photo_id = p.id "
+            "WHERE p.content_hash IS NULL AND p.id IN ({marks})",
+            photo_ids,
+        )
 
     def keep(self, photo_ids: Iterable[int], hashes: dict[int, str]) -> int:
         """Record the missing ``hashes``, then copy these photos' decisions by content;

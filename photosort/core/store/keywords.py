@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from photosort.core.catalog import run_script
-from photosort.core.store.sql import Store, in_chunks
+from photosort.core.store.sql import Store
 
 
 def _schema(conn: sqlite3.Connection) -> None:
@@ -54,10 +54,7 @@ class KeywordImportStore(Store):
 
     def adopted_of(self, photo_ids: Iterable[int]) -> list[Any]:
         """(photo id, adopted JSON) of these photos that have a row."""
-        out: list[Any] = []
-        for marks, chunk in in_chunks(photo_ids):
-            out += self.db.rows(
-                f"SELECT photo_id, keywords FROM keyword_imports WHERE photo_id IN ({marks})",
-                chunk,
-            )
-        return out
+        return self.db.rows_in(
+            "SELECT photo_id, keywords FROM keyword_imports WHERE photo_id IN ({marks})",
+            photo_ids,
+        )

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from photosort.core.catalog import run_script
-from photosort.core.store.sql import Store, in_chunks
+from photosort.core.store.sql import Store
 
 
 def _pairs_schema(conn: sqlite3.Connection) -> None:
@@ -34,22 +34,19 @@ class PairStore(Store):
 
     def paths_in_roots(self, root_ids: Sequence[int]) -> list[Any]:
         """(id, path) of every photo of these roots."""
-        out: list[Any] = []
-        for marks, chunk in in_chunks(root_ids):
-            out += self.db.rows(f"SELECT id, path FROM photos WHERE root_id IN ({marks})", chunk)
-        return out
+        return self.db.rows_in(
+            "SELECT id, path FROM photos WHERE root_id IN ({marks})",
+            root_ids,
+        )
 
     def pairs_in_roots(self, root_ids: Sequence[int]) -> dict[int, int]:
         """companion id -> primary id, for the companions in these roots."""
-        out: dict[int, int] = {}
-        for marks, chunk in in_chunks(root_ids):
-            rows = self.db.rows(
-                "SELECT pp.companion_id, pp.primary_id FROM photo_pairs pp "
-                f"JOIN photos p ON p.id = pp.companion_id WHERE p.root_id IN ({marks})",
-                chunk,
-            )
-            out.update({r[0]: r[1] for r in rows})
-        return out
+        rows = self.db.rows_in(
+            "SELECT pp.companion_id, pp.primary_id FROM photo_pairs pp "
+            "JOIN photos p ON p.id = pp.companion_id WHERE p.root_id IN ({marks})",
+            root_ids,
+        )
+        return {r[0]: r[1] for r in rows}
 
     def primaries_with_paths(self) -> list[Any]:
         """(companion id, primary id, the primary's path) of every pair."""
@@ -96,26 +93,20 @@ class PairStore(Store):
 
     def companions_of(self, photo_ids: Iterable[int]) -> list[Any]:
         """(primary id, companion id, companion path) for these primaries, by path."""
-        out: list[Any] = []
-        for marks, chunk in in_chunks(photo_ids):
-            out += self.db.rows(
-                "SELECT pp.primary_id, p.id, p.path FROM photo_pairs pp JOIN photos p "
-                f"ON p.id = pp.companion_id WHERE pp.primary_id IN ({marks}) "
-                "ORDER BY p.path",
-                chunk,
-            )
-        return out
+        return self.db.rows_in(
+            "SELECT pp.primary_id, p.id, p.path FROM photo_pairs pp JOIN photos p "
+            "ON p.id = pp.companion_id WHERE pp.primary_id IN ({marks}) "
+            "ORDER BY p.path",
+            photo_ids,
+        )
 
     def primaries(self, photo_ids: Sequence[int]) -> dict[int, int]:
         """companion id -> primary id, for those of ``photo_ids`` that are companions."""
-        out: dict[int, int] = {}
-        for marks, chunk in in_chunks(photo_ids):
-            rows = self.db.rows(
-                f"SELECT companion_id, primary_id FROM photo_pairs WHERE companion_id IN ({marks})",
-                chunk,
-            )
-            out.update({r[0]: r[1] for r in rows})
-        return out
+        rows = self.db.rows_in(
+            "SELECT companion_id, primary_id FROM photo_pairs WHERE companion_id IN ({marks})",
+            photo_ids,
+        )
+        return {r[0]: r[1] for r in rows}
 
     def companion_ids(self) -> set[int]:
         return {r[0] for r in self.db.rows("SELECT companion_id FROM photo_pairs")}

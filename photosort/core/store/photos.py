@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from photosort.core.catalog import now_iso, run_script
-from photosort.core.store.sql import Store, in_chunks, under_folder_sql
+from photosort.core.store.sql import Store, under_folder_sql
 
 #: Orders of a listing without a query (``Library.browse``), as SQL over ``photos p``.
 BROWSE_ORDERS = {
@@ -159,13 +159,11 @@ class PhotoStore(Store):
 
     def paths_and_dates(self, photo_ids: Sequence[int]) -> dict[int, Any]:
         """Photo id -> its (id, path, taken_at) row."""
-        out: dict[int, Any] = {}
-        for marks, chunk in in_chunks(photo_ids):
-            rows = self.db.rows(
-                f"SELECT id, path, taken_at FROM photos WHERE id IN ({marks})", chunk
-            )
-            out.update({r["id"]: r for r in rows})
-        return out
+        rows = self.db.rows_in(
+            "SELECT id, path, taken_at FROM photos WHERE id IN ({marks})",
+            photo_ids,
+        )
+        return {r["id"]: r for r in rows}
 
     def paths_between(self, first: int, last: int) -> dict[int, str]:
         """Photo id -> path for ids from ``first`` to ``last`` (one range read, no IN list)."""
@@ -187,11 +185,11 @@ class PhotoStore(Store):
 
     def details(self, photo_ids: Sequence[int]) -> dict[int, dict]:
         """Catalog rows (``DETAIL_COLUMNS``) by id."""
-        out: dict[int, dict] = {}
-        for marks, chunk in in_chunks(photo_ids):
-            rows = self.db.rows(f"SELECT {DETAIL_COLUMNS} FROM photos WHERE id IN ({marks})", chunk)
-            out.update({r["id"]: dict(r) for r in rows})
-        return out
+        rows = self.db.rows_in(
+            f"SELECT {DETAIL_COLUMNS} FROM photos WHERE id IN ({{marks}})",
+            photo_ids,
+        )
+        return {r["id"]: dict(r) for r in rows}
 
     def counts(self) -> tuple[int, int, int]:
         """(photos, failed, pending)."""
@@ -227,25 +225,19 @@ class PhotoStore(Store):
 
     def file_facts(self, photo_ids: Sequence[int]) -> dict[int, Any]:
         """Photo id -> its (id, path, size, mtime_ns, content_hash) row."""
-        out: dict[int, Any] = {}
-        for marks, chunk in in_chunks(photo_ids):
-            rows = self.db.rows(
-                f"SELECT id, path, size, mtime_ns, content_hash FROM photos WHERE id IN ({marks})",
-                chunk,
-            )
-            out.update({r[0]: r for r in rows})
-        return out
+        rows = self.db.rows_in(
+            "SELECT id, path, size, mtime_ns, content_hash FROM photos WHERE id IN ({marks})",
+            photo_ids,
+        )
+        return {r[0]: r for r in rows}
 
     def with_roots(self, photo_ids: Sequence[int]) -> list[Any]:
         """(id, path, status, root path, root follows links) of these photos."""
-        out: list[Any] = []
-        for marks, chunk in in_chunks(photo_ids):
-            out += self.db.rows(
-                "SELECT p.id, p.path, p.status, r.path, r.follow_links FROM photos p "
-                f"JOIN roots r ON r.id = p.root_id WHERE p.id IN ({marks})",
-                chunk,
-            )
-        return out
+        return self.db.rows_in(
+            "SELECT p.id, p.path, p.status, r.path, r.follow_links FROM photos p "
+            "JOIN roots r ON r.id = p.root_id WHERE p.id IN ({marks})",
+            photo_ids,
+        )
 
     def move(self, photo_id: int, old: str, new: str, root_id: int | None) -> bool:
         """Point the photo at its new path (and root); False when it was no longer at ``old``."""
@@ -350,11 +342,11 @@ class PhotoStore(Store):
 
     def ids_of_paths(self, paths: Sequence[str]) -> dict[str, int]:
         """Path -> id of the photos at these paths."""
-        out: dict[str, int] = {}
-        for marks, chunk in in_chunks(paths):
-            rows = self.db.rows(f"SELECT id, path FROM photos WHERE path IN ({marks})", chunk)
-            out.update((r[1], int(r[0])) for r in rows)
-        return out
+        rows = self.db.rows_in(
+            "SELECT id, path FROM photos WHERE path IN ({marks})",
+            paths,
+        )
+        return dict((r[1], int(r[0])) for r in rows)
 
     # -- doctor ----------------------------------------------------------------------------
     def rootless_ids(self) -> list[int]:

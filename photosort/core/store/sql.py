@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -70,6 +70,16 @@ class Handle:
             return self._cursor(sql, params).fetchall()
         assert self._catalog is not None
         return self._catalog.query(sql, params)
+
+    def rows_in(
+        self, sql: str, values: Iterable[Any], before: Sequence[Any] = ()
+    ) -> list[sqlite3.Row]:
+        """Every row of a query over ``values``, where ``sql`` holds ``IN ({marks})``: run
+        ``in_chunks`` at a time, with ``before`` the parameters ahead of the list."""
+        out: list[sqlite3.Row] = []
+        for marks, chunk in in_chunks(values):
+            out += self.rows(sql.replace("{marks}", marks), [*before, *chunk])
+        return out
 
     def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row, or None."""

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from photosort.core.store.sql import Store, in_chunks
+from photosort.core.store.sql import Store
 from photosort.core.store.tags import TagStore
 
 
@@ -162,13 +162,10 @@ class TagAdminStore(Store):
 
     def auto_rows_of(self, label_ids: Sequence[int]) -> list[Any]:
         """(photo_id, label_id, score) of these labels' auto tags."""
-        out: list[Any] = []
-        for marks, chunk in in_chunks(label_ids):
-            out += self.db.rows(
-                f"SELECT photo_id, label_id, score FROM auto_tags WHERE label_id IN ({marks})",
-                chunk,
-            )
-        return out
+        return self.db.rows_in(
+            "SELECT photo_id, label_id, score FROM auto_tags WHERE label_id IN ({marks})",
+            label_ids,
+        )
 
     def manual_rows_of_tag(self, tag: str) -> list[Any]:
         """(photo_id, tag, state, updated_at) of the manual decisions on ``tag``."""

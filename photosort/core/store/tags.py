@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from photosort.core.catalog import run_script
-from photosort.core.store.sql import Store, in_chunks
+from photosort.core.store.sql import Store
 
 #: The meta key bumped by every change to ``auto_tags`` (in-memory copies check it).
 AUTO_VERSION = "auto_tags_version"
@@ -240,15 +240,12 @@ class TagStore(Store):
 
     def manual_on_counts(self, photo_ids: Sequence[int]) -> dict[int, int]:
         """Photo id -> how many tags the user turned on for it."""
-        out: dict[int, int] = {}
-        for marks, chunk in in_chunks(photo_ids):
-            rows = self.db.rows(
-                f"SELECT photo_id, COUNT(*) FROM manual_tags WHERE state = 'on' "
-                f"AND photo_id IN ({marks}) GROUP BY photo_id",
-                chunk,
-            )
-            out.update({r[0]: r[1] for r in rows})
-        return out
+        rows = self.db.rows_in(
+            "SELECT photo_id, COUNT(*) FROM manual_tags WHERE state = 'on' "
+            "AND photo_id IN ({marks}) GROUP BY photo_id",
+            photo_ids,
+        )
+        return {r[0]: r[1] for r in rows}
 
     def known_tags(self) -> list[str]:
         """Every tag a photo can have (labels and tags set by hand), sorted."""
@@ -258,28 +255,22 @@ class TagStore(Store):
     # -- effective tags --------------------------------------------------------------------
     def effective_of(self, photo_ids: Sequence[int]) -> list[Any]:
         """(photo id, tag, source, score, category) of the tags these photos carry."""
-        out: list[Any] = []
-        for marks, chunk in in_chunks(photo_ids):
-            out += self.db.rows(
-                f"SELECT photo_id, tag, source, score, category FROM effective_tags "
-                f"WHERE photo_id IN ({marks})",
-                chunk,
-            )
-        return out
+        return self.db.rows_in(
+            "SELECT photo_id, tag, source, score, category FROM effective_tags "
+            "WHERE photo_id IN ({marks})",
+            photo_ids,
+        )
 
     def rejected_of(self, photo_ids: Sequence[int]) -> list[Any]:
         """(photo id, tag, category, auto score) of the tags the user turned off."""
-        out: list[Any] = []
-        for marks, chunk in in_chunks(photo_ids):
-            out += self.db.rows(
-                f"SELECT m.photo_id, m.tag, li.category, "
-                f"(SELECT a.score FROM auto_tags a WHERE a.photo_id = m.photo_id "
-                f" AND a.label_id = li.label_id) "
-                f"FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag "
-                f"WHERE m.state = 'off' AND m.photo_id IN ({marks})",
-                chunk,
-            )
-        return out
+        return self.db.rows_in(
+            "SELECT m.photo_id, m.tag, li.category, "
+            "(SELECT a.score FROM auto_tags a WHERE a.photo_id = m.photo_id "
+            " AND a.label_id = li.label_id) "
+            "FROM manual_tags m LEFT JOIN label_info li ON li.tag = m.tag "
+            "WHERE m.state = 'off' AND m.photo_id IN ({marks})",
+            photo_ids,
+        )
 
     def photos_with_tag(self, tag: str) -> list[int]:
         """Photos that carry ``tag`` (any case), in id order."""
