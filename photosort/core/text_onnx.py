@@ -78,6 +78,7 @@ class OnnxTextEncoder:
         self.dim: int = int(meta["dim"])
         self.logit_scale: float = float(meta["logit_scale"])
         self.tokenizer = ClipTokenizer(folder / MERGES_FILE, int(meta["context_length"]))
+        self._trim = bool(meta.get("trim"))  # see TextTower
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if meta.get("optimized"):  # done once at export (see _optimize): not again here
@@ -102,6 +103,8 @@ class OnnxTextEncoder:
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         tokens = self.tokenizer(list(texts))
+        if self._trim and len(tokens):  # up to the last end token (the highest id)
+            tokens = tokens[:, : int(tokens.argmax(axis=1).max()) + 1]
         feats = self._session.run(None, {"tokens": tokens})[0]
         feats = np.ascontiguousarray(feats, dtype=np.float32)
         norms = np.linalg.norm(feats, axis=1, keepdims=True)
@@ -141,6 +144,7 @@ def export(embedder: Embedder, should_cancel: Callable[[], bool] | None = None) 
             "logit_scale": embedder.logit_scale,
             "context_length": embedder.tokenizer.context_length,
             "optimized": optimized,
+            "trim": bool(module.trim),
         }
         (work / META_FILE).write_text(json.dumps(meta, indent=1))
         worst = _check(work, embedder, module)
@@ -228,14 +232,36 @@ def _plan(embedder: Embedder) -> tuple[Any, Path] | None:
     return (text.eval(), bpe) if bpe.is_file() else None
 
 
+def _attend(attn: Any, x: Any, mask: Any) -> Any:
+    """``MultiheadAttention(x, x, x, attn_mask=mask)`` on batch-first ``x``, with every
+    shape taken from ``x`` so the exported graph keeps the length dynamic."""
+    import torch
+
+    heads = attn.num_heads
+    q, k, v = torch.nn.functional.linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, -1)
+    shape = (x.shape[0], x.shape[1], heads, x.shape[2] // heads)
+    q, k, v = (t.reshape(shape).transpose(1, 2) for t in (q, k, v))
+    scores = (q * (shape[3] ** -0.5)) @ k.transpose(-2, -1) + mask
+    out = (scores.softmax(-1) @ v).transpose(1, 2).reshape(x.shape)
+    return attn.out_proj(out)
+
+
 def _text_tower_class() -> type:
     import torch
+    from open_clip.transformer import ResidualAttentionBlock
 
     class TextTower(torch.nn.Module):
         """open_clip's ``CLIP.encode_text``, on the text tower alone (fp32, CPU).
 
-        Every position of the context is run: traced attention fixes the sequence length.
+        ``trim``: the tokens may stop after the last text's end token (``encode_texts``
+        cuts the padding): with causal attention and the end token's output as the text's
+        vector, the padding after it changes nothing, and a short query costs a fraction
+        of the 77 positions (issue 13). Then the blocks run here, written with a dynamic
+        length, because torch's traced ``MultiheadAttention`` fixes it. Without ``trim``
+        every position runs, through open_clip's own transformer.
         """
+
+        attn_mask: torch.Tensor
 
         def __init__(self, model: Any) -> None:
             super().__init__()
@@ -246,10 +272,30 @@ def _text_tower_class() -> type:
             self.text_projection = model.text_projection
             self.register_buffer("attn_mask", model.attn_mask, persistent=False)
             self.pool = model.text_pool_type
+            self.trim = (
+                self.pool == "argmax"
+                and model.attn_mask is not None
+                and all(
+                    type(block) is ResidualAttentionBlock
+                    and type(block.attn) is torch.nn.MultiheadAttention
+                    and block.attn.in_proj_weight is not None
+                    and not hasattr(block, "ln_1_kv")
+                    for block in self.transformer.resblocks
+                )
+            )
 
         def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-            x = self.token_embedding(tokens) + self.positional_embedding
-            x = self.ln_final(self.transformer(x, attn_mask=self.attn_mask))
+            if self.trim:
+                n = tokens.shape[1]
+                x = self.token_embedding(tokens) + self.positional_embedding[:n]
+                mask = self.attn_mask[:n, :n].to(x.dtype)
+                for block in self.transformer.resblocks:
+                    x = x + block.ls_1(_attend(block.attn, block.ln_1(x), mask))
+                    x = x + block.ls_2(block.mlp(block.ln_2(x)))
+                x = self.ln_final(x)
+            else:
+                x = self.token_embedding(tokens) + self.positional_embedding
+                x = self.ln_final(self.transformer(x, attn_mask=self.attn_mask))
             if self.pool == "argmax":
                 x = x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)]
             elif self.pool == "last":
@@ -273,7 +319,8 @@ def _write(module: Any, path: Path) -> None:
     import torch
 
     sample = torch.zeros((2, module.positional_embedding.shape[0]), dtype=torch.long)
-    write_onnx(module, sample, path, "tokens", "texts", WEIGHTS_FILE)
+    length = "length" if module.trim else None
+    write_onnx(module, sample, path, "tokens", "texts", WEIGHTS_FILE, length_axis=length)
 
 
 def _check(folder: Path, embedder: Embedder, module: Any) -> float:
