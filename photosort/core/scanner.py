@@ -12,6 +12,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from stat import S_ISREG
 
 from photosort.core.folders import inside
@@ -87,6 +88,9 @@ def is_ignored_name(name: str) -> bool:
     if not name or name.startswith("."):
         return True
     return name.casefold() in _IGNORED_NAMES
+
+
+_name = attrgetter("name")  # a sort key in C: one call per file of every folder walked
 
 
 def _displayable(path: str) -> str:
@@ -172,7 +176,7 @@ def walk_photos(
         dir_path, ancestors = stack.pop()
         try:
             with os.scandir(dir_path) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=_name)
         except OSError as exc:
             report(dir_path, _folder_reason(exc))
             continue
