@@ -202,6 +202,7 @@ def _complete(folder: Path, model_id: str) -> bool:
         isinstance(meta, dict)
         and meta.get("format") == FORMAT
         and meta.get("model_id") == model_id
+        and "trim" in meta  # made before queries ran to their end token: made again
         and all((folder / name).is_file() for name in names)
     )
 
