@@ -64,6 +64,9 @@ def test_the_export_gives_open_clips_vectors(scanned, make_library):
     ours = encoder.encode_texts(texts)
     reference = lib.embedder.encode_texts(texts)
     assert (ours * reference).sum(axis=1).min() >= 0.999
+    # A short query alone runs only its own tokens (the padding cut): the same vector.
+    alone = encoder.encode_texts(texts[:1])
+    assert encoder._trim and float((alone * reference[:1]).sum()) >= 0.999
     assert encoder.logit_scale == pytest.approx(lib.embedder.logit_scale)
 
 

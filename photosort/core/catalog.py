@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import photosort
 from photosort.core import backup, private, vector_codec
 from photosort.core.errors import PhotosortError
+from photosort.core.lazy_import import np
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +149,11 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PhotoRow:
+    """One photo's row as a rescan compares it (not frozen: a rescan makes one per photo,
+    and a frozen dataclass's ``__init__`` costs several times as much)."""
+
     id: int
     root_id: int
     path: str
@@ -434,12 +436,17 @@ class Catalog:
             return len(self._idle_readers)
 
     def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return self._query(sql, params, sqlite3.Row)
+
+    def _query(self, sql: str, params: Params, factory: Any) -> list[Any]:
+        """Rows made by ``factory`` (None: plain tuples, for the few queries that read a
+        whole root and index by position: a ``sqlite3.Row`` per row costs them a third)."""
         if self._writer == threading.get_ident():
             with self._lock:  # inside its own write transaction: see its own writes
-                return _fetch_all(self.conn.execute(sql, params))
+                return _fetch_all(self.conn.execute(sql, params), factory)
         conn = self._borrow_reader()
         try:
-            return _fetch_all(conn.execute(sql, params))
+            return _fetch_all(conn.execute(sql, params), factory)
         except sqlite3.OperationalError as exc:
             raise CatalogError(_explain(exc, self.path)) from exc
         finally:
@@ -569,10 +576,11 @@ class Catalog:
 
     # -- photos -------------------------------------------------------------------
     def photos_in_root(self, root_id: int) -> dict[str, PhotoRow]:
-        rows = self.query(
+        rows = self._query(
             "SELECT id, root_id, path, folder, size, mtime_ns, content_hash, status, error "
             "FROM photos WHERE root_id = ?",
             (root_id,),
+            None,
         )
         # Positional, in the order selected: a rescan reads every row of a root, and the
         # dict per row of ``PhotoRow(**dict(r))`` was a third of that (10k rows: 40 ms).
@@ -667,10 +675,10 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _fetch_all(cursor: sqlite3.Cursor, chunk: int = 256) -> list[sqlite3.Row]:
+def _fetch_all(cursor: sqlite3.Cursor, factory: Any = sqlite3.Row, chunk: int = 256) -> list[Any]:
     """Fetch in chunks: one long ``fetchall`` holds the GIL and freezes the GUI thread."""
-    cursor.row_factory = sqlite3.Row
-    rows: list[sqlite3.Row] = []
+    cursor.row_factory = factory
+    rows: list[Any] = []
     while batch := cursor.fetchmany(chunk):
         rows.extend(batch)
     return rows

@@ -69,7 +69,7 @@ class ClipTokenizer:
         import regex
 
         lines = Path(merges_path).read_text(encoding="utf-8").split("\n")
-        self._ranks = {line: rank for rank, line in enumerate(lines)}
+        self._ranks = dict(zip(lines, range(len(lines)), strict=True))  # in C: 49k merges
         byte_chars = list(_bytes_to_unicode().values())
         self._base = {c: i for i, c in enumerate(byte_chars)}
         self._base.update({c + "</w>": 256 + i for i, c in enumerate(byte_chars)})

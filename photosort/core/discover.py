@@ -12,9 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from photosort.core.errors import PhotosortError
+from photosort.core.lazy_import import np
 from photosort.core.progress import ProgressCallback, RateMeter
 
 if TYPE_CHECKING:

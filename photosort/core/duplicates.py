@@ -29,18 +29,17 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from photosort.core import fingerprints
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
+from photosort.core.lazy_import import np
 from photosort.core.progress import Cancelled, ProgressCallback, RateMeter
 from photosort.core.store import PhotoStore, TagStore
 
 #: Catalog rows by photo id, fingerprints by photo id, and per-row arrays by name.
 Photos = dict[int, sqlite3.Row]
 Fingerprints = dict[int, fingerprints.Fingerprint]
-Info = dict[str, np.ndarray]
+Info = dict[str, "np.ndarray"]
 
 KINDS = ("exact", "near", "bursts")
 #: Default CLIP cosine for a near-duplicate candidate, and for burst frames.

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from photosort.core import image_engine, model_download
 from photosort.core.errors import PhotosortError
 from photosort.core.image_engine import ImageRunner
+from photosort.core.lazy_import import np
 from photosort.core.progress import ProgressCallback
 
 if TYPE_CHECKING:

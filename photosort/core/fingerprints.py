@@ -20,10 +20,10 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
 from PIL import Image
 
 from photosort.core.catalog import Catalog, CatalogError
+from photosort.core.lazy_import import np
 from photosort.core.store import FingerprintStore
 
 #: Short side (px) sharpness is measured at; the pipeline decodes at least this for CLIP.

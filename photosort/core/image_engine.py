@@ -24,8 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
+from photosort.core.lazy_import import np
 from photosort.core.onnx_export import write_onnx
 
 if TYPE_CHECKING:

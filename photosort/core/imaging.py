@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
 
-import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError, features
 
 from photosort.core import raw as raw_files
+from photosort.core.lazy_import import np
 
 __all__ = [
     "MAX_PIXELS",

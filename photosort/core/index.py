@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from photosort.core.lazy_import import np
 
 if TYPE_CHECKING:
     import faiss

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from photosort.core import categories as category_store
 from photosort.core import index as vector_index
 from photosort.core import (
@@ -52,7 +50,7 @@ from photosort.core.embedder import (
 )
 from photosort.core.errors import PhotosortError
 from photosort.core.folders import inside
-from photosort.core.lazy_import import lazy_module
+from photosort.core.lazy_import import lazy_module, np
 from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.reconcile import reconcile
@@ -521,7 +519,9 @@ class Library:
                     summary.changed_ids += summary.sun.photo_ids
                 self._autotag_after_scan(summary)
                 if not summary.cancelled:  # after auto-tagging: see keywords.py
-                    summary.keywords = self.import_keywords([r[0] for r in roots], on_progress)
+                    summary.keywords = self.import_keywords(
+                        [r[0] for r in roots], on_progress, walked=True
+                    )
                     summary.warnings += summary.keywords.warnings
                 self.cache_text_encoder()  # once per model: later searches need no torch
             except BaseException:
@@ -573,14 +573,17 @@ class Library:
         root_ids: list[int],
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        walked: bool = False,
     ) -> keyword_import.ImportSummary:
-        """Keywords from XMP sidecars and embedded XMP/IPTC become manual tags."""
+        """Keywords from XMP sidecars and embedded XMP/IPTC become manual tags (``walked``:
+        a scan just walked these roots; see keywords.import_keywords)."""
         return keyword_import.import_keywords(
             self.catalog,
             root_ids,
             lambda pid: raw_pairs.primary_of(self.catalog, [pid])[0],
             on_progress,
             should_cancel,
+            walked=walked,
         )
 
     def _scan_locked(
@@ -1560,7 +1563,13 @@ class Library:
                 return stored
             return ocr_store.train_gate(self.catalog, model_id, self.embedder.encode_pil)
 
-        return ocr_store.OcrStage(self.catalog, self.recognizer, model_id, gate)
+        return ocr_store.OcrStage(
+            self.catalog,
+            self.recognizer,
+            model_id,
+            gate,
+            key_hint=lambda: ocr_store.stored_gate_key(self.catalog, model_id),
+        )
 
     def photo_text(self, photo_id: int) -> ocr.OcrResult | None:
         """The text recognised in a photo (None: not read, e.g. skipped by the gate)."""

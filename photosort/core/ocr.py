@@ -22,10 +22,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from photosort.core.errors import PhotosortError
+from photosort.core.lazy_import import np
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,9 @@ import functools
 import random
 from dataclasses import dataclass
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from photosort.core.lazy_import import np
 
 #: Bumped when the gate changes: decisions made by an older gate are made again.
 GATE_VERSION = "gate-3"

@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from photosort.core import (
@@ -35,6 +34,7 @@ from photosort.core import (
 )
 from photosort.core.catalog import Catalog, now_iso
 from photosort.core.errors import PhotosortError
+from photosort.core.lazy_import import np
 from photosort.core.ocr import (
     ENGINE_VERSION,
     LOOK_SIDE,
@@ -88,6 +88,22 @@ def load_gate(catalog: Catalog, model_id: str) -> TextGate | None:
     return _gate_of(row) if row is not None else None
 
 
+def stored_gate_key(catalog: Catalog, model_id: str) -> tuple[str, float, bool] | None:
+    """(key, threshold, learned?) of the gate ``OcrStage.current_gate`` takes when the
+    drawn gate is the stored one, read without decoding its weights (so without numpy: a
+    rescan with nothing to read stays light); None when no gate is stored yet."""
+    store = OcrTextStore(catalog)
+    row = store.learned_gate_row(model_id, GATE_VERSION)
+    if row is not None:
+        threshold = float(row["threshold"])
+        return gate_key(model_id, threshold, int(row["outcomes"])), threshold, True
+    row = store.gate_row(model_id, GATE_VERSION)
+    if row is None:
+        return None
+    threshold = float(row["threshold"])
+    return gate_key(model_id, threshold), threshold, False
+
+
 def load_learned_gate(catalog: Catalog, model_id: str) -> tuple[TextGate, int] | None:
     """The gate learned from this library's outcomes, and how many it was trained on."""
     row = OcrTextStore(catalog).learned_gate_row(model_id, GATE_VERSION)
@@ -135,6 +151,10 @@ def learn_gate(catalog: Catalog, model_id: str, force: bool = False) -> TextGate
     """Train this library's own gate on its outcomes, when it has MIN_OUTCOMES photos
     with text and as many without, and they grew by a tenth since the last training
     (or ``force``). Returns the new gate, or None when it was not retrained."""
+    rows = OcrTextStore(catalog).outcome_rows(LOOK_KEY)
+    texts = sum(1 for r in rows if r[1])
+    if texts < MIN_OUTCOMES or len(rows) - texts < MIN_OUTCOMES:
+        return None  # too few before photos without a vector drop out: no vector read
     vectors, has_text = outcomes(catalog, model_id)
     n, with_text = len(has_text), int(has_text.sum())
     if with_text < MIN_OUTCOMES or n - with_text < MIN_OUTCOMES:
@@ -235,6 +255,9 @@ class OcrStage:
     batch: int = 8
     quick_look: bool = True
     learn: bool = True  # retrain the library's own gate at the end of a run
+    #: The current gate's (key, threshold, learned?) without decoding it, when ``gate``
+    #: returns the stored drawn gate (``stored_gate_key``); None: decode to know.
+    key_hint: Callable[[], tuple[str, float, bool] | None] | None = None
 
     def current_gate(self) -> tuple[TextGate, str, bool]:
         """(gate, its key, learned?): the library's own gate once it has one."""
@@ -264,13 +287,19 @@ class OcrStage:
         key = None
         if gated:
             undecided = [pid for pid in self._undecided() if pid not in forced]
+            candidates = []
             if undecided or OcrTextStore(self.catalog).any_skipped():
-                gate, key, summary.learned_gate = self.current_gate()
-                summary.threshold = gate.threshold
-                regate = [pid for pid in self._skipped(other_than=key) if pid not in forced]
-                candidates = undecided + regate
-            else:
-                candidates = []
+                # Nothing undecided: only photos skipped by another gate need the gate
+                # itself, and its key alone tells which they are.
+                hint = self.key_hint() if self.key_hint and not undecided else None
+                if hint is not None:
+                    key, summary.threshold, summary.learned_gate = hint
+                    candidates = [p for p in self._skipped(other_than=key) if p not in forced]
+                if hint is None or candidates:
+                    gate, key, summary.learned_gate = self.current_gate()
+                    summary.threshold = gate.threshold
+                    regate = [pid for pid in self._skipped(other_than=key) if pid not in forced]
+                    candidates = undecided + regate
             if candidates:  # an unchanged library reads no vectors
                 ids, matrix = vectors_of(self.catalog, self.model_id, candidates)
                 summary.waiting = len(candidates) - len(ids)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from photosort.core.catalog import Catalog
-from photosort.core.raw import is_raw_name
+from photosort.core.raw import RAW_EXTENSIONS, is_raw_name
 from photosort.core.store import pairs as pair_store
 from photosort.core.store.pairs import PairStore
 
@@ -44,7 +44,13 @@ def _pairs_wanted(rows: Iterable[tuple[int, str]]) -> dict[int, int]:
     rows = list(rows)
     # Only names beside a RAW can pair: a library without RAW files (most) is one pass
     # over the extensions, not a grouping of every path.
-    with_raw = {_key(path) for _, path in rows if is_raw_name(path)}
+    # The text after the path's last dot is the extension whenever the name has one: a
+    # slice per path, and ``is_raw_name`` only for the few that look like a RAW.
+    with_raw = {
+        _key(path)
+        for _, path in rows
+        if path[path.rfind(".") :].lower() in RAW_EXTENSIONS and is_raw_name(path)
+    }
     if not with_raw:
         return {}
     groups: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)

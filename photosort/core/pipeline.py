@@ -18,12 +18,11 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from photosort.core import fingerprints, vector_codec
 from photosort.core.catalog import Catalog, now_iso
 from photosort.core.imaging import DecodeError, PhotoMeta, decode_photo
 from photosort.core.index import VectorIndex
+from photosort.core.lazy_import import np
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scanner import content_hash
 from photosort.core.store import PhotoStore, VectorStore
@@ -76,7 +75,7 @@ class EmbedStats:
 
 
 #: Writes one batch: the photos prepared, their vectors (same order), the failures.
-StoreBatch = Callable[[list[Prepared], np.ndarray, list[Prepared]], None]
+StoreBatch = Callable[[list[Prepared], "np.ndarray", list[Prepared]], None]
 
 
 def prepare(job: EmbedJob, preprocess: Callable, min_side: int) -> Prepared:

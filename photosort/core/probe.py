@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+from photosort.core.lazy_import import np
 
 DEFAULT_THRESHOLD = 0.5
 FEW_EXAMPLES = 10  # fewer: the estimate comes with a warning

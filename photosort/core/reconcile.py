@@ -70,22 +70,25 @@ def reconcile(
     for walk in walks:
         if walk.skipped:
             continue
-        seen: set[str] = set()
+        known = 0
         for found in walk.found:
-            seen.add(found.path)
             row = walk.known.get(found.path)
             if row is None:
                 new_files.append((walk, found))
-            elif (row.size, row.mtime_ns) == (found.size, found.mtime_ns):
+                continue
+            known += 1
+            if row.size == found.size and row.mtime_ns == found.mtime_ns:
                 result.unchanged += 1
             elif _same_content(row, found):
                 touched.append((row.id, found))
                 result.unchanged += 1
             else:
                 changed.append((row.id, found))
-        for path, row in walk.known.items():
-            if path not in seen and not _under_any(path, walk.unreadable):
-                vanished.append(row)
+        if known < len(walk.known):  # a walk finds each path once: every known one seen
+            seen = {found.path for found in walk.found}
+            for path, row in walk.known.items():
+                if path not in seen and not _under_any(path, walk.unreadable):
+                    vanished.append(row)
 
     moves = _match_moves(new_files, vanished)
     stamp = now_iso()
@@ -161,6 +164,11 @@ def _drop_second_paths(catalog: Catalog, walks: list[_RootWalk], result: Reconci
     """One file reached by two paths (a link inside a root, a bind mount, a root added
     twice under other names) is one photo: keep the path the catalog knows, else the
     first found; a catalog photo of another root that is the same file wins too."""
+    ids = [found.file_id for walk in walks for found in walk.found]
+    if len(set(ids)) == len(ids) and all(
+        found.path in walk.known for walk in walks for found in walk.found
+    ):
+        return  # every file reached once, by a path the catalog knows (a no-change rescan)
     first: dict[tuple[int, int], str] = {}
     for walk in walks:  # known paths first, then real files before links to them
         for found in walk.found:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from photosort.core.lazy_import import np
 
 SOFTMAX = "softmax"
 SIGMOID = "sigmoid"

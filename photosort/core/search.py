@@ -6,11 +6,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
 from photosort.core.index import VectorIndex
+from photosort.core.lazy_import import np
 from photosort.core.store import PhotoStore, VectorStore
 from photosort.core.store import photos as photo_store
 

@@ -12,10 +12,9 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from photosort.core import tagging  # noqa: F401 - 0002_tags makes the tables 0006 alters
 from photosort.core.catalog import Catalog, run_script
+from photosort.core.lazy_import import np
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.store import CategoryStore
 from photosort.core.store import sun as sun_rows

@@ -27,13 +27,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from photosort.core import categories as category_store
 from photosort.core import tagging
 from photosort.core.catalog import Catalog, now_iso
 from photosort.core.categories import Category, CategoryError, Label, clean_tag
 from photosort.core.errors import PhotosortError
+from photosort.core.lazy_import import np
 from photosort.core.probe import (  # noqa: F401  (re-exported: the probe is part of teaching)
     DEFAULT_THRESHOLD,
     FEW_EXAMPLES,
@@ -143,7 +142,7 @@ def _span(span: tuple[float, float] | None) -> list[float] | None:
     return None if span is None else [round(span[0], 3), round(span[1], 3)]
 
 
-VectorLoader = Callable[[], tuple[int, np.ndarray, np.ndarray]]  # (version, ids, matrix)
+VectorLoader = Callable[[], tuple[int, "np.ndarray", "np.ndarray"]]  # (version, ids, matrix)
 
 
 @dataclass

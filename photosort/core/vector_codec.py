@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
+from photosort.core.lazy_import import np
 
 #: The first byte of an fp16 blob (version 1 of the format).
 FP16_MARKER = b"\x01"

@@ -29,10 +29,12 @@ class KeywordImportStore(Store):
     """``keyword_imports`` rows (the adopted keywords as a JSON list of paths)."""
 
     def photos_with_signatures(self, root_ids: Sequence[int]) -> list[Any]:
-        """(id, path, signature or None) of every photo of these roots, by path."""
+        """(id, path, signature or None, size, mtime_ns) of every photo of these roots, by
+        path."""
         marks = ",".join("?" * len(root_ids))
         return self.db.rows(
-            "SELECT p.id, p.path, k.signature FROM photos p LEFT JOIN keyword_imports k "
+            "SELECT p.id, p.path, k.signature, p.size, p.mtime_ns FROM photos p "
+            "LEFT JOIN keyword_imports k "
             f"ON k.photo_id = p.id WHERE p.root_id IN ({marks}) ORDER BY p.path",
             list(root_ids),
         )

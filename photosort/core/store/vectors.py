@@ -11,10 +11,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import numpy as np
-
 from photosort.core import vector_codec
 from photosort.core.catalog import Catalog
+from photosort.core.lazy_import import np
 from photosort.core.store.sql import Handle, Store, in_chunks
 
 #: The tables that hold photo vectors (the staging one exists from migration 0015 on).

@@ -6,10 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
 from photosort.core.catalog import Catalog
 from photosort.core.categories import Category, CategoryError
+from photosort.core.lazy_import import np
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scoring import Scoring
 from photosort.core.store import TagStore

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import numpy as np
-
 from photosort.core import categories as cats
 from photosort.core import tag_admin
 from photosort.core.catalog import Catalog, now_iso
 from photosort.core.categories import CategoryError
+from photosort.core.lazy_import import np
 from photosort.core.store import TagStore
 from photosort.core.tagging.results import PhotoTag
 

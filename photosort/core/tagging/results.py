@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
+from photosort.core.lazy_import import np
 
 UNCERTAIN = "uncertain"
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from photosort.core.categories import Category
+from photosort.core.lazy_import import np
 from photosort.core.scoring import Scoring
 from photosort.core.tagging.results import LabelPreview
 from photosort.core.tagging.text_vectors import ensemble
@@ -45,7 +44,7 @@ class Decisions:
 
 
 #: (category, photo ids, its (N, labels) probabilities) -> the probabilities after fusion.
-Fusion = Callable[[Category, np.ndarray, np.ndarray], np.ndarray]
+Fusion = Callable[[Category, "np.ndarray", "np.ndarray"], "np.ndarray"]
 
 
 class Tagger:
@@ -188,6 +187,6 @@ def preview(tagger: Tagger, chunks: Chunks, label_name: str) -> LabelPreview:
 
 
 #: The library's vectors as (ids, float32 matrix) pieces.
-Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
+Chunks = Iterable[tuple["np.ndarray", "np.ndarray"]]
 #: (the catalog's vectors_version they mirror, the pieces): tagging never needs them whole.
 VectorLoader = Callable[[], tuple[int, Chunks]]

@@ -7,9 +7,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from photosort.core.catalog import Catalog
+from photosort.core.lazy_import import np
 from photosort.core.store import TagStore
 from photosort.core.store import tags as tag_store
 from photosort.core.tagging.tagger import Decisions
