@@ -423,6 +423,10 @@ class Library:
     def roots(self) -> list[dict]:
         return [dict(r) for r in self.catalog.roots()]
 
+    # issue 13 (open-million): the roots without their photo counts, for the GUI thread
+    def root_paths(self) -> list[str]:
+        return RootStore(self.catalog).paths()
+
     def add_root(self, path: str | os.PathLike, follow_links: bool = False) -> tuple[int, str]:
         """Register a folder by its real path; a folder inside a known root, or the same
         folder reached another way (a link, a bind mount), resolves to that root.
@@ -655,7 +659,7 @@ class Library:
 
     def watcher(self, **options: Any) -> watching.FolderWatcher:
         """A watcher of this library's roots (see core/watch.py); the caller starts it."""
-        return watching.FolderWatcher([r["path"] for r in self.catalog.roots()], **options)
+        return watching.FolderWatcher(self.root_paths(), **options)
 
     # -- search -------------------------------------------------------------------------
     def searcher(self) -> Searcher:

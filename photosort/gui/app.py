@@ -63,7 +63,7 @@ def run_app(library: str | None = None, model: str | None = None, device: str | 
     window.show()
 
     def first_run() -> None:
-        if not lib.roots():
+        if not lib.root_paths():
             window.status_note.setText("Start with File → Add folder… to index your photos.")
         if not lib.model_recorded() and not weights_cached(lib.model_spec):
             window.model_problem()  # the one dialog; model errors meanwhile only update it

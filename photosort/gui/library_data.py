@@ -19,7 +19,7 @@ def load_sidebar(library: Library) -> SidebarData:
     return SidebarData(
         total=sum(folders.values()),
         failed=failed,
-        roots=[r["path"] for r in library.roots()],
+        roots=library.root_paths(),
         folders=folders,
         categories=library.categories(),
         tag_counts=library.tag_counts(),

