@@ -144,7 +144,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0012_category_template", "store.categories:_template_column"),
     Migration("0015_staged_vectors", "store.staging:_schema"),
     Migration("0016_fp16_vectors", "vector_migration:_to_fp16"),
-    Migration("0017_browse_date_index", "store.photos:_browse_date_index"),
+    Migration("0017_browse_indexes", "store.photos:_browse_indexes"),
 ]
 
 

@@ -427,6 +427,12 @@ class Library:
     def root_paths(self) -> list[str]:
         return RootStore(self.catalog).paths()
 
+    def photo_paths(self, photo_ids: Sequence[int]) -> dict[int, str]:
+        """Path by photo id: the grid's names, a million of them in the background."""
+        return PhotoStore(self.catalog).paths_of(photo_ids)
+
+    # end of issue 13 (open-million)
+
     def add_root(self, path: str | os.PathLike, follow_links: bool = False) -> tuple[int, str]:
         """Register a folder by its real path; a folder inside a known root, or the same
         folder reached another way (a link, a bind mount), resolves to that root.

@@ -54,4 +54,4 @@ def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
 
 
 def photo_paths(library: Library, photo_ids: list[int]) -> dict[int, str]:
-    return {pid: row["path"] for pid, row in library.photo_details(photo_ids).items()}
+    return library.photo_paths(photo_ids)

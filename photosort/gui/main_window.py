@@ -50,7 +50,7 @@ from photosort.gui.activity import ActivityWidget
 from photosort.gui.browse_bar import BrowseBar
 from photosort.gui.details import DetailsPanel, pil_to_qimage
 from photosort.gui.empty_state import EmptyState
-from photosort.gui.grid import PhotoGrid
+from photosort.gui.grid import PhotoGrid, rows_by_id
 from photosort.gui.library_data import PhotoInfo
 from photosort.gui.reindexing import ReindexController
 from photosort.gui.search_bar import SearchBar
@@ -67,7 +67,8 @@ CONFIRM_OVER = 50  # tagging more photos than this at once asks first
 FIRST_NAMES = 2000  # file names loaded before the grid shows (a few screens of it)
 NAMES_STEP = 50_000  # then loaded in pieces of this many, in the background
 
-#: A grid answer: ("search", query, results best first) or ("browse", query, (ids, names)).
+#: A grid answer: ("search", query, results best first) or
+#: ("browse", query, (ids, names, each id's row)).
 GridAnswer = tuple[str, SearchQuery, Any]
 #: Hands a loaded preview image (None when it cannot be shown) to whoever asked for it.
 Deliver = Callable[[int, QImage | None], None]
@@ -375,7 +376,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         """Every matching id, but the names of the first screens only: a 1M library's
         grid shows after ~2,000 names, and the rest follow in the background."""
         ids = self.library.browse(query, order)
-        return ("browse", query, (ids, self._names_of(ids[:FIRST_NAMES])))
+        return ("browse", query, (ids, self._names_of(ids[:FIRST_NAMES]), rows_by_id(ids)))
 
     def _names_of(self, ids: list[int]) -> dict[int, str]:
         names: dict[int, str] = {}
@@ -443,6 +444,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             ids = [r.photo_id for r in shown]
             scores = [r.score for r in shown]
             names = {r.photo_id: os.path.basename(r.path) for r in shown}
+            row_of = None  # a few hundred: made here
             self.browse_bar.show_count(
                 len(shown), len(results), "results" if len(shown) != 1 else "result"
             )
@@ -452,7 +454,7 @@ class MainWindow(TagAdminActions, QMainWindow):
                 f"{relevant} relevant of {len(results)} photos searched{filtered}"
             )
         else:
-            ids, names = rows
+            ids, names, row_of = rows
             scores = None
             self.browse_bar.show_count(len(ids), len(ids), "photos" if len(ids) != 1 else "photo")
             self.status_note.setText(filtered.strip(" ()"))
@@ -461,7 +463,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._shown_query = query_key
         keep = self.grid.selected_ids()
         self.grid.photo_model.set_labels(names)
-        self.grid.photo_model.set_photos(ids, scores)
+        self.grid.photo_model.set_photos(ids, scores, row_of)
         self.grid.select_ids(keep)
         if new_view:  # new results start at the top, best first
             self.grid.scrollToTop()

@@ -28,9 +28,10 @@ def _catalog_with_photos(tmp_path: Path) -> Catalog:
     return catalog
 
 
-def test_the_date_order_walks_its_index_and_lists_newest_first(tmp_path: Path) -> None:
+def test_opening_reads_indexes_in_order_and_lists_newest_first(tmp_path: Path) -> None:
     """The query the grid runs at open reads the browse index in order (at 1M photos a
-    sort took 3.9 s, the walk 0.95 s), and the order is the one the grid always showed."""
+    sort took 3.9 s, the walk 0.95 s), and the order is the one the grid always showed;
+    the sidebar's folder counts read one index alone."""
     catalog = _catalog_with_photos(tmp_path)
     try:
         store = PhotoStore(catalog)
@@ -46,5 +47,11 @@ def test_the_date_order_walks_its_index_and_lists_newest_first(tmp_path: Path) -
         assert "TEMP B-TREE" not in plan
         assert store.readable_ids_where([pairs.SHOWN], [], BROWSE_ORDERS["date"]) == [5, 2, 1, 3]
         assert store.date_span() == ("2020-01-01T00:00:00", "2024-01-01T00:00:00")
+        counts = "EXPLAIN QUERY PLAN SELECT folder, SUM(status != 'failed') FROM photos p " + (
+            f"WHERE {pairs.SHOWN} GROUP BY folder"
+        )
+        plan = " | ".join(str(r[-1]) for r in catalog.query(counts))
+        assert "COVERING INDEX photos_folder_status" in plan  # the sidebar's folder counts
+        assert [(r[0], r[1], r[2]) for r in store.folder_counts(pairs.SHOWN)] == [("/p", 4, 1)]
     finally:
         catalog.close()

@@ -26,19 +26,25 @@ DETAIL_COLUMNS = (
 )
 
 
-#: The index that holds the default browse order, so opening a million-photo library walks
-#: it instead of sorting every row (3.9 s -> 0.95 s at 1M). Its expressions must stay
-#: those of ``BROWSE_ORDERS["date"]`` or SQLite sorts again (a test checks the plan);
-#: ``status`` makes it covering. About 67 bytes a photo; the "name" order (chosen by
-#: hand, never at open) has no index of its own and sorts.
-BROWSE_DATE_INDEX = (
-    "CREATE INDEX IF NOT EXISTS photos_browse_date "
-    "ON photos(taken_at IS NULL, taken_at DESC, path, status)"
-)
+#: The indexes that opening the app reads, so a million-photo library walks them instead of
+#: sorting or visiting every row (at 1M: the grid's ids 3.9 s -> 0.95 s, the sidebar's
+#: folder counts 1.4 s -> 0.8 s).
+#: - ``photos_browse_date`` holds the default browse order: its expressions must stay those
+#:   of ``BROWSE_ORDERS["date"]`` or SQLite sorts again (a test checks the plan); ``status``
+#:   makes it covering. About 67 bytes a photo. The "name" order (chosen by hand, never at
+#:   open) has no index of its own and sorts.
+#: - ``photos_folder_status`` replaces ``photos_folder`` (folder first, so every query that
+#:   used it still can), covering the folder counts: the same size on disk.
+BROWSE_INDEXES = """
+    CREATE INDEX IF NOT EXISTS photos_browse_date
+        ON photos(taken_at IS NULL, taken_at DESC, path, status);
+    CREATE INDEX IF NOT EXISTS photos_folder_status ON photos(folder, status);
+    DROP INDEX IF EXISTS photos_folder
+"""
 
 
-def _browse_date_index(conn: sqlite3.Connection) -> None:
-    run_script(conn, BROWSE_DATE_INDEX)
+def _browse_indexes(conn: sqlite3.Connection) -> None:
+    run_script(conn, BROWSE_INDEXES)
 
 
 def _follow_links_column(conn: sqlite3.Connection) -> None:
@@ -183,6 +189,12 @@ class PhotoStore(Store):
             photo_ids,
         )
         return {r["id"]: r for r in rows}
+
+    def paths_of(self, photo_ids: Sequence[int]) -> dict[int, str]:
+        """Photo id -> path: the grid's names and the thumbnails' files (50k ids in 0.17 s,
+        where ``details`` takes 0.77 s)."""
+        rows = self.db.rows_in("SELECT id, path FROM photos WHERE id IN ({marks})", photo_ids)
+        return {r[0]: r[1] for r in rows}
 
     def paths_between(self, first: int, last: int) -> dict[int, str]:
         """Photo id -> path for ids from ``first`` to ``last`` (one range read, no IN list)."""
