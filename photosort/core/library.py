@@ -734,16 +734,20 @@ class Library:
         query.top = min(query.top, max(photos, 1))  # "all of them", without overflowing FAISS
         return query
 
-    def browse(self, query: SearchQuery | None = None, order: str = "date") -> list[int]:
+    def browse(
+        self, query: SearchQuery | None = None, order: str = "date", limit: int | None = None
+    ) -> list[int]:
         """Ids of every photo matching the query's filters (the GUI's grid), in ``order``:
-        "date" (newest taken first) or "name" (file name, case-insensitive)."""
+        "date" (newest taken first) or "name" (file name, case-insensitive); the first
+        ``limit`` only, when given (the app's first screens, issue 13)."""
         from photosort.core.search import BROWSE_ORDERS, filter_clauses
 
         if order not in BROWSE_ORDERS:
             raise LibraryError(f"unknown order {order!r}: use {' or '.join(BROWSE_ORDERS)}")
         clauses, params = filter_clauses(query or SearchQuery())
         shown = [raw_pairs.SHOWN, *clauses]
-        return PhotoStore(self.catalog).readable_ids_where(shown, params, BROWSE_ORDERS[order])
+        store = PhotoStore(self.catalog)
+        return store.readable_ids_where(shown, params, BROWSE_ORDERS[order], limit)
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last date a photo was taken (for the app's date-range filter)."""

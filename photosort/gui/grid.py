@@ -71,6 +71,17 @@ class PhotoGridModel(QAbstractListModel):
         self.endResetModel()
         self.thumbnails.forget_pending()
 
+    def extend_photos(self, ids: list[int], row_of: dict[int, int]) -> None:
+        """Rows appended: ``ids`` starts with the ids shown (a browse's first screens,
+        then the whole list); the view keeps its scroll position and selection."""
+        start = len(self._ids)
+        if len(ids) <= start:
+            return
+        self.beginInsertRows(QModelIndex(), start, len(ids) - 1)
+        self._ids = ids
+        self._row_of = row_of
+        self.endInsertRows()
+
     def set_labels(self, labels: dict[int, str]) -> None:
         """Short captions (file names) for rows; filled lazily by the window (a huge
         library's names arrive in pieces after its grid shows).

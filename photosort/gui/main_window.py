@@ -68,7 +68,7 @@ FIRST_NAMES = 2000  # file names loaded before the grid shows (a few screens of 
 NAMES_STEP = 50_000  # then loaded in pieces of this many, in the background
 
 #: A grid answer: ("search", query, results best first) or
-#: ("browse", query, (ids, names, each id's row)).
+#: ("browse", query, (ids, names, each id's row)); "browse-first" holds the first ids only.
 GridAnswer = tuple[str, SearchQuery, Any]
 #: Hands a loaded preview image (None when it cannot be shown) to whoever asked for it.
 Deliver = Callable[[int, QImage | None], None]
@@ -361,7 +361,9 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.status_note.setText("Loading the model… the search runs as soon as it is ready.")
         if query.has_semantic_part:
             job = partial(self._run_search, query, words_in_photos)
-        else:
+        elif self.grid.photo_model.rowCount() == 0:  # opening: the first screens first
+            job = partial(self._run_browse, query, self.browse_bar.sort_key, FIRST_NAMES)
+        else:  # a refresh: the grid stays as it is until the whole new list is in
             job = partial(self._run_browse, query, self.browse_bar.sort_key)
         tasks.run_task(
             job, partial(self._grid_loaded, generation), partial(self._grid_failed, generation)
@@ -372,11 +374,15 @@ class MainWindow(TagAdminActions, QMainWindow):
         results = photo_text.search(self.library, query, words_in_photos)
         return ("search", query, results)
 
-    def _run_browse(self, query: SearchQuery, order: str = "date") -> GridAnswer:
+    def _run_browse(
+        self, query: SearchQuery, order: str = "date", first: int | None = None
+    ) -> GridAnswer:
         """Every matching id, but the names of the first screens only: a 1M library's
-        grid shows after ~2,000 names, and the rest follow in the background."""
-        ids = self.library.browse(query, order)
-        return ("browse", query, (ids, self._names_of(ids[:FIRST_NAMES]), rows_by_id(ids)))
+        grid shows after ~2,000 names, and the rest follow in the background. With
+        ``first``, only that many ids ("browse-first": the rest are read next)."""
+        ids = self.library.browse(query, order, first)
+        kind = "browse-first" if first is not None and len(ids) >= first else "browse"
+        return (kind, query, (ids, self._names_of(ids[:FIRST_NAMES]), rows_by_id(ids)))
 
     def _names_of(self, ids: list[int]) -> dict[int, str]:
         names: dict[int, str] = {}
@@ -396,9 +402,35 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._last_results = answer
         self._show_results(answer)
         self.loading = False
+        if answer[0] == "browse-first":  # the first screens show; every id follows
+            self.loading = True
+            self.browse_bar.show_message(f"{len(answer[2][0])}+ photos, loading the rest…")
+            rest = partial(self._run_browse, answer[1], self.browse_bar.sort_key)
+            tasks.run_task(
+                rest,
+                partial(self._rest_loaded, generation),
+                partial(self._grid_failed, generation),
+            )
         self._sidebar_after_first_grid()
         if answer[0] == "browse":
             self._load_more_names(generation, answer[2][0], FIRST_NAMES)
+
+    def _rest_loaded(self, generation: int, answer: GridAnswer) -> None:
+        """Every id of a browse whose first screens show: appended below them, so the
+        scroll position and the selection stay (a reset when the list changed meanwhile)."""
+        if generation != self._query_generation or self._last_results is None:
+            return
+        ids, names, row_of = answer[2]
+        model = self.grid.photo_model
+        shown = model.ids
+        if self._last_results[0] == "browse-first" and ids[: len(shown)] == shown:
+            self._last_results = answer
+            model.extend_photos(ids, row_of)
+            self.browse_bar.show_count(len(ids), len(ids), "photos" if len(ids) != 1 else "photo")
+            self.loading = False
+            self._load_more_names(generation, ids, FIRST_NAMES)
+        else:
+            self._grid_loaded(generation, answer)
 
     def _sidebar_after_first_grid(self) -> None:
         """At open the sidebar loads once the grid has shown (or failed to)."""
@@ -428,7 +460,7 @@ class MainWindow(TagAdminActions, QMainWindow):
 
     def _resort(self) -> None:
         """Same answer, new order or cutoff (sort box, "Show all"); browsing asks again."""
-        if self._last_results is None or self._last_results[0] == "browse":
+        if self._last_results is None or self._last_results[0] != "search":
             self.refresh_grid()
         else:
             self._show_results(self._last_results)

@@ -48,3 +48,36 @@ def test_sidebar_counts_start_once_the_grid_shows(make_window, library, qtbot, m
     assert rows_when_counted == [N_PHOTOS]
     assert window.total_photos == N_PHOTOS
     assert window.sidebar.topLevelItemCount() > 0
+
+
+def test_first_screens_show_before_every_id_is_read_and_keep_their_place(
+    make_window, library, qtbot, monkeypatch
+):
+    """Opening lists the first screens of photos first; the rest of the ids (a second or
+    more at 1M) are appended below them, keeping the selection made meanwhile."""
+    import threading
+
+    from photosort.core.library import Library
+    from photosort.gui import main_window
+
+    monkeypatch.setattr(main_window, "FIRST_NAMES", 5)
+    everything = threading.Event()
+    browse = Library.browse
+
+    def slow_browse(self, query=None, order="date", limit=None):
+        if limit is None:  # the whole list waits until the test has used the first rows
+            everything.wait(10)
+        return browse(self, query, order, limit)
+
+    monkeypatch.setattr(Library, "browse", slow_browse)
+    window = make_window(library, wait=False)
+    model = window.grid.photo_model
+    qtbot.waitUntil(lambda: model.rowCount() == 5 and bool(model.data(model.index(0), 0)))
+    assert window.loading  # the rest is still being read
+    window.grid.select_ids([model.ids[3]])
+    chosen = window.grid.selected_ids()
+    everything.set()
+    wait_idle(qtbot, window)
+    assert model.rowCount() == N_PHOTOS
+    assert model.ids == browse(library)
+    assert window.grid.selected_ids() == chosen

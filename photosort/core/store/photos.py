@@ -123,22 +123,34 @@ class PhotoStore(Store):
         return [r[0] for r in self.db.rows(f"SELECT id FROM photos WHERE {under}", params)]
 
     def ids_where(
-        self, clauses: Sequence[str], params: Sequence[Any], order: str = ""
+        self,
+        clauses: Sequence[str],
+        params: Sequence[Any],
+        order: str = "",
+        limit: int | None = None,
     ) -> list[int]:
         """Ids of photos ``p`` meeting every SQL condition in ``clauses`` (the search
-        filters), in ``order`` (an ORDER BY expression, or none)."""
+        filters), in ``order`` (an ORDER BY expression, or none), the first ``limit``."""
         sql = "SELECT p.id FROM photos p"
+        params = list(params)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         if order:
             sql += " ORDER BY " + order
-        return self.db.column(sql, list(params))
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self.db.column(sql, params)
 
     def readable_ids_where(
-        self, clauses: Sequence[str], params: Sequence[Any], order: str = ""
+        self,
+        clauses: Sequence[str],
+        params: Sequence[Any],
+        order: str = "",
+        limit: int | None = None,
     ) -> list[int]:
         """``ids_where``, leaving out the photos that could not be read."""
-        return self.ids_where(["p.status != 'failed'", *clauses], params, order)
+        return self.ids_where(["p.status != 'failed'", *clauses], params, order, limit)
 
     def newest_ids_where(
         self, clauses: Sequence[str], params: Sequence[Any], top: int
