@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import cast
 
@@ -61,6 +62,11 @@ def run_app(library: str | None = None, model: str | None = None, device: str | 
         return 2
     window = MainWindow(lib, settings)
     window.show()
+    # What starting made (modules, classes, widgets: ~50k objects) lives as long as the
+    # app; parked outside the collector's full passes, which otherwise held the GIL
+    # 150-200 ms each, about once a second while a huge library's names load (as
+    # Library.embedder does after the model loads).
+    gc.freeze()
 
     def first_run() -> None:
         if not lib.root_paths():

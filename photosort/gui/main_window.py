@@ -8,10 +8,11 @@ through ``tasks.run_task`` and lands back here; writes that the user makes by cl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import numpy as np
 import shiboken6
 from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import (
@@ -380,11 +381,13 @@ class MainWindow(TagAdminActions, QMainWindow):
         """Every matching id, but the names of the first screens only: a 1M library's
         grid shows after ~2,000 names, and the rest follow in the background. With
         ``first``, only that many ids ("browse-first": the rest are read next)."""
-        ids = self.library.browse(query, order, first)
-        kind = "browse-first" if first is not None and len(ids) >= first else "browse"
-        return (kind, query, (ids, self._names_of(ids[:FIRST_NAMES]), rows_by_id(ids)))
+        found = self.library.browse(query, order, first)
+        kind = "browse-first" if first is not None and len(found) >= first else "browse"
+        names, row_of = self._names_of(found[:FIRST_NAMES]), rows_by_id(found)
+        return (kind, query, (np.array(found, np.int64), names, row_of))  # no 1M-item list
 
-    def _names_of(self, ids: list[int]) -> dict[int, str]:
+    def _names_of(self, ids: Sequence[int] | np.ndarray) -> dict[int, str]:
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)  # SQL takes ints
         names: dict[int, str] = {}
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
@@ -422,8 +425,8 @@ class MainWindow(TagAdminActions, QMainWindow):
             return
         ids, names, row_of = answer[2]
         model = self.grid.photo_model
-        shown = model.ids
-        if self._last_results[0] == "browse-first" and ids[: len(shown)] == shown:
+        shown = model.id_array
+        if self._last_results[0] == "browse-first" and np.array_equal(ids[: len(shown)], shown):
             self._last_results = answer
             model.extend_photos(ids, row_of)
             self.browse_bar.show_count(len(ids), len(ids), "photos" if len(ids) != 1 else "photo")
@@ -437,7 +440,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         if self._sidebar_waits_for_grid:
             self.refresh_sidebar()
 
-    def _load_more_names(self, generation: int, ids: list[int], start: int) -> None:
+    def _load_more_names(self, generation: int, ids: np.ndarray, start: int) -> None:
         """The next piece of the grid's names, while the grid is in use; a new query
         (or closing) stops it."""
         if self.closed or generation != self._query_generation or start >= len(ids):
@@ -449,7 +452,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         )
 
     def _more_names_loaded(
-        self, generation: int, ids: list[int], next_start: int, names: dict[int, str]
+        self, generation: int, ids: np.ndarray, next_start: int, names: dict[int, str]
     ) -> None:
         if self.closed or generation != self._query_generation:
             return
