@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import itertools
 import logging
+import operator
 import os
 import sqlite3
 import threading
@@ -142,6 +143,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0012_category_template", "store.categories:_template_column"),
     Migration("0015_staged_vectors", "store.staging:_schema"),
     Migration("0016_fp16_vectors", "vector_migration:_to_fp16"),
+    Migration("0017_browse_indexes", "store.photos:_browse_indexes"),
 ]
 
 
@@ -452,6 +454,20 @@ class Catalog:
         finally:
             self._return_reader(conn)
 
+    def column(self, sql: str, params: Params = ()) -> list[Any]:
+        """The first column of every row: no ``sqlite3.Row`` per row, which made reading a
+        million ids take 4.9 s instead of 1.0 s."""
+        if self._writer == threading.get_ident():
+            with self._lock:
+                return _fetch_column(self.conn.execute(sql, params))
+        conn = self._borrow_reader()
+        try:
+            return _fetch_column(conn.execute(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise CatalogError(_explain(exc, self.path)) from exc
+        finally:
+            self._return_reader(conn)
+
     def backup_now(self, reason: str = "manual") -> Path:
         """A copy in ``backup_dir`` now (SQLite's online backup; writers wait), keeping the
         newest ``backup_keep`` (meta)."""
@@ -682,6 +698,17 @@ def _fetch_all(cursor: sqlite3.Cursor, factory: Any = sqlite3.Row, chunk: int = 
     while batch := cursor.fetchmany(chunk):
         rows.extend(batch)
     return rows
+
+
+_first = operator.itemgetter(0)
+
+
+def _fetch_column(cursor: sqlite3.Cursor, chunk: int = 4096) -> list[Any]:
+    """``_fetch_all``'s first column, as plain values, in chunks for the same reason."""
+    values: list[Any] = []
+    while batch := cursor.fetchmany(chunk):
+        values.extend(map(_first, batch))
+    return values
 
 
 def _explain(exc: sqlite3.OperationalError, path: Path) -> str:

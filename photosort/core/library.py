@@ -421,6 +421,16 @@ class Library:
     def roots(self) -> list[dict]:
         return [dict(r) for r in self.catalog.roots()]
 
+    # issue 13 (open-million): the roots without their photo counts, for the GUI thread
+    def root_paths(self) -> list[str]:
+        return RootStore(self.catalog).paths()
+
+    def photo_paths(self, photo_ids: Sequence[int]) -> dict[int, str]:
+        """Path by photo id: the grid's names, a million of them in the background."""
+        return PhotoStore(self.catalog).paths_of(photo_ids)
+
+    # end of issue 13 (open-million)
+
     def add_root(self, path: str | os.PathLike, follow_links: bool = False) -> tuple[int, str]:
         """Register a folder by its real path; a folder inside a known root, or the same
         folder reached another way (a link, a bind mount), resolves to that root.
@@ -658,7 +668,7 @@ class Library:
 
     def watcher(self, **options: Any) -> watching.FolderWatcher:
         """A watcher of this library's roots (see core/watch.py); the caller starts it."""
-        return watching.FolderWatcher([r["path"] for r in self.catalog.roots()], **options)
+        return watching.FolderWatcher(self.root_paths(), **options)
 
     # -- search -------------------------------------------------------------------------
     def searcher(self) -> Searcher:
@@ -727,16 +737,20 @@ class Library:
         query.top = min(query.top, max(photos, 1))  # "all of them", without overflowing FAISS
         return query
 
-    def browse(self, query: SearchQuery | None = None, order: str = "date") -> list[int]:
+    def browse(
+        self, query: SearchQuery | None = None, order: str = "date", limit: int | None = None
+    ) -> list[int]:
         """Ids of every photo matching the query's filters (the GUI's grid), in ``order``:
-        "date" (newest taken first) or "name" (file name, case-insensitive)."""
+        "date" (newest taken first) or "name" (file name, case-insensitive); the first
+        ``limit`` only, when given (the app's first screens, issue 13)."""
         from photosort.core.search import BROWSE_ORDERS, filter_clauses
 
         if order not in BROWSE_ORDERS:
             raise LibraryError(f"unknown order {order!r}: use {' or '.join(BROWSE_ORDERS)}")
         clauses, params = filter_clauses(query or SearchQuery())
         shown = [raw_pairs.SHOWN, *clauses]
-        return PhotoStore(self.catalog).readable_ids_where(shown, params, BROWSE_ORDERS[order])
+        store = PhotoStore(self.catalog)
+        return store.readable_ids_where(shown, params, BROWSE_ORDERS[order], limit)
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last date a photo was taken (for the app's date-range filter)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import cast
 
@@ -61,9 +62,14 @@ def run_app(library: str | None = None, model: str | None = None, device: str | 
         return 2
     window = MainWindow(lib, settings)
     window.show()
+    # What starting made (modules, classes, widgets: ~50k objects) lives as long as the
+    # app; parked outside the collector's full passes, which otherwise held the GIL
+    # 150-200 ms each, about once a second while a huge library's names load (as
+    # Library.embedder does after the model loads).
+    gc.freeze()
 
     def first_run() -> None:
-        if not lib.roots():
+        if not lib.root_paths():
             window.status_note.setText("Start with File → Add folder… to index your photos.")
         if not lib.model_recorded() and not weights_cached(lib.model_spec):
             window.model_problem()  # the one dialog; model errors meanwhile only update it

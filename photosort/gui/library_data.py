@@ -19,7 +19,7 @@ def load_sidebar(library: Library) -> SidebarData:
     return SidebarData(
         total=sum(folders.values()),
         failed=failed,
-        roots=[r["path"] for r in library.roots()],
+        roots=library.root_paths(),
         folders=folders,
         categories=library.categories(),
         tag_counts=library.tag_counts(),
@@ -54,4 +54,4 @@ def load_photo_info(library: Library, photo_ids: list[int]) -> PhotoInfo:
 
 
 def photo_paths(library: Library, photo_ids: list[int]) -> dict[int, str]:
-    return {pid: row["path"] for pid, row in library.photo_details(photo_ids).items()}
+    return library.photo_paths(photo_ids)

@@ -8,10 +8,11 @@ through ``tasks.run_task`` and lands back here; writes that the user makes by cl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import numpy as np
 import shiboken6
 from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import (
@@ -50,7 +51,7 @@ from photosort.gui.activity import ActivityWidget
 from photosort.gui.browse_bar import BrowseBar
 from photosort.gui.details import DetailsPanel, pil_to_qimage
 from photosort.gui.empty_state import EmptyState
-from photosort.gui.grid import PhotoGrid
+from photosort.gui.grid import PhotoGrid, rows_by_id
 from photosort.gui.library_data import PhotoInfo
 from photosort.gui.reindexing import ReindexController
 from photosort.gui.search_bar import SearchBar
@@ -67,7 +68,8 @@ CONFIRM_OVER = 50  # tagging more photos than this at once asks first
 FIRST_NAMES = 2000  # file names loaded before the grid shows (a few screens of it)
 NAMES_STEP = 50_000  # then loaded in pieces of this many, in the background
 
-#: A grid answer: ("search", query, results best first) or ("browse", query, (ids, names)).
+#: A grid answer: ("search", query, results best first) or
+#: ("browse", query, (ids, names, each id's row)); "browse-first" holds the first ids only.
 GridAnswer = tuple[str, SearchQuery, Any]
 #: Hands a loaded preview image (None when it cannot be shown) to whoever asked for it.
 Deliver = Callable[[int, QImage | None], None]
@@ -173,7 +175,10 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.type_to_search = TypeToSearch(self.grid, self.search_bar.edit)
         self._restore_geometry()
         self.search_bar.edit.setFocus()  # typing at launch searches; it never tags
-        self.refresh_all()
+        # The grid first, the sidebar once it shows: at 1M photos the sidebar's counts
+        # (folders, tags) take seconds and would share the two cores with the grid's query.
+        self._sidebar_waits_for_grid = True
+        self.refresh_grid()
         self.watching = WatchController(self)  # issue 18: changes in the roots are indexed
         self.watching.start()
 
@@ -284,6 +289,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self.refresh_grid()
 
     def refresh_sidebar(self) -> None:
+        self._sidebar_waits_for_grid = False
         if self.closed:
             return
         # Two loads can run at once (two pool threads): only the newest may be shown, or an
@@ -356,7 +362,9 @@ class MainWindow(TagAdminActions, QMainWindow):
             self.status_note.setText("Loading the model… the search runs as soon as it is ready.")
         if query.has_semantic_part:
             job = partial(self._run_search, query, words_in_photos)
-        else:
+        elif self.grid.photo_model.rowCount() == 0:  # opening: the first screens first
+            job = partial(self._run_browse, query, self.browse_bar.sort_key, FIRST_NAMES)
+        else:  # a refresh: the grid stays as it is until the whole new list is in
             job = partial(self._run_browse, query, self.browse_bar.sort_key)
         tasks.run_task(
             job, partial(self._grid_loaded, generation), partial(self._grid_failed, generation)
@@ -367,13 +375,19 @@ class MainWindow(TagAdminActions, QMainWindow):
         results = photo_text.search(self.library, query, words_in_photos)
         return ("search", query, results)
 
-    def _run_browse(self, query: SearchQuery, order: str = "date") -> GridAnswer:
+    def _run_browse(
+        self, query: SearchQuery, order: str = "date", first: int | None = None
+    ) -> GridAnswer:
         """Every matching id, but the names of the first screens only: a 1M library's
-        grid shows after ~2,000 names, and the rest follow in the background."""
-        ids = self.library.browse(query, order)
-        return ("browse", query, (ids, self._names_of(ids[:FIRST_NAMES])))
+        grid shows after ~2,000 names, and the rest follow in the background. With
+        ``first``, only that many ids ("browse-first": the rest are read next)."""
+        found = self.library.browse(query, order, first)
+        kind = "browse-first" if first is not None and len(found) >= first else "browse"
+        names, row_of = self._names_of(found[:FIRST_NAMES]), rows_by_id(found)
+        return (kind, query, (np.array(found, np.int64), names, row_of))  # no 1M-item list
 
-    def _names_of(self, ids: list[int]) -> dict[int, str]:
+    def _names_of(self, ids: Sequence[int] | np.ndarray) -> dict[int, str]:
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)  # SQL takes ints
         names: dict[int, str] = {}
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
@@ -391,10 +405,42 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._last_results = answer
         self._show_results(answer)
         self.loading = False
+        if answer[0] == "browse-first":  # the first screens show; every id follows
+            self.loading = True
+            self.browse_bar.show_message(f"{len(answer[2][0])}+ photos, loading the rest…")
+            rest = partial(self._run_browse, answer[1], self.browse_bar.sort_key)
+            tasks.run_task(
+                rest,
+                partial(self._rest_loaded, generation),
+                partial(self._grid_failed, generation),
+            )
+        self._sidebar_after_first_grid()
         if answer[0] == "browse":
             self._load_more_names(generation, answer[2][0], FIRST_NAMES)
 
-    def _load_more_names(self, generation: int, ids: list[int], start: int) -> None:
+    def _rest_loaded(self, generation: int, answer: GridAnswer) -> None:
+        """Every id of a browse whose first screens show: appended below them, so the
+        scroll position and the selection stay (a reset when the list changed meanwhile)."""
+        if generation != self._query_generation or self._last_results is None:
+            return
+        ids, names, row_of = answer[2]
+        model = self.grid.photo_model
+        shown = model.id_array
+        if self._last_results[0] == "browse-first" and np.array_equal(ids[: len(shown)], shown):
+            self._last_results = answer
+            model.extend_photos(ids, row_of)
+            self.browse_bar.show_count(len(ids), len(ids), "photos" if len(ids) != 1 else "photo")
+            self.loading = False
+            self._load_more_names(generation, ids, FIRST_NAMES)
+        else:
+            self._grid_loaded(generation, answer)
+
+    def _sidebar_after_first_grid(self) -> None:
+        """At open the sidebar loads once the grid has shown (or failed to)."""
+        if self._sidebar_waits_for_grid:
+            self.refresh_sidebar()
+
+    def _load_more_names(self, generation: int, ids: np.ndarray, start: int) -> None:
         """The next piece of the grid's names, while the grid is in use; a new query
         (or closing) stops it."""
         if self.closed or generation != self._query_generation or start >= len(ids):
@@ -406,7 +452,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         )
 
     def _more_names_loaded(
-        self, generation: int, ids: list[int], next_start: int, names: dict[int, str]
+        self, generation: int, ids: np.ndarray, next_start: int, names: dict[int, str]
     ) -> None:
         if self.closed or generation != self._query_generation:
             return
@@ -417,7 +463,7 @@ class MainWindow(TagAdminActions, QMainWindow):
 
     def _resort(self) -> None:
         """Same answer, new order or cutoff (sort box, "Show all"); browsing asks again."""
-        if self._last_results is None or self._last_results[0] == "browse":
+        if self._last_results is None or self._last_results[0] != "search":
             self.refresh_grid()
         else:
             self._show_results(self._last_results)
@@ -433,6 +479,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             ids = [r.photo_id for r in shown]
             scores = [r.score for r in shown]
             names = {r.photo_id: os.path.basename(r.path) for r in shown}
+            row_of = None  # a few hundred: made here
             self.browse_bar.show_count(
                 len(shown), len(results), "results" if len(shown) != 1 else "result"
             )
@@ -442,7 +489,7 @@ class MainWindow(TagAdminActions, QMainWindow):
                 f"{relevant} relevant of {len(results)} photos searched{filtered}"
             )
         else:
-            ids, names = rows
+            ids, names, row_of = rows
             scores = None
             self.browse_bar.show_count(len(ids), len(ids), "photos" if len(ids) != 1 else "photo")
             self.status_note.setText(filtered.strip(" ()"))
@@ -451,7 +498,7 @@ class MainWindow(TagAdminActions, QMainWindow):
         self._shown_query = query_key
         keep = self.grid.selected_ids()
         self.grid.photo_model.set_labels(names)
-        self.grid.photo_model.set_photos(ids, scores)
+        self.grid.photo_model.set_photos(ids, scores, row_of)
         self.grid.select_ids(keep)
         if new_view:  # new results start at the top, best first
             self.grid.scrollToTop()
@@ -465,6 +512,7 @@ class MainWindow(TagAdminActions, QMainWindow):
             return
         self.loading = False
         self.grid.photo_model.set_photos([], None)
+        self._sidebar_after_first_grid()
         if isinstance(exc, ModelError):
             self.model_problem(exc)
         elif isinstance(exc, ModelMismatchError):  # one line, and the button that fixes it

@@ -40,7 +40,7 @@ class WatchController(QObject):
 
     def start(self) -> None:
         """(Re)start watching the library's current roots."""
-        roots = [r["path"] for r in self.window.library.roots()]
+        roots = self.window.library.root_paths()  # no counts: this is the GUI thread
         if self.watcher is not None:
             for root in roots:  # a folder added by a scan joins the running watcher
                 self.watcher.add_root(root)

@@ -34,6 +34,7 @@ SHIPPED = [
     "0012_category_template",
     "0015_staged_vectors",
     "0016_fp16_vectors",
+    "0017_browse_indexes",
 ]
 
 CORE = Path(catalog.__file__).parent

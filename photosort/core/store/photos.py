@@ -26,6 +26,27 @@ DETAIL_COLUMNS = (
 )
 
 
+#: The indexes that opening the app reads, so a million-photo library walks them instead of
+#: sorting or visiting every row (at 1M: the grid's ids 3.9 s -> 0.95 s, the sidebar's
+#: folder counts 1.4 s -> 0.8 s).
+#: - ``photos_browse_date`` holds the default browse order: its expressions must stay those
+#:   of ``BROWSE_ORDERS["date"]`` or SQLite sorts again (a test checks the plan); ``status``
+#:   makes it covering. About 67 bytes a photo. The "name" order (chosen by hand, never at
+#:   open) has no index of its own and sorts.
+#: - ``photos_folder_status`` replaces ``photos_folder`` (folder first, so every query that
+#:   used it still can), covering the folder counts: the same size on disk.
+BROWSE_INDEXES = """
+    CREATE INDEX IF NOT EXISTS photos_browse_date
+        ON photos(taken_at IS NULL, taken_at DESC, path, status);
+    CREATE INDEX IF NOT EXISTS photos_folder_status ON photos(folder, status);
+    DROP INDEX IF EXISTS photos_folder
+"""
+
+
+def _browse_indexes(conn: sqlite3.Connection) -> None:
+    run_script(conn, BROWSE_INDEXES)
+
+
 def _follow_links_column(conn: sqlite3.Connection) -> None:
     run_script(conn, "ALTER TABLE roots ADD COLUMN follow_links INTEGER NOT NULL DEFAULT 0")
 
@@ -57,6 +78,10 @@ _UPSERT = (
 
 class RootStore(Store):
     """The folders a library watches."""
+
+    def paths(self) -> list[str]:
+        """Every root's path, by path: no photo counts (0.4 s at 1M photos)."""
+        return [r[0] for r in self.db.rows("SELECT path FROM roots ORDER BY path")]
 
     def follows_links(self, root_id: int) -> bool:
         """Whether the user let this root follow symlinks that lead out of it."""
@@ -98,22 +123,34 @@ class PhotoStore(Store):
         return [r[0] for r in self.db.rows(f"SELECT id FROM photos WHERE {under}", params)]
 
     def ids_where(
-        self, clauses: Sequence[str], params: Sequence[Any], order: str = ""
+        self,
+        clauses: Sequence[str],
+        params: Sequence[Any],
+        order: str = "",
+        limit: int | None = None,
     ) -> list[int]:
         """Ids of photos ``p`` meeting every SQL condition in ``clauses`` (the search
-        filters), in ``order`` (an ORDER BY expression, or none)."""
+        filters), in ``order`` (an ORDER BY expression, or none), the first ``limit``."""
         sql = "SELECT p.id FROM photos p"
+        params = list(params)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         if order:
             sql += " ORDER BY " + order
-        return [r[0] for r in self.db.rows(sql, list(params))]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self.db.column(sql, params)
 
     def readable_ids_where(
-        self, clauses: Sequence[str], params: Sequence[Any], order: str = ""
+        self,
+        clauses: Sequence[str],
+        params: Sequence[Any],
+        order: str = "",
+        limit: int | None = None,
     ) -> list[int]:
         """``ids_where``, leaving out the photos that could not be read."""
-        return self.ids_where(["p.status != 'failed'", *clauses], params, order)
+        return self.ids_where(["p.status != 'failed'", *clauses], params, order, limit)
 
     def newest_ids_where(
         self, clauses: Sequence[str], params: Sequence[Any], top: int
@@ -165,6 +202,12 @@ class PhotoStore(Store):
         )
         return {r["id"]: r for r in rows}
 
+    def paths_of(self, photo_ids: Sequence[int]) -> dict[int, str]:
+        """Photo id -> path: the grid's names and the thumbnails' files (50k ids in 0.17 s,
+        where ``details`` takes 0.77 s)."""
+        rows = self.db.rows_in("SELECT id, path FROM photos WHERE id IN ({marks})", photo_ids)
+        return {r[0]: r[1] for r in rows}
+
     def paths_between(self, first: int, last: int) -> dict[int, str]:
         """Photo id -> path for ids from ``first`` to ``last`` (one range read, no IN list)."""
         rows = self.db.rows("SELECT id, path FROM photos WHERE id BETWEEN ? AND ?", (first, last))
@@ -180,7 +223,11 @@ class PhotoStore(Store):
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last date a photo was taken."""
-        row = self.db.rows("SELECT MIN(taken_at), MAX(taken_at) FROM photos")[0]
+        # two subqueries: each reads one end of the taken_at index (MIN and MAX in one
+        # SELECT scan the whole table, 0.45 s at 1M)
+        row = self.db.rows(
+            "SELECT (SELECT MIN(taken_at) FROM photos), (SELECT MAX(taken_at) FROM photos)"
+        )[0]
         return row[0], row[1]
 
     def details(self, photo_ids: Sequence[int]) -> dict[int, dict]:

@@ -71,6 +71,14 @@ class Handle:
         assert self._catalog is not None
         return self._catalog.query(sql, params)
 
+    def column(self, sql: str, params: Params = ()) -> list[Any]:
+        """The first column of every row, as plain values (a million ids in a second)."""
+        if self._conn is not None:
+            rows = self._conn.execute(sql, params)
+            return [row[0] for row in rows]
+        assert self._catalog is not None
+        return self._catalog.column(sql, params)
+
     def rows_in(
         self, sql: str, values: Iterable[Any], before: Sequence[Any] = ()
     ) -> list[sqlite3.Row]:
