@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from photosort.cli import main
-from photosort.core import backup
+from photosort.core import backup, catalog
 from photosort.core.search import SearchQuery
 
 
@@ -135,7 +135,7 @@ def test_a_large_backup_runs_beside_the_user_not_in_their_way(scanned, make_libr
     while not backup.list_backups(folder / "backups") and time.monotonic() < deadline:
         time.sleep(0.2)  # the backup process (not patched: its own interpreter) finishes
     (made,) = backup.list_backups(folder / "backups")
-    backup.verify_backup(made)
+    catalog.verify_backup(made)
     assert _mode(made) == 0o600
 
 

@@ -29,6 +29,7 @@ from photosort.core import (
     lookup,
     ocr_store,  # text in photos (issue 19)
     query_input,
+    scan_job,
     scoring,
     sun,
     sun_store,
@@ -50,13 +51,14 @@ from photosort.core.embedder import (
     model_cached,
     resolve_device,
 )
-from photosort.core.errors import PhotosortError
+from photosort.core.errors import LibraryError
 from photosort.core.folders import inside
 from photosort.core.lazy_import import lazy_module
-from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
-from photosort.core.reconcile import reconcile
-from photosort.core.scanner import WalkIssue
+
+# a scan's summary and the switch of its text stage, named here for the faces
+from photosort.core.scan_job import OFF as OFF
+from photosort.core.scan_job import ScanSummary as ScanSummary
 from photosort.core.search import (
     NEUTRAL_CAPTIONS,
     Relevance,
@@ -107,13 +109,6 @@ else:
 log = logging.getLogger(__name__)
 
 
-class LibraryError(PhotosortError):
-    """A user-facing problem with the library (bad path, busy, ...)."""
-
-
-#: $PHOTOSORT_OCR values that turn the text stage of a scan off.
-OFF = ("off", "0", "no", "false")
-
 #: Another process holds the library's write lock; trying again later may work.
 LibraryBusyError = LibraryBusy
 
@@ -122,58 +117,6 @@ def default_library_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(os.environ.get("PHOTOSORT_LIBRARY") or user_data_dir("photosort"))
-
-
-@dataclass
-class ScanSummary:
-    new: int = 0
-    updated: int = 0
-    moved: int = 0
-    removed: int = 0
-    failed: int = 0
-    unchanged: int = 0
-    embedded: int = 0
-    cancelled: bool = False
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    issues: list[WalkIssue] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    sun: sun_store.SunUpdate = field(default_factory=sun_store.SunUpdate)
-    #: Keywords read from sidecars and embedded XMP/IPTC (None when not run).
-    keywords: keyword_import.ImportSummary | None = None
-    pairs: int = 0  # RAW+JPEG pairs formed by this scan
-    #: Photos whose vector or sun this scan wrote or dropped: the only ones it re-tags.
-    changed_ids: list[int] = field(default_factory=list)
-    #: The text stage (None when not run: cancelled before it, or turned off).
-    ocr: ocr_store.OcrSummary | None = None
-
-    def line(self) -> str:
-        text = (
-            f"{self.new} new, {self.updated} updated, {self.moved} moved, "
-            f"{self.removed} removed, {self.failed} failed"
-            f" ({self.embedded} embedded, {self.unchanged} unchanged)"
-        )
-        return ("cancelled: " if self.cancelled else "") + text
-
-    def as_dict(self) -> dict:
-        return {
-            "new": self.new,
-            "updated": self.updated,
-            "moved": self.moved,
-            "removed": self.removed,
-            "failed": self.failed,
-            "unchanged": self.unchanged,
-            "embedded": self.embedded,
-            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
-            "cancelled": self.cancelled,
-            "failures": [{"path": p, "reason": r} for p, r in self.failures],
-            "issues": [{"path": i.path, "reason": i.reason} for i in self.issues],
-            "warnings": list(self.warnings),
-            "sun": self.sun.as_dict(),
-            "imported_tags": self.keywords.as_dict() if self.keywords else None,
-            "pairs_formed": self.pairs,
-            "text": self.ocr.as_dict() if self.ocr else None,
-        }
 
 
 @dataclass(frozen=True)
@@ -503,70 +446,41 @@ class Library:
                 else [(r["id"], r["path"]) for r in self.catalog.roots()]
             )
             roots = list(dict.fromkeys(roots))
-            started = time.monotonic()
-            if read_text is None:
-                read_text = os.environ.get("PHOTOSORT_OCR", "on").lower() not in OFF
-            # The text stage reads on a low-priority thread once the photos are searchable
-            # (or, with $PHOTOSORT_OCR_DURING_SCAN, photos already embedded meanwhile).
-            reader = self._text_reader(should_cancel) if read_text else None
-            try:
-                notes = self._recover_moves()  # a killed export --mode move
-                raw_pairs.rescue_tags_of_vanishing_primaries(self.catalog)
-                summary = self._scan_locked(
-                    roots, on_progress, should_cancel, batch_size, retry_failed
-                )
-                summary.warnings += notes
-                if not summary.cancelled:
-                    summary.sun = self.update_sun(on_progress, should_cancel)
-                    summary.changed_ids += summary.sun.photo_ids
-                self._autotag_after_scan(summary)
-                if not summary.cancelled:  # after auto-tagging: see keywords.py
-                    summary.keywords = self.import_keywords([r[0] for r in roots], on_progress)
-                    summary.warnings += summary.keywords.warnings
-                self.cache_text_encoder()  # once per model: later searches need no torch
-            except BaseException:
-                if reader is not None:
-                    reader.abandon()
-                raise
-            summary.timings["searchable"] = time.monotonic() - started
-            if reader is not None and summary.cancelled:
-                reader.abandon()  # what it read meanwhile is kept; summary.ocr stays None
-                reader = None
-            if reader is not None:  # the text stage finishes what is left, then the scan
-                text = self._finish_text(reader, on_progress)
-                summary.timings["all text in"] = time.monotonic() - started
-                if isinstance(text, str):
-                    summary.warnings.append(text)
-                else:
-                    summary.ocr = text
-                    summary.cancelled = summary.cancelled or text.cancelled
-            return summary
+            return scan_job.run(
+                self._scan_wiring(),
+                roots,
+                on_progress,
+                should_cancel,
+                batch_size,
+                retry_failed,
+                read_text,
+            )
 
-    def _text_reader(
-        self, should_cancel: Callable[[], bool] | None
-    ) -> ocr_store.BackgroundReader | None:
-        """The text stage's thread, started with the scan (None: it cannot start)."""
-        try:
-            stage = self._ocr_stage()
-        except (ocr.OcrError, ModelError) as exc:
-            log.warning("reading text in photos is off: %s", exc)
-            return None
-        # Reading while the scan embeds competes with it (the OCR thread's Python parts
-        # share the GIL, whatever its nice; README: +10 % to searchable in the median, up
-        # to +83 % in one run on two busy cores) for no earlier end: off unless asked.
-        during = os.environ.get("PHOTOSORT_OCR_DURING_SCAN", "off").lower() not in OFF
-        return ocr_store.BackgroundReader(
-            stage, should_cancel=should_cancel, concurrent=during
-        ).start()
+    def _scan_wiring(self) -> scan_job.ScanWiring:
+        """What a scan needs of this library: its catalog, and callbacks into the lazily
+        loaded model and index."""
 
-    def _finish_text(
-        self, reader: ocr_store.BackgroundReader, on_progress: ProgressCallback | None
-    ) -> ocr_store.OcrSummary | str:
-        """The text stage's result, or the warning it failed with (never a lost scan)."""
-        try:
-            return reader.finish(on_progress)
-        except (ocr.OcrError, CatalogError, ModelError) as exc:
-            return f"reading text in photos failed: {exc}"
+        def forget_index() -> None:
+            with self._index_lock:
+                self._index = None
+
+        return scan_job.ScanWiring(
+            catalog=self.catalog,
+            model_spec=str(self.model_spec),
+            known_model_id=self.known_model_id,
+            model_id=lambda: self.model_id,
+            embedder=lambda: self.embedder,
+            record_model=self._record_model,
+            index=lambda: self.index,
+            forget_index=forget_index,
+            save_index=self.save_index,
+            recover_moves=self._recover_moves,
+            update_sun=self.update_sun,
+            autotag=lambda ids: self.autotag(photo_ids=ids),
+            import_keywords=self.import_keywords,
+            cache_text_encoder=self.cache_text_encoder,
+            ocr_stage=self._ocr_stage,
+        )
 
     def import_keywords(
         self,
@@ -582,76 +496,6 @@ class Library:
             on_progress,
             should_cancel,
         )
-
-    def _scan_locked(
-        self,
-        roots: list[tuple[int, str]],
-        on_progress: ProgressCallback | None,
-        should_cancel: Callable[[], bool] | None,
-        batch_size: int,
-        retry_failed: bool = False,
-    ) -> ScanSummary:
-        # The model (seconds to import and load) is loaded only when a photo needs it: a
-        # rescan with nothing new is a walk and a compare. Another model than the library's
-        # loads at once, so a mistyped one fails early and clearly.
-        if self.catalog.get_meta("model") != str(self.model_spec) or not self.known_model_id():
-            self._record_model(self.embedder)  # indexing with it makes it the library's model
-        rec = reconcile(self.catalog, roots, on_progress, should_cancel)
-        summary = ScanSummary(
-            new=rec.new,
-            updated=rec.updated,
-            moved=rec.moved,
-            removed=rec.removed,
-            unchanged=rec.unchanged,
-            issues=rec.issues,
-            warnings=rec.warnings,
-        )
-        if rec.removed_ids:  # else the index (and faiss) is not even opened
-            self.index.remove(rec.removed_ids)
-        if not (should_cancel and should_cancel()):
-            with self.catalog.transaction() as conn:
-                for root_id, videos in rec.skipped_videos.items():
-                    self.catalog.set_meta(f"skipped_videos:{root_id}", json.dumps(videos), conn)
-        linked = raw_pairs.link(self.catalog, [r[0] for r in roots])
-        if linked.companion_ids:
-            self.index.remove(linked.companion_ids)
-        summary.changed_ids += linked.companion_ids or []  # their vectors went
-        summary.pairs = linked.formed
-        if should_cancel and should_cancel():
-            summary.cancelled = True
-            self.save_index()
-            return summary
-        root_ids = [r[0] for r in roots]
-        known_id = self.model_id
-        jobs = self._embed_jobs(known_id, root_ids, retry_failed)
-        stats = EmbedStats()
-        try:
-            if jobs:
-                embedder = self.embedder
-                self._record_model(embedder)
-                if embedder.model_id != known_id:  # the folder's weights were replaced
-                    with self._index_lock:
-                        self._index = None
-                    jobs = self._embed_jobs(embedder.model_id, root_ids, retry_failed)
-                stats = embed_photos(
-                    self.catalog, embedder, self.index, jobs, on_progress, should_cancel, batch_size
-                )
-        finally:
-            self.save_index()
-        with self.catalog.transaction() as conn:  # decisions kept when photos were forgotten
-            kept_tags.restore(conn)
-        summary.embedded = stats.embedded
-        summary.changed_ids += stats.photo_ids
-        summary.failed = stats.failed
-        summary.failures = stats.failures
-        summary.cancelled = stats.cancelled
-        summary.timings = stats.timings
-        return summary
-
-    def _embed_jobs(self, model_id: str, root_ids: list[int], retry_failed: bool) -> list[EmbedJob]:
-        rows = self.catalog.photos_needing_embedding(model_id, root_ids, retry_failed)
-        companions = raw_pairs.companion_ids(self.catalog)  # a RAW beside its JPEG
-        return [EmbedJob(r["id"], r["path"]) for r in rows if r["id"] not in companions]
 
     def watcher(self, **options: Any) -> watching.FolderWatcher:
         """A watcher of this library's roots (see core/watch.py); the caller starts it."""
@@ -1000,14 +844,6 @@ class Library:
         )
         summary.seconds = time.monotonic() - started
         return summary
-
-    def _autotag_after_scan(self, summary: ScanSummary) -> None:
-        """New photos get their tags at the end of a scan; a failure here is a warning."""
-        try:
-            if summary.embedded or summary.removed or summary.updated or summary.sun.read:
-                self.autotag(photo_ids=summary.changed_ids)
-        except (CategoryError, CatalogError, ModelError) as exc:
-            summary.warnings.append(f"auto-tagging failed: {exc}")
 
     def preview_label(self, category: Category, label_name: str) -> tagging.LabelPreview:
         """What ``label_name`` of the (unsaved) ``category`` would tag, for the editor."""
