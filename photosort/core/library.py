@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from photosort.core import categories as category_store
-from photosort.core import index as vector_index
 from photosort.core import (
+    autotagging,
     kept_tags,
     known_models,
     lookup,
@@ -36,6 +35,8 @@ from photosort.core import (
     tag_admin,
     tagging,  # registers the search filter and result hook for tags
 )
+from photosort.core import categories as category_store
+from photosort.core import index as vector_index
 from photosort.core import keywords as keyword_import
 from photosort.core import pairs as raw_pairs
 from photosort.core import roots as root_paths
@@ -60,7 +61,6 @@ from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scan_job import OFF as OFF
 from photosort.core.scan_job import ScanSummary as ScanSummary
 from photosort.core.search import (
-    NEUTRAL_CAPTIONS,
     Relevance,
     Searcher,
     SearchQuery,
@@ -514,14 +514,7 @@ class Library:
 
     def _relevance(self) -> Relevance:
         """Neutral captions (cached in the catalog) and the logit scale: search's cutoff."""
-        vectors = tagging.text_vectors(
-            self.catalog,
-            self.model_id,
-            NEUTRAL_CAPTIONS,
-            lambda texts: self.text_encoder.encode_texts(texts),
-        )
-        neutral = tagging.ensemble([vectors[p] for p in NEUTRAL_CAPTIONS])
-        return Relevance(neutral, self._logit_scale())
+        return self._tags.relevance()
 
     @property
     def model_loaded(self) -> bool:
@@ -679,40 +672,31 @@ class Library:
                 return key[1], index.chunks()
         return key[1], self.catalog.vectors(key[0])
 
+    @property
+    def _tags(self) -> autotagging.AutoTagging:
+        """Auto-tagging over this library's vectors and model (made per call: the model may
+        change under a re-index). The model is loaded only when the catalog lacks a constant."""
+        return autotagging.AutoTagging(
+            self.catalog,
+            self.model_spec,
+            lambda: self.model_id,
+            lambda texts: self.text_encoder.encode_texts(texts),
+            lambda: self.text_encoder.logit_scale,
+            lambda: self.embedder.logit_bias,
+            self._vector_chunks,
+            self._auto_cache,
+            self._sun_cache,
+            self.read_only,
+        )
+
     def _logit_scale(self) -> float:
-        """The model's exp(logit_scale), remembered in the catalog so re-tagging needs no model."""
-        key = f"logit_scale:{self.model_id}"
-        stored = self.catalog.get_meta(key)
-        if stored is not None:
-            return float(stored)
-        scale = float(self.text_encoder.logit_scale)
-        if not self.catalog.read_only:
-            self.catalog.set_meta(key, repr(scale))
-        return scale
+        return self._tags.logit_scale()
 
     def _scoring(self) -> scoring.Scoring:
-        """Scale and, for a SigLIP model, its sigmoid bias; from the catalog when known, so
-        re-tagging with a CLIP model never loads it (its family shows in its config)."""
-        scale = self._logit_scale()
-        spec = self.model_spec
-        if not scoring.is_sigmoid_model(spec.name, spec.local_dir):
-            return scoring.Scoring(scale)
-        key = f"logit_bias:{self.model_id}"
-        stored = self.catalog.get_meta(key)
-        if stored is None:
-            bias = self.embedder.logit_bias
-            stored = "none" if bias is None else repr(bias)
-            if not self.read_only:
-                self.catalog.set_meta(key, stored)
-        return scoring.Scoring(scale, None if stored == "none" else float(stored))
+        return self._tags.scoring()
 
     def _text_vectors(self, cats: list[Category]) -> dict[str, np.ndarray]:
-        return tagging.text_vectors(
-            self.catalog,
-            self.model_id,
-            tagging.Tagger.prompts_needed(cats),
-            lambda texts: self.text_encoder.encode_texts(texts),
-        )
+        return self._tags.text_vectors(cats)
 
     # -- categories -------------------------------------------------------------------------
     def categories(self) -> list[Category]:
@@ -805,57 +789,11 @@ class Library:
         should_cancel: Callable[[], bool] | None = None,
         photo_ids: Iterable[int] | None = None,
     ) -> tagging.AutotagSummary:
-        cats = teaching.without_taught(self.catalog, cats)  # their tags come from the probe
-        if not cats:
-            return tagging.AutotagSummary()
-        started = time.monotonic()  # the whole wait, model load included ("0.00s" for 3 s)
-        names = {c.name for c in cats}
-        labels = {lb.name.casefold() for c in cats for lb in c.labels}
-        cats = list(cats) + [  # categories that apply where one of these labels holds
-            c
-            for c in self.categories()
-            if c.name not in names and c.applies_if and c.applies_if.casefold() in labels
-        ]
-        load: tagging.VectorLoader = self._vector_chunks
-        only = None
-        if photo_ids is not None:
-            only = np.unique(np.fromiter(photo_ids, dtype=np.int64))
-            if not len(only):
-                return tagging.AutotagSummary()
-            model = self.model_id
-
-            def load() -> tuple[int, tagging.Chunks]:  # the version first: errs stale
-                return self.catalog.vectors_version(), VectorStore(self.catalog).vectors_for(
-                    model, only
-                )
-
-        vectors = self._text_vectors(cats)
-        summary = tagging.run_autotag(
-            self.catalog,
-            cats,
-            load,
-            vectors,
-            self._scoring(),
-            on_progress,
-            should_cancel,
-            self._auto_cache,
-            self._sun_fusion(),
-            only,
-        )
-        summary.seconds = time.monotonic() - started
-        return summary
+        return self._tags.run(cats, on_progress, should_cancel, photo_ids)
 
     def preview_label(self, category: Category, label_name: str) -> tagging.LabelPreview:
         """What ``label_name`` of the (unsaved) ``category`` would tag, for the editor."""
-        category = category_store.validate(category)
-        _, chunks = self._vector_chunks()
-        if category.applies_if:  # only the photos it would apply to
-            where = tagging.applies_filter(self.catalog, category.applies_if)
-            chunks = _only(chunks, where)
-        tagger = tagging.Tagger(
-            [category], self._text_vectors([category]), self._scoring(), self._sun_fusion()
-        )
-        return tagging.preview(tagger, chunks, label_name.strip())
+        return self._tags.preview_label(category, label_name)
 
     # -- the sun (core/sun.py) -----------------------------------------------------------------
     def update_sun(
@@ -867,7 +805,7 @@ class Library:
         return sun_store.update_catalog(self.catalog, on_progress, should_cancel)
 
     def _sun_fusion(self) -> sun_fusion.SunFusion:
-        return sun_fusion.SunFusion(self._sun_cache.current(self.catalog))
+        return self._tags.sun_fusion()
 
     def sun_text(self, photo_id: int) -> str:
         """The details panel's line, e.g. "Sun 3° above the horizon, 14 minutes after ..."."""
@@ -878,15 +816,7 @@ class Library:
         ids, unknown = self.photo_ids_for_paths([path])
         if unknown or len(ids) != 1:
             raise LibraryError(f"not a photo of this library: {path}")
-        vector = self.catalog.vector_of(ids[0], self.model_id)
-        if vector is None:
-            raise LibraryError(f"{path} has no vector yet; run 'photosort scan' first")
-        cats = self.categories()
-        tagger = tagging.Tagger(cats, self._text_vectors(cats), self._scoring())
-        image = [p[0] for p in tagger.probabilities(vector[None, :])]
-        fix = sun_store.stored_fix(self.catalog, ids[0])
-        row = self.photo_details(ids)[ids[0]]
-        return sun_fusion.explain(row["path"], cats, image, fix)
+        return self._tags.explain(str(path), ids[0])
 
     # -- manual tags ------------------------------------------------------------------------
     def check_tag_names(self, tags: Iterable[str]) -> None:
@@ -950,18 +880,11 @@ class Library:
 
     def _retag_categories_of(self, tags: Iterable[str], categories: Iterable[str] = ()) -> None:
         """Re-tag the categories holding these labels (a label's name is in its prompts)."""
-        keys = {t.casefold() for t in tags}
-        cat_keys = {c.casefold() for c in categories}
-        touched = [
-            c
-            for c in self.categories()
-            if c.name.casefold() in cat_keys or any(lb.name.casefold() in keys for lb in c.labels)
-        ]
-        if touched and self.known_model_id() and self.catalog.count_vectors(self.model_id):
-            try:
-                self._autotag(touched)
-            except ModelError as exc:
-                log.warning("re-tagging after the change failed: %s", exc)
+        self._tags.retag_categories_of(
+            tags,
+            categories,
+            lambda: bool(self.known_model_id() and self.catalog.count_vectors(self.model_id)),
+        )
 
     # -- taught tags (core/teaching.py) -----------------------------------------------------
     @property
@@ -1203,8 +1126,7 @@ class Library:
     # -- scores as data and tags against the truth (issue 21: core/scores, core/tag_truth) ---
     def _score_tagger(self, category: str | None = None) -> tagging.Tagger:
         """The auto tagger's own scoring (model family, sun), taught labels left out."""
-        cats = teaching.without_taught(self.catalog, scores.select(self.categories(), category))
-        return tagging.Tagger(cats, self._text_vectors(cats), self._scoring(), self._sun_fusion())
+        return self._tags.score_tagger(scores.select(self.categories(), category))
 
     def export_scores(
         self,
@@ -1231,25 +1153,11 @@ class Library:
     def evaluate_tags(self, category: str | Category | None = None) -> list[tag_truth.LabelTruth]:
         """Precision, recall and the best threshold per label, from manual decisions; a
         ``Category`` object is evaluated as given (the editor's unsaved form)."""
-        model_id = self.model_id
         if isinstance(category, Category):
-            cats = teaching.without_taught(self.catalog, [category_store.validate(category)])
-            tagger = tagging.Tagger(
-                cats, self._text_vectors(cats), self._scoring(), self._sun_fusion()
-            )
+            tagger = self._tags.score_tagger([category_store.validate(category)])
         else:
             tagger = self._score_tagger(category)
-
-        def vectors_of(ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-            found = [(i, v) for i in ids if (v := self.catalog.vector_of(i, model_id)) is not None]
-            if not found:
-                return np.empty(0, np.int64), np.empty((0, self.vector_dim()), np.float32)
-            return np.array([i for i, _ in found], np.int64), np.stack([v for _, v in found])
-
-        def auto_tagged(label: str, ids: list[int]) -> set[int]:
-            return TagStore(self.catalog).auto_tagged_with(label) & set(ids)
-
-        return tag_truth.evaluate(self.catalog, tagger, vectors_of, auto_tagged)
+        return self._tags.evaluate(tagger, self.vector_dim)
 
     # -- this machine's speed and the model picker (issue 21: core/bench, core/known_models) --
     def bench(
@@ -1496,10 +1404,3 @@ class Library:
                 summary.warnings += self.import_keywords(root_ids, on_progress).warnings
         summary.seconds = time.monotonic() - started
         return summary
-
-
-def _only(chunks: tagging.Chunks, where: Callable[[np.ndarray], np.ndarray]) -> tagging.Chunks:
-    """The rows of each piece whose photo ``where`` keeps."""
-    for ids, matrix in chunks:
-        keep = np.isin(ids, where(ids))
-        yield ids[keep], matrix[keep]
