@@ -55,7 +55,7 @@ from photosort.core.embedder import (
 from photosort.core.errors import LibraryError
 from photosort.core.folders import inside
 from photosort.core.lazy_import import lazy_module
-from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.progress import ProgressCallback
 
 # a scan's summary and the switch of its text stage, named here for the faces
 from photosort.core.scan_job import OFF as OFF
@@ -66,7 +66,7 @@ from photosort.core.search import (
     SearchQuery,
     SearchResult,
 )
-from photosort.core.store import PhotoStore, RootStore, TagStore, VectorStore
+from photosort.core.store import PhotoStore, RootStore, VectorStore
 from photosort.core.writelock import LibraryBusy, WriteLock
 
 # Features a library opened for a scan or a search may never use are imported on first use:
@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         model_check,
         ocr,
         scores,
+        sidecars,
         sun_fusion,
         tag_truth,
         teaching,
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
         xmp,
     )
     from photosort.core import reindex as reindexing
+    from photosort.core.export import job as export_job
 else:
     archives = lazy_module("photosort.core.archive_import")
     bench_speed = lazy_module("photosort.core.bench")
@@ -96,6 +98,8 @@ else:
     dup_actions = lazy_module("photosort.core.duplicate_actions")
     dup = lazy_module("photosort.core.duplicates")
     exporter = lazy_module("photosort.core.export")
+    export_job = lazy_module("photosort.core.export.job")
+    sidecars = lazy_module("photosort.core.sidecars")
     reindexing = lazy_module("photosort.core.reindex")
     teaching = lazy_module("photosort.core.teaching")
     xmp = lazy_module("photosort.core.xmp")
@@ -962,61 +966,18 @@ class Library:
         """Copy, link or move photos with the requested tags into folders under request.dest."""
         exporter.check_request(request)
         lookup.check_tags(self.catalog, request.tags)  # a typo is an error, not "0 copied"
+
+        def root_for(folder: str) -> int:  # where a moved photo lands becomes a root
+            return self.add_root(folder)[0]
+
         if request.dry_run:  # writes nothing: no lock, no recovery
-            return self._export_locked(request, on_progress, should_cancel)
+            return export_job.export_photos(
+                self.catalog, request, root_for, [], on_progress, should_cancel
+            )
         with self.writing("exporting"):
-            return self._export_locked(request, on_progress, should_cancel)
-
-    def _export_locked(
-        self,
-        request: exporter.ExportRequest,
-        on_progress: ProgressCallback | None,
-        should_cancel: Callable[[], bool] | None,
-    ) -> exporter.ExportSummary:
-        recovered = [] if request.dry_run else self._recover_moves()
-        sources = exporter.sources_for(self.catalog, request.tags, request.photo_ids)
-        sources = self._with_pairs(sources, request.pair)
-
-        def tags_of(photo_id: int) -> list[xmp.SidecarTag]:
-            tags = self.photo_tags([photo_id], include_rejected=False)[photo_id]
-            return [xmp.SidecarTag(t.name, t.category) for t in tags]
-
-        summary = exporter.run(
-            self.catalog,
-            request,
-            sources,
-            tags_of,
-            lambda folder: self.add_root(folder)[0],
-            on_progress,
-            should_cancel,
-        )
-        summary.warnings = recovered + summary.warnings
-        dest = os.path.realpath(summary.dest)
-        for root in self.catalog.roots():
-            real_root = os.path.realpath(root["path"])
-            if request.mode != "move" and os.path.commonpath([dest, real_root]) == real_root:
-                summary.warnings.append(
-                    f"{summary.dest} is inside the library folder {root['path']}: "
-                    "the next scan will add the exported files as photos too"
-                )
-        return summary
-
-    def _with_pairs(self, sources: list[exporter.Source], choice: str) -> list[exporter.Source]:
-        """A RAW+JPEG pair is exported as both files, or only the RAW or the JPEG."""
-        companions = raw_pairs.companions_of(self.catalog, [s.photo_id for s in sources])
-        out: list[exporter.Source] = []
-        for src in sources:
-            raws = [
-                exporter.Source(cid, path, src.tags)
-                for cid, path in companions.get(src.photo_id, [])
-            ]
-            if not raws or choice == "jpeg":
-                out.append(src)
-            elif choice == "raw":
-                out += raws
-            else:
-                out += [src, *raws]
-        return out
+            return export_job.export_photos(
+                self.catalog, request, root_for, self._recover_moves(), on_progress, should_cancel
+            )
 
     def write_xmp_sidecars(
         self,
@@ -1031,50 +992,7 @@ class Library:
         imported from before. Originals are never touched.
         """
         with self.writing("writing XMP sidecars"):
-            return self._write_xmp_locked(photo_ids, on_progress, should_cancel)
-
-    def _write_xmp_locked(
-        self,
-        photo_ids: Iterable[int] | None,
-        on_progress: ProgressCallback | None,
-        should_cancel: Callable[[], bool] | None,
-    ) -> xmp.XmpSummary:
-        if photo_ids is None:  # tagged photos, and those whose imported keywords may be gone
-            photo_ids = TagStore(self.catalog).tagged_or_keyworded()
-        ids = raw_pairs.primary_of(self.catalog, photo_ids)  # a RAW's tags live on its JPEG
-        # The RAW of a pair gets the same sidecar (darktable and Lightroom read the RAW's).
-        companions = raw_pairs.companions_of(self.catalog, ids)
-        carrier = {cid: pid for pid, rows in companions.items() for cid, _ in rows}
-        ids = [x for pid in ids for x in [pid, *(cid for cid, _ in companions.get(pid, []))]]
-        details = self.photo_details(ids)
-        tags = self.photo_tags([carrier.get(i, i) for i in ids], include_rejected=False)
-        adopted = keyword_import.adopted_keywords(self.catalog, ids)
-        summary = xmp.XmpSummary()
-        meter = RateMeter("writing XMP", len(ids), on_progress)
-        meter.report(0)
-        for n, pid in enumerate(ids, 1):
-            if should_cancel and should_cancel():
-                summary.cancelled = True
-                break
-            if pid not in details:
-                continue
-            path = details[pid]["path"]
-            have = [xmp.SidecarTag(t.name, t.category) for t in tags.get(carrier.get(pid, pid), [])]
-            if not have and not adopted.get(pid) and not xmp.written_by_us(xmp.sidecar_path(path)):
-                continue
-            try:
-                target, outcome = xmp.write_sidecar(path, have, adopted.get(pid, ()))
-            except OSError as exc:
-                summary.failures.append((path, exc.strerror or str(exc)))
-                continue
-            if outcome == "written":
-                summary.written += 1
-            elif outcome == "updated":
-                summary.updated += 1
-            else:
-                summary.unchanged_foreign.append(str(target))
-            meter.report(n, path)
-        return summary
+            return sidecars.write_sidecars(self.catalog, photo_ids, on_progress, should_cancel)
 
     # -- duplicates (issue 17): core/duplicates.py and core/duplicate_actions.py ---------
     def find_duplicates(
