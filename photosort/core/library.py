@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +64,8 @@ from photosort.core.search import (
     SearchQuery,
     SearchResult,
 )
+from photosort.core.status import LibraryStatus as LibraryStatus
+from photosort.core.status import library_status
 from photosort.core.store import PhotoStore, RootStore, VectorStore
 from photosort.core.writelock import LibraryBusy, WriteLock
 
@@ -121,24 +121,6 @@ def default_library_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(os.environ.get("PHOTOSORT_LIBRARY") or user_data_dir("photosort"))
-
-
-@dataclass(frozen=True)
-class LibraryStatus:
-    library: str
-    model: str
-    roots: int
-    photos: int
-    embedded: int
-    failed: int
-    pending: int
-    #: RAW files shown through the JPEG beside them (counted once in ``photos``)
-    raw_pairs: int = 0
-    #: files not indexed, by extension (videos): {".mov": 12}
-    skipped: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 class Library:
@@ -588,25 +570,7 @@ class Library:
     def status(self) -> LibraryStatus:
         """Counts from the catalog alone: never loads the model (7 s, or a failure offline)."""
         model_id = self.known_model_id() or ""
-        photos, failed, _ = PhotoStore(self.catalog).counts()
-        companions = len(raw_pairs.companion_ids(self.catalog))
-        skipped: dict[str, int] = {}
-        for root in self.catalog.roots():
-            for ext, n in json.loads(
-                self.catalog.get_meta(f"skipped_videos:{root['id']}") or "{}"
-            ).items():
-                skipped[ext] = skipped.get(ext, 0) + n
-        return LibraryStatus(
-            library=str(self.folder),
-            model=str(self.model_spec),
-            roots=len(self.catalog.roots()),
-            photos=photos - companions,
-            embedded=self.catalog.count_vectors(model_id),
-            failed=failed,
-            pending=max(0, self.catalog.count_needing_embedding(model_id) - companions),
-            raw_pairs=companions,
-            skipped=dict(sorted(skipped.items())),
-        )
+        return library_status(self.catalog, str(self.folder), str(self.model_spec), model_id)
 
     def folder_counts(self) -> tuple[dict[str, int], int]:
         """Photos per folder (failed ones left out), and how many failed: the sidebar's counts."""
@@ -1145,39 +1109,27 @@ class Library:
         else:  # the library's own model keeps answering searches meanwhile
             embedder = Embedder(spec, self.device)
             gc.freeze()  # see the embedder property
-        target = reindexing.Target(str(spec), embedder.model_id, embedder.dim)
-        models = model_check.vector_models(self.catalog)
-        if set(models) <= {target.model_id} and (
-            unfinished is None or unfinished.model_id != target.model_id
-        ):  # nothing to re-embed: already its vectors (a switch to another model is dropped)
-            reindexing.abandon(self.catalog)
-            self._adopt_model(spec, embedder)
-            return reindexing.ReindexSummary(target.spec, swapped=True)
 
-        def swapped() -> None:
-            self._adopt_model(spec, embedder)
+        def swap_index(target: reindexing.Target) -> None:
             with self._index_lock:
                 self._index = vector_index.rebuild(
                     self.folder, self.catalog, target.model_id, target.dim
                 )
                 self._index_version = self.catalog.vectors_version()
 
-        summary = reindexing.run(
+        return reindexing.reindex_library(
             self.catalog,
+            spec,
+            unfinished,
             embedder,
-            target,
+            lambda: self._adopt_model(spec, embedder),
+            swap_index,
             lambda: self.writing("re-indexing"),
+            lambda: self.autotag(on_progress, should_cancel),
             on_progress,
             should_cancel,
             batch_size,
-            swapped,
         )
-        if summary.swapped:  # the tags follow the new model's vectors
-            try:
-                self.autotag(on_progress, should_cancel)
-            except (CategoryError, CatalogError, ModelError) as exc:
-                summary.warnings.append(f"auto-tagging failed: {exc}")
-        return summary
 
     def _adopt_model(self, spec: ModelSpec, embedder: Embedder) -> None:
         with self._load_lock:
