@@ -11,7 +11,6 @@ import gc
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,12 +38,11 @@ from photosort.core import keywords as keyword_import
 from photosort.core import pairs as raw_pairs
 from photosort.core import roots as root_paths
 from photosort.core import watch as watching
-from photosort.core.catalog import Catalog, CatalogError
+from photosort.core.catalog import Catalog
 from photosort.core.categories import Category, CategoryError
 from photosort.core.embedder import (
     DEFAULT_MODEL,
     Embedder,
-    ModelError,
     ModelSpec,
     check_model_name,
     model_cached,
@@ -1218,59 +1216,17 @@ class Library:
     ) -> archives.ImportSummary:
         """Merge a ``photosort.spark`` Parquet output (its vectors: nothing is embedded
         again), then do what a scan does after embedding: sun, auto tags, keywords."""
-        started = time.monotonic()
-        pairs = archives.parse_mapping(list(mapping))
-        dataset = archives.open_dataset(path)
-        models = archives.dataset_models(dataset)
-        if models and models != [self.model_id]:
-            hint = models[0] if not models[0].startswith("local:") else "SPEC (its local-dir:)"
-            raise LibraryError(
-                f"{path} holds vectors of {models[0]}, this library uses {self.model_id}: "
-                f"import into a library of that model (--model {hint})"
-            )
-        with self.writing("importing"):
-            if models:
-                with self.catalog.transaction() as conn:
-                    self.catalog.set_meta("model", str(self.model_spec), conn)
-                    self.catalog.set_meta("model_id", models[0], conn)
-                    self.catalog.set_meta("model_dim", str(archives.vector_dim(dataset)), conn)
-            roots: dict[str, tuple[int, str]] = {}
-
-            def root_for(local: str, hint: str | None) -> tuple[int, str]:
-                folder = archives.root_folder(local, hint, pairs)
-                if folder not in roots:
-                    roots[folder] = self.add_root(folder)
-                return roots[folder]
-
-            newest = archives.newest_rows(dataset)
-            at_end = archives.index_at_end(newest.rows, self.catalog.count_vectors(self.model_id))
-            try:
-                summary = archives.import_dataset(
-                    self.catalog,
-                    None if at_end else self.index,
-                    dataset,
-                    models[0] if models else self.model_id,
-                    pairs,
-                    root_for,
-                    on_progress,
-                    should_cancel,
-                    newest=newest,
-                )
-            finally:
-                if at_end:  # one build (IVF where the library is now large enough)
-                    self.rebuild_index()
-                self.save_index()
-            root_ids = sorted({r[0] for r in roots.values()})
-            with self.catalog.transaction() as conn:
-                kept_tags.restore(conn)
-            self.index.remove(raw_pairs.link(self.catalog, root_ids).companion_ids or [])
-            self.save_index()
-            if not summary.cancelled:
-                self.update_sun(on_progress, should_cancel)
-                try:  # as after a scan: tags missing now are a warning, not a lost import
-                    self.autotag(on_progress, should_cancel)
-                except (CategoryError, CatalogError, ModelError) as exc:
-                    summary.warnings.append(f"auto-tagging failed: {exc}")
-                summary.warnings += self.import_keywords(root_ids, on_progress).warnings
-        summary.seconds = time.monotonic() - started
-        return summary
+        wiring = archives.LibraryWiring(
+            catalog=self.catalog,
+            model_spec=str(self.model_spec),
+            model_id=lambda: self.model_id,
+            writing=lambda: self.writing("importing"),
+            add_root=self.add_root,
+            index=lambda: self.index,
+            rebuild_index=self.rebuild_index,
+            save_index=self.save_index,
+            update_sun=self.update_sun,
+            autotag=self.autotag,
+            import_keywords=self.import_keywords,
+        )
+        return archives.import_into_library(wiring, path, mapping, on_progress, should_cancel)
