@@ -39,7 +39,7 @@ from photosort.core import pairs as raw_pairs
 from photosort.core import roots as root_paths
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog
-from photosort.core.categories import Category, CategoryError
+from photosort.core.categories import Category
 from photosort.core.embedder import (
     DEFAULT_MODEL,
     Embedder,
@@ -49,7 +49,6 @@ from photosort.core.embedder import (
     resolve_device,
 )
 from photosort.core.errors import LibraryError
-from photosort.core.folders import inside
 from photosort.core.lazy_import import lazy_module
 from photosort.core.progress import ProgressCallback
 
@@ -64,7 +63,7 @@ from photosort.core.search import (
 )
 from photosort.core.status import LibraryStatus as LibraryStatus
 from photosort.core.status import library_status
-from photosort.core.store import PhotoStore, RootStore, VectorStore
+from photosort.core.store import PhotoStore, VectorStore
 from photosort.core.writelock import LibraryBusy, WriteLock
 
 # Features a library opened for a scan or a search may never use are imported on first use:
@@ -355,46 +354,18 @@ class Library:
         folder reached another way (a link, a bind mount), resolves to that root.
 
         ``follow_links``: follow symlinks that lead out of the folder (remembered)."""
-        folder = root_paths.canonical(path)
-        if not os.path.isdir(folder):
-            raise LibraryError(f"not a folder: {path}")
-        known = root_paths.containing_root(folder, self.catalog.roots())
-        if known is not None:
-            if follow_links:
-                self._follow_links(known["id"])
-            return known["id"], known["path"]
-        root_id = self.catalog.add_root(folder)
-        if follow_links:
-            self._follow_links(root_id)
-        self._absorb_nested_roots(root_id, folder)
-        return root_id, folder
-
-    def _follow_links(self, root_id: int) -> None:
-        RootStore(self.catalog).set_follow_links(root_id)
-
-    def _absorb_nested_roots(self, root_id: int, folder: str) -> None:
-        RootStore(self.catalog).absorb(root_id, lambda path: inside(path, folder))
-
-    def _known_root(self, path: str | os.PathLike) -> tuple[int, str]:
-        folder = os.path.abspath(os.path.expanduser(os.fspath(path)))
-        root_id = self.catalog.root_id(folder)
-        if root_id is None:  # named through a link, or with extra slashes
-            folder = root_paths.canonical(path)
-            root_id = self.catalog.root_id(folder)
-        if root_id is None:
-            raise LibraryError(f"not a root of this library: {path}")
-        return root_id, folder
+        return root_paths.add(self.catalog, path, follow_links)
 
     def root_removal(self, path: str | os.PathLike) -> kept_tags.RootRemoval:
         """What removing this root would forget (photos, manual tag decisions), to show
         the user before they confirm; nothing is changed."""
-        root_id, folder = self._known_root(path)
+        root_id, folder = root_paths.known(self.catalog, path)
         return kept_tags.removal_impact(self.catalog, root_id, folder)
 
     def remove_root(self, path: str | os.PathLike) -> int:
         """Forget a root and its photos (files on disk are untouched). Their manual tag
         decisions are kept by content hash: adding the folder back restores them."""
-        root_id, _ = self._known_root(path)
+        root_id, _ = root_paths.known(self.catalog, path)
         with self.writing("removing a folder"):
             ids = PhotoStore(self.catalog).ids_in_root(root_id)
             hashes = kept_tags.fill_missing_hashes(self.catalog, ids)
@@ -533,17 +504,7 @@ class Library:
         self, query: SearchQuery, names: dict[str, str] | None = None, check_tags: bool = True
     ) -> SearchQuery:
         """Bad dates, weights, unknown tags or folders: one-line errors, not empty results."""
-        names = {"folder": "folder", "root": "root", "tags": "tag", **(names or {})}
-        query = query_input.validate(query, names)
-        for field_name in ("folder", "root"):
-            value = getattr(query, field_name)
-            if value:
-                lookup.check_folder(self.catalog, value, names[field_name])
-        if check_tags:
-            lookup.check_tags(self.catalog, [*query.tags, *query.not_tags], names["tags"])
-        photos = PhotoStore(self.catalog).count()
-        query.top = min(query.top, max(photos, 1))  # "all of them", without overflowing FAISS
-        return query
+        return query_input.check_query(self.catalog, query, names, check_tags)
 
     def browse(self, query: SearchQuery | None = None, order: str = "date") -> list[int]:
         """Ids of every photo matching the query's filters (the GUI's grid), in ``order``:
@@ -702,34 +663,13 @@ class Library:
     def import_categories(self, path: str | os.PathLike, replace: bool = False) -> list[Category]:
         """Add categories from TOML (same names are updated); ``replace`` drops the others."""
         incoming = category_store.read_toml_file(path)
-        names = {c.name for c in incoming}
         with self.catalog.transaction() as conn:
-            if replace:
-                for old in category_store.load(conn):
-                    if old.name not in names:
-                        category_store.delete(conn, old.name)
-            else:  # drop labels that move into an imported category from the one they leave
-                for old in category_store.load(conn):
-                    if old.name in names:
-                        continue
-                    moving = {lab.name for c in incoming for lab in c.labels}
-                    if any(lab.name in moving for lab in old.labels):
-                        raise CategoryError(
-                            f"{path}: a label of {old.name!r} is also in the imported file; "
-                            "remove it there first or import with replace"
-                        )
-            # a category that depends on another's label is stored after it
-            for category in sorted(incoming, key=lambda c: c.applies_if is not None):
-                category_store.store(conn, category)
+            category_store.import_categories(conn, incoming, path, replace)
         self._autotag(incoming)
         return incoming
 
     def export_categories(self, path: str | os.PathLike) -> None:
-        text = category_store.to_toml(self.categories())
-        try:
-            Path(path).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise LibraryError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        category_store.write_toml_file(path, self.categories())
 
     # -- auto tags --------------------------------------------------------------------------
     def autotag(
@@ -903,20 +843,7 @@ class Library:
         self, paths: Iterable[str | os.PathLike]
     ) -> tuple[list[int], list[str]]:
         """Catalog ids of files (or of every photo under folders); and the unknown paths."""
-        ids: list[int] = []
-        unknown: list[str] = []
-        for raw in paths:
-            path = os.path.abspath(os.path.expanduser(os.fspath(raw)))
-            row = self.catalog.photo_by_path(path)
-            if row is not None:
-                ids.append(row.id)
-                continue
-            under = PhotoStore(self.catalog).ids_under(path)
-            if under:
-                ids += under
-            else:
-                unknown.append(os.fspath(raw))
-        return raw_pairs.primary_of(self.catalog, ids), unknown
+        return lookup.photo_ids_for_paths(self.catalog, paths)
 
     # -- export and sidecars ---------------------------------------------------------------
     def export(
