@@ -37,6 +37,7 @@ from photosort.core import index as vector_index
 from photosort.core import keywords as keyword_import
 from photosort.core import pairs as raw_pairs
 from photosort.core import roots as root_paths
+from photosort.core import search as search_module
 from photosort.core import watch as watching
 from photosort.core.catalog import Catalog
 from photosort.core.categories import Category
@@ -46,7 +47,6 @@ from photosort.core.embedder import (
     ModelSpec,
     check_model_name,
     model_cached,
-    resolve_device,
 )
 from photosort.core.errors import LibraryError
 from photosort.core.lazy_import import lazy_module
@@ -509,13 +509,7 @@ class Library:
     def browse(self, query: SearchQuery | None = None, order: str = "date") -> list[int]:
         """Ids of every photo matching the query's filters (the GUI's grid), in ``order``:
         "date" (newest taken first) or "name" (file name, case-insensitive)."""
-        from photosort.core.search import BROWSE_ORDERS, filter_clauses
-
-        if order not in BROWSE_ORDERS:
-            raise LibraryError(f"unknown order {order!r}: use {' or '.join(BROWSE_ORDERS)}")
-        clauses, params = filter_clauses(query or SearchQuery())
-        shown = [raw_pairs.SHOWN, *clauses]
-        return PhotoStore(self.catalog).readable_ids_where(shown, params, BROWSE_ORDERS[order])
+        return search_module.browse(self.catalog, query or SearchQuery(), order)
 
     def date_span(self) -> tuple[str | None, str | None]:
         """The first and last date a photo was taken (for the app's date-range filter)."""
@@ -976,23 +970,16 @@ class Library:
     ) -> bench_speed.BenchReport:
         """Images/s of this library's model on every device here, the decode rate of its
         photos and the time its pending photos would take; kept for ``known_models``."""
-        cuda, mps = bench_speed.accelerators()
-        sample = PhotoStore(self.catalog).sample_paths(bench_speed.DECODE_SAMPLE)
-        report = bench_speed.run(
-            str(self.model_spec),
-            lambda device, precision: Embedder(self.model_spec, device, precision=precision),
-            bench_speed.configurations(cuda, mps),
-            sample,
+        return bench_speed.bench_library(
+            self.model_spec,
+            self.device,
+            PhotoStore(self.catalog).sample_paths(bench_speed.DECODE_SAMPLE),
             self.status().pending,
-            resolve_device(self.device),
-            list(batch_sizes),
             budget_s,
-            on_progress=on_progress,
-            should_cancel=should_cancel,
+            list(batch_sizes),
+            on_progress,
+            should_cancel,
         )
-        if not report.cancelled:
-            bench_speed.save(report)
-        return report
 
     def known_models(self) -> list[known_models.ModelRow]:
         """The model picker's rows: published accuracy and size, cached here, speed here."""
@@ -1091,15 +1078,9 @@ class Library:
             return reader.start().finish()  # on a low-priority thread
 
     def _ocr_stage(self) -> ocr_store.OcrStage:
-        model_id = self.model_id
-
-        def gate() -> ocr_store.TextGate:
-            stored = ocr_store.load_gate(self.catalog, model_id)
-            if stored is not None:
-                return stored
-            return ocr_store.train_gate(self.catalog, model_id, self.embedder.encode_pil)
-
-        return ocr_store.OcrStage(self.catalog, self.recognizer, model_id, gate)
+        return ocr_store.stage_for(
+            self.catalog, self.recognizer, self.model_id, lambda x: self.embedder.encode_pil(x)
+        )
 
     def photo_text(self, photo_id: int) -> ocr.OcrResult | None:
         """The text recognised in a photo (None: not read, e.g. skipped by the gate)."""
@@ -1111,23 +1092,14 @@ class Library:
         """Photos whose text holds ``words``, ranked together with the query's meaning
         part when it has one; filters apply. Returns the results and each word hit's
         snippet (matches in [brackets])."""
-        from photosort.core.search import filter_clauses
-
         query = self.check_query(query or SearchQuery(), names)
-        clauses, params = filter_clauses(query)
-        allowed = None
-        if clauses:
-            allowed = PhotoStore(self.catalog).ids_where(clauses, params)
-        hits = ocr_store.search(self.catalog, words, query.top * 3, allowed)
-        snippets = {h.photo_id: h.snippet for h in hits}
-        word_hits = [(h.photo_id, h.score) for h in hits]
-        if query.has_semantic_part:
-            meaning = self.search(query, names)
-            fused = ocr_store.fuse(word_hits, [(r.photo_id, r.score) for r in meaning], query.top)
-            results = self.searcher()._results(fused)
-        else:
-            results = self.searcher()._results(word_hits[: query.top])
-        return results, snippets
+
+        def meaning() -> list[tuple[int, float]]:
+            return [(r.photo_id, r.score) for r in self.search(query, names)]
+
+        return ocr_store.search_words(
+            self.catalog, words, query, meaning, lambda hits: self.searcher()._results(hits)
+        )
 
     def text_counts(self) -> dict[str, int]:
         """Photos read, skipped by the gate, failed (current file versions)."""

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photosort.core.catalog import Catalog
-from photosort.core.errors import PhotosortError
+from photosort.core.errors import LibraryError, PhotosortError
 from photosort.core.index import VectorIndex
+from photosort.core.pairs import SHOWN
 from photosort.core.store import PhotoStore, VectorStore
 from photosort.core.store import photos as photo_store
 
@@ -267,3 +268,13 @@ class Searcher:
         for hook in _RESULT_HOOKS:
             hook(self.catalog, results)
         return results
+
+
+def browse(catalog: Catalog, query: SearchQuery, order: str = "date") -> list[int]:
+    """Ids of every photo matching the query's filters (the app's grid), in ``order``:
+    "date" (newest taken first) or "name" (file name, case-insensitive); a RAW shown
+    through its JPEG is left out."""
+    if order not in BROWSE_ORDERS:
+        raise LibraryError(f"unknown order {order!r}: use {' or '.join(BROWSE_ORDERS)}")
+    clauses, params = filter_clauses(query)
+    return PhotoStore(catalog).readable_ids_where([SHOWN, *clauses], params, BROWSE_ORDERS[order])
