@@ -11,7 +11,7 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,7 +63,8 @@ from photosort.core.search import (
 )
 from photosort.core.status import LibraryStatus as LibraryStatus
 from photosort.core.status import library_status
-from photosort.core.store import PhotoStore, VectorStore
+from photosort.core.store import PhotoStore
+from photosort.core.vector_matrix import VectorMatrix
 from photosort.core.writelock import LibraryBusy, WriteLock
 
 # Features a library opened for a scan or a search may never use are imported on first use:
@@ -159,7 +160,7 @@ class Library:
         self._text_encoder: text_onnx.OnnxTextEncoder | None = None
         self._index: vector_index.VectorIndex | None = None
         self._load_lock = threading.Lock()
-        self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
+        self._matrix = VectorMatrix(self.catalog, lambda: self.model_id, self.vector_dim)
         self._auto_cache = tagging.AutoTagCache()
         self._teach_cache = teaching.TeachCache()  # whitening, nearest examples: fast retrain
         self._sun_cache = sun_store.EvidenceCache()
@@ -535,7 +536,7 @@ class Library:
         return [{"path": r["path"], "reason": r["error"]} for r in rows]
 
     def close(self) -> None:
-        self._matrix_cache = None
+        self._matrix.clear()
         self._auto_cache.state = None
         self._teach_cache = teaching.TeachCache()
         self.save_index()
@@ -555,38 +556,21 @@ class Library:
     # -- vectors and model constants, cached -----------------------------------------------
     def _vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
         """All stored vectors of the current model as (ids, N x D matrix)."""
-        _, ids, matrix = self._versioned_vectors()
+        _, ids, matrix = self._matrix.versioned()
         return ids, matrix
 
     def _versioned_vectors(self) -> tuple[int, np.ndarray, np.ndarray]:
-        """(vectors_version, ids, matrix), loaded once and reloaded only when the catalog's
-        vectors_version or the model changes."""
-        key = (self.model_id, self.catalog.vectors_version())
-        cached = self._matrix_cache
-        if cached is not None and cached[0] == key:
-            return key[1], cached[1], cached[2]
-        ids_parts, mat_parts = [], []
-        for ids, mat in self.catalog.vectors(key[0]):
-            ids_parts.append(ids)
-            mat_parts.append(mat)
-        if ids_parts:
-            ids = np.concatenate(ids_parts)
-            matrix = np.ascontiguousarray(np.concatenate(mat_parts), dtype=np.float32)
-        else:
-            ids = np.empty(0, np.int64)
-            matrix = np.empty((0, self.vector_dim()), np.float32)
-        self._matrix_cache = (key, ids, matrix)
-        return key[1], ids, matrix
+        return self._matrix.versioned()
 
     def _vector_chunks(self) -> tuple[int, tagging.Chunks]:
         """(vectors_version, the vectors in pieces) for tagging and label previews, without
         a second copy of all of them: from the matrix when another feature (discover,
         teach) already holds it, else straight from the vector index when it mirrors the
         catalog, else from the catalog a batch at a time."""
-        key = (self.model_id, self.catalog.vectors_version())
-        cached = self._matrix_cache
-        if cached is not None and cached[0] == key:
-            return key[1], [(cached[1], cached[2])]
+        key = self._matrix.key()
+        held = self._matrix.held(key)
+        if held is not None:
+            return key[1], [held]
         with self._index_lock:
             index = self.index
             if not index.dirty and self._index_version == key[1]:
@@ -805,7 +789,7 @@ class Library:
     ) -> list[SearchResult]:
         """ "Find more like these": the mean of the photos' vectors minus the rejected."""
         liked, disliked = list(photo_ids), list(unlike)
-        vector = teaching.more_like(self._vectors_of, liked, disliked)
+        vector = teaching.more_like(self._matrix.rows_of, liked, disliked)
         hits = self.index.search(vector, top + len(liked) + len(disliked))
         skip = set(liked) | set(disliked)
         kept = [(int(i), float(s)) for i, s in zip(*hits, strict=True) if int(i) not in skip]
@@ -825,10 +809,6 @@ class Library:
             ids, matrix, groups, names, vecs, neutral,
             on_progress=on_progress, should_cancel=should_cancel,
         )  # fmt: skip
-
-    def _vectors_of(self, photo_ids: Sequence[int]) -> np.ndarray:
-        _, ids, matrix = self._versioned_vectors()
-        return matrix[np.isin(ids, np.asarray(photo_ids, np.int64))]
 
     def photos_with_tag(self, tag: str) -> list[int]:
         return tagging.photos_with_tag(self.catalog, tag)
@@ -886,14 +866,8 @@ class Library:
         should_cancel: Callable[[], bool] | None = None,
     ) -> list[dup.Group]:
         """Exact, near-duplicate and burst groups, each with a suggested keeper."""
-        finder = dup.DuplicateFinder(self.catalog, self._stored_vectors)
+        finder = dup.DuplicateFinder(self.catalog, self._matrix.stored)
         return finder.find(kinds, threshold, on_progress, should_cancel)
-
-    def _stored_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """The vector matrix, or nothing when no photo has one yet (never loads a model)."""
-        if not VectorStore(self.catalog).any_vector():
-            return np.empty(0, np.int64), np.empty((0, 1), np.float32)
-        return self._vector_matrix()
 
     def tag_duplicates(self, groups: list[dup.Group], tag: str) -> dup_actions.ActionSummary:
         return dup_actions.tag_others(self.catalog, groups, tag)
@@ -1047,7 +1021,7 @@ class Library:
         with self._load_lock:
             self.model_spec = spec
             self._embedder = embedder
-        self._matrix_cache = None
+        self._matrix.clear()
         self._record_model(embedder)
 
     # -- text in photos (issue 19): core/ocr.py, core/ocr_gate.py, core/ocr_store.py ----------
