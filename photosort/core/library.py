@@ -549,8 +549,8 @@ class Library:
         self.close()
 
     # =========================================================================================
-    # Categories, auto-tagging, manual tags, export and XMP (issue 4).
-    # The logic lives in core/categories.py, core/tagging.py, core/export.py and core/xmp.py;
+    # Categories, auto-tagging, manual tags, export and XMP (issue 4). The logic lives in
+    # core/categories.py, core/tagging/, core/autotagging.py, core/export/ and core/sidecars.py;
     # these methods only wire it to this library's catalog, vectors and model.
     # =========================================================================================
     # -- vectors and model constants, cached -----------------------------------------------
