@@ -6,7 +6,6 @@ the catalog or loads the model.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import os
@@ -45,7 +44,6 @@ from photosort.core.embedder import (
     DEFAULT_MODEL,
     Embedder,
     ModelSpec,
-    check_model_name,
     model_cached,
 )
 from photosort.core.errors import LibraryError
@@ -327,9 +325,6 @@ class Library:
         """A copy of the catalog in ``backups/`` now, keeping the configured number."""
         return self.catalog.backup_now(reason)
 
-    def _exclusive(self, activity: str = "scanning") -> contextlib.AbstractContextManager:
-        return self.writing(activity)
-
     def _recover_moves(self) -> list[str]:
         """Settle half-done moves of dead processes; only under the write lock."""
         return exporter.recover_moves(self.catalog, lock_held=self._write_lock.held)
@@ -492,13 +487,9 @@ class Library:
         """
         query = self.check_query(query, names, check_tags)
         if query.has_semantic_part:  # another model's vectors: say so, not "no results"
-            if (
-                self.model_spec.local_dir is None
-                and self._embedder is None
-                and self.catalog.get_meta("model") != str(self.model_spec)
-            ):
-                check_model_name(self.model_spec)  # a typo is named first, not a mismatch
-            model_check.check(self.catalog, self.model_id, str(self.model_spec))
+            model_check.check_for_search(
+                self.catalog, self.model_spec, self._embedder is not None, lambda: self.model_id
+            )
         return self.searcher().search(query)
 
     def check_query(
@@ -890,7 +881,7 @@ class Library:
         send_to_trash: Callable[[str], None] | None = None,
     ) -> dup_actions.ActionSummary:
         """Others to the system trash, only when confirmed; the catalog and index forget them."""
-        with self._exclusive():
+        with self.writing("scanning"):  # what the lock has always named here (unchanged)
             summary = dup_actions.trash_others(
                 self.catalog, groups, confirmed, send_to_trash, on_progress, should_cancel
             )
