@@ -90,6 +90,7 @@ def test_status_and_search_on_a_new_library_create_nothing(tmp_path, capsys):
 
 def test_status_never_loads_the_model(scanned, capsys, monkeypatch):
     from photosort.core import library as library_module
+    from photosort.core import library_model
 
     scanned.close()
 
@@ -97,6 +98,7 @@ def test_status_never_loads_the_model(scanned, capsys, monkeypatch):
         raise AssertionError("status loaded the model")
 
     monkeypatch.setattr(library_module, "Embedder", no_model)
+    monkeypatch.setattr(library_model, "Embedder", no_model)  # where the Library loads it
     assert main(["--library", str(scanned.folder), "status", "--json"]) == 0
     assert '"photos": 12' in capsys.readouterr().out
 

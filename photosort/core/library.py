@@ -48,6 +48,7 @@ from photosort.core.embedder import (
 )
 from photosort.core.errors import LibraryError
 from photosort.core.lazy_import import lazy_module
+from photosort.core.library_model import LibraryModel
 from photosort.core.progress import ProgressCallback
 
 # a scan's summary and the switch of its text stage, named here for the faces
@@ -150,14 +151,14 @@ class Library:
             self.folder / Catalog.FILENAME, backup_dir=self.folder / "backups", read_only=read_only
         )
         stored = self.catalog.get_meta("model")
-        self.model_spec = ModelSpec.parse(
-            model or os.environ.get("PHOTOSORT_MODEL") or stored or DEFAULT_MODEL
+        self._model = LibraryModel(
+            self.catalog,
+            ModelSpec.parse(model or os.environ.get("PHOTOSORT_MODEL") or stored or DEFAULT_MODEL),
+            device or os.environ.get("PHOTOSORT_DEVICE") or "auto",
+            read_only,
         )
-        self.device = device or os.environ.get("PHOTOSORT_DEVICE") or "auto"
-        self._embedder: Embedder | None = None
-        self._text_encoder: text_onnx.OnnxTextEncoder | None = None
         self._index: vector_index.VectorIndex | None = None
-        self._load_lock = threading.Lock()
+        self._load_lock = self._model.lock  # one load at a time, the OCR engine too
         self._matrix = VectorMatrix(self.catalog, lambda: self.model_id, self.vector_dim)
         self._auto_cache = tagging.AutoTagCache()
         self._teach_cache = teaching.TeachCache()  # whitening, nearest examples: fast retrain
@@ -169,101 +170,54 @@ class Library:
         self._index_lock = threading.RLock()
         self._writing = False
 
-    # -- lazily loaded parts --------------------------------------------------------
+    # -- the model, loaded lazily (core/library_model.py) ------------------------------
+    @property
+    def model_spec(self) -> ModelSpec:
+        return self._model.spec
+
+    @property
+    def device(self) -> str:
+        return self._model.device
+
+    @property
+    def _embedder(self) -> Embedder | None:
+        """The model if it is loaded (nothing loads it here)."""
+        return self._model.loaded
+
     @property
     def embedder(self) -> Embedder:
-        with self._load_lock:
-            if self._embedder is None:
-                self._embedder = Embedder(self.model_spec, self.device)
-                # torch and the model leave ~10^6 long-lived objects; a full GC pass over
-                # them holds the GIL ~200 ms and froze the GUI mid-scan. Park them for good.
-                gc.freeze()
-                if not self.read_only:
-                    model_check.remember_spec(
-                        self.catalog, self._embedder.model_id, str(self.model_spec)
-                    )
-                    # a one-off --model whose vectors the library lacks does not become its model
-                    if not model_check.is_foreign(self.catalog, self._embedder.model_id):
-                        self._remember_model()
-            return self._embedder
+        return self._model.embedder
 
     @property
     def text_encoder(self) -> Embedder | text_onnx.OnnxTextEncoder:
         """What turns text into vectors: the model once loaded, else its cached ONNX text
         tower (no torch: a cold text search in well under a second), else the model."""
-        if self._embedder is None and text_onnx.enabled():
-            with self._load_lock:
-                if self._text_encoder is None:
-                    model_id = self.known_model_id()
-                    if model_id:
-                        self._text_encoder = text_onnx.OnnxTextEncoder.open(model_id)
-                if self._text_encoder is not None:
-                    return self._text_encoder
-        return self.embedder
+        return self._model.text_encoder
 
     def cache_text_encoder(self) -> None:
-        """Export the loaded model's text tower for the next cold search (seconds, once per
-        model); a failure only means the next search loads the model again."""
-        if self._embedder is None or not text_onnx.enabled():
-            return
-        try:
-            with self._embedder._lock:
-                text_onnx.export(self._embedder)
-        except Exception as exc:
-            log.info("text tower not exported (%s); searches load the model", exc)
-
-    def _remember_model(self) -> None:
-        """Record the loaded model, only when that changes something: loading a model for a
-        search is a read, and a write would start the scheduled backup (minutes at 1M)."""
-        assert self._embedder is not None
-        known = {
-            "model": str(self.model_spec),
-            "model_id": self._embedder.model_id,
-            "model_dim": str(self._embedder.dim),
-        }
-        if self.read_only or all(self.catalog.get_meta(k) == v for k, v in known.items()):
-            return
-        self._record_model(self._embedder)
+        """Export the loaded model's text tower for the next cold search (once per model)."""
+        self._model.cache_text_encoder()
 
     def _record_model(self, embedder: Embedder) -> None:
         """The library's model: the next open uses it (a scan or reindex makes it so)."""
-        with self.catalog.transaction() as conn:
-            self.catalog.set_meta("model", str(self.model_spec), conn)
-            self.catalog.set_meta("model_id", embedder.model_id, conn)
-            self.catalog.set_meta("model_dim", str(embedder.dim), conn)
+        self._model.record(embedder)
 
     @property
     def model_id(self) -> str:
         """The model id, known without loading the model when the spec is unchanged."""
-        if self._embedder is None:
-            known = self.known_model_id()
-            if known:
-                return known
-        return self.embedder.model_id
+        return self._model.model_id
 
     def known_model_id(self) -> str | None:
         """The model id if it is known without loading the model (status never loads it)."""
-        if self._embedder is not None:
-            return self._embedder.model_id
-        if self.catalog.get_meta("model") == str(self.model_spec):
-            stored = self.catalog.get_meta("model_id")
-            if stored:
-                return stored
-        if self.model_spec.local_dir is None:
-            return str(self.model_spec)  # a hub model's id is its name
-        return None
+        return self._model.known_model_id()
 
     def model_recorded(self) -> bool:
         """Whether any model was ever recorded for this library (not on a first run)."""
-        return self.catalog.get_meta("model_id") is not None
+        return self._model.recorded()
 
     def vector_dim(self) -> int:
         """The model's vector length, known without loading the model when recorded."""
-        if self._embedder is None and self.catalog.get_meta("model") == str(self.model_spec):
-            stored = self.catalog.get_meta("model_dim")
-            if stored:
-                return int(stored)
-        return self.embedder.dim
+        return self._model.vector_dim()
 
     @property
     def index(self) -> vector_index.VectorIndex:
@@ -1009,9 +963,7 @@ class Library:
         )
 
     def _adopt_model(self, spec: ModelSpec, embedder: Embedder) -> None:
-        with self._load_lock:
-            self.model_spec = spec
-            self._embedder = embedder
+        self._model.adopt(spec, embedder)
         self._matrix.clear()
         self._record_model(embedder)
 
