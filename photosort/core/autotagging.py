@@ -14,15 +14,13 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from photosort.core import categories as category_store
 from photosort.core import scoring, sun_store, tagging
 from photosort.core.catalog import Catalog
 from photosort.core.categories import Category
 from photosort.core.embedder import ModelError, ModelSpec
 from photosort.core.errors import LibraryError
-from photosort.core.lazy_import import lazy_module
+from photosort.core.lazy_import import lazy_module, np
 from photosort.core.progress import ProgressCallback
 from photosort.core.search import NEUTRAL_CAPTIONS, Relevance
 from photosort.core.store import PhotoStore, TagStore, VectorStore

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
 from photosort.core.catalog import Catalog
+from photosort.core.lazy_import import np
 from photosort.core.store import VectorStore
 
 
