@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from photosort.cli import main
-from photosort.core import backup
+from photosort.core import backup, catalog
 from photosort.core.search import SearchQuery
 
 
@@ -90,6 +90,7 @@ def test_status_and_search_on_a_new_library_create_nothing(tmp_path, capsys):
 
 def test_status_never_loads_the_model(scanned, capsys, monkeypatch):
     from photosort.core import library as library_module
+    from photosort.core import library_model
 
     scanned.close()
 
@@ -97,6 +98,7 @@ def test_status_never_loads_the_model(scanned, capsys, monkeypatch):
         raise AssertionError("status loaded the model")
 
     monkeypatch.setattr(library_module, "Embedder", no_model)
+    monkeypatch.setattr(library_model, "Embedder", no_model)  # where the Library loads it
     assert main(["--library", str(scanned.folder), "status", "--json"]) == 0
     assert '"photos": 12' in capsys.readouterr().out
 
@@ -135,7 +137,7 @@ def test_a_large_backup_runs_beside_the_user_not_in_their_way(scanned, make_libr
     while not backup.list_backups(folder / "backups") and time.monotonic() < deadline:
         time.sleep(0.2)  # the backup process (not patched: its own interpreter) finishes
     (made,) = backup.list_backups(folder / "backups")
-    backup.verify_backup(made)
+    catalog.verify_backup(made)
     assert _mode(made) == 0o600
 
 

@@ -11,15 +11,20 @@ imported. The newest row per path wins (the job appends, a re-run adds newer row
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from photosort.core import fingerprints, vector_codec
-from photosort.core.catalog import Catalog, now_iso
-from photosort.core.errors import PhotosortError
+from photosort.core import fingerprints, kept_tags, vector_codec
+from photosort.core import pairs as raw_pairs
+from photosort.core.catalog import Catalog, CatalogError, now_iso
+from photosort.core.categories import CategoryError
+from photosort.core.embedder import ModelError
+from photosort.core.errors import LibraryError, PhotosortError
 from photosort.core.index import EXACT_LIMIT, VectorIndex
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scanner import hash_file
@@ -438,3 +443,93 @@ def _store(
         )
         catalog.bump_vectors_version(conn)
     return good_ids, bad_ids
+
+
+@dataclass(frozen=True)
+class LibraryWiring:
+    """What an import needs from the library it goes into: its catalog, its model, and
+    callbacks into its lock, its roots, its lazily opened index and the after-scan steps."""
+
+    catalog: Catalog
+    #: the library's model as the user names it, and its id (``model_id()`` may load it)
+    model_spec: str
+    model_id: Callable[[], str]
+    #: the library's write lock, held for the whole import
+    writing: Callable[[], AbstractContextManager]
+    #: a folder as a root of the library: (root id, its path)
+    add_root: Callable[[str], tuple[int, str]]
+    index: Callable[[], VectorIndex]
+    rebuild_index: Callable[[], object]
+    save_index: Callable[[], None]
+    #: what a scan does after embedding: the sun, the auto tags, the imported keywords
+    update_sun: Callable[[ProgressCallback | None, Callable[[], bool] | None], object]
+    autotag: Callable[[ProgressCallback | None, Callable[[], bool] | None], object]
+    import_keywords: Callable[[list[int], ProgressCallback | None], Any]
+
+
+def import_into_library(
+    wiring: LibraryWiring,
+    path: str | os.PathLike,
+    mapping: Iterable[str] = (),
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> ImportSummary:
+    """Merge a ``photosort.spark`` Parquet output (its vectors: nothing is embedded
+    again), then do what a scan does after embedding: sun, auto tags, keywords."""
+    started = time.monotonic()
+    catalog = wiring.catalog
+    pairs = parse_mapping(list(mapping))
+    dataset = open_dataset(path)
+    models = dataset_models(dataset)
+    if models and models != [wiring.model_id()]:
+        hint = models[0] if not models[0].startswith("local:") else "SPEC (its local-dir:)"
+        raise LibraryError(
+            f"{path} holds vectors of {models[0]}, this library uses {wiring.model_id()}: "
+            f"import into a library of that model (--model {hint})"
+        )
+    with wiring.writing():
+        if models:
+            with catalog.transaction() as conn:
+                catalog.set_meta("model", wiring.model_spec, conn)
+                catalog.set_meta("model_id", models[0], conn)
+                catalog.set_meta("model_dim", str(vector_dim(dataset)), conn)
+        roots: dict[str, tuple[int, str]] = {}
+
+        def root_for(local: str, hint: str | None) -> tuple[int, str]:
+            folder = root_folder(local, hint, pairs)
+            if folder not in roots:
+                roots[folder] = wiring.add_root(folder)
+            return roots[folder]
+
+        newest = newest_rows(dataset)
+        at_end = index_at_end(newest.rows, catalog.count_vectors(wiring.model_id()))
+        try:
+            summary = import_dataset(
+                catalog,
+                None if at_end else wiring.index(),
+                dataset,
+                models[0] if models else wiring.model_id(),
+                pairs,
+                root_for,
+                on_progress,
+                should_cancel,
+                newest=newest,
+            )
+        finally:
+            if at_end:  # one build (IVF where the library is now large enough)
+                wiring.rebuild_index()
+            wiring.save_index()
+        root_ids = sorted({r[0] for r in roots.values()})
+        with catalog.transaction() as conn:
+            kept_tags.restore(conn)
+        wiring.index().remove(raw_pairs.link(catalog, root_ids).companion_ids or [])
+        wiring.save_index()
+        if not summary.cancelled:
+            wiring.update_sun(on_progress, should_cancel)
+            try:  # as after a scan: tags missing now are a warning, not a lost import
+                wiring.autotag(on_progress, should_cancel)
+            except (CategoryError, CatalogError, ModelError) as exc:
+                summary.warnings.append(f"auto-tagging failed: {exc}")
+            summary.warnings += wiring.import_keywords(root_ids, on_progress).warnings
+    summary.seconds = time.monotonic() - started
+    return summary

@@ -117,38 +117,6 @@ def remove_partials(folder: Path) -> list[Path]:
     return gone
 
 
-def newest_with_photos(folder: Path) -> tuple[str, int] | None:
-    """(name, photo count) of the newest intact backup that holds photos, or None."""
-    for path in list_backups(folder):
-        try:
-            verify_backup(path)
-            conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                photos = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
-            finally:
-                conn.close()
-        except (BackupError, sqlite3.Error, ValueError):
-            continue
-        if photos:
-            return path.name, int(photos)
-    return None
-
-
-def verify_backup(path: Path) -> None:
-    """Raise BackupError unless ``path`` is an intact catalog (integrity check passes)."""
-    try:
-        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
-            conn.execute("SELECT COUNT(*) FROM migrations").fetchone()
-        finally:
-            conn.close()
-    except (sqlite3.Error, UnicodeDecodeError) as exc:
-        raise BackupError(f"backup {path.name} is not a usable catalog: {exc}") from exc
-    if result != ["ok"]:
-        raise BackupError(f"backup {path.name} is damaged: {result[0]}")
-
-
 def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)[:60]
 

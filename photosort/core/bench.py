@@ -21,9 +21,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from photosort.core.progress import ProgressCallback, RateMeter
+
+if TYPE_CHECKING:
+    from photosort.core.embedder import ModelSpec
 
 BATCH_SIZES = (1, 8, 32)
 DEFAULT_BUDGET_S = 45.0
@@ -310,3 +313,36 @@ def measured_speed(model: str, path: Path | None = None) -> tuple[float, str] | 
     return float(
         best["images_per_s"]
     ), f"{best['device']} {best['precision']}, batch {best['batch']}"
+
+
+def bench_library(
+    model_spec: ModelSpec,
+    device: str,
+    sample: list[str],
+    pending: int,
+    budget_s: float = DEFAULT_BUDGET_S,
+    batch_sizes: Sequence[int] = BATCH_SIZES,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> BenchReport:
+    """Images/s of a library's model on every device here, the decode rate of ``sample``
+    (some of its photos) and the time its ``pending`` photos would take; the report is
+    kept for the model picker unless cancelled. ``device``: the library's choice."""
+    from photosort.core.embedder import Embedder, resolve_device
+
+    cuda, mps = accelerators()
+    report = run(
+        str(model_spec),
+        lambda dev, precision: Embedder(model_spec, dev, precision=precision),
+        configurations(cuda, mps),
+        sample,
+        pending,
+        resolve_device(device),
+        list(batch_sizes),
+        budget_s,
+        on_progress=on_progress,
+        should_cancel=should_cancel,
+    )
+    if not report.cancelled:
+        save(report)
+    return report

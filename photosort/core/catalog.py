@@ -293,7 +293,7 @@ class Catalog:
         wal = Path(f"{self.path}-wal")
         if wal.exists() and wal.stat().st_size > 0:
             return  # SQLite rebuilds the database from its WAL
-        found = backup.newest_with_photos(self.backup_dir)
+        found = newest_backup_with_photos(self.backup_dir)
         if found is not None:
             name, photos = found
             raise CatalogError(
@@ -680,6 +680,46 @@ class Catalog:
 
     def count_vectors(self, model: str) -> int:
         return int(self.scalar("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,)))
+
+
+def verify_backup(path: Path) -> None:
+    """Raise BackupError unless ``path`` is an intact catalog (integrity check passes).
+
+    Here, not in ``backup``: a backup is a catalog file, and its SQL lives with the
+    catalog's (``backup`` only copies, names and prunes files)."""
+    try:
+        conn = _open_file_read_only(path)
+        try:
+            result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+            conn.execute("SELECT COUNT(*) FROM migrations").fetchone()
+        finally:
+            conn.close()
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        raise backup.BackupError(f"backup {path.name} is not a usable catalog: {exc}") from exc
+    if result != ["ok"]:
+        raise backup.BackupError(f"backup {path.name} is damaged: {result[0]}")
+
+
+def newest_backup_with_photos(folder: Path) -> tuple[str, int] | None:
+    """(name, photo count) of the newest intact backup that holds photos, or None."""
+    for path in backup.list_backups(folder):
+        try:
+            verify_backup(path)
+            conn = _open_file_read_only(path)
+            try:
+                photos = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+            finally:
+                conn.close()
+        except (backup.BackupError, sqlite3.Error, ValueError):
+            continue
+        if photos:
+            return path.name, int(photos)
+    return None
+
+
+def _open_file_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a catalog file that no ``Catalog`` has open (a backup)."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
 
 
 def _version_key(version: str) -> tuple[int, ...]:

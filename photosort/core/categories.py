@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosort.core import prompt_template
-from photosort.core.errors import PhotosortError
+from photosort.core.errors import LibraryError, PhotosortError
 from photosort.core.store import CategoryStore
 
 if TYPE_CHECKING:
@@ -439,3 +439,36 @@ def delete(conn: sqlite3.Connection, name: str) -> None:
     """Remove a category; its labels and their auto tags go by cascade."""
     if not CategoryStore(conn).delete(name):
         raise CategoryError(f"no category named {name!r}")
+
+
+def import_categories(
+    conn: sqlite3.Connection, incoming: list[Category], source: str | os.PathLike, replace: bool
+) -> None:
+    """Store ``incoming`` (same names are updated); ``replace`` drops the others, else a
+    label that moves into an imported category from one left alone is an error."""
+    names = {c.name for c in incoming}
+    if replace:
+        for old in load(conn):
+            if old.name not in names:
+                delete(conn, old.name)
+    else:  # drop labels that move into an imported category from the one they leave
+        for old in load(conn):
+            if old.name in names:
+                continue
+            moving = {lab.name for c in incoming for lab in c.labels}
+            if any(lab.name in moving for lab in old.labels):
+                raise CategoryError(
+                    f"{source}: a label of {old.name!r} is also in the imported file; "
+                    "remove it there first or import with replace"
+                )
+    # a category that depends on another's label is stored after it
+    for category in sorted(incoming, key=lambda c: c.applies_if is not None):
+        store(conn, category)
+
+
+def write_toml_file(path: str | os.PathLike, categories: list[Category]) -> None:
+    text = to_toml(categories)
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LibraryError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from photosort.core import backup, kept_tags, vector_codec
 from photosort.core import index as vector_index
+from photosort.core.catalog import verify_backup
 from photosort.core.errors import PhotosortError
 from photosort.core.store import CatalogHealth, PhotoStore, VectorStore
 from photosort.core.writelock import WriteLock
@@ -269,14 +270,14 @@ def _choose_backup(backups_dir: Path, chosen: str | os.PathLike | None) -> Path:
         if not path.is_file():
             raise DoctorError(f"no such backup: {chosen}")
         try:
-            backup.verify_backup(path)
+            verify_backup(path)
         except backup.BackupError as exc:
             raise DoctorError(str(exc)) from exc
         return path
     problems = []
     for path in backup.list_backups(backups_dir):
         try:
-            backup.verify_backup(path)
+            verify_backup(path)
             return path
         except backup.BackupError as exc:
             problems.append(str(exc))

@@ -11,6 +11,7 @@ import difflib
 import os
 from collections.abc import Iterable
 
+from photosort.core import pairs as raw_pairs
 from photosort.core.catalog import Catalog
 from photosort.core.errors import PhotosortError
 from photosort.core.store import PhotoStore, TagStore
@@ -88,3 +89,24 @@ def check_category(names: Iterable[str], name: str) -> None:
     if name.strip() not in names:
         hint = did_you_mean(name.strip(), names) or "; 'photosort categories list' lists them"
         raise UnknownNameError(f"no category named {name.strip()!r}{hint}")
+
+
+def photo_ids_for_paths(
+    catalog: Catalog, paths: Iterable[str | os.PathLike]
+) -> tuple[list[int], list[str]]:
+    """Catalog ids of files (or of every photo under folders), a RAW of a pair as its
+    JPEG; and the paths that are no photo or folder of the library."""
+    ids: list[int] = []
+    unknown: list[str] = []
+    for raw in paths:
+        path = os.path.abspath(os.path.expanduser(os.fspath(raw)))
+        row = catalog.photo_by_path(path)
+        if row is not None:
+            ids.append(row.id)
+            continue
+        under = PhotoStore(catalog).ids_under(path)
+        if under:
+            ids += under
+        else:
+            unknown.append(os.fspath(raw))
+    return raw_pairs.primary_of(catalog, ids), unknown

@@ -8,7 +8,10 @@ has no vectors while another one has some is refused with one line saying what t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from photosort.core.catalog import Catalog
+from photosort.core.embedder import ModelSpec, check_model_name
 from photosort.core.search import SearchError
 from photosort.core.store import VectorStore
 
@@ -45,3 +48,13 @@ def check(catalog: Catalog, model_id: str, spec: str) -> None:
         f"the photos were indexed with the model {other_spec}, not {spec}: search with "
         f"--model {other_spec}, or re-index them with: photosort reindex --model {spec}"
     )
+
+
+def check_for_search(
+    catalog: Catalog, spec: ModelSpec, loaded: bool, model_id: Callable[[], str]
+) -> None:
+    """Before a search by meaning: a mistyped hub model is named first (not a mismatch),
+    then another model's vectors are refused (``loaded``: the model is in memory)."""
+    if spec.local_dir is None and not loaded and catalog.get_meta("model") != str(spec):
+        check_model_name(spec)
+    check(catalog, model_id(), str(spec))

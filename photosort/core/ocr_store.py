@@ -53,6 +53,8 @@ from photosort.core.ocr_gate import (
     fit_outcomes,
 )
 from photosort.core.progress import ProgressCallback, RateMeter
+from photosort.core.search import SearchQuery, SearchResult, filter_clauses
+from photosort.core.store import PhotoStore
 from photosort.core.store.ocr import DecisionRow, OcrTextStore
 
 
@@ -637,3 +639,49 @@ def fuse(
     best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     scale = 60 / 3.0  # the best possible score maps to 1
     return [(pid, s * scale) for pid, s in best]
+
+
+def stage_for(
+    catalog: Catalog,
+    recognizer: Recognizer,
+    model_id: str,
+    encode: Callable[[list[Image.Image]], np.ndarray],
+) -> OcrStage:
+    """A library's text stage: its gate as stored, else trained once for the model with
+    ``encode`` (which loads the model, so only when no gate is stored)."""
+
+    def gate() -> TextGate:
+        stored = load_gate(catalog, model_id)
+        if stored is not None:
+            return stored
+        return train_gate(catalog, model_id, encode)
+
+    return OcrStage(
+        catalog,
+        recognizer,
+        model_id,
+        gate,
+        key_hint=lambda: stored_gate_key(catalog, model_id),
+    )
+
+
+def search_words(
+    catalog: Catalog,
+    words: str,
+    query: SearchQuery,
+    meaning: Callable[[], list[tuple[int, float]]],
+    results_of: Callable[[list[tuple[int, float]]], list[SearchResult]],
+) -> tuple[list[SearchResult], dict[int, str]]:
+    """Photos whose text holds ``words``, ranked together with the (checked) query's
+    meaning part when it has one (``meaning()``: its (photo, score) hits); filters apply.
+    Returns the results and each word hit's snippet (matches in [brackets])."""
+    clauses, params = filter_clauses(query)
+    allowed = None
+    if clauses:
+        allowed = PhotoStore(catalog).ids_where(clauses, params)
+    hits = search(catalog, words, query.top * 3, allowed)
+    snippets = {h.photo_id: h.snippet for h in hits}
+    word_hits = [(h.photo_id, h.score) for h in hits]
+    if query.has_semantic_part:
+        return results_of(fuse(word_hits, meaning(), query.top)), snippets
+    return results_of(word_hits[: query.top]), snippets

@@ -11,7 +11,10 @@ import dataclasses
 import datetime as dt
 import math
 
+from photosort.core import lookup
+from photosort.core.catalog import Catalog
 from photosort.core.search import SearchError, SearchQuery, Term
+from photosort.core.store import PhotoStore
 
 DATE_HELP = "write it as YYYY-MM-DD, e.g. 2022-03-20 (or YYYY-MM-DDTHH:MM)"
 
@@ -73,3 +76,24 @@ def validate(query: SearchQuery, names: dict[str, str] | None = None) -> SearchQ
         exclude=[check_term(t, names["exclude"]) for t in query.exclude],
         top=check_top(query.top, names["top"]),
     )
+
+
+def check_query(
+    catalog: Catalog,
+    query: SearchQuery,
+    names: dict[str, str] | None = None,
+    check_tags: bool = True,
+) -> SearchQuery:
+    """Bad dates, weights, unknown tags or folders: one-line errors, not empty results
+    (``names``: how the caller calls each field in messages)."""
+    names = {"folder": "folder", "root": "root", "tags": "tag", **(names or {})}
+    query = validate(query, names)
+    for field_name in ("folder", "root"):
+        value = getattr(query, field_name)
+        if value:
+            lookup.check_folder(catalog, value, names[field_name])
+    if check_tags:
+        lookup.check_tags(catalog, [*query.tags, *query.not_tags], names["tags"])
+    photos = PhotoStore(catalog).count()
+    query.top = min(query.top, max(photos, 1))  # "all of them", without overflowing FAISS
+    return query

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosort.core import vector_codec
-from photosort.core.catalog import Catalog
-from photosort.core.embedder import Embedder
+from photosort.core import model_check, vector_codec
+from photosort.core.catalog import Catalog, CatalogError
+from photosort.core.categories import CategoryError
+from photosort.core.embedder import Embedder, ModelError, ModelSpec
 from photosort.core.pipeline import EmbedJob, EmbedStats, Prepared, embed_photos
 from photosort.core.progress import Progress, ProgressCallback
 from photosort.core.store.staging import StagingStore
@@ -220,4 +221,45 @@ def run(
                 if after_swap is not None:
                     after_swap()
     summary.seconds = time.monotonic() - started
+    return summary
+
+
+def reindex_library(
+    catalog: Catalog,
+    spec: ModelSpec,
+    unfinished: Target | None,
+    embedder: Embedder,
+    adopt: Callable[[], None],
+    swap_index: Callable[[Target], None],
+    exclusive: Callable[[], AbstractContextManager],
+    autotag: Callable[[], object],
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    batch_size: int = 32,
+) -> ReindexSummary:
+    """Re-embed a library with ``embedder`` (the model of ``spec``) while search keeps the
+    old vectors; at the end ``adopt()`` makes it the library's model, ``swap_index`` builds
+    the index of the new vectors and ``autotag()`` re-tags (a failure there is a warning).
+    ``unfinished``: the target of an interrupted re-index, resumed when it is this one."""
+    target = Target(str(spec), embedder.model_id, embedder.dim)
+    models = model_check.vector_models(catalog)
+    if set(models) <= {target.model_id} and (
+        unfinished is None or unfinished.model_id != target.model_id
+    ):  # nothing to re-embed: already its vectors (a switch to another model is dropped)
+        abandon(catalog)
+        adopt()
+        return ReindexSummary(target.spec, swapped=True)
+
+    def swapped() -> None:
+        adopt()
+        swap_index(target)
+
+    summary = run(
+        catalog, embedder, target, exclusive, on_progress, should_cancel, batch_size, swapped
+    )
+    if summary.swapped:  # the tags follow the new model's vectors
+        try:
+            autotag()
+        except (CategoryError, CatalogError, ModelError) as exc:
+            summary.warnings.append(f"auto-tagging failed: {exc}")
     return summary

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from photosort.core.catalog import Catalog
-from photosort.core.errors import PhotosortError
+from photosort.core.errors import LibraryError, PhotosortError
 from photosort.core.index import VectorIndex
 from photosort.core.lazy_import import np
+from photosort.core.pairs import SHOWN
 from photosort.core.store import PhotoStore, VectorStore
 from photosort.core.store import photos as photo_store
 
@@ -266,3 +267,16 @@ class Searcher:
         for hook in _RESULT_HOOKS:
             hook(self.catalog, results)
         return results
+
+
+def browse(
+    catalog: Catalog, query: SearchQuery, order: str = "date", limit: int | None = None
+) -> list[int]:
+    """Ids of every photo matching the query's filters (the app's grid), in ``order``:
+    "date" (newest taken first) or "name" (file name, case-insensitive); a RAW shown
+    through its JPEG is left out; the first ``limit`` only, when given."""
+    if order not in BROWSE_ORDERS:
+        raise LibraryError(f"unknown order {order!r}: use {' or '.join(BROWSE_ORDERS)}")
+    clauses, params = filter_clauses(query)
+    store = PhotoStore(catalog)
+    return store.readable_ids_where([SHOWN, *clauses], params, BROWSE_ORDERS[order], limit)

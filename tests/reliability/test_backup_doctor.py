@@ -47,7 +47,7 @@ def test_one_scheduled_backup_a_day_keeping_the_newest_n(make_library, scanned):
     lib.tag_photos([3], add=["c"])  # the same day: no second one
     (first,) = backup.list_backups(backups)
     assert "scheduled" in first.name
-    backup.verify_backup(first)
+    catalog.verify_backup(first)
     with sqlite3.connect(first) as conn:  # taken before that session's first write
         assert conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0] == 8
 
@@ -72,7 +72,7 @@ def test_backup_before_a_migration(make_library, scanned, monkeypatch):
     assert "9999_rating" in lib.catalog.applied_migrations()
     (made,) = backup.list_backups(folder / "backups")
     assert made.name.endswith("before-9999_rating.sqlite")
-    backup.verify_backup(made)
+    catalog.verify_backup(made)
     with sqlite3.connect(made) as conn:
         columns = [r[1] for r in conn.execute("PRAGMA table_info(photos)")]
     assert "rating" not in columns

@@ -49,10 +49,10 @@ def test_backups_are_intact_copies_and_only_the_newest_are_kept(tmp_path: Path) 
 
     assert backup.list_backups(folder) == [made[3], made[2]]  # newest first, two kept
     for path in made[2:]:
-        backup.verify_backup(path)
+        catalog.verify_backup(path)
         assert photos_in(path) == 3
     assert "run-3" in made[3].name  # the reason, made safe for a file name
-    assert backup.newest_with_photos(folder) == (made[3].name, 3)
+    assert catalog.newest_backup_with_photos(folder) == (made[3].name, 3)
 
 
 def test_a_scheduled_backup_is_taken_once_per_interval(tmp_path: Path) -> None:
@@ -86,8 +86,8 @@ def test_a_damaged_backup_is_refused_and_an_older_intact_one_is_offered(tmp_path
     bad.write_bytes(b"\x00" * 4096)
 
     with pytest.raises(backup.BackupError, match=bad.name):
-        backup.verify_backup(bad)
-    assert backup.newest_with_photos(folder) == (good.name, 2)
+        catalog.verify_backup(bad)
+    assert catalog.newest_backup_with_photos(folder) == (good.name, 2)
 
 
 def test_an_unwritable_backup_folder_is_one_line_not_a_traceback(tmp_path: Path) -> None:

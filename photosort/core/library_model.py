@@ -1,0 +1,139 @@
+"""A library's model: its spec and device, the model loaded on first use, and what the
+catalog remembers of it (id, vector length, the ONNX text tower), so that status, counts,
+re-tagging and a cold text search never load it.
+
+The ``Library`` holds one and hands its callbacks to the jobs; nothing here knows the
+``Library``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from photosort.core.catalog import Catalog
+from photosort.core.embedder import Embedder, ModelSpec
+from photosort.core.lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    from photosort.core import model_check, text_onnx
+else:
+    model_check = lazy_module("photosort.core.model_check")
+    text_onnx = lazy_module("photosort.core.text_onnx")
+
+log = logging.getLogger(__name__)
+
+
+class LibraryModel:
+    """The model of one library, loaded lazily under ``lock`` (one load per process)."""
+
+    def __init__(self, catalog: Catalog, spec: ModelSpec, device: str, read_only: bool):
+        self.catalog = catalog
+        self.spec = spec
+        self.device = device
+        self.read_only = read_only
+        #: the model once loaded (None until something needs it)
+        self.loaded: Embedder | None = None
+        self._text_encoder: text_onnx.OnnxTextEncoder | None = None
+        self.lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        with self.lock:
+            if self.loaded is None:
+                self.loaded = Embedder(self.spec, self.device)
+                # torch and the model leave ~10^6 long-lived objects; a full GC pass over
+                # them holds the GIL ~200 ms and froze the GUI mid-scan. Park them for good.
+                gc.freeze()
+                if not self.read_only:
+                    model_check.remember_spec(self.catalog, self.loaded.model_id, str(self.spec))
+                    # a one-off --model whose vectors the library lacks does not become its model
+                    if not model_check.is_foreign(self.catalog, self.loaded.model_id):
+                        self._remember()
+            return self.loaded
+
+    @property
+    def text_encoder(self) -> Embedder | text_onnx.OnnxTextEncoder:
+        """What turns text into vectors: the model once loaded, else its cached ONNX text
+        tower (no torch: a cold text search in well under a second), else the model."""
+        if self.loaded is None and text_onnx.enabled():
+            with self.lock:
+                if self._text_encoder is None:
+                    model_id = self.known_model_id()
+                    if model_id:
+                        self._text_encoder = text_onnx.OnnxTextEncoder.open(model_id)
+                if self._text_encoder is not None:
+                    return self._text_encoder
+        return self.embedder
+
+    def cache_text_encoder(self) -> None:
+        """Export the loaded model's text tower for the next cold search (seconds, once per
+        model); a failure only means the next search loads the model again."""
+        if self.loaded is None or not text_onnx.enabled():
+            return
+        try:
+            with self.loaded._lock:
+                text_onnx.export(self.loaded)
+        except Exception as exc:
+            log.info("text tower not exported (%s); searches load the model", exc)
+
+    def _remember(self) -> None:
+        """Record the loaded model, only when that changes something: loading a model for a
+        search is a read, and a write would start the scheduled backup (minutes at 1M)."""
+        assert self.loaded is not None
+        known = {
+            "model": str(self.spec),
+            "model_id": self.loaded.model_id,
+            "model_dim": str(self.loaded.dim),
+        }
+        if self.read_only or all(self.catalog.get_meta(k) == v for k, v in known.items()):
+            return
+        self.record(self.loaded)
+
+    def record(self, embedder: Embedder) -> None:
+        """The library's model: the next open uses it (a scan or reindex makes it so)."""
+        with self.catalog.transaction() as conn:
+            self.catalog.set_meta("model", str(self.spec), conn)
+            self.catalog.set_meta("model_id", embedder.model_id, conn)
+            self.catalog.set_meta("model_dim", str(embedder.dim), conn)
+
+    def adopt(self, spec: ModelSpec, embedder: Embedder) -> None:
+        """Make a model loaded elsewhere (a re-index's) this library's model from now on."""
+        with self.lock:
+            self.spec = spec
+            self.loaded = embedder
+
+    @property
+    def model_id(self) -> str:
+        """The model id, known without loading the model when the spec is unchanged."""
+        if self.loaded is None:
+            known = self.known_model_id()
+            if known:
+                return known
+        return self.embedder.model_id
+
+    def known_model_id(self) -> str | None:
+        """The model id if it is known without loading the model (status never loads it)."""
+        if self.loaded is not None:
+            return self.loaded.model_id
+        if self.catalog.get_meta("model") == str(self.spec):
+            stored = self.catalog.get_meta("model_id")
+            if stored:
+                return stored
+        if self.spec.local_dir is None:
+            return str(self.spec)  # a hub model's id is its name
+        return None
+
+    def recorded(self) -> bool:
+        """Whether any model was ever recorded for this library (not on a first run)."""
+        return self.catalog.get_meta("model_id") is not None
+
+    def vector_dim(self) -> int:
+        """The model's vector length, known without loading the model when recorded."""
+        if self.loaded is None and self.catalog.get_meta("model") == str(self.spec):
+            stored = self.catalog.get_meta("model_dim")
+            if stored:
+                return int(stored)
+        return self.embedder.dim
