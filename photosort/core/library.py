@@ -52,6 +52,7 @@ from photosort.core.embedder import (
 )
 from photosort.core.errors import PhotosortError
 from photosort.core.folders import inside
+from photosort.core.image_engine import OnnxImageEncoder
 from photosort.core.lazy_import import lazy_module
 from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
@@ -231,6 +232,7 @@ class Library:
         self.device = device or os.environ.get("PHOTOSORT_DEVICE") or "auto"
         self._embedder: Embedder | None = None
         self._text_encoder: text_onnx.OnnxTextEncoder | None = None
+        self._image_encoder: OnnxImageEncoder | None = None  # see image_encoder
         self._index: vector_index.VectorIndex | None = None
         self._load_lock = threading.Lock()
         self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
@@ -253,14 +255,37 @@ class Library:
                 # torch and the model leave ~10^6 long-lived objects; a full GC pass over
                 # them holds the GIL ~200 ms and froze the GUI mid-scan. Park them for good.
                 gc.freeze()
-                if not self.read_only:
-                    model_check.remember_spec(
-                        self.catalog, self._embedder.model_id, str(self.model_spec)
-                    )
-                    # a one-off --model whose vectors the library lacks does not become its model
-                    if not model_check.is_foreign(self.catalog, self._embedder.model_id):
-                        self._remember_model()
+                self._image_encoder = None  # the model runs its own export from now on
+                self._note_model(self._embedder)
             return self._embedder
+
+    def _note_model(self, model: Embedder | OnnxImageEncoder) -> None:
+        """What loading a model records: its spec by id, and (unless a one-off --model
+        whose vectors the library lacks) the library's model."""
+        if not self.read_only:
+            model_check.remember_spec(self.catalog, model.model_id, str(self.model_spec))
+            if not model_check.is_foreign(self.catalog, model.model_id):
+                self._remember_model(model)
+
+    # -- issue 13: a scan without torch (image_engine.OnnxImageEncoder) -------------------
+    @property
+    def image_encoder(self) -> Embedder | OnnxImageEncoder:
+        """What turns photos into vectors: the model once loaded, else its cached ONNX
+        image tower where that is this machine's engine (a scan then imports neither
+        torch nor open_clip: 27 of 45 s of a small scan from scratch), else the model."""
+        if self._embedder is None:
+            with self._load_lock:
+                if self._image_encoder is None:
+                    self._image_encoder = OnnxImageEncoder.open(
+                        self.model_spec, self.device, lambda: self.embedder
+                    )
+                    if self._image_encoder is not None:
+                        self._note_model(self._image_encoder)
+                if self._image_encoder is not None:
+                    return self._image_encoder
+        return self.embedder
+
+    # -- end of issue 13's torch-free scan ---------------------------------------------------
 
     @property
     def text_encoder(self) -> Embedder | text_onnx.OnnxTextEncoder:
@@ -287,20 +312,19 @@ class Library:
         except Exception as exc:
             log.info("text tower not exported (%s); searches load the model", exc)
 
-    def _remember_model(self) -> None:
+    def _remember_model(self, model: Embedder | OnnxImageEncoder) -> None:
         """Record the loaded model, only when that changes something: loading a model for a
         search is a read, and a write would start the scheduled backup (minutes at 1M)."""
-        assert self._embedder is not None
         known = {
             "model": str(self.model_spec),
-            "model_id": self._embedder.model_id,
-            "model_dim": str(self._embedder.dim),
+            "model_id": model.model_id,
+            "model_dim": str(model.dim),
         }
         if self.read_only or all(self.catalog.get_meta(k) == v for k, v in known.items()):
             return
-        self._record_model(self._embedder)
+        self._record_model(model)
 
-    def _record_model(self, embedder: Embedder) -> None:
+    def _record_model(self, embedder: Embedder | OnnxImageEncoder) -> None:
         """The library's model: the next open uses it (a scan or reindex makes it so)."""
         with self.catalog.transaction() as conn:
             self.catalog.set_meta("model", str(self.model_spec), conn)
@@ -314,7 +338,7 @@ class Library:
             known = self.known_model_id()
             if known:
                 return known
-        return self.embedder.model_id
+        return self.image_encoder.model_id  # the model's, without torch where it can be
 
     def known_model_id(self) -> str | None:
         """The model id if it is known without loading the model (status never loads it)."""
@@ -595,7 +619,7 @@ class Library:
         # rescan with nothing new is a walk and a compare. Another model than the library's
         # loads at once, so a mistyped one fails early and clearly.
         if self.catalog.get_meta("model") != str(self.model_spec) or not self.known_model_id():
-            self._record_model(self.embedder)  # indexing with it makes it the library's model
+            self._record_model(self.image_encoder)  # indexing with it makes it the library's model
         rec = reconcile(self.catalog, roots, on_progress, should_cancel)
         summary = ScanSummary(
             new=rec.new,
@@ -627,7 +651,7 @@ class Library:
         stats = EmbedStats()
         try:
             if jobs:
-                embedder = self.embedder
+                embedder = self.image_encoder
                 self._record_model(embedder)
                 if embedder.model_id != known_id:  # the folder's weights were replaced
                     with self._index_lock:
@@ -1558,7 +1582,7 @@ class Library:
             stored = ocr_store.load_gate(self.catalog, model_id)
             if stored is not None:
                 return stored
-            return ocr_store.train_gate(self.catalog, model_id, self.embedder.encode_pil)
+            return ocr_store.train_gate(self.catalog, model_id, self.image_encoder.encode_pil)
 
         return ocr_store.OcrStage(self.catalog, self.recognizer, model_id, gate)
 
