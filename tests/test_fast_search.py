@@ -89,18 +89,3 @@ def test_a_read_only_search_works_before_any_auto_tagging(scanned, make_library)
     reader = make_library(scanned.folder, read_only=True)
     assert reader.search(SearchQuery(text="a red car", top=3))
     assert not reader.catalog.query("SELECT 1 FROM text_vectors")
-
-
-@pytest.mark.slow  # exports the text tower again (~4 s on the loaded build machine)
-def test_an_export_made_before_it_ran_short_is_made_again(scanned, make_library):
-    lib = make_library(scanned.folder)
-    meta_file = text_onnx.cache_folder(lib.model_id) / text_onnx.META_FILE
-    meta = json.loads(meta_file.read_text())
-    assert meta["shorten"] is True  # plain CLIP: a batch runs up to its longest text only
-    del meta["shorten"]  # an export that runs all the context's positions for every text
-    meta_file.write_text(json.dumps(meta))
-    assert text_onnx.OnnxTextEncoder.open(lib.model_id) is None
-    _ = lib.embedder
-    lib.cache_text_encoder()
-    assert json.loads(meta_file.read_text())["shorten"] is True
-    assert text_onnx.OnnxTextEncoder.open(lib.model_id) is not None

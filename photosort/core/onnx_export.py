@@ -16,12 +16,8 @@ def write_onnx(
     batch_axis: str,
     weights_file: str,
     trace_with_grad: bool = False,
-    length_axis: str | None = None,
 ) -> None:
     """Export ``module`` traced on ``sample`` to ``path``, its weights in ``weights_file``.
-
-    ``length_axis``: the input's second axis is dynamic too (a text tower run on only the
-    tokens a batch needs).
 
     ``trace_with_grad``: under no_grad torch swaps in its fused attention kernel, which has
     no ONNX form (the image tower); nothing is trained, the trace only records the graph.
@@ -41,10 +37,7 @@ def write_onnx(
             str(whole),
             input_names=[input_name],
             output_names=["features"],
-            dynamic_axes={
-                input_name: {0: batch_axis, **({1: length_axis} if length_axis else {})},
-                "features": {0: batch_axis},
-            },
+            dynamic_axes={input_name: {0: batch_axis}, "features": {0: batch_axis}},
             opset_version=17,
             dynamo=False,
         )

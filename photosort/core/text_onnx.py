@@ -7,13 +7,6 @@ weights, and kept only if ONNX Runtime with the torch-free tokenizer gives the s
 tokens and vectors (cosine >= 0.999) as open_clip. torch stays the way models are
 loaded, trained and run on images; this is a read-only cache keyed by the model id,
 and ``PHOTOSORT_TEXT_ENGINE=torch`` turns it off.
-
-A plain CLIP text tower is exported with a dynamic length and its attention written out
-(torch's ``MultiheadAttention`` traces with the length fixed), so a batch runs only up to
-its longest end-of-text token, as ``embedder._encode_text_short`` does in torch: the
-prompts of the default categories, all 77 positions each, took 16.7 s of a 36 s scan
-from scratch on 2 cores. ``shorten`` in the meta says so; an export made before it is not
-opened (the model loads once more, and exports it again).
 """
 
 from __future__ import annotations
@@ -85,10 +78,6 @@ class OnnxTextEncoder:
         self.dim: int = int(meta["dim"])
         self.logit_scale: float = float(meta["logit_scale"])
         self.tokenizer = ClipTokenizer(folder / MERGES_FILE, int(meta["context_length"]))
-        # causal attention pooled at the end-of-text token: the positions after the
-        # longest one in a batch never change its vectors
-        self._shorten = meta.get("shorten") is True
-        self.current = isinstance(meta.get("shorten"), bool)
         options = ort.SessionOptions()
         options.log_severity_level = 3
         self._session = ort.InferenceSession(
@@ -107,14 +96,10 @@ class OnnxTextEncoder:
             log.info("text export in %s unusable (%s); using the model", folder, exc)
             shutil.rmtree(folder, ignore_errors=True)  # so the next model load makes it again
             return None
-        if not encoder.current:  # every position, ~6x slower: the model loads, exports again
-            return None
         return encoder if encoder.model_id == model_id else None
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         tokens = self.tokenizer(list(texts))
-        if self._shorten and len(tokens):
-            tokens = np.ascontiguousarray(tokens[:, : int(tokens.argmax(axis=1).max()) + 1])
         feats = self._session.run(None, {"tokens": tokens})[0]
         feats = np.ascontiguousarray(feats, dtype=np.float32)
         norms = np.linalg.norm(feats, axis=1, keepdims=True)
@@ -146,7 +131,6 @@ def export(embedder: Embedder, should_cancel: Callable[[], bool] | None = None) 
             "dim": embedder.dim,
             "logit_scale": embedder.logit_scale,
             "context_length": embedder.tokenizer.context_length,
-            "shorten": bool(module.shortens),
         }
         (work / META_FILE).write_text(json.dumps(meta, indent=1))
         worst = _check(work, embedder, module)
@@ -176,7 +160,6 @@ def _complete(folder: Path, model_id: str) -> bool:
         isinstance(meta, dict)
         and meta.get("format") == FORMAT
         and meta.get("model_id") == model_id
-        and isinstance(meta.get("shorten"), bool)  # else made before it: made again
         and all((folder / name).is_file() for name in names)
     )
 
@@ -217,7 +200,7 @@ def _text_tower_class() -> type:
     class TextTower(torch.nn.Module):
         """open_clip's ``CLIP.encode_text``, on the text tower alone (fp32, CPU).
 
-        Plain CLIP blocks run any length (see ``_attention``); others every position.
+        Every position of the context is run: traced attention fixes the sequence length.
         """
 
         def __init__(self, model: Any) -> None:
@@ -230,20 +213,9 @@ def _text_tower_class() -> type:
             self.register_buffer("attn_mask", model.attn_mask, persistent=False)
             self.pool = model.text_pool_type
 
-            self.shortens = self.pool == "argmax" and _plain_blocks(model.transformer)
-
         def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-            if not self.shortens:
-                x = self.token_embedding(tokens) + self.positional_embedding
-                x = self.ln_final(self.transformer(x, attn_mask=self.attn_mask))
-            else:  # positions and mask cut to the input's (dynamic) length
-                positions = torch.arange(tokens.shape[1], device=tokens.device)
-                x = self.token_embedding(tokens) + self.positional_embedding[positions]
-                mask = self.get_buffer("attn_mask")[positions][:, positions]
-                for block in self.transformer.resblocks:
-                    x = x + block.ls_1(_attention(block.attn, block.ln_1(x), mask))
-                    x = x + block.ls_2(block.mlp(block.ln_2(x)))
-                x = self.ln_final(x)
+            x = self.token_embedding(tokens) + self.positional_embedding
+            x = self.ln_final(self.transformer(x, attn_mask=self.attn_mask))
             if self.pool == "argmax":
                 x = x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)]
             elif self.pool == "last":
@@ -258,45 +230,6 @@ def _text_tower_class() -> type:
     return TextTower
 
 
-def _plain_blocks(transformer: Any) -> bool:
-    """open_clip's own residual blocks with torch's attention, batch first, nothing extra:
-    the blocks ``_attention`` writes out."""
-    import torch
-    from open_clip.transformer import ResidualAttentionBlock
-
-    if not getattr(transformer, "batch_first", True):
-        return False
-    for block in transformer.resblocks:
-        attn = getattr(block, "attn", None)
-        if (
-            type(block) is not ResidualAttentionBlock
-            or hasattr(block, "ln_1_kv")
-            or type(attn) is not torch.nn.MultiheadAttention
-            or not attn.batch_first
-            or not attn._qkv_same_embed_dim
-            or attn.in_proj_bias is None
-            or attn.bias_k is not None
-            or attn.add_zero_attn
-        ):
-            return False
-    return True
-
-
-def _attention(attn: Any, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``MultiheadAttention(x, x, x, attn_mask=mask)`` (batch first, no dropout) in plain
-    ops, which trace with a dynamic sequence length."""
-    import torch
-
-    heads = attn.num_heads
-    batch, length, width = x.shape
-    qkv = torch.nn.functional.linear(x, attn.in_proj_weight, attn.in_proj_bias)
-    qkv = qkv.reshape(batch, length, 3, heads, width // heads).permute(2, 0, 3, 1, 4)
-    q, k, v = qkv[0], qkv[1], qkv[2]
-    scores = (q * (width // heads) ** -0.5) @ k.transpose(-2, -1) + mask
-    out = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(batch, length, width)
-    return attn.out_proj(out)
-
-
 def _text_tower(model: Any) -> Any:
     """The text tower as a module of its own (its class needs torch, imported here)."""
     return _text_tower_class()(model)
@@ -306,15 +239,7 @@ def _write(module: Any, path: Path) -> None:
     import torch
 
     sample = torch.zeros((2, module.positional_embedding.shape[0]), dtype=torch.long)
-    write_onnx(
-        module,
-        sample,
-        path,
-        "tokens",
-        "texts",
-        WEIGHTS_FILE,
-        length_axis="length" if module.shortens else None,
-    )
+    write_onnx(module, sample, path, "tokens", "texts", WEIGHTS_FILE)
 
 
 def _check(folder: Path, embedder: Embedder, module: Any) -> float:
