@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from photosort.core.clip_preprocess import Preprocess
 from photosort.core.onnx_export import write_onnx
 
 if TYPE_CHECKING:
@@ -220,6 +219,8 @@ def _valid(folder: Path, model_id: str) -> bool:
 def _torchless_meta(embedder: Embedder) -> dict[str, Any]:
     """What a scan needs to run the export without torch: the vector length and the
     preprocessing steps (absent when open_clip's transform is not one that replays)."""
+    from photosort.core.clip_preprocess import Preprocess
+
     plan = Preprocess.of(embedder.preprocess)
     if plan is None or plan.size != embedder.image_size:
         return {"dim": embedder.dim}
@@ -319,6 +320,8 @@ class OnnxImageEncoder:
         threads: int,
         fallback: Callable[[], Embedder],
     ):
+        from photosort.core.clip_preprocess import Preprocess
+
         meta = json.loads((folder / META_FILE).read_text())
         if meta.get("model_id") != model_id or meta.get("format") != FORMAT:
             raise ValueError(f"{folder} holds another export")

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from photosort.core import categories as category_store
-from photosort.core import index as vector_index
 from photosort.core import (
+    image_engine,  # a scan without torch (issue 13)
     kept_tags,
     known_models,
     lookup,
@@ -35,6 +35,7 @@ from photosort.core import (
     tag_admin,
     tagging,  # registers the search filter and result hook for tags
 )
+from photosort.core import index as vector_index
 from photosort.core import keywords as keyword_import
 from photosort.core import pairs as raw_pairs
 from photosort.core import roots as root_paths
@@ -52,7 +53,6 @@ from photosort.core.embedder import (
 )
 from photosort.core.errors import PhotosortError
 from photosort.core.folders import inside
-from photosort.core.image_engine import OnnxImageEncoder
 from photosort.core.lazy_import import lazy_module
 from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback, RateMeter
@@ -232,7 +232,7 @@ class Library:
         self.device = device or os.environ.get("PHOTOSORT_DEVICE") or "auto"
         self._embedder: Embedder | None = None
         self._text_encoder: text_onnx.OnnxTextEncoder | None = None
-        self._image_encoder: OnnxImageEncoder | None = None  # see image_encoder
+        self._image_encoder: image_engine.OnnxImageEncoder | None = None  # see image_encoder
         self._index: vector_index.VectorIndex | None = None
         self._load_lock = threading.Lock()
         self._matrix_cache: tuple | None = None  # (model id, vectors_version), ids, matrix
@@ -259,7 +259,7 @@ class Library:
                 self._note_model(self._embedder)
             return self._embedder
 
-    def _note_model(self, model: Embedder | OnnxImageEncoder) -> None:
+    def _note_model(self, model: Embedder | image_engine.OnnxImageEncoder) -> None:
         """What loading a model records: its spec by id, and (unless a one-off --model
         whose vectors the library lacks) the library's model."""
         if not self.read_only:
@@ -269,14 +269,14 @@ class Library:
 
     # -- issue 13: a scan without torch (image_engine.OnnxImageEncoder) -------------------
     @property
-    def image_encoder(self) -> Embedder | OnnxImageEncoder:
+    def image_encoder(self) -> Embedder | image_engine.OnnxImageEncoder:
         """What turns photos into vectors: the model once loaded, else its cached ONNX
         image tower where that is this machine's engine (a scan then imports neither
         torch nor open_clip: 27 of 45 s of a small scan from scratch), else the model."""
         if self._embedder is None:
             with self._load_lock:
                 if self._image_encoder is None:
-                    self._image_encoder = OnnxImageEncoder.open(
+                    self._image_encoder = image_engine.OnnxImageEncoder.open(
                         self.model_spec, self.device, lambda: self.embedder
                     )
                     if self._image_encoder is not None:
@@ -312,7 +312,7 @@ class Library:
         except Exception as exc:
             log.info("text tower not exported (%s); searches load the model", exc)
 
-    def _remember_model(self, model: Embedder | OnnxImageEncoder) -> None:
+    def _remember_model(self, model: Embedder | image_engine.OnnxImageEncoder) -> None:
         """Record the loaded model, only when that changes something: loading a model for a
         search is a read, and a write would start the scheduled backup (minutes at 1M)."""
         known = {
@@ -324,7 +324,7 @@ class Library:
             return
         self._record_model(model)
 
-    def _record_model(self, embedder: Embedder | OnnxImageEncoder) -> None:
+    def _record_model(self, embedder: Embedder | image_engine.OnnxImageEncoder) -> None:
         """The library's model: the next open uses it (a scan or reindex makes it so)."""
         with self.catalog.transaction() as conn:
             self.catalog.set_meta("model", str(self.model_spec), conn)
