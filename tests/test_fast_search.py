@@ -92,3 +92,18 @@ def test_a_read_only_search_works_before_any_auto_tagging(scanned, make_library)
     reader = make_library(scanned.folder, read_only=True)
     assert reader.search(SearchQuery(text="a red car", top=3))
     assert not reader.catalog.query("SELECT 1 FROM text_vectors")
+
+
+def test_an_export_from_before_the_end_token_cut_is_made_again(scanned, make_library):
+    """Such an export ran all 77 positions: a torch-free scan tagging with it stayed slow
+    for ever, so it is not opened, and the model's next load makes it again."""
+    lib = make_library(scanned.folder)
+    meta_file = text_onnx.cache_folder(lib.model_id) / text_onnx.META_FILE
+    meta = json.loads(meta_file.read_text())
+    del meta["trim"]
+    meta_file.write_text(json.dumps(meta))
+    assert text_onnx.OnnxTextEncoder.open(lib.model_id) is None
+    assert lib.search(SearchQuery(text="sky")) and lib.model_loaded  # the model answers
+    lib.cache_text_encoder()
+    encoder = text_onnx.OnnxTextEncoder.open(lib.model_id)
+    assert encoder is not None and encoder._trim

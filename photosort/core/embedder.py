@@ -215,17 +215,7 @@ class Embedder:
         self.model_id = self._model_id()
 
     def _model_id(self) -> str:
-        """Stable id of the weights: vectors from different ids are never mixed."""
-        if self.spec.local_dir is None:
-            return str(self.spec)
-        config = json.loads((self.spec.local_dir / "open_clip_config.json").read_text())
-        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
-        weights = _weights_file(self.spec.local_dir)
-        if weights is not None:
-            with open(weights, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
-        return f"local:{self.spec.local_dir.name}:{digest.hexdigest()[:16]}"
+        return model_id_of(self.spec)
 
     def use_image_engine(self, engine: str | None = None) -> str:
         """Switch the image tower to the fastest engine here (``image_engine.choose``), or
@@ -252,10 +242,12 @@ class Embedder:
             self.model.visual = fresh.model.visual
             self._tower_dropped = False
 
-    def encode_images(self, batch: torch.Tensor) -> np.ndarray:
+    def encode_images(self, batch: torch.Tensor | np.ndarray) -> np.ndarray:
         """Encode a batch tensor (N, 3, H, W) of preprocessed images."""
         import torch
 
+        if isinstance(batch, np.ndarray):  # preprocessed without torch (clip_preprocess)
+            batch = torch.from_numpy(batch)
         with self._lock:
             runner = self._image_runner
             if runner is not None:
@@ -282,6 +274,21 @@ class Embedder:
         import torch
 
         return self.encode_images(torch.stack([self.preprocess(im) for im in images]))
+
+
+def model_id_of(spec: ModelSpec) -> str:
+    """Stable id of the weights: vectors from different ids are never mixed. Needs no
+    torch: a scan with a cached ONNX image tower (``image_engine``) knows it unloaded."""
+    if spec.local_dir is None:
+        return str(spec)
+    config = json.loads((spec.local_dir / "open_clip_config.json").read_text())
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    weights = _weights_file(spec.local_dir)
+    if weights is not None:
+        with open(weights, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return f"local:{spec.local_dir.name}:{digest.hexdigest()[:16]}"
 
 
 def model_cached(spec: ModelSpec) -> bool:

@@ -86,6 +86,7 @@ if TYPE_CHECKING:
     )
     from photosort.core import reindex as reindexing
     from photosort.core.export import job as export_job
+    from photosort.core.pipeline import ImageEncoder
 else:
     archives = lazy_module("photosort.core.archive_import")
     bench_speed = lazy_module("photosort.core.bench")
@@ -196,7 +197,12 @@ class Library:
         """Export the loaded model's text tower for the next cold search (once per model)."""
         self._model.cache_text_encoder()
 
-    def _record_model(self, embedder: Embedder) -> None:
+    @property
+    def image_encoder(self) -> ImageEncoder:
+        """What turns photos into vectors: the model, or its cached ONNX image tower."""
+        return self._model.image_encoder
+
+    def _record_model(self, embedder: ImageEncoder) -> None:
         """The library's model: the next open uses it (a scan or reindex makes it so)."""
         self._model.record(embedder)
 
@@ -382,7 +388,7 @@ class Library:
             model_spec=str(self.model_spec),
             known_model_id=self.known_model_id,
             model_id=lambda: self.model_id,
-            embedder=lambda: self.embedder,
+            embedder=lambda: self.image_encoder,
             record_model=self._record_model,
             index=lambda: self.index,
             forget_index=forget_index,
@@ -1010,7 +1016,7 @@ class Library:
 
     def _ocr_stage(self) -> ocr_store.OcrStage:
         return ocr_store.stage_for(
-            self.catalog, self.recognizer, self.model_id, lambda x: self.embedder.encode_pil(x)
+            self.catalog, self.recognizer, self.model_id, lambda x: self.image_encoder.encode_pil(x)
         )
 
     def photo_text(self, photo_id: int) -> ocr.OcrResult | None:

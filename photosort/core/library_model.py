@@ -18,8 +18,10 @@ from photosort.core.embedder import Embedder, ModelSpec
 from photosort.core.lazy_import import lazy_module
 
 if TYPE_CHECKING:
-    from photosort.core import model_check, text_onnx
+    from photosort.core import image_engine, model_check, text_onnx
+    from photosort.core.pipeline import ImageEncoder
 else:
+    image_engine = lazy_module("photosort.core.image_engine")
     model_check = lazy_module("photosort.core.model_check")
     text_onnx = lazy_module("photosort.core.text_onnx")
 
@@ -37,6 +39,7 @@ class LibraryModel:
         #: the model once loaded (None until something needs it)
         self.loaded: Embedder | None = None
         self._text_encoder: text_onnx.OnnxTextEncoder | None = None
+        self._image_encoder: image_engine.OnnxImageEncoder | None = None  # see image_encoder
         self.lock = threading.Lock()
 
     @property
@@ -47,12 +50,34 @@ class LibraryModel:
                 # torch and the model leave ~10^6 long-lived objects; a full GC pass over
                 # them holds the GIL ~200 ms and froze the GUI mid-scan. Park them for good.
                 gc.freeze()
-                if not self.read_only:
-                    model_check.remember_spec(self.catalog, self.loaded.model_id, str(self.spec))
-                    # a one-off --model whose vectors the library lacks does not become its model
-                    if not model_check.is_foreign(self.catalog, self.loaded.model_id):
-                        self._remember()
+                self._image_encoder = None  # the model runs its own export from now on
+                self._note(self.loaded)
             return self.loaded
+
+    @property
+    def image_encoder(self) -> ImageEncoder:
+        """What turns photos into vectors: the model once loaded, else its cached ONNX
+        image tower where that is this machine's engine (a scan then imports neither
+        torch nor open_clip: 27 of 45 s of a small scan from scratch), else the model."""
+        if self.loaded is None:
+            with self.lock:
+                if self._image_encoder is None:
+                    self._image_encoder = image_engine.OnnxImageEncoder.open(
+                        self.spec, self.device, lambda: self.embedder
+                    )
+                    if self._image_encoder is not None:
+                        self._note(self._image_encoder)
+                if self._image_encoder is not None:
+                    return self._image_encoder
+        return self.embedder
+
+    def _note(self, model: ImageEncoder) -> None:
+        """What loading a model records: its spec by id, and (unless a one-off --model
+        whose vectors the library lacks) the library's model."""
+        if not self.read_only:
+            model_check.remember_spec(self.catalog, model.model_id, str(self.spec))
+            if not model_check.is_foreign(self.catalog, model.model_id):
+                self._remember(model)
 
     @property
     def text_encoder(self) -> Embedder | text_onnx.OnnxTextEncoder:
@@ -79,20 +104,19 @@ class LibraryModel:
         except Exception as exc:
             log.info("text tower not exported (%s); searches load the model", exc)
 
-    def _remember(self) -> None:
+    def _remember(self, model: ImageEncoder) -> None:
         """Record the loaded model, only when that changes something: loading a model for a
         search is a read, and a write would start the scheduled backup (minutes at 1M)."""
-        assert self.loaded is not None
         known = {
             "model": str(self.spec),
-            "model_id": self.loaded.model_id,
-            "model_dim": str(self.loaded.dim),
+            "model_id": model.model_id,
+            "model_dim": str(model.dim),
         }
         if self.read_only or all(self.catalog.get_meta(k) == v for k, v in known.items()):
             return
-        self.record(self.loaded)
+        self.record(model)
 
-    def record(self, embedder: Embedder) -> None:
+    def record(self, embedder: ImageEncoder) -> None:
         """The library's model: the next open uses it (a scan or reindex makes it so)."""
         with self.catalog.transaction() as conn:
             self.catalog.set_meta("model", str(self.spec), conn)
@@ -112,7 +136,7 @@ class LibraryModel:
             known = self.known_model_id()
             if known:
                 return known
-        return self.embedder.model_id
+        return self.image_encoder.model_id  # the model's, without torch where it can be
 
     def known_model_id(self) -> str | None:
         """The model id if it is known without loading the model (status never loads it)."""

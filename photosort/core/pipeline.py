@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from photosort.core.embedder import Embedder
+    from photosort.core.image_engine import OnnxImageEncoder
+
+    #: What embeds the photos: the torch model, or its cached ONNX image tower with
+    #: preprocessing in NumPy (no torch imported at all; see image_engine.py).
+    ImageEncoder = Embedder | OnnxImageEncoder
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class Prepared:
     """A photo made ready for the model by a worker thread (or the reason it could not be)."""
 
     job: EmbedJob
-    tensor: torch.Tensor | None = None
+    tensor: torch.Tensor | np.ndarray | None = None
     meta: PhotoMeta | None = None
     fingerprint: fingerprints.Fingerprint | None = None
     content_hash: str | None = None
@@ -158,7 +163,7 @@ def _kind(mode: int) -> str:
 
 def embed_photos(
     catalog: Catalog,
-    embedder: Embedder,
+    embedder: ImageEncoder,
     index: VectorIndex | None,
     jobs: Sequence[EmbedJob],
     on_progress: ProgressCallback | None = None,
@@ -172,8 +177,6 @@ def embed_photos(
 
     ``store(ok, vectors, failed)`` replaces the default writer (the catalog's vectors and
     ``index``): a re-index stages another model's vectors without touching the live ones."""
-    import torch
-
     stats = EmbedStats()
     if jobs:
         embedder.use_image_engine()  # bulk work: the fastest engine here (image_engine.py)
@@ -192,7 +195,7 @@ def embed_photos(
         ok = [p for p in batch if p.error is None]
         t0 = time.perf_counter()
         vectors = (
-            embedder.encode_images(torch.stack([p.tensor for p in ok if p.tensor is not None]))
+            embedder.encode_images(_stack([p.tensor for p in ok if p.tensor is not None]))
             if ok
             else np.empty((0, embedder.dim), np.float32)
         )
@@ -260,6 +263,16 @@ def embed_photos(
     finally:
         pool.shutdown(wait=finished, cancel_futures=True)
     return stats
+
+
+def _stack(tensors: list[torch.Tensor | np.ndarray]) -> torch.Tensor | np.ndarray:
+    """One batch of preprocessed images: NumPy arrays stay NumPy (torch is not imported
+    where the image tower runs without it), torch tensors stay torch."""
+    if all(isinstance(t, np.ndarray) for t in tensors):
+        return np.stack(tensors)
+    import torch
+
+    return torch.stack([torch.as_tensor(t) for t in tensors])
 
 
 def _store_batch(

@@ -21,7 +21,7 @@ from photosort.core import keywords as keyword_import
 from photosort.core import pairs as raw_pairs
 from photosort.core.catalog import Catalog, CatalogError
 from photosort.core.categories import CategoryError
-from photosort.core.embedder import Embedder, ModelError
+from photosort.core.embedder import ModelError
 from photosort.core.lazy_import import lazy_module
 from photosort.core.pipeline import EmbedJob, EmbedStats, embed_photos
 from photosort.core.progress import ProgressCallback
@@ -31,6 +31,7 @@ from photosort.core.scanner import WalkIssue
 if TYPE_CHECKING:
     from photosort.core import index as vector_index
     from photosort.core import ocr
+    from photosort.core.pipeline import ImageEncoder
 else:
     ocr = lazy_module("photosort.core.ocr")
 
@@ -106,10 +107,10 @@ class ScanWiring:
     known_model_id: Callable[[], str | None]
     #: the model id (loads the model only when it cannot be known otherwise)
     model_id: Callable[[], str]
-    #: the loaded model (loads it)
-    embedder: Callable[[], Embedder]
+    #: what embeds photos: the model, or its ONNX image tower without torch (loads it)
+    embedder: Callable[[], ImageEncoder]
     #: make this model the library's (the next open uses it)
-    record_model: Callable[[Embedder], None]
+    record_model: Callable[[ImageEncoder], None]
     #: the vector index (opens it)
     index: Callable[[], vector_index.VectorIndex]
     #: drop the in-memory index (the model's weights were replaced: its vectors are void)

@@ -114,7 +114,7 @@ def embed_batches(
             ok = [(p, p.tensor) for p in chunk if p.error is None and p.tensor is not None]
             found: dict[int, np.ndarray] = {}
             if ok:
-                mat = embedder.encode_images(torch.stack([tensor for _, tensor in ok]))
+                mat = embedder.encode_images(torch.stack([torch.as_tensor(t) for _, t in ok]))
                 found = {p.job.photo_id: vec for (p, _), vec in zip(ok, mat, strict=True)}
             for p in chunk:
                 p.tensor = None  # free the pixels now

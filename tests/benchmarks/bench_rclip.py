@@ -24,6 +24,10 @@ export its ONNX towers once into the bench cache's model cache (as bench_indexin
 the measured rounds share. rclip lives
 in its own virtualenv, ``~/.cache/photosort-bench/rclip-venv`` (``$PHOTOSORT_BENCH_RCLIP``);
 without it, or without its model files, the comparison is skipped.
+
+``PHOTOSORT_BENCH_BASELINE=CHECKOUT`` (another photosort checkout, e.g. ``main``) adds that
+checkout's from-scratch ``PHOTOSORT_OCR=off`` scan to each round, so a change is measured
+against its baseline in the same run (``index_baseline_no_ocr``).
 """
 
 from __future__ import annotations
@@ -214,6 +218,18 @@ def _git_head(src: Path) -> str:
     return f"{head}{', uncommitted changes' if dirty else ''}" if head else "not a git checkout"
 
 
+def _baseline(base: Path, photos: Path, model_cache: Path) -> Photosort | None:
+    """The ``PHOTOSORT_BENCH_BASELINE`` checkout's scan without OCR, when it is one."""
+    folder = os.environ.get("PHOTOSORT_BENCH_BASELINE")
+    if not folder or not (Path(folder) / "photosort" / "__init__.py").is_file():
+        return None
+    src = Path(folder).resolve()
+    _compile_bytecode(src)
+    tool = Photosort(base / "photosort-baseline", photos, src, model_cache, ocr=False)
+    tool.name = "photosort_baseline_no_ocr"
+    return tool
+
+
 def _ratios(ps: dict, rc: dict) -> dict:
     return {
         "photosort_over_rclip_median": round(ps["median_s"] / rc["median_s"], 2),
@@ -252,6 +268,10 @@ def run(quick: bool = False) -> dict:
         no_ocr.name = "photosort_no_ocr"
         rclip = Rclip(base / "rclip", photos, python)
         tools: list[Photosort | Rclip] = [photosort, no_ocr, rclip]
+        baseline = _baseline(base, photos, model_cache)
+        if baseline is not None:
+            tools.insert(2, baseline)
+            out["baseline_src"] = f"{baseline.src} ({_git_head(baseline.src)})"
         samples: dict[str, dict[str, list[tuple[float, float]]]] = {
             tool.name: {"index": [], "rerun": [], "search": []} for tool in tools
         }
@@ -267,7 +287,7 @@ def run(quick: bool = False) -> dict:
                 tool.reset()
             for op in ("index", "rerun", "search"):
                 for tool in order:
-                    if tool is no_ocr and op != "index":
+                    if tool in (no_ocr, baseline) and op != "index":
                         continue  # a rerun or a search is the same with or without OCR
                     if op == "index":
                         wall, peak, _ = tool.index()
@@ -299,6 +319,12 @@ def run(quick: bool = False) -> dict:
     rclip_index = out["index"]["rclip"]["median_s"]
     out["index"]["photosort_speedup"] = round(rclip_index / ps_index["median_s"], 2)
     out["index_no_ocr"]["photosort_speedup"] = round(rclip_index / nocr["median_s"], 2)
+    if "photosort_baseline_no_ocr" in summaries:
+        old = summaries["photosort_baseline_no_ocr"]["index"]
+        out["index_baseline_no_ocr"] = {"photosort_baseline": old, "rclip": out["index"]["rclip"]}
+        out["index_baseline_no_ocr"].update(_ratios(old, out["index"]["rclip"]))
+        out["index_baseline_no_ocr"]["photosort_speedup"] = round(rclip_index / old["median_s"], 2)
+        out["index_no_ocr"]["speedup_over_baseline"] = round(old["median_s"] / nocr["median_s"], 2)
     out["load_average_end"] = [round(x, 1) for x in os.getloadavg()]
     search = out["search"]["photosort"]
     out["targets"] = {

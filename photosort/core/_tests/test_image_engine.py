@@ -3,6 +3,7 @@ safety net (the repo's tiny CLIP, loaded through local-dir: like a user's model)
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,3 +105,61 @@ def test_damaged_export_is_made_again(on_torch: Embedder):
     on_torch.use_image_engine("torch")
     assert on_torch.use_image_engine("onnx") == "onnx"
     assert Path(folder / image_engine.META_FILE).read_text().startswith("{\n")
+
+
+@pytest.fixture
+def torchless(on_torch: Embedder, tiny_model: str, monkeypatch: pytest.MonkeyPatch):
+    """Opens the torch-free encoder of the tiny model as a scan would (fp32 CPU)."""
+    monkeypatch.delenv(image_engine.ENGINE_ENV, raising=False)
+    monkeypatch.setenv("PHOTOSORT_PRECISION", "fp32")  # as on a CPU without native bf16
+    assert image_engine.export(on_torch) is not None
+
+    def open_it() -> image_engine.OnnxImageEncoder | None:
+        spec = ModelSpec.parse(tiny_model)
+        return image_engine.OnnxImageEncoder.open(spec, "cpu", lambda: on_torch)
+
+    return open_it
+
+
+def test_the_torch_free_encoder_gives_open_clips_vectors(on_torch: Embedder, torchless):
+    reference = on_torch.encode_pil(_photos())  # open_clip's transform and torch tower
+    encoder = torchless()
+    assert encoder is not None and encoder.image_engine == "onnx"
+    assert (encoder.model_id, encoder.dim) == (on_torch.model_id, on_torch.dim)
+    ours = encoder.encode_pil(_photos())
+    assert ours.dtype == np.float32 and np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+    assert np.min(np.sum(reference * ours, axis=1)) >= 0.999
+
+
+def test_the_torch_free_encoder_hands_over_to_torch_on_failure(on_torch: Embedder, torchless):
+    class Broken:
+        name = "onnx"
+
+        def run(self, images: np.ndarray) -> np.ndarray:
+            raise RuntimeError("provider lost")
+
+    reference = on_torch.encode_pil(_photos())
+    encoder = torchless()
+    encoder._runner = Broken()
+    assert np.allclose(encoder.encode_pil(_photos()), reference, atol=1e-6)
+    assert encoder.image_engine == "torch"
+
+
+def test_an_export_made_before_the_preprocessing_was_recorded_is_completed(
+    on_torch: Embedder, torchless, monkeypatch: pytest.MonkeyPatch
+):
+    meta_file = image_engine.cache_folder(on_torch.model_id) / image_engine.META_FILE
+    meta = json.loads(meta_file.read_text())
+    old = {k: v for k, v in meta.items() if k not in ("dim", "preprocess")}
+    meta_file.write_text(json.dumps(old))
+    assert torchless() is None  # an older photosort's export: the model loads, as before
+    assert image_engine.export(on_torch) is not None  # ... and its next use completes it
+    assert json.loads(meta_file.read_text()) == meta
+    assert torchless() is not None
+    monkeypatch.setenv(image_engine.ENGINE_ENV, "torch")  # the engine asked for: torch
+    assert torchless() is None
+
+
+def test_only_a_cpu_runs_without_torch():
+    assert image_engine.cpu_only("cpu") and image_engine.cpu_only("CPU")
+    assert not image_engine.cpu_only("cuda") and not image_engine.cpu_only("mps")
