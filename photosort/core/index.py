@@ -94,8 +94,17 @@ class VectorIndex:
             ivf = faiss.extract_index_ivf(self._index)
             ivf.nprobe = max(8, int(ivf.nlist * IVF_PROBE_FRACTION))
         self.dirty = False
+        #: the vectors are a read-only view of the file (see ``load``): copied before a change
+        self.mapped = False
         # The GUI searches while a scan adds vectors: FAISS is not safe for that unguarded.
         self._lock = threading.RLock()
+
+    def _own(self) -> None:
+        """Copy a mapped index into memory before it changes: FAISS aborts the process
+        (a C++ assertion, no exception) when a mapped index is added to or removed from."""
+        if self.mapped:
+            self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
+            self.mapped = False
 
     @property
     def full_precision_lists(self) -> bool:
@@ -114,6 +123,7 @@ class VectorIndex:
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         with self._lock:
+            self._own()
             self.remove(ids)
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
             self.dirty = True
@@ -122,6 +132,7 @@ class VectorIndex:
         arr = np.ascontiguousarray(np.fromiter(ids, dtype=np.int64))
         with self._lock:
             if len(arr) and self.count:
+                self._own()
                 # IVF with a hashtable direct map accepts only an array selector.
                 removed = self._index.remove_ids(faiss.IDSelectorArray(arr))
                 self.dirty = self.dirty or removed > 0
@@ -251,23 +262,33 @@ class VectorIndex:
         self.dirty = False
 
     @classmethod
-    def load(cls, folder: Path) -> tuple[VectorIndex, IndexMeta]:
+    def load(cls, folder: Path, mapped: bool = False) -> tuple[VectorIndex, IndexMeta]:
+        """``mapped``: an exact index is mapped from its file, not read into memory (a cold
+        search of 100k photos: 0.03 s to open instead of 0.25 s, the same answers); for a
+        reader, whose index only changes if it is rebuilt. The file is only ever replaced
+        by a rename, so a mapping keeps the version it opened."""
         meta = IndexMeta(**json.loads((folder / META_FILENAME).read_text()))
-        index = faiss.read_index(str(folder / INDEX_FILENAME))
+        as_view = mapped and meta.kind == "flat"
+        flags = faiss.IO_FLAG_MMAP_IFC if as_view else 0
+        index = faiss.read_index(str(folder / INDEX_FILENAME), flags)
         if index.d != meta.dim or index.ntotal != meta.count:
             raise ValueError("index file does not match its sidecar")
         loaded = cls(meta.dim, index)
+        loaded.mapped = as_view
         if loaded.kind != meta.kind:
             raise ValueError("index file type does not match its sidecar")
         return loaded, meta
 
 
-def open_or_rebuild(folder: Path, catalog: Catalog, model: str, dim: int) -> VectorIndex:
-    """The index for ``model``, loaded if it mirrors the catalog exactly, else rebuilt."""
+def open_or_rebuild(
+    folder: Path, catalog: Catalog, model: str, dim: int, mapped: bool = False
+) -> VectorIndex:
+    """The index for ``model``, loaded if it mirrors the catalog exactly, else rebuilt
+    (``mapped``: see ``VectorIndex.load``)."""
     version = catalog.vectors_version()
     expected = catalog.count_vectors(model)
     try:
-        index, meta = VectorIndex.load(folder)
+        index, meta = VectorIndex.load(folder, mapped)
         current = (meta.model, meta.version, meta.count, meta.dim)
         if (
             current == (model, version, expected, dim)

@@ -238,7 +238,11 @@ class Library:
             if self._index is None:
                 self._index_version = self.catalog.vectors_version()  # before: errs stale
                 self._index = vector_index.open_or_rebuild(
-                    self.folder, self.catalog, self.model_id, self.vector_dim()
+                    self.folder,
+                    self.catalog,
+                    self.model_id,
+                    self.vector_dim(),
+                    mapped=self.read_only,  # a reader maps the file: a cold search opens fast
                 )
             return self._index
 

@@ -144,3 +144,23 @@ def test_chunks_give_back_every_vector_once(kind: str) -> None:
     keep = ~np.isin(ids, [7, 12])
     np.testing.assert_array_equal(got_ids[order], ids[keep])
     np.testing.assert_allclose(got[order], x[keep], atol=1e-3 if kind != "flat" else 0)
+
+
+def test_a_reader_maps_the_file_and_may_still_change_it(tmp_path):
+    """A read-only library maps an exact index (a cold search opens it without reading
+    it); the answers are the same, and a change copies it first: FAISS aborts the whole
+    process on a change to a mapped index."""
+    x = _clustered(400)
+    ids = np.arange(400, dtype=np.int64) + 1
+    catalog = FakeCatalog(x, ids)
+    vindex.rebuild(tmp_path, catalog, "m", 64)
+    read = vindex.open_or_rebuild(tmp_path, catalog, "m", 64)
+    mapped = vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True)
+    assert mapped.mapped and not read.mapped
+    assert list(mapped.search(x[7], 10)[0]) == list(read.search(x[7], 10)[0])
+    mapped.remove(ids[:10])
+    mapped.add(np.array([9999], np.int64), x[:1])
+    assert not mapped.mapped and mapped.count == 391 and mapped.contains(9999)
+    assert read.count == 400  # the file and what read it are untouched
+    (tmp_path / vindex.INDEX_FILENAME).write_bytes(b"\0" * 50)
+    assert vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True).count == 400
