@@ -26,7 +26,11 @@ def photo_like(rng: np.random.Generator, width: int, height: int) -> Image.Image
         a, b, c = rng.uniform(-1, 1, 3)
         base[..., channel] = 128 + 60 * (a * xx / small_w + b * yy / small_h) + 30 * c
     for _ in range(6):
-        cx, cy, r = rng.uniform(0, small_w), rng.uniform(0, small_h), rng.uniform(5, small_h / 2)
+        cx, cy, r = (
+            rng.uniform(0, small_w),
+            rng.uniform(0, small_h),
+            rng.uniform(5, max(small_h / 2, 6)),
+        )
         blob = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))[..., None]
         base += blob * rng.uniform(-90, 90, 3)
     img = Image.fromarray(base.clip(0, 255).astype(np.uint8)).resize(
