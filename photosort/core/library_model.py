@@ -105,14 +105,14 @@ class LibraryModel:
             log.info("text tower not exported (%s); searches load the model", exc)
 
     def _remember(self, model: ImageEncoder) -> None:
-        """Record the loaded model, only when that changes something: loading a model for a
-        search is a read, and a write would start the scheduled backup (minutes at 1M)."""
+        """Record the loaded model (``_note`` skips a reader), only when that changes
+        something: a write would start the scheduled backup (minutes at 1M)."""
         known = {
             "model": str(self.spec),
             "model_id": model.model_id,
             "model_dim": str(model.dim),
         }
-        if self.read_only or all(self.catalog.get_meta(k) == v for k, v in known.items()):
+        if all(self.catalog.get_meta(k) == v for k, v in known.items()):
             return
         self.record(model)
 
@@ -160,4 +160,4 @@ class LibraryModel:
             stored = self.catalog.get_meta("model_dim")
             if stored:
                 return int(stored)
-        return self.embedder.dim
+        return self.image_encoder.dim  # as model_id: without torch where it can be
