@@ -657,9 +657,10 @@ class Catalog:
             )
             if not rows:
                 return
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            yield ids, vector_codec.decode_many([r[1] for r in rows])
-            last = int(ids[-1])
+            last = int(rows[-1][0])
+            ids, matrix = vector_codec.decode_rows([r[0] for r in rows], [r[1] for r in rows])
+            if len(ids):
+                yield ids, matrix
 
     def sample_vectors(self, model: str, n: int) -> np.ndarray:
         """Up to ``n`` vectors picked at random (to train an IVF index on)."""

@@ -163,10 +163,7 @@ def _check_locked(lib: Library, fix: bool) -> DoctorReport:
     report.photos, report.failed, report.pending = photos.counts()
     report.vectors = cat.count_vectors(model)
     report.index_before = _index_state(lib.folder, cat, model)
-    if report.damaged_vectors:  # a rebuild would trip over them
-        report.index_before += "; not rebuilt until damaged vectors are fixed"
-        report.index_before = report.index_before.replace(", rebuilt;", ";")
-        return _finish(report, lib)
+    # a damaged vector is left out of the rebuild (vector_codec.decode_rows)
     report.index_count = lib.rebuild_index().count
     return _finish(report, lib)
 

@@ -185,7 +185,7 @@ def vectors_of(catalog: Catalog, model_id: str, ids: list[int]) -> tuple[np.ndar
     have = [i for i in ids if i in found]
     if not have:
         return np.empty(0, np.int64), np.empty((0, 0), np.float32)
-    return np.array(have, np.int64), vector_codec.decode_many([found[i] for i in have])
+    return vector_codec.decode_rows(have, [found[i] for i in have])
 
 
 # -- the stage -------------------------------------------------------------------------------

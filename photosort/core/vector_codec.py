@@ -13,9 +13,13 @@ vector are all decoded by the same functions. Vectors are always handed out as f
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Sequence
 
 from photosort.core.lazy_import import np
+
+log = logging.getLogger(__name__)
 
 #: The first byte of an fp16 blob (version 1 of the format).
 FP16_MARKER = b"\x01"
@@ -72,3 +76,29 @@ def decode_many(blobs: Sequence[bytes]) -> np.ndarray:
         half = np.ascontiguousarray(raw[:, 1:]).view("<f2")
         return half.astype(np.float32)
     return raw.view("<f4").astype(np.float32)
+
+
+def _dim(blob: bytes) -> int:
+    """The vector length a blob holds, or -1 for a length neither format can have."""
+    if is_fp16(blob):
+        return (len(blob) - 1) // 2
+    return len(blob) // 4 if len(blob) % 4 == 0 else -1
+
+
+def decode_rows(ids: Sequence[int], blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, matrix) of rows read together, leaving out a damaged vector (a length no other
+    row of the batch has, e.g. a hand-edited or truncated catalog) with a one-line warning.
+
+    Every reader of many vectors goes through here, so one damaged row costs its photo's
+    vector (``photosort doctor --fix`` re-embeds it), never the whole job."""
+    dims = [_dim(b) for b in blobs]
+    counts = Counter(dims)  # the length most rows share; on a tie the longer (truncation)
+    expected = max(counts, key=lambda d: (counts[d], d)) if counts else 0
+    keep = [i for i, d in enumerate(dims) if d == expected and d > 0]
+    if len(keep) < len(blobs):
+        log.warning(
+            "%d stored vectors are damaged and were left out (photosort doctor --fix re-embeds)",
+            len(blobs) - len(keep),
+        )
+        ids, blobs = [ids[i] for i in keep], [blobs[i] for i in keep]
+    return np.asarray(ids, dtype=np.int64), decode_many(blobs)

@@ -100,3 +100,14 @@ def test_a_new_catalog_has_16k_pages(tmp_path: Path) -> None:
     cat = catalog.Catalog(tmp_path / "catalog.sqlite")
     assert cat.scalar("PRAGMA page_size") == catalog.PAGE_SIZE == 16384
     cat.close()
+
+
+def test_a_damaged_blob_costs_its_own_row_not_the_batch(caplog: pytest.LogCaptureFixture) -> None:
+    vectors = _unit(5, dim=8)
+    blobs = vector_codec.encode_many(vectors)
+    blobs[1] = blobs[1][:9]  # truncated: 4 dims where every other row has 8
+    blobs[3] = b"\x00\x01"  # neither format can be 2 bytes long
+    ids, matrix = vector_codec.decode_rows([10, 11, 12, 13, 14], blobs)
+    assert ids.tolist() == [10, 12, 14]
+    np.testing.assert_allclose(matrix, vectors[[0, 2, 4]], atol=1e-3)
+    assert "2 stored vectors are damaged" in caplog.text and "doctor --fix" in caplog.text

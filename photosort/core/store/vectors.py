@@ -67,8 +67,9 @@ class VectorStore(Store):
                 [model, *chunk],
             )
             if rows:
-                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                yield ids, vector_codec.decode_many([r[1] for r in rows])
+                ids, matrix = vector_codec.decode_rows([r[0] for r in rows], [r[1] for r in rows])
+                if len(ids):
+                    yield ids, matrix
 
     def by_id(self, model: str, photo_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Photo id -> its stored vector, for those of ``photo_ids`` that have one."""
