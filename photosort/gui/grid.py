@@ -7,7 +7,8 @@ what schedules its thumbnail, so only painted rows cost anything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,11 @@ class PhotoGridModel(QAbstractListModel):
     def ids(self) -> list[int]:
         """Every id shown, as a new list (20 ms at 1M: not for every paint)."""
         return self._ids.tolist()
+
+    @property
+    def labels(self) -> Mapping[int, str]:
+        """Each shown photo's caption, as held (read-only; it grows as captions arrive)."""
+        return MappingProxyType(self._labels)
 
     @property
     def id_array(self) -> np.ndarray:

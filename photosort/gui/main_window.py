@@ -582,9 +582,10 @@ class MainWindow(TagAdminActions, QMainWindow):
 
             self._load_preview(pid, 1600, guarded)
 
-        dialog.set_sequence(
-            self.grid.photo_model.ids, photo_id, load, self.grid.photo_model._labels
-        )
+        model = self.grid.photo_model
+        row = model.row_of(photo_id)
+        position = -1 if row is None else row
+        dialog.set_sequence(model.id_array, photo_id, load, model.labels, position)
 
     # -- search ---------------------------------------------------------------------------
     def find_similar(self, photo_id: int) -> None:

@@ -7,8 +7,9 @@ the grid's current order; Space, Enter or Escape close.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
 import shiboken6
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QKeyEvent, QPixmap, QResizeEvent
@@ -30,10 +31,10 @@ class PreviewDialog(QDialog):
         else:
             self.resize(1000, 700)
         self.pixmap: QPixmap | None = None
-        self.ids: list[int] = []
+        self.ids: Sequence[int] | np.ndarray = []
         self.position = -1
         self.shown_id: int | None = None  # the photo on screen (tests wait on it)
-        self.names: dict[int, str] = {}
+        self.names: Mapping[int, str] = {}
         self._loader: Loader | None = None
         self.label = QLabel("Loading…")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -59,17 +60,28 @@ class PreviewDialog(QDialog):
         self._update_buttons()
 
     def set_sequence(
-        self, ids: list[int], current: int, loader: Loader, names: dict[int, str] | None = None
+        self,
+        ids: Sequence[int] | np.ndarray,
+        current: int,
+        loader: Loader,
+        names: Mapping[int, str] | None = None,
+        position: int | None = None,
     ) -> None:
-        """Step through ``ids`` (the grid's order) starting at photo ``current``."""
-        self.ids = list(ids)
-        self.names = dict(names or {})
+        """Step through ``ids`` (the grid's order) starting at photo ``current``, at
+        ``position`` when the caller knows it.
+
+        ``ids`` and ``names`` are the grid's own, held and never copied or searched: at a
+        million photos a copy and a linear ``index`` cost the click tens of milliseconds."""
+        self.ids = ids
+        self.names = names if names is not None else {}
         self._loader = loader
-        self.position = self.ids.index(current) if current in self.ids else -1
+        if position is None:
+            position = list(ids).index(current) if current in ids else -1
+        self.position = position
         self._load()
 
     def current_id(self) -> int | None:
-        return self.ids[self.position] if 0 <= self.position < len(self.ids) else None
+        return int(self.ids[self.position]) if 0 <= self.position < len(self.ids) else None
 
     def step(self, delta: int) -> None:
         target = self.position + delta
@@ -96,7 +108,7 @@ class PreviewDialog(QDialog):
     def show_image(self, photo_id: int, image: QImage | None) -> None:
         if not shiboken6.isValid(self.label):
             return  # the dialog closed before the photo arrived
-        if self.ids and photo_id != self.current_id():
+        if len(self.ids) and photo_id != self.current_id():
             return  # a late answer for a photo the user already stepped past
         self.shown_id = photo_id
         if image is None:
