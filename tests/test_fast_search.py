@@ -24,7 +24,8 @@ def _search_in_fresh_process(library: Path, model: str, text: str, engine: str) 
         f"rc = main(['--library', {str(library)!r}, '--model', {model!r}, '--device', 'cpu',"
         f" 'search', {text!r}, '--json', '--top', '5'])\n"
         "sys.stdout.flush()\n"
-        "print('\\nLOADED', sorted(m for m in ('torch', 'open_clip') if m in sys.modules))\n"
+        "heavy = ('torch', 'open_clip', 'PIL.Image', 'photosort.core.scan_job')\n"
+        "print('\\nLOADED', sorted(m for m in heavy if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO), text_onnx.ENGINE_ENV: engine}
     out = subprocess.run(

@@ -20,7 +20,8 @@ def _scan_in_fresh_process(library: Path, model: str, photos: Path) -> str:
         "from photosort.cli import main\n"
         f"rc = main(['--library', {str(library)!r}, '--model', {model!r}, '--device', 'cpu',"
         f" 'scan', {str(photos)!r}])\n"
-        "heavy = ('torch', 'open_clip', 'faiss', 'onnxruntime', 'numpy')\n"
+        "heavy = ('torch', 'open_clip', 'faiss', 'onnxruntime', 'numpy', 'PIL.Image',\n"
+        "         'photosort.core.tagging', 'photosort.core.export', 'photosort.core.duplicates')\n"
         "print('LOADED', sorted(m for m in heavy if m in sys.modules), rc)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -33,7 +34,8 @@ def _scan_in_fresh_process(library: Path, model: str, photos: Path) -> str:
 
 def test_a_rescan_with_nothing_new_never_loads_the_model(make_library, tiny_model, photo_tree):
     """Nor numpy (0.1-0.2 s of a cold start; issue 13): the walk, the compare, the keyword
-    signatures and the text stage's "nothing to read" need none of them."""
+    signatures and the text stage's "nothing to read" need none of them. Nor Pillow, the
+    tagging package, export (no half-done move) or duplicates (20-50 ms together)."""
     lib = make_library()
     assert lib.scan([photo_tree]).embedded == 12
     lib.close()

@@ -602,6 +602,16 @@ class Catalog:
         # dict per row of ``PhotoRow(**dict(r))`` was a third of that (10k rows: 40 ms).
         return {r[2]: PhotoRow(*r) for r in rows}
 
+    def photo_stamps_in_root(self, root_id: int) -> dict[str, tuple[str, int, int, int]]:
+        """path -> (path, id, size, mtime_ns) of every photo of a root: all a rescan
+        compares for a file whose size and mtime match (most); the few that differ or
+        vanished are read whole (``PhotoStore.rows_by_id``). Four columns and no
+        ``PhotoRow`` per photo read a 10k-photo root in half the time (issue 13)."""
+        rows = self._query(
+            "SELECT path, id, size, mtime_ns FROM photos WHERE root_id = ?", (root_id,), None
+        )
+        return {r[0]: r for r in rows}
+
     def photo_by_path(self, path: str) -> PhotoRow | None:
         rows = self.query(
             "SELECT id, root_id, path, folder, size, mtime_ns, content_hash, status, error, "

@@ -11,12 +11,10 @@ same format as the defaults shipped in ``resources/categories.toml``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
 import sqlite3
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
@@ -188,6 +186,8 @@ def _check_keys(table: dict, allowed: tuple[str, ...], where: str, text: str, so
     for key in table:
         if key in allowed:
             continue
+        import difflib  # a typo's suggestion only: a cold start never pays for it
+
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
         line = _line_of(text, key)
         raise CategoryError(
@@ -203,6 +203,8 @@ def _line_of(text: str, key: str) -> int | None:
 
 def from_toml(text: str, source: str = "categories") -> list[Category]:
     """Parse the TOML format; every problem names the file and the category."""
+    import tomllib  # on reading a file: opening a library reads no TOML (issue 13)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -19,11 +19,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from photosort.core.catalog import Catalog, CatalogError
-from photosort.core.lazy_import import np
+from photosort.core.lazy_import import lazy_module, np
+
+# Pillow on first use: the scan imports this module, and one with nothing to embed never
+# fingerprints a photo (issue 13).
+if TYPE_CHECKING:
+    from PIL import Image
+else:
+    Image = lazy_module("PIL.Image")
 from photosort.core.store import FingerprintStore
 
 #: Short side (px) sharpness is measured at; the pipeline decodes at least this for CLIP.

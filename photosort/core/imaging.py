@@ -10,7 +10,6 @@ Images are decoded only as large as the embedding model needs, which keeps index
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import io
 import math
 import os
@@ -23,9 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
 
-from PIL import Image, ImageFile, UnidentifiedImageError, features
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from photosort.core import raw as raw_files
+from photosort.core.formats import (
+    AVIF_AVAILABLE,
+    HEIF_AVAILABLE,
+    SUPPORTED_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+)
 from photosort.core.lazy_import import np
 
 __all__ = [
@@ -41,35 +46,13 @@ __all__ = [
     "read_meta",
 ]
 
-_BASE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
-)
-_HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
-# find_spec instead of importing: loading libheif costs time at startup, registration is lazy.
-# pillow-heif is a normal dependency; the check only keeps a broken install usable.
-_HEIF_AVAILABLE = importlib.util.find_spec("pillow_heif") is not None
-# AVIF is built into Pillow (11.3+) when its wheel carries libavif.
-_AVIF_AVAILABLE = bool(features.check("avif"))
-
-SUPPORTED_EXTENSIONS: frozenset[str] = (
-    _BASE_EXTENSIONS
-    | (_HEIF_EXTENSIONS if _HEIF_AVAILABLE else frozenset())
-    | (frozenset({".avif"}) if _AVIF_AVAILABLE else frozenset())
-    | (raw_files.RAW_EXTENSIONS if raw_files.RAW_AVAILABLE else frozenset())
-)
-
-#: Files a photo folder often holds that photosort does not index (counted by ``status``).
-VIDEO_EXTENSIONS: frozenset[str] = frozenset(
-    {".mov", ".mp4", ".m4v", ".avi", ".mts", ".m2ts", ".3gp", ".mkv", ".webm", ".wmv", ".mpg"}
-)
-
 #: Largest accepted declared width*height; equals Pillow's own hard decompression-bomb limit.
 MAX_PIXELS: int = 178_956_970
 
 # Only formats we list as supported are tried: obscure Pillow plugins accept almost any bytes
 # (and are a needless attack surface), which would turn "not an image" into odd decode errors.
 _BASE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF") + (
-    ("AVIF",) if _AVIF_AVAILABLE else ()
+    ("AVIF",) if AVIF_AVAILABLE else ()
 )
 
 _ORIENTATION_TAG = 0x0112
@@ -125,7 +108,7 @@ _heif_state: bool | None = None  # None: not tried yet
 def _formats() -> tuple[str, ...]:
     """Formats to try; registers the HEIF opener on first use (once, thread-safe)."""
     global _heif_state
-    if _HEIF_AVAILABLE and _heif_state is None:
+    if HEIF_AVAILABLE and _heif_state is None:
         with _heif_lock:
             if _heif_state is None:
                 try:

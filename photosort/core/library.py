@@ -15,27 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photosort.core import (
-    autotagging,
-    kept_tags,
-    known_models,
-    lookup,
-    ocr_store,  # text in photos (issue 19)
-    query_input,
-    scan_job,
-    scoring,
-    sun,
-    sun_store,
-    tag_admin,
-    tagging,  # registers the search filter and result hook for tags
-)
 from photosort.core import categories as category_store
 from photosort.core import index as vector_index
-from photosort.core import keywords as keyword_import
+from photosort.core import lookup, query_input
 from photosort.core import pairs as raw_pairs
 from photosort.core import roots as root_store
 from photosort.core import search as search_module
-from photosort.core import watch as watching
 from photosort.core.catalog import Catalog
 from photosort.core.categories import Category
 from photosort.core.embedder import (
@@ -48,10 +33,6 @@ from photosort.core.errors import LibraryError
 from photosort.core.lazy_import import lazy_module, np
 from photosort.core.library_model import LibraryModel
 from photosort.core.progress import ProgressCallback
-
-# a scan's summary and the switch of its text stage, named here for the faces
-from photosort.core.scan_job import OFF as OFF
-from photosort.core.scan_job import ScanSummary as ScanSummary
 from photosort.core.search import (
     Relevance,
     Searcher,
@@ -60,35 +41,65 @@ from photosort.core.search import (
 )
 from photosort.core.status import LibraryStatus as LibraryStatus
 from photosort.core.status import library_status
-from photosort.core.store import PhotoStore, RootStore
+from photosort.core.store import MoveJournal, PhotoStore, RootStore
 from photosort.core.vector_matrix import VectorMatrix
 from photosort.core.writelock import LibraryBusy, WriteLock
 
 # Features a library opened for a scan or a search may never use are imported on first use:
-# a no-change rescan stays light (issue 13). Type checkers and import-linter see them here.
+# a no-change rescan and a cold search stay light (issue 13): a search imports nothing of
+# scanning, a rescan nothing of tagging. Type checkers and import-linter see them here.
 if TYPE_CHECKING:
     from photosort.core import archive_import as archives
+    from photosort.core import (
+        autotagging,
+        kept_tags,
+        known_models,
+        model_check,
+        ocr,
+        ocr_store,  # text in photos (issue 19)
+        scan_job,
+        scores,
+        scoring,
+        sidecars,
+        sun,
+        sun_fusion,
+        sun_store,
+        tag_admin,
+        tag_truth,
+        tagging,
+        teaching,
+        text_onnx,
+        xmp,
+    )
     from photosort.core import bench as bench_speed
     from photosort.core import discover as discovery
     from photosort.core import duplicate_actions as dup_actions
     from photosort.core import duplicates as dup
     from photosort.core import export as exporter
-    from photosort.core import (
-        model_check,
-        ocr,
-        scores,
-        sidecars,
-        sun_fusion,
-        tag_truth,
-        teaching,
-        text_onnx,
-        xmp,
-    )
+    from photosort.core import keywords as keyword_import
     from photosort.core import reindex as reindexing
+    from photosort.core import watch as watching
     from photosort.core.export import job as export_job
     from photosort.core.pipeline import ImageEncoder
+
+    # a scan's summary and the switch of its text stage, named here for the faces
+    from photosort.core.scan_job import OFF as OFF
+    from photosort.core.scan_job import ScanSummary as ScanSummary
 else:
     archives = lazy_module("photosort.core.archive_import")
+    autotagging = lazy_module("photosort.core.autotagging")
+    kept_tags = lazy_module("photosort.core.kept_tags")
+    keyword_import = lazy_module("photosort.core.keywords")
+    ocr_store = lazy_module("photosort.core.ocr_store")
+    scan_job = lazy_module("photosort.core.scan_job")
+    sun = lazy_module("photosort.core.sun")
+    sun_store = lazy_module("photosort.core.sun_store")
+    known_models = lazy_module("photosort.core.known_models")
+    scoring = lazy_module("photosort.core.scoring")
+    tag_admin = lazy_module("photosort.core.tag_admin")
+    # search imports the tagging package (its filter and result hooks) at the first query
+    tagging = lazy_module("photosort.core.tagging")
+    watching = lazy_module("photosort.core.watch")
     bench_speed = lazy_module("photosort.core.bench")
     discovery = lazy_module("photosort.core.discover")
     dup_actions = lazy_module("photosort.core.duplicate_actions")
@@ -107,6 +118,15 @@ else:
     ocr = lazy_module("photosort.core.ocr")
 
 log = logging.getLogger(__name__)
+
+#: Names the faces import from here, from modules imported on first use (PEP 562).
+_FROM_SCAN_JOB = ("OFF", "ScanSummary")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_SCAN_JOB:
+        return getattr(scan_job, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Another process holds the library's write lock; trying again later may work.
@@ -159,9 +179,13 @@ class Library:
         self._index: vector_index.VectorIndex | None = None
         self._load_lock = self._model.lock  # one load at a time, the OCR engine too
         self._matrix = VectorMatrix(self.catalog, lambda: self.model_id, self.vector_dim)
-        self._auto_cache = tagging.AutoTagCache()
-        self._teach_cache = teaching.TeachCache()  # whitening, nearest examples: fast retrain
-        self._sun_cache = sun_store.EvidenceCache()
+        # Caches made on first use (their modules too: a rescan or a search imports none
+        # of them, issue 13): auto tags and the sun's evidence at the first re-tag,
+        # whitening and nearest examples (fast retrain) when first taught.
+        self._caches_lock = threading.Lock()
+        self._auto_tags: tagging.AutoTagCache | None = None
+        self._sun_made: sun_store.EvidenceCache | None = None
+        self._teach_made: teaching.TeachCache | None = None
         self._write_lock = WriteLock(self.folder)
         # The catalog vectors_version the in-memory index mirrors, and whether this process
         # holds the write lock (only then may it change vectors and save the index).
@@ -289,6 +313,8 @@ class Library:
 
     def _recover_moves(self) -> list[str]:
         """Settle half-done moves of dead processes; only under the write lock."""
+        if self._write_lock.held and not MoveJournal(self.catalog).owners():
+            return []  # nothing half done (the usual case): no need to import export
         return exporter.recover_moves(self.catalog, lock_held=self._write_lock.held)
 
     def save_index(self) -> None:
@@ -506,8 +532,9 @@ class Library:
 
     def close(self) -> None:
         self._matrix.clear()
-        self._auto_cache.state = None
-        self._teach_cache = teaching.TeachCache()
+        if self._auto_tags is not None:
+            self._auto_tags.state = None
+        self._teach_made = None
         self.save_index()
         self.catalog.close()
 
@@ -545,6 +572,31 @@ class Library:
             if not index.dirty and self._index_version == key[1]:
                 return key[1], index.chunks()
         return key[1], self.catalog.vectors(key[0])
+
+    @property
+    def _auto_cache(self) -> tagging.AutoTagCache:
+        with self._caches_lock:
+            if self._auto_tags is None:
+                self._auto_tags = tagging.AutoTagCache()
+            return self._auto_tags
+
+    @property
+    def _sun_cache(self) -> sun_store.EvidenceCache:
+        with self._caches_lock:
+            if self._sun_made is None:
+                self._sun_made = sun_store.EvidenceCache()
+            return self._sun_made
+
+    @property
+    def _teach_cache(self) -> teaching.TeachCache:
+        with self._caches_lock:
+            if self._teach_made is None:
+                self._teach_made = teaching.TeachCache()
+            return self._teach_made
+
+    @_teach_cache.setter
+    def _teach_cache(self, cache: teaching.TeachCache) -> None:
+        self._teach_made = cache
 
     @property
     def _tags(self) -> autotagging.AutoTagging:
@@ -729,7 +781,8 @@ class Library:
     def restore_tags(self, snapshot: tag_admin.TagSnapshot, created: Iterable[str] = ()) -> None:
         with self.catalog.transaction() as conn:
             tag_admin.restore(conn, snapshot, created)
-        self._auto_cache.state = None
+        if self._auto_tags is not None:
+            self._auto_tags.state = None
 
     def _retag_categories_of(self, tags: Iterable[str], categories: Iterable[str] = ()) -> None:
         """Re-tag the categories holding these labels (a label's name is in its prompts)."""
@@ -766,11 +819,14 @@ class Library:
 
     def discover(
         self,
-        groups: int = discovery.DEFAULT_GROUPS,
+        groups: int | None = None,
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> list[discovery.Group]:
-        """Cluster the library's vectors into groups named after their nearest labels."""
+        """Cluster the library's vectors into groups named after their nearest labels
+        (``groups``: default ``discover.DEFAULT_GROUPS``; defaults that name a feature's
+        constant would import the feature with this module)."""
+        groups = discovery.DEFAULT_GROUPS if groups is None else groups
         _, ids, matrix = self._versioned_vectors()
         cats = teaching.without_taught(self.catalog, self.categories())
         names, vecs, neutral = discovery.label_directions(cats, self._text_vectors(cats))
@@ -829,12 +885,14 @@ class Library:
     # -- duplicates (issue 17): core/duplicates.py and core/duplicate_actions.py ---------
     def find_duplicates(
         self,
-        kinds: Iterable[str] = dup.KINDS,
+        kinds: Iterable[str] | None = None,
         threshold: float | None = None,
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> list[dup.Group]:
-        """Exact, near-duplicate and burst groups, each with a suggested keeper."""
+        """Exact, near-duplicate and burst groups (``kinds``: default all of
+        ``duplicates.KINDS``), each with a suggested keeper."""
+        kinds = dup.KINDS if kinds is None else kinds
         finder = dup.DuplicateFinder(self.catalog, self._matrix.stored)
         return finder.find(kinds, threshold, on_progress, should_cancel)
 
@@ -906,13 +964,16 @@ class Library:
     # -- this machine's speed and the model picker (issue 21: core/bench, core/known_models) --
     def bench(
         self,
-        budget_s: float = bench_speed.DEFAULT_BUDGET_S,
-        batch_sizes: Iterable[int] = bench_speed.BATCH_SIZES,
+        budget_s: float | None = None,
+        batch_sizes: Iterable[int] | None = None,
         on_progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> bench_speed.BenchReport:
         """Images/s of this library's model on every device here, the decode rate of its
-        photos and the time its pending photos would take; kept for ``known_models``."""
+        photos and the time its pending photos would take; kept for ``known_models``
+        (defaults: ``bench.DEFAULT_BUDGET_S`` and ``bench.BATCH_SIZES``)."""
+        budget_s = bench_speed.DEFAULT_BUDGET_S if budget_s is None else budget_s
+        batch_sizes = bench_speed.BATCH_SIZES if batch_sizes is None else batch_sizes
         return bench_speed.bench_library(
             self.model_spec,
             self.device,

@@ -88,7 +88,12 @@ class LibraryModel:
                 if self._text_encoder is None:
                     model_id = self.known_model_id()
                     if model_id:
-                        self._text_encoder = text_onnx.OnnxTextEncoder.open(model_id)
+                        # A reader (a cold ``search``) encodes a query of a few tokens: one
+                        # thread, as ONNX Runtime's spinning pool on busy cores made the
+                        # run 2x slower in the median and up to 8x at worst (issue 13); a
+                        # writer may encode every label's prompts and keeps the pool.
+                        threads = 1 if self.read_only else 0
+                        self._text_encoder = text_onnx.OnnxTextEncoder.open(model_id, threads)
                 if self._text_encoder is not None:
                     return self._text_encoder
         return self.embedder

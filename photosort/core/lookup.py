@@ -7,7 +7,6 @@ result ("0 photos copied", "no matching photos").
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable
 
@@ -23,6 +22,8 @@ class UnknownNameError(PhotosortError):
 
 def closest(word: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
     """Up to ``n`` choices that look like ``word``, best first, compared case-insensitively."""
+    import difflib  # only for a name the library lacks: a cold start never pays for it
+
     by_key: dict[str, str] = {}
     for choice in choices:
         by_key.setdefault(choice.casefold(), choice)

@@ -20,12 +20,16 @@ import os
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
-
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from photosort.core.errors import PhotosortError
-from photosort.core.lazy_import import np
+from photosort.core.lazy_import import lazy_module, np
+
+# Pillow on first use: a rescan's text stage with nothing to read never needs it (issue 13).
+if TYPE_CHECKING:
+    from PIL import Image
+else:
+    Image = lazy_module("PIL.Image")
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,19 @@ from __future__ import annotations
 import functools
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from photosort.core.lazy_import import lazy_module, np
 
-from photosort.core.lazy_import import np
+# Pillow draws the exemplars, once per model: a rescan that reuses the stored gate (or has
+# nothing to read) never imports it (issue 13).
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+else:
+    Image = lazy_module("PIL.Image")
+    ImageDraw = lazy_module("PIL.ImageDraw")
+    ImageFilter = lazy_module("PIL.ImageFilter")
+    ImageFont = lazy_module("PIL.ImageFont")
 
 #: Bumped when the gate changes: decisions made by an older gate are made again.
 GATE_VERSION = "gate-3"

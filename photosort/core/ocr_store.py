@@ -24,14 +24,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-
-from photosort.core import (
-    tagging,  # noqa: F401 - the tables before ours
-    vector_codec,
-)
+from photosort.core import vector_codec
 from photosort.core.catalog import Catalog, now_iso
 from photosort.core.errors import PhotosortError
 from photosort.core.lazy_import import np
@@ -56,6 +51,9 @@ from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.search import SearchQuery, SearchResult, filter_clauses
 from photosort.core.store import PhotoStore
 from photosort.core.store.ocr import DecisionRow, OcrTextStore
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 class TextSearchError(PhotosortError):

@@ -39,18 +39,19 @@ def _key(path: str) -> tuple[str, str]:
     return folder, os.path.splitext(name)[0].casefold()
 
 
+def _raw_paths(paths: Iterable[str]) -> list[str]:
+    """The paths with a RAW extension. The text after the path's last dot is the
+    extension whenever the name has one: a slice per path, and ``is_raw_name`` only for
+    the few that look like a RAW."""
+    return [p for p in paths if p[p.rfind(".") :].lower() in RAW_EXTENSIONS and is_raw_name(p)]
+
+
 def _pairs_wanted(rows: Iterable[tuple[int, str]]) -> dict[int, int]:
     """companion id -> primary id for every RAW that has a rendering beside it."""
     rows = list(rows)
     # Only names beside a RAW can pair: a library without RAW files (most) is one pass
     # over the extensions, not a grouping of every path.
-    # The text after the path's last dot is the extension whenever the name has one: a
-    # slice per path, and ``is_raw_name`` only for the few that look like a RAW.
-    with_raw = {
-        _key(path)
-        for _, path in rows
-        if path[path.rfind(".") :].lower() in RAW_EXTENSIONS and is_raw_name(path)
-    }
+    with_raw = {_key(path) for path in _raw_paths(path for _, path in rows)}
     if not with_raw:
         return {}
     groups: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
@@ -96,7 +97,12 @@ def link(catalog: Catalog, root_ids: Sequence[int]) -> PairUpdate:
     update = PairUpdate()
     if not root_ids:
         return update
-    rows = PairStore(catalog).paths_in_roots(root_ids)
+    # A library without RAW files (most) has nothing to pair: its paths alone, read as
+    # plain values, tell; and without pairs to break it needs no write (issue 13).
+    reader = PairStore(catalog)
+    if not _raw_paths(reader.paths_of_roots(root_ids)) and not reader.pairs_in_roots(root_ids):
+        return update
+    rows = reader.paths_in_roots(root_ids)
     wanted = _pairs_wanted((r[0], r[1]) for r in rows)
     with catalog.transaction() as conn:
         store = PairStore(conn)

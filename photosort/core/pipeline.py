@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING
 
 from photosort.core import fingerprints, vector_codec
 from photosort.core.catalog import Catalog, now_iso
-from photosort.core.imaging import DecodeError, PhotoMeta, decode_photo
-from photosort.core.index import VectorIndex
 from photosort.core.lazy_import import np
 from photosort.core.progress import ProgressCallback, RateMeter
 from photosort.core.scanner import content_hash
@@ -33,6 +31,8 @@ if TYPE_CHECKING:
 
     from photosort.core.embedder import Embedder
     from photosort.core.image_engine import OnnxImageEncoder
+    from photosort.core.imaging import PhotoMeta
+    from photosort.core.index import VectorIndex
 
     #: What embeds the photos: the torch model, or its cached ONNX image tower with
     #: preprocessing in NumPy (no torch imported at all; see image_engine.py).
@@ -102,6 +102,9 @@ def prepare_data(
     job: EmbedJob, data: bytes, size: int, mtime_ns: int, preprocess: Callable, min_side: int
 ) -> Prepared:
     """``prepare`` for bytes already read (a Spark binaryFile row); never raises."""
+    # imported here: a scan with nothing to embed never decodes, nor imports Pillow
+    from photosort.core.imaging import DecodeError, decode_photo
+
     t0 = time.perf_counter()
     out = Prepared(job, content_hash=content_hash(data), size=size, mtime_ns=mtime_ns)
     t1 = time.perf_counter()

@@ -14,9 +14,12 @@ import io
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image, UnidentifiedImageError
+# Pillow is imported by the functions that decode: pairing RAWs with their JPEGs (every
+# rescan) needs only the extensions, and Pillow costs a cold start 15-20 ms (issue 13).
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = [
     "RAW_AVAILABLE",
@@ -76,6 +79,8 @@ def _tiff_exif(data: bytes) -> Image.Exif | None:
     """EXIF of a TIFF-structured RAW (DNG, CR2, NEF, ARW, PEF), read from IFD0 only."""
     if data[:4] not in (b"II*\x00", b"MM\x00*"):
         return None
+    from PIL import Image
+
     exif = Image.Exif()
     try:
         exif.load(data)
@@ -87,6 +92,7 @@ def _tiff_exif(data: bytes) -> Image.Exif | None:
 def _preview(raw: Any, min_side: int) -> tuple[Image.Image | None, Image.Exif | None]:
     """The embedded preview (decoded at a reduced scale) and its EXIF, or (None, None)."""
     import rawpy
+    from PIL import Image, UnidentifiedImageError
 
     from photosort.core import imaging
 
@@ -129,6 +135,7 @@ def decode_raw(
     if not RAW_AVAILABLE:
         raise RawError("RAW support needs the rawpy package (pip install rawpy)")
     import rawpy
+    from PIL import Image
 
     from photosort.core import imaging
 

@@ -42,7 +42,8 @@ class ReconcileResult:
 class _RootWalk:
     root_id: int
     root: str
-    known: dict[str, PhotoRow]
+    #: path -> (path, id, size, mtime_ns) of the root's photos in the catalog
+    known: dict[str, tuple[str, int, int, int]]
     found: list[FoundFile]
     skipped: bool = False
     unreadable: list[str] = field(default_factory=list)
@@ -64,31 +65,39 @@ def reconcile(
 
     _drop_second_paths(catalog, walks, result)
     new_files: list[tuple[_RootWalk, FoundFile]] = []
-    changed: list[tuple[int, FoundFile]] = []
-    touched: list[tuple[int, FoundFile]] = []  # new mtime, same bytes: the vector stands
-    vanished: list[PhotoRow] = []
+    differ: list[tuple[int, FoundFile]] = []  # size or mtime differ: changed, or touched
+    vanished_ids: list[int] = []
     for walk in walks:
         if walk.skipped:
             continue
         known = 0
         for found in walk.found:
-            row = walk.known.get(found.path)
-            if row is None:
+            entry = walk.known.get(found.path)
+            if entry is None:
                 new_files.append((walk, found))
                 continue
             known += 1
-            if row.size == found.size and row.mtime_ns == found.mtime_ns:
-                result.unchanged += 1
-            elif _same_content(row, found):
-                touched.append((row.id, found))
+            if entry[2] == found.size and entry[3] == found.mtime_ns:
                 result.unchanged += 1
             else:
-                changed.append((row.id, found))
+                differ.append((entry[1], found))
         if known < len(walk.known):  # a walk finds each path once: every known one seen
             seen = {found.path for found in walk.found}
-            for path, row in walk.known.items():
+            for path, entry in walk.known.items():
                 if path not in seen and not _under_any(path, walk.unreadable):
-                    vanished.append(row)
+                    vanished_ids.append(entry[1])
+
+    # The whole rows only of the photos that differ or vanished (none, on a no-change rescan).
+    rows = PhotoStore(catalog).rows_by_id([i for i, _ in differ] + vanished_ids)
+    changed: list[tuple[int, FoundFile]] = []
+    touched: list[tuple[int, FoundFile]] = []  # new mtime, same bytes: the vector stands
+    for row_id, found in differ:
+        if _same_content(rows[row_id], found):
+            touched.append((row_id, found))
+            result.unchanged += 1
+        else:
+            changed.append((row_id, found))
+    vanished = [rows[i] for i in vanished_ids]
 
     moves = _match_moves(new_files, vanished)
     stamp = now_iso()
@@ -127,7 +136,7 @@ def _walk_root(
     on_progress: ProgressCallback | None,
     should_cancel: Callable[[], bool] | None,
 ) -> _RootWalk:
-    walk = _RootWalk(root_id, root, catalog.photos_in_root(root_id), [])
+    walk = _RootWalk(root_id, root, catalog.photo_stamps_in_root(root_id), [])
     if not os.path.isdir(root):
         walk.skipped = True
         result.warnings.append(

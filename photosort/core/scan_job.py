@@ -278,6 +278,8 @@ def embed_jobs(
     """The photos of these roots that need a vector of ``model_id`` (a RAW beside its
     JPEG never does: the JPEG speaks for both)."""
     rows = catalog.photos_needing_embedding(model_id, root_ids, retry_failed)
+    if not rows:
+        return []  # a rescan with nothing new asks no more
     companions = raw_pairs.companion_ids(catalog)
     return [EmbedJob(r["id"], r["path"]) for r in rows if r["id"] not in companions]
 

@@ -16,7 +16,7 @@ from operator import attrgetter
 from stat import S_ISREG
 
 from photosort.core.folders import inside
-from photosort.core.imaging import SUPPORTED_EXTENSIONS, VIDEO_EXTENSIONS
+from photosort.core.formats import SUPPORTED_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = [
     "FoundFile",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -132,6 +133,22 @@ ResultHook = Callable[[Catalog, list[SearchResult]], None]
 _RESULT_HOOKS: list[ResultHook] = []
 
 
+#: The feature modules that register hooks here, imported by the first query: a rescan
+#: imports this module (pairs, the text stage) but never queries, and the tagging package
+#: costs a cold start 20 ms (issue 13). The Library no longer imports it up front.
+HOOK_MODULES = ("photosort.core.tagging.hooks",)
+_hooks_loaded = False
+
+
+def load_hooks() -> None:
+    """Import the modules that register hooks (once; a query's filters need them)."""
+    global _hooks_loaded
+    if not _hooks_loaded:
+        for name in HOOK_MODULES:
+            importlib.import_module(name)
+        _hooks_loaded = True
+
+
 def register_filter(hook: FilterHook) -> None:
     if hook not in _FILTER_HOOKS:
         _FILTER_HOOKS.append(hook)
@@ -153,6 +170,7 @@ def filter_clauses(query: SearchQuery) -> tuple[list[str], list]:
     if upper and "T" not in upper:
         upper += "T99"
     clauses, params = PhotoStore.filter_clauses(folders, query.date_from, upper)
+    load_hooks()
     for hook in _FILTER_HOOKS:
         more, more_params = hook(query)
         clauses += more
@@ -264,6 +282,7 @@ class Searcher:
             for pid, score in hits
             if pid in by_id
         ]
+        load_hooks()
         for hook in _RESULT_HOOKS:
             hook(self.catalog, results)
         return results

@@ -12,7 +12,6 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from photosort.core import tagging  # noqa: F401 - 0002_tags makes the tables 0006 alters
 from photosort.core.catalog import Catalog, run_script
 from photosort.core.lazy_import import np
 from photosort.core.progress import ProgressCallback, RateMeter

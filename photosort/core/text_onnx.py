@@ -68,7 +68,8 @@ def cache_folder(model_id: str) -> Path:
 class OnnxTextEncoder:
     """Texts to L2-normalised float32 vectors with ONNX Runtime (no torch)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, threads: int = 0):
+        """``threads``: ONNX Runtime's intra-op threads (0: its default, one per core)."""
         import onnxruntime as ort
 
         meta = json.loads((folder / META_FILE).read_text())
@@ -87,12 +88,14 @@ class OnnxTextEncoder:
         # search (ViT-B-32) to save about 0.08 CPU-s per later call; a cold search makes
         # one call, and the app answers from the model once it has loaded it.
         options.add_session_config_entry("session.disable_prepacking", "1")
+        if threads:
+            options.intra_op_num_threads = threads
         self._session = ort.InferenceSession(
             str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )
 
     @classmethod
-    def open(cls, model_id: str) -> OnnxTextEncoder | None:
+    def open(cls, model_id: str, threads: int = 0) -> OnnxTextEncoder | None:
         """The cached export of ``model_id``, or None (none yet, or unreadable)."""
         folder = cache_folder(model_id)
         # An export made before queries ran to their end token is not used: a scan without
@@ -101,7 +104,7 @@ class OnnxTextEncoder:
         if not _complete(folder, model_id):
             return None
         try:
-            encoder = cls(folder)
+            encoder = cls(folder, threads)
         except Exception as exc:  # a damaged cache costs a torch load, never a failure
             log.info("text export in %s unusable (%s); using the model", folder, exc)
             shutil.rmtree(folder, ignore_errors=True)  # so the next model load makes it again

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from photosort.core.catalog import run_script
-from photosort.core.store.sql import Store
+from photosort.core.store.sql import Store, in_chunks
 
 
 def _pairs_schema(conn: sqlite3.Connection) -> None:
@@ -38,6 +38,13 @@ class PairStore(Store):
             "SELECT id, path FROM photos WHERE root_id IN ({marks})",
             root_ids,
         )
+
+    def paths_of_roots(self, root_ids: Sequence[int]) -> list[str]:
+        """The path of every photo of these roots, as plain values (no row objects)."""
+        paths: list[str] = []
+        for marks, chunk in in_chunks(root_ids):
+            paths += self.db.column(f"SELECT path FROM photos WHERE root_id IN ({marks})", chunk)
+        return paths
 
     def pairs_in_roots(self, root_ids: Sequence[int]) -> dict[int, int]:
         """companion id -> primary id, for the companions in these roots."""

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from photosort.core.catalog import now_iso, run_script
+from photosort.core.catalog import PhotoRow, now_iso, run_script
 from photosort.core.store.sql import Store, under_folder_sql
 
 #: Orders of a listing without a query (``Library.browse``), as SQL over ``photos p``.
@@ -297,6 +297,15 @@ class PhotoStore(Store):
         return changed == 1
 
     # -- what a rescan writes (core/reconcile.py) --------------------------------------------
+    def rows_by_id(self, photo_ids: Sequence[int]) -> dict[int, PhotoRow]:
+        """The rows of these photos as a rescan compares them (see ``photos_in_root``)."""
+        rows = self.db.rows_in(
+            "SELECT id, root_id, path, folder, size, mtime_ns, content_hash, status, error "
+            "FROM photos WHERE id IN ({marks})",
+            photo_ids,
+        )
+        return {r[0]: PhotoRow(*r) for r in rows}
+
     def paths_and_sizes(self) -> list[Any]:
         """(path, size) of every photo."""
         return self.db.rows("SELECT path, size FROM photos")
