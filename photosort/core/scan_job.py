@@ -248,12 +248,12 @@ def scan_roots(
         wiring.save_index()
         return summary
     root_ids = [r[0] for r in roots]
-    heap.release_freed()  # the walk's objects, before the model and the decoders take pages
     known_id = wiring.model_id()
     jobs = embed_jobs(catalog, known_id, root_ids, retry_failed)
     stats = EmbedStats()
     try:
         if jobs:
+            heap.release_freed()  # the walk's objects, before the model and decoders take pages
             embedder = wiring.embedder()
             wiring.record_model(embedder)
             if embedder.model_id != known_id:  # the folder's weights were replaced
