@@ -106,6 +106,8 @@ class VectorIndex:
         #: An exact index read in place from its file (see ``load`` and core/flat_file.py):
         #: ``_index`` then holds only the vectors added since, until they join the file.
         self._base = base
+        #: ``_index`` is FAISS's view of a mapped file (where files cannot be read in place)
+        self._view = False
         self.dirty = False
         # The GUI searches while a scan adds vectors: FAISS is not safe for that unguarded.
         self._lock = threading.RLock()
@@ -113,11 +115,19 @@ class VectorIndex:
     @property
     def mapped(self) -> bool:
         """The stored vectors are read from the file in place, not held in memory."""
-        return self._base is not None
+        return self._base is not None or self._view
+
+    def _writable(self, ids: np.ndarray) -> None:
+        """Copy into memory what a change to ``ids`` cannot make in place: FAISS aborts the
+        process (a C++ assertion, no exception) when a mapped index is changed."""
+        if self._view or (self._base is not None and self._base.holds_any(ids)):
+            self._own()
 
     def _own(self) -> None:
-        """Read a file read in place into memory before a change other than an addition
-        (FAISS aborts the process, a C++ assertion, when a mapped index loses a vector)."""
+        """Read a file read in place (or mapped) into memory."""
+        if self._view:
+            self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
+            self._view = False
         base = self._base
         if base is not None:
             owned = base.read_whole()
@@ -176,6 +186,7 @@ class VectorIndex:
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         with self._lock:
+            self._writable(ids)
             self.remove(ids)
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
             self.dirty = True
@@ -185,8 +196,7 @@ class VectorIndex:
         arr = np.ascontiguousarray(np.fromiter(ids, dtype=np.int64))
         with self._lock:
             if len(arr) and self.count:
-                if self._base is not None and self._base.holds_any(arr):
-                    self._own()
+                self._writable(arr)
                 if not self._index.ntotal:
                     return
                 # IVF with a hashtable direct map accepts only an array selector.
@@ -343,10 +353,12 @@ class VectorIndex:
                 base.close()
                 raise ValueError("index file does not match its sidecar")
             return cls(meta.dim, base=base), meta
-        index = faiss.read_index(str(path))
+        as_view = mapped and meta.kind == "flat"  # where a file cannot be read in place
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if as_view else 0)
         if index.d != meta.dim or index.ntotal != meta.count:
             raise ValueError("index file does not match its sidecar")
         loaded = cls(meta.dim, index)
+        loaded._view = as_view
         if loaded.kind != meta.kind:
             raise ValueError("index file type does not match its sidecar")
         return loaded, meta

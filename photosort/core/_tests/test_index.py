@@ -146,10 +146,12 @@ def test_chunks_give_back_every_vector_once(kind: str) -> None:
     np.testing.assert_allclose(got[order], x[keep], atol=1e-3 if kind != "flat" else 0)
 
 
-def test_a_reader_maps_the_file_and_may_still_change_it(tmp_path):
+@pytest.mark.parametrize("in_place", [True, False])  # False: where files are only mapped
+def test_a_reader_maps_the_file_and_may_still_change_it(tmp_path, monkeypatch, in_place):
     """A read-only library maps an exact index (a cold search opens it without reading
     it); the answers are the same, and a change copies it first: FAISS aborts the whole
     process on a change to a mapped index."""
+    monkeypatch.setattr(vindex.flat_file, "supported", lambda: in_place)
     x = _clustered(400)
     ids = np.arange(400, dtype=np.int64) + 1
     catalog = FakeCatalog(x, ids)
@@ -162,6 +164,9 @@ def test_a_reader_maps_the_file_and_may_still_change_it(tmp_path):
     mapped.add(np.array([9999], np.int64), x[:1])
     assert not mapped.mapped and mapped.count == 391 and mapped.contains(9999)
     assert read.count == 400  # the file and what read it are untouched
+    added = vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True)
+    added.add(np.array([10001], np.int64), x[1:2])  # an addition alone, too
+    assert added.count == 401 and added.contains(10001) and read.count == 400
     (tmp_path / vindex.INDEX_FILENAME).write_bytes(b"\0" * 50)
     assert vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True).count == 400
 
