@@ -631,24 +631,36 @@ class Catalog:
         )
 
     def photos_needing_embedding(
-        self, model: str, root_ids: Iterable[int] | None = None, retry_failed: bool = False
+        self,
+        model: str,
+        root_ids: Iterable[int] | None = None,
+        retry_failed: bool = False,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[sqlite3.Row]:
         """Pending photos, embedded ones whose vector came from another model, and failed
         ones whose failure came from outside the file (an I/O error: a drive unplugged,
-        a network share gone), or all failed ones with ``retry_failed``."""
-        sql = (
-            "SELECT p.id, p.path, p.size, p.mtime_ns FROM photos p "
-            "LEFT JOIN embeddings e ON e.photo_id = p.id "
-            "WHERE (p.status = 'pending' OR (p.status = 'ok' AND "
-            "(e.model IS NULL OR e.model != ?)) OR (p.status = 'failed' AND "
-            "(p.failure_kind = 'io' OR ?)))"
+        a network share gone), or all failed ones with ``retry_failed``; by path, from
+        the first path past ``after``, at most ``limit`` of them (a scan reads them a
+        page at a time: 100k of them held at once cost 20 MB)."""
+        sql, params = _needing_embedding(
+            "p.id, p.path, p.size, p.mtime_ns", model, root_ids, retry_failed
         )
-        params: list = [model, int(retry_failed)]
-        if root_ids is not None:
-            ids = list(root_ids)
-            sql += f" AND p.root_id IN ({','.join('?' * len(ids))})"
-            params += ids
-        return self.query(sql + " ORDER BY p.path", params)
+        if after is not None:
+            sql += " AND p.path > ?"
+            params.append(after)
+        sql += " ORDER BY p.path"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self.query(sql, params)
+
+    def photos_needing_embedding_count(
+        self, model: str, root_ids: Iterable[int] | None = None, retry_failed: bool = False
+    ) -> int:
+        """How many photos ``photos_needing_embedding`` returns in all."""
+        sql, params = _needing_embedding("COUNT(*)", model, root_ids, retry_failed)
+        return int(self.query(sql, params)[0][0])
 
     # -- vectors ------------------------------------------------------------------
     def vectors(self, model: str, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -775,3 +787,22 @@ def _explain(exc: sqlite3.OperationalError, path: Path) -> str:
     if "disk" in text and "full" in text:
         return f"disk full while writing the catalog {path}"
     return f"catalog error in {path}: {text}"
+
+
+def _needing_embedding(
+    columns: str, model: str, root_ids: Iterable[int] | None, retry_failed: bool
+) -> tuple[str, list]:
+    """The query behind ``photos_needing_embedding`` and its count."""
+    sql = (
+        f"SELECT {columns} FROM photos p "
+        "LEFT JOIN embeddings e ON e.photo_id = p.id "
+        "WHERE (p.status = 'pending' OR (p.status = 'ok' AND "
+        "(e.model IS NULL OR e.model != ?)) OR (p.status = 'failed' AND "
+        "(p.failure_kind = 'io' OR ?)))"
+    )
+    params: list = [model, int(retry_failed)]
+    if root_ids is not None:
+        ids = list(root_ids)
+        sql += f" AND p.root_id IN ({','.join('?' * len(ids))})"
+        params += ids
+    return sql, params

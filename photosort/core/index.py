@@ -12,6 +12,10 @@ hold fp16 codes (``IndexIVFScalarQuantizer`` QT_fp16, inner product, ids kept by
 itself so removal works), half the memory of IVF-Flat (986 vs 1,963 MB at 1M) at the
 same recall@10 (0.999 against exact search, issue 13). The benchmark suite reports IVF's
 recall@10 against exact search (target >= 0.95).
+
+An exact index opened ``mapped`` (as a library opens it) is read in place from its file;
+what a scan adds waits in a small in-memory index and is appended to the file every few
+MB (core/flat_file.py), so indexing 100k photos no longer holds all their vectors.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from photosort.core import flat_file
 from photosort.core.lazy_import import np
 
 if TYPE_CHECKING:
@@ -49,6 +54,9 @@ EXACT_LIMIT = 200_000
 IVF_PROBE_FRACTION = 1 / 10
 #: Filtered queries allowing less than this fraction of the library probe every list.
 IVF_EXHAUSTIVE_BELOW = 0.2
+#: Vectors added to an exact index read in place wait in memory up to this many bytes (or a
+#: 32nd of the file, so that a large file is not rewritten too often), then go to its file.
+APPEND_BYTES = 4 << 20
 
 
 @contextmanager
@@ -84,7 +92,9 @@ class VectorIndex:
 
     _quantizer: Any  # an IVF index's coarse quantizer, kept alive with it
 
-    def __init__(self, dim: int, index: faiss.Index | None = None):
+    def __init__(
+        self, dim: int, index: faiss.Index | None = None, base: flat_file.FlatFile | None = None
+    ):
         self.dim = dim
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self.kind = (
@@ -93,18 +103,70 @@ class VectorIndex:
         if self.kind == "ivf":
             ivf = faiss.extract_index_ivf(self._index)
             ivf.nprobe = max(8, int(ivf.nlist * IVF_PROBE_FRACTION))
+        #: An exact index read in place from its file (see ``load`` and core/flat_file.py):
+        #: ``_index`` then holds only the vectors added since, until they join the file.
+        self._base = base
+        #: ``_index`` is FAISS's view of a mapped file (where files cannot be read in place)
+        self._view = False
         self.dirty = False
-        #: the vectors are a read-only view of the file (see ``load``): copied before a change
-        self.mapped = False
         # The GUI searches while a scan adds vectors: FAISS is not safe for that unguarded.
         self._lock = threading.RLock()
 
+    @property
+    def mapped(self) -> bool:
+        """The stored vectors are read from the file in place, not held in memory."""
+        return self._base is not None or self._view
+
+    def _writable(self, ids: np.ndarray) -> None:
+        """Copy into memory what a change to ``ids`` cannot make in place: FAISS aborts the
+        process (a C++ assertion, no exception) when a mapped index is changed."""
+        if self._view or (self._base is not None and self._base.holds_any(ids)):
+            self._own()
+
     def _own(self) -> None:
-        """Copy a mapped index into memory before it changes: FAISS aborts the process
-        (a C++ assertion, no exception) when a mapped index is added to or removed from."""
-        if self.mapped:
+        """Read a file read in place (or mapped) into memory."""
+        if self._view:
             self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
-            self.mapped = False
+            self._view = False
+        base = self._base
+        if base is not None:
+            owned = base.read_whole()
+            added = self._index
+            if added.ntotal:
+                ids, vectors = _flat_rows(added, 0, int(added.ntotal))
+                owned.add_with_ids(vectors, ids)
+            self._index, self._base = owned, None  # a reader of pieces may still read base
+
+    def _append_to_file(self) -> None:
+        """Move the vectors added since into the file once they pass ``APPEND_BYTES``, so
+        that indexing holds a few MB of them whatever the library's size."""
+        base = self._base
+        if base is None:
+            return
+        held = int(self._index.ntotal) * self.dim * 4
+        if held < max(APPEND_BYTES, base.nbytes // 32):
+            return
+        try:
+            self._write_file(base.path)
+        except (OSError, RuntimeError, ValueError) as exc:  # a full disk: they stay in memory
+            log.info("could not append to the vector index file (%s)", exc)
+            self._own()
+
+    def _write_file(self, target: Path) -> None:
+        """Write this index to ``target``: by appending to its file when it is read in place
+        (that file becomes the one read from ``target`` on), else by FAISS."""
+        base = self._base
+        if base is None:
+            _atomic_write(target, lambda p: faiss.write_index(self._index, p))
+            return
+        added = self._index
+        if not added.ntotal and base.is_at(target):
+            return  # the file there already holds every vector
+        ids, vectors = _flat_rows(added, 0, int(added.ntotal))
+        _atomic_write(target, lambda p: base.write_grown(p, ids, vectors))
+        if target == base.path:
+            self._base = flat_file.FlatFile(target, self.dim)
+            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
     @property
     def full_precision_lists(self) -> bool:
@@ -115,7 +177,8 @@ class VectorIndex:
 
     @property
     def count(self) -> int:
-        return int(self._index.ntotal)
+        base = self._base
+        return int(self._index.ntotal) + (base.count if base is not None else 0)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add or replace the vectors of ``ids``."""
@@ -123,16 +186,19 @@ class VectorIndex:
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         with self._lock:
-            self._own()
+            self._writable(ids)
             self.remove(ids)
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
             self.dirty = True
+            self._append_to_file()
 
     def remove(self, ids: Iterable[int]) -> None:
         arr = np.ascontiguousarray(np.fromiter(ids, dtype=np.int64))
         with self._lock:
             if len(arr) and self.count:
-                self._own()
+                self._writable(arr)
+                if not self._index.ntotal:
+                    return
                 # IVF with a hashtable direct map accepts only an array selector.
                 removed = self._index.remove_ids(faiss.IDSelectorArray(arr))
                 self.dirty = self.dirty or removed > 0
@@ -162,18 +228,18 @@ class VectorIndex:
         (2 GB at 1M, issue 13). Each piece is a copy made under the lock; a writer between
         pieces bumps the catalog's vectors version, which the tag writer checks."""
         if self.kind == "flat":
-            for start in range(0, self.count, batch):
+            base = self._base  # the file's pieces are file reads: its version never changes
+            for start in range(0, base.count if base is not None else 0, batch):
+                assert base is not None
+                stop = min(start + batch, base.count)
+                yield base.ids(start, stop), base.vectors(start, stop)
+            for start in range(0, int(self._index.ntotal), batch):
                 with self._lock:
-                    id_map: Any = self._index  # IndexIDMap2: faiss's hints lack its fields
-                    flat: Any = faiss.downcast_index(id_map.index)
-                    total = int(flat.ntotal)
+                    total = int(self._index.ntotal)
                     if start >= total:
                         return
-                    stop = min(start + batch, total)
-                    every = faiss.rev_swig_ptr(flat.get_xb(), total * self.dim)
-                    matrix = every[start * self.dim : stop * self.dim].reshape(-1, self.dim).copy()
-                    ids = faiss.vector_to_array(id_map.id_map)[start:stop].astype(np.int64)
-                yield ids, matrix
+                    piece = _flat_rows(self._index, start, min(start + batch, total))
+                yield piece
             return
         ids_parts: list[np.ndarray] = []
         mat_parts: list[np.ndarray] = []
@@ -208,6 +274,9 @@ class VectorIndex:
 
     def contains(self, photo_id: int) -> bool:
         with self._lock:
+            base = self._base
+            if base is not None and base.holds_any(np.array([photo_id], np.int64)):
+                return True
             try:
                 self._index.reconstruct(int(photo_id))
             except RuntimeError:
@@ -242,9 +311,18 @@ class VectorIndex:
             )
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         with self._lock, _one_omp_thread():
-            scores, ids = self._index.search(q, min(k, self.count), params=params)
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+            base = self._base
+            parts = [base.mapped_index()] if base is not None and base.count else []
+            parts += [self._index] if self._index.ntotal else []
+            found = [part.search(q, min(k, part.ntotal), params=params) for part in parts]
+        scores = np.concatenate([s[0] for s, _ in found])
+        ids = np.concatenate([i[0] for _, i in found])
+        keep = ids >= 0
+        ids, scores = ids[keep], scores[keep]
+        if len(found) > 1:  # the file's best and the added ones' best, merged
+            order = np.argsort(-scores, kind="stable")[:k]
+            ids, scores = ids[order], scores[order]
+        return ids, scores
 
     def meta(self, model: str, version: int) -> IndexMeta:
         return IndexMeta(model, version, self.count, self.dim, self.kind)
@@ -254,7 +332,7 @@ class VectorIndex:
         """Write index then sidecar, each via temp file + rename, so a crash leaves old or new."""
         folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            _atomic_write(folder / INDEX_FILENAME, lambda p: faiss.write_index(self._index, p))
+            self._write_file(folder / INDEX_FILENAME)
         _atomic_write(
             folder / META_FILENAME,
             lambda p: Path(p).write_text(json.dumps(meta.__dict__)),
@@ -263,18 +341,24 @@ class VectorIndex:
 
     @classmethod
     def load(cls, folder: Path, mapped: bool = False) -> tuple[VectorIndex, IndexMeta]:
-        """``mapped``: an exact index is mapped from its file, not read into memory (a cold
-        search of 100k photos: 0.03 s to open instead of 0.25 s, the same answers); for a
-        reader, whose index only changes if it is rebuilt. The file is only ever replaced
-        by a rename, so a mapping keeps the version it opened."""
+        """``mapped``: an exact index is read in place from its file, not into memory (a
+        cold search of 100k photos: 0.03 s to open instead of 0.25 s, the same answers; a
+        scan adds to it holding a few MB, see core/flat_file.py). The file is only ever
+        replaced by a rename, so what was opened keeps the version it opened."""
         meta = IndexMeta(**json.loads((folder / META_FILENAME).read_text()))
-        as_view = mapped and meta.kind == "flat"
-        flags = faiss.IO_FLAG_MMAP_IFC if as_view else 0
-        index = faiss.read_index(str(folder / INDEX_FILENAME), flags)
+        path = folder / INDEX_FILENAME
+        if mapped and meta.kind == "flat" and flat_file.supported():
+            base = flat_file.FlatFile(path, meta.dim)
+            if base.count != meta.count:
+                base.close()
+                raise ValueError("index file does not match its sidecar")
+            return cls(meta.dim, base=base), meta
+        as_view = mapped and meta.kind == "flat"  # where a file cannot be read in place
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if as_view else 0)
         if index.d != meta.dim or index.ntotal != meta.count:
             raise ValueError("index file does not match its sidecar")
         loaded = cls(meta.dim, index)
-        loaded.mapped = as_view
+        loaded._view = as_view
         if loaded.kind != meta.kind:
             raise ValueError("index file type does not match its sidecar")
         return loaded, meta
@@ -301,7 +385,7 @@ def open_or_rebuild(
         log.info("no vector index yet; building it from the catalog")
     except Exception as exc:  # corrupt or truncated file
         log.warning("vector index unreadable (%s); rebuilding from the catalog", exc)
-    return rebuild(folder, catalog, model, dim)
+    return rebuild(folder, catalog, model, dim, mapped)
 
 
 def _kind_for(count: int) -> str:
@@ -309,8 +393,11 @@ def _kind_for(count: int) -> str:
     return "ivf" if count >= EXACT_LIMIT else "flat"
 
 
-def rebuild(folder: Path, catalog: Catalog, model: str, dim: int) -> VectorIndex:
-    """A fresh index of the type the library's size calls for, from the stored vectors."""
+def rebuild(
+    folder: Path, catalog: Catalog, model: str, dim: int, mapped: bool = False
+) -> VectorIndex:
+    """A fresh index of the type the library's size calls for, from the stored vectors
+    (``mapped``: an exact one is then read in place from the file written, see ``load``)."""
     count = catalog.count_vectors(model)
     if _kind_for(count) == "ivf":
         lists = ivf_lists(count)
@@ -322,9 +409,23 @@ def rebuild(folder: Path, catalog: Catalog, model: str, dim: int) -> VectorIndex
             index._index.add_with_ids(vectors, ids)
     try:
         index.save(folder, index.meta(model, catalog.vectors_version()))
-    except (OSError, RuntimeError) as exc:  # a read-only or full disk: it is only a cache
+        if mapped and index.kind == "flat" and flat_file.supported():
+            return VectorIndex.load(folder, mapped=True)[0]
+    except (OSError, RuntimeError, ValueError) as exc:  # a read-only or full disk: a cache
         log.info("could not save the vector index (%s); using it from memory", exc)
     return index
+
+
+def _flat_rows(index: Any, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``start:stop`` of an in-memory exact index as (ids, float32 matrix), copies."""
+    flat: Any = faiss.downcast_index(index.index)  # IndexIDMap2: faiss's hints lack its fields
+    dim = int(flat.d)
+    if stop <= start:
+        return np.empty(0, np.int64), np.empty((0, dim), np.float32)
+    every = faiss.rev_swig_ptr(flat.get_xb(), int(flat.ntotal) * dim)
+    matrix = every[start * dim : stop * dim].reshape(-1, dim).copy()
+    ids = faiss.vector_to_array(index.id_map)[start:stop].astype(np.int64)
+    return ids, matrix
 
 
 def _with_list_no(ivf: Any, list_no: int, codes: np.ndarray, n: int) -> np.ndarray:

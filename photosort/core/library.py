@@ -266,7 +266,9 @@ class Library:
                     self.catalog,
                     self.model_id,
                     self.vector_dim(),
-                    mapped=self.read_only,  # a reader maps the file: a cold search opens fast
+                    # read in place: a cold search opens fast, a scan holds a few MB of
+                    # vectors whatever the library's size (core/flat_file.py)
+                    mapped=True,
                 )
             return self._index
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import stat
 import time
+from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from photosort.core import fingerprints, vector_codec
 from photosort.core.catalog import Catalog, now_iso
@@ -45,6 +46,14 @@ class EmbedJob:
     path: str
 
 
+class Jobs(Protocol):
+    """Photos to embed: a list, or a scan's pages read as it goes (scan_job.PendingPhotos)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[EmbedJob]: ...
+
+
 @dataclass
 class Prepared:
     """A photo made ready for the model by a worker thread (or the reason it could not be)."""
@@ -69,8 +78,9 @@ class EmbedStats:
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
-    #: Photos whose vector this run wrote or dropped (their tags need deciding again).
-    photo_ids: list[int] = field(default_factory=list)
+    #: Photos whose vector this run wrote or dropped (their tags need deciding again), 8
+    #: bytes each (a list of 100k Python ints is 3.6 MB).
+    photo_ids: array[int] = field(default_factory=lambda: array("q"))
     #: Seconds spent per stage (read/decode/preprocess summed over worker threads).
     timings: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(
@@ -168,7 +178,7 @@ def embed_photos(
     catalog: Catalog,
     embedder: ImageEncoder,
     index: VectorIndex | None,
-    jobs: Sequence[EmbedJob],
+    jobs: Jobs,
     on_progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
     batch_size: int = 32,
@@ -220,7 +230,7 @@ def embed_photos(
             timings["decode"] += p.decode_s
             timings["preprocess"] += p.preprocess_s
         stats.embedded += len(ok)
-        stats.photo_ids += [p.job.photo_id for p in batch]
+        stats.photo_ids.extend(p.job.photo_id for p in batch)
         for p in batch:
             if p.error:
                 stats.failed += 1

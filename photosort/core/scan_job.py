@@ -12,11 +12,12 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from photosort.core import kept_tags, ocr_store, sun_store
+from photosort.core import heap, kept_tags, ocr_store, sun_store
 from photosort.core import keywords as keyword_import
 from photosort.core import pairs as raw_pairs
 from photosort.core.catalog import Catalog, CatalogError
@@ -59,8 +60,9 @@ class ScanSummary:
     #: Keywords read from sidecars and embedded XMP/IPTC (None when not run).
     keywords: keyword_import.ImportSummary | None = None
     pairs: int = 0  # RAW+JPEG pairs formed by this scan
-    #: Photos whose vector or sun this scan wrote or dropped: the only ones it re-tags.
-    changed_ids: list[int] = field(default_factory=list)
+    #: Photos whose vector or sun this scan wrote or dropped: the only ones it re-tags (8
+    #: bytes each: a list of the 100k of a big scan was 3.6 MB, twice).
+    changed_ids: MutableSequence[int] = field(default_factory=lambda: array("q"))
     #: The text stage (None when not run: cancelled before it, or turned off).
     ocr: ocr_store.OcrSummary | None = None
 
@@ -121,7 +123,7 @@ class ScanWiring:
     recover_moves: Callable[[], list[str]]
     update_sun: Callable[[ProgressCallback | None, Callable[[], bool] | None], sun_store.SunUpdate]
     #: re-tag these photos (a scan's new and changed ones)
-    autotag: Callable[[list[int]], object]
+    autotag: Callable[[Iterable[int]], object]
     import_keywords: Callable[[list[int], ProgressCallback | None], keyword_import.ImportSummary]
     #: export the loaded model's text tower once, so later searches need no torch
     cache_text_encoder: Callable[[], None]
@@ -152,7 +154,7 @@ def run(
         summary.warnings += notes
         if not summary.cancelled:
             summary.sun = wiring.update_sun(on_progress, should_cancel)
-            summary.changed_ids += summary.sun.photo_ids
+            summary.changed_ids.extend(summary.sun.photo_ids)
         autotag_after_scan(wiring, summary)
         if not summary.cancelled:  # after auto-tagging: see keywords.py
             summary.keywords = wiring.import_keywords([r[0] for r in roots], on_progress)
@@ -239,7 +241,7 @@ def scan_roots(
     linked = raw_pairs.link(catalog, [r[0] for r in roots])
     if linked.companion_ids:
         wiring.index().remove(linked.companion_ids)
-    summary.changed_ids += linked.companion_ids or []  # their vectors went
+    summary.changed_ids.extend(linked.companion_ids or [])  # their vectors went
     summary.pairs = linked.formed
     if should_cancel and should_cancel():
         summary.cancelled = True
@@ -251,6 +253,7 @@ def scan_roots(
     stats = EmbedStats()
     try:
         if jobs:
+            heap.release_freed()  # the walk's objects, before the model and decoders take pages
             embedder = wiring.embedder()
             wiring.record_model(embedder)
             if embedder.model_id != known_id:  # the folder's weights were replaced
@@ -264,7 +267,7 @@ def scan_roots(
     with catalog.transaction() as conn:  # decisions kept when photos were forgotten
         kept_tags.restore(conn)
     summary.embedded = stats.embedded
-    summary.changed_ids += stats.photo_ids
+    summary.changed_ids.extend(stats.photo_ids)
     summary.failed = stats.failed
     summary.failures = stats.failures
     summary.cancelled = stats.cancelled
@@ -274,14 +277,42 @@ def scan_roots(
 
 def embed_jobs(
     catalog: Catalog, model_id: str, root_ids: list[int], retry_failed: bool
-) -> list[EmbedJob]:
+) -> PendingPhotos:
     """The photos of these roots that need a vector of ``model_id`` (a RAW beside its
     JPEG never does: the JPEG speaks for both)."""
-    rows = catalog.photos_needing_embedding(model_id, root_ids, retry_failed)
-    if not rows:
-        return []  # a rescan with nothing new asks no more
-    companions = raw_pairs.companion_ids(catalog)
-    return [EmbedJob(r["id"], r["path"]) for r in rows if r["id"] not in companions]
+    return PendingPhotos(catalog, model_id, root_ids, retry_failed)
+
+
+class PendingPhotos:
+    """The photos to embed, read from the catalog a page at a time as the scan goes (a
+    list of 100k of them was 20 MB held through the whole scan); their number is the
+    count when the scan came to them."""
+
+    PAGE = 2000
+
+    def __init__(self, catalog: Catalog, model_id: str, root_ids: list[int], retry_failed: bool):
+        self._catalog, self._model_id = catalog, model_id
+        self._root_ids, self._retry = root_ids, retry_failed
+        count = catalog.photos_needing_embedding_count(model_id, root_ids, retry_failed)
+        # a rescan with nothing new asks no more (no companion query)
+        self._companions = raw_pairs.companion_ids(catalog) if count else frozenset()
+        self._count = sum(1 for _ in self) if self._companions else count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[EmbedJob]:
+        after: str | None = None
+        while True:
+            rows = self._catalog.photos_needing_embedding(
+                self._model_id, self._root_ids, self._retry, after, self.PAGE
+            )
+            for r in rows:
+                if r["id"] not in self._companions:
+                    yield EmbedJob(r["id"], r["path"])
+            if len(rows) < self.PAGE:
+                return
+            after = rows[-1]["path"]
 
 
 def autotag_after_scan(wiring: ScanWiring, summary: ScanSummary) -> None:

@@ -146,10 +146,12 @@ def test_chunks_give_back_every_vector_once(kind: str) -> None:
     np.testing.assert_allclose(got[order], x[keep], atol=1e-3 if kind != "flat" else 0)
 
 
-def test_a_reader_maps_the_file_and_may_still_change_it(tmp_path):
+@pytest.mark.parametrize("in_place", [True, False])  # False: where files are only mapped
+def test_a_reader_maps_the_file_and_may_still_change_it(tmp_path, monkeypatch, in_place):
     """A read-only library maps an exact index (a cold search opens it without reading
     it); the answers are the same, and a change copies it first: FAISS aborts the whole
     process on a change to a mapped index."""
+    monkeypatch.setattr(vindex.flat_file, "supported", lambda: in_place)
     x = _clustered(400)
     ids = np.arange(400, dtype=np.int64) + 1
     catalog = FakeCatalog(x, ids)
@@ -162,5 +164,67 @@ def test_a_reader_maps_the_file_and_may_still_change_it(tmp_path):
     mapped.add(np.array([9999], np.int64), x[:1])
     assert not mapped.mapped and mapped.count == 391 and mapped.contains(9999)
     assert read.count == 400  # the file and what read it are untouched
+    added = vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True)
+    added.add(np.array([10001], np.int64), x[1:2])  # an addition alone, too
+    assert added.count == 401 and added.contains(10001) and read.count == 400
     (tmp_path / vindex.INDEX_FILENAME).write_bytes(b"\0" * 50)
     assert vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True).count == 400
+
+
+def test_a_scan_grows_the_file_in_place_with_the_same_answers(tmp_path, monkeypatch):
+    """A writer reading its exact index in place keeps only the vectors added since the
+    file was written and appends them to the file in steps (issue 13: indexing 100k photos
+    held all their vectors); FAISS reads every file written, the answers equal an index
+    held in memory, and a removal of a stored vector still works."""
+    monkeypatch.setattr(vindex, "APPEND_BYTES", 64 * 4 * 100)  # every 100 vectors of 64-d
+    x = _clustered(1000)
+    ids = np.arange(1000, dtype=np.int64) * 3 + 5
+    catalog = FakeCatalog(x[:0], ids[:0])
+    index = vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True)
+    exact = VectorIndex(64)
+    for start in range(0, 1000, 32):
+        index.add(ids[start : start + 32], x[start : start + 32])
+        exact.add(ids[start : start + 32], x[start : start + 32])
+        assert index._index.ntotal < 132  # held in memory: at most one step's worth
+    on_disk = faiss.read_index(str(tmp_path / vindex.INDEX_FILENAME))
+    assert on_disk.ntotal >= 900 and index.count == 1000 and index.mapped
+    for q in x[::97]:
+        assert list(index.search(q, 10)[0]) == list(exact.search(q, 10)[0])
+        allowed = ids[::7]
+        assert list(index.search(q, 10, allowed)[0]) == list(exact.search(q, 10, allowed)[0])
+    got = [(i, m) for i, m in index.chunks(batch=128)]
+    np.testing.assert_array_equal(np.concatenate([i for i, _ in got]), ids)
+    np.testing.assert_array_equal(np.concatenate([m for _, m in got]), x)
+    assert index.contains(int(ids[0])) and index.contains(int(ids[-1])) and not index.contains(6)
+
+    index.save(tmp_path, index.meta("m", 4))
+    catalog.ids, catalog.mat, catalog.version = ids, x, 4
+    again = vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True)
+    assert again.count == 1000 and again.mapped
+    assert list(again.search(x[3], 10)[0]) == list(exact.search(x[3], 10)[0])
+    whole = faiss.read_index(str(tmp_path / vindex.INDEX_FILENAME))
+    np.testing.assert_array_equal(faiss.vector_to_array(whole.id_map), ids)
+
+    again.remove(ids[:10])  # copied into memory first: FAISS aborts on a mapped removal
+    again.add(ids[20:21], x[21:22])  # replaces a stored vector
+    exact.remove(ids[:10])
+    exact.add(ids[20:21], x[21:22])
+    assert not again.mapped and again.count == exact.count == 990
+    assert list(again.search(x[21], 5)[0]) == list(exact.search(x[21], 5)[0])
+
+
+def test_a_scan_killed_between_appends_loses_nothing(tmp_path, monkeypatch):
+    """Vectors appended to the file without a saved sidecar (a killed scan) make the next
+    open rebuild from the catalog, which holds every vector."""
+    monkeypatch.setattr(vindex, "APPEND_BYTES", 64 * 4 * 50)
+    x = _clustered(300)
+    ids = np.arange(300, dtype=np.int64) + 1
+    catalog = FakeCatalog(x[:100], ids[:100])
+    index = vindex.rebuild(tmp_path, catalog, "m", 64, mapped=True)
+    assert index.mapped
+    index.add(ids[100:], x[100:])  # appended to the file; the sidecar still says 100
+    assert faiss.read_index(str(tmp_path / vindex.INDEX_FILENAME)).ntotal == 300
+    catalog.ids, catalog.mat, catalog.version = ids, x, 5
+    reopened = vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True)
+    assert reopened.count == 300
+    assert list(reopened.search(x[250], 3)[0])[0] == 251

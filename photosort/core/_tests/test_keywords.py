@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import draw_photo
 from photosort.core import keywords, pairs, tagging  # noqa: F401  (registers migrations)
 from photosort.core.catalog import Catalog
@@ -29,7 +31,9 @@ def _manual(catalog: Catalog, name: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def test_sidecar_keywords_become_manual_tags_once(tmp_path):
+@pytest.mark.parametrize("page", [2000, 1])  # photos read a page at a time: none missed
+def test_sidecar_keywords_become_manual_tags_once(tmp_path, monkeypatch, page):
+    monkeypatch.setattr(keywords, "_PAGE", page)
     root = tmp_path / "photos"
     draw_photo(root / "a.jpg", seed=1)
     shutil.copy(FIXTURES / "digikam.xmp", root / "a.jpg.xmp")

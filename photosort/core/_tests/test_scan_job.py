@@ -54,3 +54,30 @@ def test_a_scan_that_changed_nothing_tags_nothing(tmp_path: Path) -> None:
     scan_job.autotag_after_scan(_wiring(catalog, tagged.append), scan_job.ScanSummary(unchanged=5))
     assert tagged == []
     catalog.close()
+
+
+def test_the_photos_to_embed_come_a_page_at_a_time_and_none_is_missed(tmp_path: Path, monkeypatch):
+    """A scan reads the photos it embeds from the catalog a page at a time (a list of
+    100k of them was held through the whole scan, issue 13): every one comes once, in
+    path order, also one whose embedding fails while the pages are read."""
+    from photosort.core._tests.test_catalog import add_photo
+
+    monkeypatch.setattr(scan_job.PendingPhotos, "PAGE", 3)
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    with catalog.transaction() as conn:
+        paths = [f"/p/{i:02d}.jpg" for i in range(10)]
+        for path in reversed(paths):
+            add_photo(conn, path)
+        add_photo(conn, "/p/broken.jpg", "failed", "content")  # not retried
+    jobs = scan_job.embed_jobs(catalog, "m", [1], retry_failed=False)
+    assert len(jobs) == 10
+    seen = []
+    for job in jobs:
+        seen.append(job.path)
+        with catalog.transaction() as conn:  # what embedding a photo leaves meanwhile
+            conn.execute(
+                "UPDATE photos SET status = 'failed', failure_kind = 'io' WHERE id = ?",
+                (job.photo_id,),
+            )
+    assert seen == paths
+    catalog.close()

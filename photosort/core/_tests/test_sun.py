@@ -348,3 +348,27 @@ def test_faces_that_edit_only_words_keep_the_sun_keys():
     assert kept.sun and kept.labels[0].sun_elevation == (-6.0, 6.0)
     assert kept.labels[0].sun_rising is True and kept.labels[0].prompts == ["sunrise"]
     assert kept.labels[1].sun_elevation is None  # a new label: the whole sky
+
+
+def test_the_sun_of_a_big_scan_is_read_a_batch_at_a_time_once_each(tmp_path):
+    """The photos whose sun is read come from the catalog a batch at a time (all 100k at
+    once were held to the end of a scan, issue 13): each is read once, none is missed."""
+    from photosort.core import categories, sun_store  # noqa: F401 - registers the tables
+    from photosort.core._tests.test_catalog import add_photo
+    from photosort.core.catalog import Catalog
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    with catalog.transaction() as conn:
+        ids = [add_photo(conn, f"/p/{i}.jpg", "ok") for i in range(7)]
+        add_photo(conn, "/p/pending.jpg")  # not indexed yet: no sun
+    read: list[str] = []
+
+    def capture(path: str) -> sun.Capture:
+        read.append(path)
+        return sun.Capture()
+
+    done = sun_store.update_catalog(catalog, read=capture, batch=2)
+    assert sorted(read) == sorted(f"/p/{i}.jpg" for i in range(7)) and len(read) == 7
+    assert list(done.photo_ids) == ids and done.read == 7
+    assert sun_store.update_catalog(catalog, read=capture, batch=2).read == 0  # all stored
+    catalog.close()

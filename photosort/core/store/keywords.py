@@ -28,16 +28,31 @@ def _schema(conn: sqlite3.Connection) -> None:
 class KeywordImportStore(Store):
     """``keyword_imports`` rows (the adopted keywords as a JSON list of paths)."""
 
-    def photos_with_signatures(self, root_ids: Sequence[int]) -> list[Any]:
-        """(id, path, signature or None, size, mtime_ns) of every photo of these roots, by
-        path."""
+    def photos_with_signatures(
+        self, root_ids: Sequence[int], after: str | None = None, limit: int | None = None
+    ) -> list[Any]:
+        """(id, path, signature or None, size, mtime_ns) of the photos of these roots, by
+        path, from the first past ``after``, at most ``limit`` of them."""
         marks = ",".join("?" * len(root_ids))
-        return self.db.rows(
+        params: list[Any] = list(root_ids)
+        sql = (
             "SELECT p.id, p.path, k.signature, p.size, p.mtime_ns FROM photos p "
             "LEFT JOIN keyword_imports k "
-            f"ON k.photo_id = p.id WHERE p.root_id IN ({marks}) ORDER BY p.path",
-            list(root_ids),
+            f"ON k.photo_id = p.id WHERE p.root_id IN ({marks})"
         )
+        if after is not None:
+            sql += " AND p.path > ?"
+            params.append(after)
+        sql += " ORDER BY p.path"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self.db.rows(sql, params)
+
+    def count_photos(self, root_ids: Sequence[int]) -> int:
+        marks = ",".join("?" * len(root_ids))
+        sql = f"SELECT COUNT(*) FROM photos WHERE root_id IN ({marks})"
+        return int(self.db.scalar(sql, list(root_ids)))
 
     def adopted_json(self, photo_id: int) -> str | None:
         value = self.db.scalar(

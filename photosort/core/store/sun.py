@@ -41,17 +41,28 @@ FIX_COLUMNS = (
 )
 
 
+#: Indexed photos whose sun is missing or was read from another version of the file.
+_STALE = (
+    "FROM photos p LEFT JOIN photo_sun s ON s.photo_id = p.id WHERE p.status = 'ok' AND "
+    "(s.photo_id IS NULL OR s.size != p.size OR s.mtime_ns != p.mtime_ns)"
+)
+
+
 class SunStore(Store):
     """``photo_sun`` rows."""
 
-    def stale(self) -> list[Any]:
+    def stale(self, after: int = 0, limit: int = -1) -> list[Any]:
         """(id, path, size, mtime_ns) of indexed photos whose sun is missing or was read
-        from another version of the file, by id."""
+        from another version of the file, by id, from the first past ``after``, at most
+        ``limit`` of them (-1: all)."""
         return self.db.rows(
-            "SELECT p.id, p.path, p.size, p.mtime_ns FROM photos p "
-            "LEFT JOIN photo_sun s ON s.photo_id = p.id WHERE p.status = 'ok' AND "
-            "(s.photo_id IS NULL OR s.size != p.size OR s.mtime_ns != p.mtime_ns) ORDER BY p.id"
+            f"SELECT p.id, p.path, p.size, p.mtime_ns {_STALE} AND p.id > ? ORDER BY p.id LIMIT ?",
+            (after, limit),
         )
+
+    def count_stale(self) -> int:
+        """How many photos ``stale`` returns in all."""
+        return int(self.db.scalar(f"SELECT COUNT(*) {_STALE}"))
 
     def put(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """(photo id, size, mtime_ns, then the ``FIX_COLUMNS``) rows, for photos still

@@ -14,7 +14,7 @@ from typing import Any
 from photosort.core import vector_codec
 from photosort.core.catalog import Catalog
 from photosort.core.lazy_import import np
-from photosort.core.store.sql import Handle, Store, in_chunks
+from photosort.core.store.sql import IN_CHUNK, Handle, Store, in_chunks
 
 #: The tables that hold photo vectors (the staging one exists from migration 0015 on).
 VECTOR_TABLES = ("embeddings", "staged_vectors")
@@ -60,7 +60,10 @@ class VectorStore(Store):
         self, model: str, photo_ids: Iterable[int]
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The stored vectors of these photos (those that have one), as (ids, matrix) pieces."""
-        for marks, chunk in in_chunks(sorted({int(i) for i in photo_ids})):
+        ids = np.unique(np.fromiter(photo_ids, np.int64))  # no set of 100k Python ints
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start : start + IN_CHUNK].tolist()
+            marks = ",".join("?" * len(chunk))
             rows = self.db.rows(
                 "SELECT photo_id, vector FROM embeddings WHERE model = ? "
                 f"AND photo_id IN ({marks}) ORDER BY photo_id",

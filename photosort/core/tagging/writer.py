@@ -4,7 +4,7 @@ against an in-memory copy so a re-tag never reads 100k rows back."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from photosort.core.catalog import Catalog
@@ -111,15 +111,12 @@ def write_decisions(
         added = ~hit
         gone = ~np.isin(old_keys, new_keys, assume_unique=True)
 
-        def split(keys: np.ndarray) -> tuple[list, list]:
-            return (keys >> 24).tolist(), (keys & 0xFFFFFF).tolist()
-
-        pids, lids = split(new_keys[added])
-        inserts = zip(pids, lids, new_scores[added].astype(np.float64).tolist(), strict=True)
-        pids, lids = split(new_keys[rescored])
-        updates = zip(new_scores[rescored].astype(np.float64).tolist(), pids, lids, strict=True)
-        pids, lids = split(old_keys[gone])
-        store.write_auto_changes(inserts, updates, zip(pids, lids, strict=True))
+        ins, upd, rm = new_keys[added], new_keys[rescored], old_keys[gone]
+        store.write_auto_changes(
+            _rows(ins >> 24, ins & 0xFFFFFF, new_scores[added].astype(np.float64)),
+            _rows(new_scores[rescored].astype(np.float64), upd >> 24, upd & 0xFFFFFF),
+            _rows(rm >> 24, rm & 0xFFFFFF),
+        )
         n_added, n_gone, n_rescored = int(added.sum()), int(gone.sum()), int(rescored.sum())
         if n_added or n_gone or n_rescored:
             bump_auto_version(conn)
@@ -128,6 +125,13 @@ def write_decisions(
             order = np.argsort(keys, kind="stable")
             cache.state = AutoState(_versions(conn), keys[order], scores[order])
     return n_added, n_gone, n_rescored
+
+
+def _rows(*columns: np.ndarray, piece: int = 8192) -> Iterator[tuple]:
+    """The rows of aligned columns as Python tuples, a piece at a time: the tags of a scan
+    of 100k photos made Python lists of every one of them (tens of MB, issue 13)."""
+    for start in range(0, len(columns[0]), piece):
+        yield from zip(*(c[start : start + piece].tolist() for c in columns), strict=True)
 
 
 def _keys(photo_ids: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
