@@ -646,14 +646,7 @@ class Catalog:
         sql, params = _needing_embedding(
             "p.id, p.path, p.size, p.mtime_ns", model, root_ids, retry_failed
         )
-        if after is not None:
-            sql += " AND p.path > ?"
-            params.append(after)
-        sql += " ORDER BY p.path"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return self.query(sql, params)
+        return self.query(page_by_path(sql, params, after, limit), params)
 
     def photos_needing_embedding_count(
         self, model: str, root_ids: Iterable[int] | None = None, retry_failed: bool = False
@@ -787,6 +780,20 @@ def _explain(exc: sqlite3.OperationalError, path: Path) -> str:
     if "disk" in text and "full" in text:
         return f"disk full while writing the catalog {path}"
     return f"catalog error in {path}: {text}"
+
+
+def page_by_path(sql: str, params: list[Any], after: str | None, limit: int | None) -> str:
+    """``sql`` (a query of photos ``p`` with a WHERE clause) ordered by path, from the first
+    path past ``after``, at most ``limit`` rows; appends to ``params``. Keyset pages, so a
+    job over every photo holds one page at a time, whatever the library's size."""
+    if after is not None:
+        sql += " AND p.path > ?"
+        params.append(after)
+    sql += " ORDER BY p.path"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql
 
 
 def _needing_embedding(

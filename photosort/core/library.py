@@ -183,9 +183,7 @@ class Library:
         # of them, issue 13): auto tags and the sun's evidence at the first re-tag,
         # whitening and nearest examples (fast retrain) when first taught.
         self._caches_lock = threading.Lock()
-        self._auto_tags: tagging.AutoTagCache | None = None
-        self._sun_made: sun_store.EvidenceCache | None = None
-        self._teach_made: teaching.TeachCache | None = None
+        self._made: dict[str, Any] = {}
         self._write_lock = WriteLock(self.folder)
         # The catalog vectors_version the in-memory index mirrors, and whether this process
         # holds the write lock (only then may it change vectors and save the index).
@@ -534,9 +532,9 @@ class Library:
 
     def close(self) -> None:
         self._matrix.clear()
-        if self._auto_tags is not None:
-            self._auto_tags.state = None
-        self._teach_made = None
+        if "auto" in self._made:
+            self._auto_cache.state = None
+        self._made.pop("teach", None)
         self.save_index()
         self.catalog.close()
 
@@ -575,30 +573,28 @@ class Library:
                 return key[1], index.chunks()
         return key[1], self.catalog.vectors(key[0])
 
+    def _made_once(self, name: str, make: Callable[[], Any]) -> Any:
+        """This library's cache ``name``, made on first use (its module too, issue 13)."""
+        with self._caches_lock:
+            if name not in self._made:
+                self._made[name] = make()
+            return self._made[name]
+
     @property
     def _auto_cache(self) -> tagging.AutoTagCache:
-        with self._caches_lock:
-            if self._auto_tags is None:
-                self._auto_tags = tagging.AutoTagCache()
-            return self._auto_tags
+        return self._made_once("auto", lambda: tagging.AutoTagCache())
 
     @property
     def _sun_cache(self) -> sun_store.EvidenceCache:
-        with self._caches_lock:
-            if self._sun_made is None:
-                self._sun_made = sun_store.EvidenceCache()
-            return self._sun_made
+        return self._made_once("sun", lambda: sun_store.EvidenceCache())
 
     @property
     def _teach_cache(self) -> teaching.TeachCache:
-        with self._caches_lock:
-            if self._teach_made is None:
-                self._teach_made = teaching.TeachCache()
-            return self._teach_made
+        return self._made_once("teach", lambda: teaching.TeachCache())
 
     @_teach_cache.setter
     def _teach_cache(self, cache: teaching.TeachCache) -> None:
-        self._teach_made = cache
+        self._made["teach"] = cache
 
     @property
     def _tags(self) -> autotagging.AutoTagging:
@@ -783,8 +779,8 @@ class Library:
     def restore_tags(self, snapshot: tag_admin.TagSnapshot, created: Iterable[str] = ()) -> None:
         with self.catalog.transaction() as conn:
             tag_admin.restore(conn, snapshot, created)
-        if self._auto_tags is not None:
-            self._auto_tags.state = None
+        if "auto" in self._made:
+            self._auto_cache.state = None
 
     def _retag_categories_of(self, tags: Iterable[str], categories: Iterable[str] = ()) -> None:
         """Re-tag the categories holding these labels (a label's name is in its prompts)."""

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from photosort.core.catalog import run_script
+from photosort.core.catalog import page_by_path, run_script
 from photosort.core.store.sql import Store
 
 
@@ -40,14 +40,7 @@ class KeywordImportStore(Store):
             "LEFT JOIN keyword_imports k "
             f"ON k.photo_id = p.id WHERE p.root_id IN ({marks})"
         )
-        if after is not None:
-            sql += " AND p.path > ?"
-            params.append(after)
-        sql += " ORDER BY p.path"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return self.db.rows(sql, params)
+        return self.db.rows(page_by_path(sql, params, after, limit), params)
 
     def count_photos(self, root_ids: Sequence[int]) -> int:
         marks = ",".join("?" * len(root_ids))
