@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
+from photosort.core.search import SearchQuery
 
 
 def _scan_in_fresh_process(library: Path, model: str, photos: Path) -> str:
@@ -102,3 +103,21 @@ def test_a_scan_that_adds_photos_retags_only_those(make_library, photo_tree):
     full = lib.autotag()  # what re-tagging everything would change: nothing
     assert (full.photos, full.added, full.removed, full.changed) == (14, 0, 0, 0)
     assert lib.autotag(photo_ids=new_ids).photos == 3
+
+
+def test_a_killed_save_leaves_no_temp_file_behind(make_library, photo_tree):
+    """A scan appends to the index file every few MB through a temp file as big as the
+    index; a kill in between leaves it, and the next writer deletes it (a reader never)."""
+    lib = make_library()
+    lib.scan([photo_tree])
+    leftover = lib.folder / "vectors.faiss.x1y2z3.tmp"
+    leftover.write_bytes(b"\0" * 4096)  # what a killed append leaves
+    lib.close()
+    reader = make_library(lib.folder, read_only=True)
+    assert reader.search(SearchQuery(text="a red ball", top=3))
+    assert leftover.exists()  # a reader touches nothing
+    reader.close()
+    lib = make_library(lib.folder)
+    lib.scan([photo_tree])  # nothing new: still a writer
+    assert not leftover.exists()
+    assert (lib.folder / "vectors.faiss").exists()

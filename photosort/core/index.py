@@ -435,6 +435,18 @@ def _with_list_no(ivf: Any, list_no: int, codes: np.ndarray, n: int) -> np.ndarr
     return np.ascontiguousarray(np.hstack([np.tile(prefix, (n, 1)), rows]))
 
 
+def remove_leftovers(folder: Path) -> int:
+    """Delete the temp files of a writer killed mid-save (a scan appends to an exact index
+    every few MB, so a kill often leaves one, as big as the index). Only under the write
+    lock: nobody else writes them. The index is a cache, so nothing in them is needed."""
+    removed = 0
+    for name in (INDEX_FILENAME, META_FILENAME):
+        for leftover in folder.glob(name + ".*.tmp"):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def _atomic_write(target: Path, write: Callable[[str], object]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
     os.close(fd)

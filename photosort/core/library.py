@@ -283,6 +283,7 @@ class Library:
             outer = not self._writing
             if outer:
                 with self._index_lock:
+                    vector_index.remove_leftovers(self.folder)  # of a writer killed mid-save
                     if self._index is not None and (
                         self._index_version != self.catalog.vectors_version()
                     ):
