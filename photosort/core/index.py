@@ -437,8 +437,10 @@ def _with_list_no(ivf: Any, list_no: int, codes: np.ndarray, n: int) -> np.ndarr
 
 def remove_leftovers(folder: Path) -> int:
     """Delete the temp files of a writer killed mid-save (a scan appends to an exact index
-    every few MB, so a kill often leaves one, as big as the index). Only under the write
-    lock: nobody else writes them. The index is a cache, so nothing in them is needed."""
+    every few MB, so a kill often leaves one, as big as the index). Called under the write
+    lock; a reader saving the index it rebuilt at that moment loses its save and keeps the
+    index in memory (``rebuild`` catches it). The index is a cache: nothing in them is
+    needed."""
     removed = 0
     for name in (INDEX_FILENAME, META_FILENAME):
         for leftover in folder.glob(name + ".*.tmp"):
