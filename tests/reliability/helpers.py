@@ -70,8 +70,11 @@ def catalog_count(library: Path, sql: str) -> int:
         return 0
 
 
-def kill_when(proc: subprocess.Popen, ready, delay_s: float, limit_s: float = 120) -> bool:
-    """SIGKILL ``proc`` ``delay_s`` after ``ready()`` turns true; False if it ended first."""
+def kill_when(
+    proc: subprocess.Popen, ready, delay_s: float, limit_s: float = 120, poll_s: float = 0.02
+) -> bool:
+    """SIGKILL ``proc`` ``delay_s`` after ``ready()`` turns true; False if it ended first.
+    ``ready`` is polled every ``poll_s``: a short one for work that finishes in milliseconds."""
     deadline = time.monotonic() + limit_s
     while not ready():
         if proc.poll() is not None:
@@ -80,7 +83,7 @@ def kill_when(proc: subprocess.Popen, ready, delay_s: float, limit_s: float = 12
             proc.kill()
             proc.wait()
             raise AssertionError("the scan never reached the kill point")
-        time.sleep(0.02)
+        time.sleep(poll_s)
     time.sleep(delay_s)
     if proc.poll() is not None:
         return False
