@@ -219,6 +219,11 @@ class Library:
         """Export the loaded model's text tower for the next cold search (once per model)."""
         self._model.cache_text_encoder()
 
+    def cache_image_encoder(self) -> None:
+        """Export the loaded model's image tower for the next small scans where torch
+        would otherwise load for them (a bf16 CPU; once per model)."""
+        self._model.cache_image_encoder()
+
     @property
     def image_encoder(self) -> ImageEncoder:
         """What turns photos into vectors: the model, or its cached ONNX image tower."""
@@ -419,7 +424,7 @@ class Library:
             model_spec=str(self.model_spec),
             known_model_id=self.known_model_id,
             model_id=lambda: self.model_id,
-            embedder=lambda: self.image_encoder,
+            embedder=self._model.image_encoder_for,
             record_model=self._record_model,
             index=lambda: self.index,
             forget_index=forget_index,
@@ -429,6 +434,7 @@ class Library:
             autotag=lambda ids: self.autotag(photo_ids=ids),
             import_keywords=lambda ids, progress: self.import_keywords(ids, progress, walked=True),
             cache_text_encoder=self.cache_text_encoder,
+            cache_image_encoder=self.cache_image_encoder,
             ocr_stage=self._ocr_stage,
         )
 

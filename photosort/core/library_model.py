@@ -56,20 +56,29 @@ class LibraryModel:
 
     @property
     def image_encoder(self) -> ImageEncoder:
-        """What turns photos into vectors: the model once loaded, else its cached ONNX
-        image tower where that is this machine's engine (a scan then imports neither
-        torch nor open_clip: 27 of 45 s of a small scan from scratch), else the model."""
+        """What turns photos into vectors (see ``image_encoder_for``)."""
+        return self.image_encoder_for(None)
+
+    def image_encoder_for(self, photos: int | None) -> ImageEncoder:
+        """What turns ``photos`` images (None: a number not known) into vectors: the model
+        once loaded, else its cached ONNX image tower where that is this machine's engine,
+        or the job is small enough for it to stand in for torch bf16 (a scan then imports
+        neither torch nor open_clip: 27 of 45 s of a small scan from scratch), else the
+        model."""
         if self.loaded is None:
             with self.lock:
                 if self._image_encoder is None:
                     self._image_encoder = image_engine.OnnxImageEncoder.open(
-                        self.spec, self.device, lambda: self.embedder
+                        self.spec, self.device, lambda: self.embedder, photos
                     )
                     if self._image_encoder is not None:
                         self._note(self._image_encoder)
-                if self._image_encoder is not None:
-                    return self._image_encoder
-        return self.embedder
+                encoder = self._image_encoder
+                if encoder is not None and not (
+                    encoder.stand_in and photos is not None and not image_engine.small_job(photos)
+                ):
+                    return encoder
+        return self.embedder  # a large job after a small one: torch bf16 is cheaper per photo
 
     def _note(self, model: ImageEncoder) -> None:
         """What loading a model records: its spec by id, and (unless a one-off --model
@@ -108,6 +117,21 @@ class LibraryModel:
                 text_onnx.export(self.loaded)
         except Exception as exc:
             log.info("text tower not exported (%s); searches load the model", exc)
+
+    def cache_image_encoder(self) -> None:
+        """On a bf16 CPU, export the loaded model's image tower for the small jobs to come
+        (``image_engine.stand_in_wanted``: seconds, once per model); elsewhere the first
+        bulk embedding already made it. A failure only means small jobs load torch."""
+        model = self.loaded
+        if model is None or model.image_engine != "torch":
+            return
+        if not image_engine.stand_in_wanted(model.device, model.precision):
+            return
+        try:
+            with model._lock:
+                image_engine.export(model)
+        except Exception as exc:
+            log.info("image tower not exported (%s); small scans load the model", exc)
 
     def _remember(self, model: ImageEncoder) -> None:
         """Record the loaded model (``_note`` skips a reader), only when that changes

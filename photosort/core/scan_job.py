@@ -109,8 +109,9 @@ class ScanWiring:
     known_model_id: Callable[[], str | None]
     #: the model id (loads the model only when it cannot be known otherwise)
     model_id: Callable[[], str]
-    #: what embeds photos: the model, or its ONNX image tower without torch (loads it)
-    embedder: Callable[[], ImageEncoder]
+    #: what embeds this many photos (None: not known): the model, or its ONNX image tower
+    #: without torch (loads it)
+    embedder: Callable[[int | None], ImageEncoder]
     #: make this model the library's (the next open uses it)
     record_model: Callable[[ImageEncoder], None]
     #: the vector index (opens it)
@@ -127,6 +128,8 @@ class ScanWiring:
     import_keywords: Callable[[list[int], ProgressCallback | None], keyword_import.ImportSummary]
     #: export the loaded model's text tower once, so later searches need no torch
     cache_text_encoder: Callable[[], None]
+    #: export the loaded model's image tower once where small scans would load torch
+    cache_image_encoder: Callable[[], None]
     #: the text stage (raises ocr.OcrError or ModelError when it cannot run)
     ocr_stage: Callable[[], ocr_store.OcrStage]
 
@@ -160,6 +163,7 @@ def run(
             summary.keywords = wiring.import_keywords([r[0] for r in roots], on_progress)
             summary.warnings += summary.keywords.warnings
         wiring.cache_text_encoder()  # once per model: later searches need no torch
+        wiring.cache_image_encoder()  # once per model: later small scans need no torch
     except BaseException:
         if reader is not None:
             reader.abandon()
@@ -221,7 +225,7 @@ def scan_roots(
     # rescan with nothing new is a walk and a compare. Another model than the library's
     # loads at once, so a mistyped one fails early and clearly.
     if catalog.get_meta("model") != wiring.model_spec or not wiring.known_model_id():
-        wiring.record_model(wiring.embedder())  # indexing with it makes it the library's model
+        wiring.record_model(wiring.embedder(None))  # indexing with it makes it the library's
     rec = reconcile(catalog, roots, on_progress, should_cancel)
     summary = ScanSummary(
         new=rec.new,
@@ -254,7 +258,7 @@ def scan_roots(
     try:
         if jobs:
             heap.release_freed()  # the walk's objects, before the model and decoders take pages
-            embedder = wiring.embedder()
+            embedder = wiring.embedder(len(jobs))
             wiring.record_model(embedder)
             if embedder.model_id != known_id:  # the folder's weights were replaced
                 wiring.forget_index()

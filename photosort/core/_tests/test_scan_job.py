@@ -29,6 +29,7 @@ def _wiring(catalog: Catalog, autotag) -> scan_job.ScanWiring:
         autotag=autotag,
         import_keywords=unused,
         cache_text_encoder=unused,
+        cache_image_encoder=unused,
         ocr_stage=unused,
     )
 
