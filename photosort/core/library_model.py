@@ -165,7 +165,8 @@ class LibraryModel:
             known = self.known_model_id()
             if known:
                 return known
-        return self.image_encoder.model_id  # the model's, without torch where it can be
+        # the model's, without torch where it can be (0 photos: the stand-in knows it too)
+        return self.image_encoder_for(0).model_id
 
     def known_model_id(self) -> str | None:
         """The model id if it is known without loading the model (status never loads it)."""
@@ -189,4 +190,4 @@ class LibraryModel:
             stored = self.catalog.get_meta("model_dim")
             if stored:
                 return int(stored)
-        return self.image_encoder.dim  # as model_id: without torch where it can be
+        return self.image_encoder_for(0).dim  # as model_id: without torch where it can be

@@ -225,7 +225,8 @@ def scan_roots(
     # rescan with nothing new is a walk and a compare. Another model than the library's
     # loads at once, so a mistyped one fails early and clearly.
     if catalog.get_meta("model") != wiring.model_spec or not wiring.known_model_id():
-        wiring.record_model(wiring.embedder(None))  # indexing with it makes it the library's
+        # only its id and vector length so far (0 photos): the export where it stands in
+        wiring.record_model(wiring.embedder(0))  # indexing with it makes it the library's
     rec = reconcile(catalog, roots, on_progress, should_cancel)
     summary = ScanSummary(
         new=rec.new,
