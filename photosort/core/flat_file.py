@@ -8,7 +8,9 @@ index and are appended by writing a new file (the old bytes copied by the kernel
 ``os.copy_file_range`` where it exists, never through Python), renamed over the old one:
 a reader's mapping keeps the version it opened, and a crash leaves the old file or the
 new one, never half of one. Reading a piece (tagging, ``VectorIndex.chunks``) is a file
-read, so the page cache, not the process, holds the vectors.
+read, so the page cache, not the process, holds the vectors. A vector removed or replaced
+meanwhile stays in the file until its next write, which leaves it out (``write_grown``'s
+``drop``): the reader skips it (``VectorIndex``), so a removal copies nothing into memory.
 """
 
 from __future__ import annotations
@@ -112,10 +114,15 @@ class FlatFile:
         return np.frombuffer(raw, "<f4").reshape(-1, self.dim).copy()
 
     def holds_any(self, ids: np.ndarray) -> bool:
-        """Whether any of ``ids`` is in the file: a byte per id up to the largest (catalog
-        ids are dense), made on first use."""
+        """Whether any of ``ids`` is in the file."""
+        return bool(self.holds(ids).any())
+
+    def holds(self, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` are in the file: a byte per id up to the largest (catalog ids
+        are dense), made on first use."""
+        ids = np.asarray(ids, dtype=np.int64)
         if not self.count or not len(ids):
-            return False
+            return np.zeros(len(ids), bool)
         if self._members is None:
             members = np.zeros(0, bool)
             for start in range(0, self.count, 65536):
@@ -125,8 +132,10 @@ class FlatFile:
                     members = np.concatenate([members, np.zeros(top - len(members), bool)])
                 members[part] = True
             self._members = members
-        inside = ids[(ids >= 0) & (ids < len(self._members))]
-        return bool(self._members[inside].any())
+        inside = (ids >= 0) & (ids < len(self._members))
+        held = np.zeros(len(ids), bool)
+        held[inside] = self._members[ids[inside]]
+        return held
 
     def is_at(self, path: Path) -> bool:
         """Whether ``path`` is still this version of the file (not renamed over since)."""
@@ -161,23 +170,47 @@ class FlatFile:
             raise FlatFileError("index file changed under its reader")
         return index
 
-    def write_grown(self, target: str, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Write to ``target`` this file's vectors and ids followed by ``vectors`` and ``ids``."""
+    def write_grown(
+        self, target: str, ids: np.ndarray, vectors: np.ndarray, drop: np.ndarray | None = None
+    ) -> None:
+        """Write to ``target`` this file's vectors and ids, less those of the ids in ``drop``,
+        followed by ``vectors`` and ``ids``."""
         ids = np.ascontiguousarray(ids, dtype="<i8")
         vectors = np.ascontiguousarray(vectors, dtype="<f4")
-        total = self.count + len(ids)
+        runs = self._kept_runs(drop)
+        total = sum(stop - start for start, stop in runs) + len(ids)
         src = self._fh.fileno()
+        row = 4 * self.dim
         out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             head = _header(self.dim, total)
             _write_all(out, head)
-            _copy(src, out, self._codes_at, self.nbytes)
+            for start, stop in runs:
+                _copy(src, out, self._codes_at + row * start, row * (stop - start))
             _write_all(out, vectors.tobytes())
             _write_all(out, int(total).to_bytes(8, "little"))
-            _copy(src, out, self._ids_at, 8 * self.count)
+            for start, stop in runs:
+                _copy(src, out, self._ids_at + 8 * start, 8 * (stop - start))
             _write_all(out, ids.tobytes())
         finally:
             os.close(out)
+
+    def _kept_runs(self, drop: np.ndarray | None) -> list[tuple[int, int]]:
+        """The file's rows to keep as (start, stop) runs: all of them, less those of ``drop``."""
+        if drop is None or not len(drop) or not self.count:
+            return [(0, self.count)] if self.count else []
+        gone: list[np.ndarray] = []
+        for start in range(0, self.count, 65536):
+            part = self.ids(start, min(start + 65536, self.count))
+            gone.append(np.flatnonzero(np.isin(part, drop)) + start)
+        runs, start = [], 0
+        for row in np.concatenate(gone).tolist():
+            if row > start:
+                runs.append((start, row))
+            start = row + 1
+        if start < self.count:
+            runs.append((start, self.count))
+        return runs
 
     def close(self) -> None:
         """Close now (else when dropped: a reader of pieces may still hold this version)."""

@@ -106,6 +106,10 @@ class VectorIndex:
         #: An exact index read in place from its file (see ``load`` and core/flat_file.py):
         #: ``_index`` then holds only the vectors added since, until they join the file.
         self._base = base
+        #: The ids (sorted) whose vectors in ``_base`` no longer count: removed or replaced
+        #: since the file was written. Searches and pieces skip them; the file's next write
+        #: leaves them out. Never changed in place: a reader may hold the array it read.
+        self._dropped: np.ndarray = np.empty(0, np.int64)
         #: ``_index`` is FAISS's view of a mapped file (where files cannot be read in place)
         self._view = False
         self.dirty = False
@@ -117,10 +121,11 @@ class VectorIndex:
         """The stored vectors are read from the file in place, not held in memory."""
         return self._base is not None or self._view
 
-    def _writable(self, ids: np.ndarray) -> None:
-        """Copy into memory what a change to ``ids`` cannot make in place: FAISS aborts the
-        process (a C++ assertion, no exception) when a mapped index is changed."""
-        if self._view or (self._base is not None and self._base.holds_any(ids)):
+    def _writable(self) -> None:
+        """Copy a mapped view into memory before a change: FAISS aborts the process (a C++
+        assertion, no exception) when a mapped index is changed. A file read in place
+        needs no copy: its removed vectors are skipped (``_dropped``)."""
+        if self._view:
             self._own()
 
     def _own(self) -> None:
@@ -131,11 +136,14 @@ class VectorIndex:
         base = self._base
         if base is not None:
             owned = base.read_whole()
+            if len(self._dropped):
+                owned.remove_ids(faiss.IDSelectorArray(self._dropped))
             added = self._index
             if added.ntotal:
                 ids, vectors = _flat_rows(added, 0, int(added.ntotal))
                 owned.add_with_ids(vectors, ids)
             self._index, self._base = owned, None  # a reader of pieces may still read base
+            self._dropped = np.empty(0, np.int64)
 
     def _append_to_file(self) -> None:
         """Move the vectors added since into the file once they pass ``APPEND_BYTES``, so
@@ -159,14 +167,15 @@ class VectorIndex:
         if base is None:
             _atomic_write(target, lambda p: faiss.write_index(self._index, p))
             return
-        added = self._index
-        if not added.ntotal and base.is_at(target):
+        added, dropped = self._index, self._dropped
+        if not added.ntotal and not len(dropped) and base.is_at(target):
             return  # the file there already holds every vector
         ids, vectors = _flat_rows(added, 0, int(added.ntotal))
-        _atomic_write(target, lambda p: base.write_grown(p, ids, vectors))
+        _atomic_write(target, lambda p: base.write_grown(p, ids, vectors, dropped))
         if target == base.path:
             self._base = flat_file.FlatFile(target, self.dim)
             self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+            self._dropped = np.empty(0, np.int64)
 
     @property
     def full_precision_lists(self) -> bool:
@@ -178,7 +187,8 @@ class VectorIndex:
     @property
     def count(self) -> int:
         base = self._base
-        return int(self._index.ntotal) + (base.count if base is not None else 0)
+        held = base.count - len(self._dropped) if base is not None else 0
+        return int(self._index.ntotal) + held
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add or replace the vectors of ``ids``."""
@@ -186,7 +196,7 @@ class VectorIndex:
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         with self._lock:
-            self._writable(ids)
+            self._writable()
             self.remove(ids)
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
             self.dirty = True
@@ -196,7 +206,13 @@ class VectorIndex:
         arr = np.ascontiguousarray(np.fromiter(ids, dtype=np.int64))
         with self._lock:
             if len(arr) and self.count:
-                self._writable(arr)
+                self._writable()
+                base = self._base
+                if base is not None:
+                    fresh = arr[base.holds(arr) & ~np.isin(arr, self._dropped)]
+                    if len(fresh):
+                        self._dropped = np.union1d(self._dropped, fresh)
+                        self.dirty = True
                 if not self._index.ntotal:
                     return
                 # IVF with a hashtable direct map accepts only an array selector.
@@ -228,11 +244,16 @@ class VectorIndex:
         (2 GB at 1M, issue 13). Each piece is a copy made under the lock; a writer between
         pieces bumps the catalog's vectors version, which the tag writer checks."""
         if self.kind == "flat":
-            base = self._base  # the file's pieces are file reads: its version never changes
+            with self._lock:  # the file's pieces are file reads: its version never changes
+                base, dropped = self._base, self._dropped
             for start in range(0, base.count if base is not None else 0, batch):
                 assert base is not None
                 stop = min(start + batch, base.count)
-                yield base.ids(start, stop), base.vectors(start, stop)
+                ids, vectors = base.ids(start, stop), base.vectors(start, stop)
+                if len(dropped):
+                    kept = ~np.isin(ids, dropped)
+                    ids, vectors = ids[kept], vectors[kept]
+                yield ids, vectors
             for start in range(0, int(self._index.ntotal), batch):
                 with self._lock:
                     total = int(self._index.ntotal)
@@ -275,7 +296,8 @@ class VectorIndex:
     def contains(self, photo_id: int) -> bool:
         with self._lock:
             base = self._base
-            if base is not None and base.holds_any(np.array([photo_id], np.int64)):
+            one = np.array([photo_id], np.int64)
+            if base is not None and base.holds_any(one) and not np.isin(one, self._dropped)[0]:
                 return True
             try:
                 self._index.reconstruct(int(photo_id))
@@ -312,9 +334,16 @@ class VectorIndex:
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         with self._lock, _one_omp_thread():
             base = self._base
-            parts = [base.mapped_index()] if base is not None and base.count else []
-            parts += [self._index] if self._index.ntotal else []
-            found = [part.search(q, min(k, part.ntotal), params=params) for part in parts]
+            found = []
+            if base is not None and base.count > len(self._dropped):
+                base_params, keep_alive = self._skipping_dropped(selector, params)
+                mapped = base.mapped_index()
+                found.append(mapped.search(q, min(k, mapped.ntotal), params=base_params))
+                del keep_alive
+            if self._index.ntotal:
+                found.append(self._index.search(q, min(k, self._index.ntotal), params=params))
+            if not found:
+                return np.empty(0, np.int64), np.empty(0, np.float32)
         scores = np.concatenate([s[0] for s, _ in found])
         ids = np.concatenate([i[0] for _, i in found])
         keep = ids >= 0
@@ -323,6 +352,18 @@ class VectorIndex:
             order = np.argsort(-scores, kind="stable")[:k]
             ids, scores = ids[order], scores[order]
         return ids, scores
+
+    def _skipping_dropped(self, selector: Any, params: Any) -> tuple[Any, list[Any]]:
+        """The file's search parameters: ``selector``, less the ids dropped from it, and
+        the selectors to keep alive while FAISS uses them (it holds raw pointers)."""
+        if not len(self._dropped):
+            return params, []
+        dropped = faiss.IDSelectorBatch(self._dropped)
+        not_dropped = faiss.IDSelectorNot(dropped)
+        parts: list[Any] = [dropped, not_dropped]
+        if selector is not None:
+            parts.append(faiss.IDSelectorAnd(selector, not_dropped))
+        return faiss.SearchParameters(sel=parts[-1]), parts  # type: ignore[call-arg]
 
     def meta(self, model: str, version: int) -> IndexMeta:
         return IndexMeta(model, version, self.count, self.dim, self.kind)

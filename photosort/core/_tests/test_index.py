@@ -149,8 +149,9 @@ def test_chunks_give_back_every_vector_once(kind: str) -> None:
 @pytest.mark.parametrize("in_place", [True, False])  # False: where files are only mapped
 def test_a_reader_maps_the_file_and_may_still_change_it(tmp_path, monkeypatch, in_place):
     """A read-only library maps an exact index (a cold search opens it without reading
-    it); the answers are the same, and a change copies it first: FAISS aborts the whole
-    process on a change to a mapped index."""
+    it); the answers are the same, and a change leaves the file alone: a file read in place
+    skips what was removed, and FAISS's mapped view (where files cannot be read in place)
+    is copied first, as FAISS aborts the whole process on a change to a mapped index."""
     monkeypatch.setattr(vindex.flat_file, "supported", lambda: in_place)
     x = _clustered(400)
     ids = np.arange(400, dtype=np.int64) + 1
@@ -162,7 +163,8 @@ def test_a_reader_maps_the_file_and_may_still_change_it(tmp_path, monkeypatch, i
     assert list(mapped.search(x[7], 10)[0]) == list(read.search(x[7], 10)[0])
     mapped.remove(ids[:10])
     mapped.add(np.array([9999], np.int64), x[:1])
-    assert not mapped.mapped and mapped.count == 391 and mapped.contains(9999)
+    assert mapped.mapped == in_place and mapped.count == 391 and mapped.contains(9999)
+    assert not mapped.contains(int(ids[0])) and int(ids[0]) not in mapped.search(x[0], 20)[0]
     assert read.count == 400  # the file and what read it are untouched
     added = vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True)
     added.add(np.array([10001], np.int64), x[1:2])  # an addition alone, too
@@ -175,7 +177,8 @@ def test_a_scan_grows_the_file_in_place_with_the_same_answers(tmp_path, monkeypa
     """A writer reading its exact index in place keeps only the vectors added since the
     file was written and appends them to the file in steps (issue 13: indexing 100k photos
     held all their vectors); FAISS reads every file written, the answers equal an index
-    held in memory, and a removal of a stored vector still works."""
+    held in memory, and removing or replacing a stored vector copies nothing into memory:
+    the file's copy is skipped until the file is next written, without it."""
     monkeypatch.setattr(vindex, "APPEND_BYTES", 64 * 4 * 100)  # every 100 vectors of 64-d
     x = _clustered(1000)
     ids = np.arange(1000, dtype=np.int64) * 3 + 5
@@ -205,12 +208,41 @@ def test_a_scan_grows_the_file_in_place_with_the_same_answers(tmp_path, monkeypa
     whole = faiss.read_index(str(tmp_path / vindex.INDEX_FILENAME))
     np.testing.assert_array_equal(faiss.vector_to_array(whole.id_map), ids)
 
-    again.remove(ids[:10])  # copied into memory first: FAISS aborts on a mapped removal
-    again.add(ids[20:21], x[21:22])  # replaces a stored vector
+    again.remove(ids[:10])  # skipped where they are: the file is not read into memory
+    again.add(ids[20:21], -x[21:22])  # replaces a stored vector
+    again.remove(ids[30:31])
+    again.add(ids[30:31], x[30:31])  # removed, then back
+    again.remove(np.array([6, 7], np.int64))  # never there: nothing changes
     exact.remove(ids[:10])
-    exact.add(ids[20:21], x[21:22])
-    assert not again.mapped and again.count == exact.count == 990
-    assert list(again.search(x[21], 5)[0]) == list(exact.search(x[21], 5)[0])
+    exact.add(ids[20:21], -x[21:22])
+    assert again.mapped and again._index.ntotal == 2 and again.count == exact.count == 990
+
+    def same_answers(index: VectorIndex) -> None:
+        for q in [*x[::53], x[21], -x[21]]:
+            assert list(index.search(q, 10)[0]) == list(exact.search(q, 10)[0])
+            allowed = ids[::3]
+            assert list(index.search(q, 10, allowed)[0]) == list(exact.search(q, 10, allowed)[0])
+        got = {
+            int(i): m
+            for part_ids, mat in index.chunks(batch=128)
+            for i, m in zip(part_ids, mat, strict=True)
+        }
+        assert sorted(got) == sorted(int(i) for i in ids[10:])
+        np.testing.assert_array_equal(got[int(ids[20])], -x[21])
+        assert not index.contains(int(ids[0])) and index.contains(int(ids[20]))
+
+    same_answers(again)
+    again.save(tmp_path, again.meta("m", 5))  # written without the skipped ones
+    whole = faiss.read_index(str(tmp_path / vindex.INDEX_FILENAME))
+    assert whole.ntotal == 990
+    assert sorted(faiss.vector_to_array(whole.id_map)) == sorted(ids[10:].tolist())
+    assert again.mapped and not len(again._dropped) and again._index.ntotal == 0
+    same_answers(again)
+    catalog.ids, catalog.mat, catalog.version = ids[10:], x[10:].copy(), 5
+    catalog.mat[10] = -x[21]  # ids[20]'s new vector
+    reopened = vindex.open_or_rebuild(tmp_path, catalog, "m", 64, mapped=True)
+    assert reopened.mapped and reopened.count == 990
+    same_answers(reopened)
 
 
 def test_a_scan_killed_between_appends_loses_nothing(tmp_path, monkeypatch):
