@@ -186,9 +186,10 @@ class VectorIndex:
 
     @property
     def count(self) -> int:
-        base = self._base
-        held = base.count - len(self._dropped) if base is not None else 0
-        return int(self._index.ntotal) + held
+        with self._lock:  # the file, what it skips and what waits in memory: one state
+            base = self._base
+            held = base.count - len(self._dropped) if base is not None else 0
+            return int(self._index.ntotal) + held
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add or replace the vectors of ``ids``."""
