@@ -1,6 +1,6 @@
 """How well a taught tag works, against the scene generator's truth, next to zero-shot.
 
-    python3 -m tests.benchmarks.eval_teaching [--photos 2000] [--reps 5]
+    python3 -m tests.benchmarks.eval_teaching [--photos 2000] [--reps 5] [--model SPEC]
 
 A library of generated scenes is written to disk and scanned with the repo's tiny CLIP
 (the real pipeline). Two kinds of concept no caption names:
@@ -192,15 +192,22 @@ def _zero_shot(lib: Library, truth: dict[str, bool], queries: list[str]) -> tupl
     return best
 
 
-def run(photos: int = 2000, reps: int = 5, seed: int = 5, development: bool = False) -> dict:
-    out: dict = {"photos": photos, "reps": reps, "instances": INSTANCES}
+def run(
+    photos: int = 2000,
+    reps: int = 5,
+    seed: int = 5,
+    development: bool = False,
+    model: str = f"local-dir:{TINY}",
+) -> dict:
+    """``model``: the repo's tiny CLIP unless another is named (as ``--model`` takes it)."""
+    out: dict = {"photos": photos, "reps": reps, "instances": INSTANCES, "model": model}
     shades = tuple(DEVELOPMENT_COLORS if development else UNNAMED_COLORS)
     parts = DEVELOPMENT_PARTS if development else PARTS
     seed = DEVELOPMENT_SEED if development else seed
     with tempfile.TemporaryDirectory() as tmp:
         generated = write_library(Path(tmp) / "photos" / "scenes", photos, seed=seed)
         cars = write_instances(Path(tmp) / "photos" / "cars", INSTANCES, seed, shades)
-        lib = Library(Path(tmp) / "lib", model=f"local-dir:{TINY}", device="cpu")
+        lib = Library(Path(tmp) / "lib", model=model, device="cpu")
         t0 = time.perf_counter()
         summary = lib.scan([Path(tmp) / "photos"])
         out["scan_s"] = round(time.perf_counter() - t0, 1)
@@ -322,8 +329,11 @@ if __name__ == "__main__":
         action="store_true",
         help="the development set (other shades, pick and seed) instead of the evaluation",
     )
+    ap.add_argument(
+        "--model", default=f"local-dir:{TINY}", help="the CLIP model (default: the tiny one)"
+    )
     args = ap.parse_args()
-    result = run(args.photos, args.reps, development=args.development)
+    result = run(args.photos, args.reps, development=args.development, model=args.model)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     print(table(result))
