@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,11 @@ class FlatFile:
         raw = self._read(self._codes_at + 4 * self.dim * start, 4 * self.dim * (stop - start))
         return np.frombuffer(raw, "<f4").reshape(-1, self.dim).copy()
 
+    def _id_pieces(self, size: int = 65536) -> Iterator[tuple[int, np.ndarray]]:
+        """Every id in the file, as (first row, ids) pieces of ``size`` rows."""
+        for start in range(0, self.count, size):
+            yield start, self.ids(start, min(start + size, self.count))
+
     def holds_any(self, ids: np.ndarray) -> bool:
         """Whether any of ``ids`` is in the file."""
         return bool(self.holds(ids).any())
@@ -125,8 +131,7 @@ class FlatFile:
             return np.zeros(len(ids), bool)
         if self._members is None:
             members = np.zeros(0, bool)
-            for start in range(0, self.count, 65536):
-                part = self.ids(start, min(start + 65536, self.count))
+            for _, part in self._id_pieces():
                 top = int(part.max()) + 1
                 if top > len(members):
                     members = np.concatenate([members, np.zeros(top - len(members), bool)])
@@ -199,10 +204,7 @@ class FlatFile:
         """The file's rows to keep as (start, stop) runs: all of them, less those of ``drop``."""
         if drop is None or not len(drop) or not self.count:
             return [(0, self.count)] if self.count else []
-        gone: list[np.ndarray] = []
-        for start in range(0, self.count, 65536):
-            part = self.ids(start, min(start + 65536, self.count))
-            gone.append(np.flatnonzero(np.isin(part, drop)) + start)
+        gone = [np.flatnonzero(np.isin(part, drop)) + start for start, part in self._id_pieces()]
         runs, start = [], 0
         for row in np.concatenate(gone).tolist():
             if row > start:
